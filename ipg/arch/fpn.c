@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// fpn.c: torchvision's FeaturePyramidNetwork over F3..F5 (1x1 lateral,
+// nearest upsample to the lateral's size + add, 3x3 output conv) and
+// LastLevelP6P7 fed by P5: P6 = conv3x3/2(P5), P7 = conv3x3/2(ReLU(P6)).
+#include "../ipg-impl.h"
+
+#include <stdio.h>
+
+int ipg_fpn_bind(ipg_binder_t * b) {
+    const ipg_config_t * cfg = &b->model->cfg;
+    ipg_net_desc_t *     net = &b->model->net;
+    const int32_t        fc = cfg->fpn_channels;
+    char name[96];
+    for (int32_t i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "backbone.fpn.inner_blocks.%d.0", i);
+        net->fpn_inner[i] = ipg_bind_conv(b, name, fc, cfg->stage_channels[i + 1], 1, 1, 0, true, NULL);
+        if (net->fpn_inner[i] < 0) return -1;
+        snprintf(name, sizeof name, "backbone.fpn.layer_blocks.%d.0", i);
+        net->fpn_layer[i] = ipg_bind_conv(b, name, fc, fc, 3, 1, 1, true, NULL);
+        if (net->fpn_layer[i] < 0) return -1;
+    }
+    net->p6 = ipg_bind_conv(b, "backbone.fpn.extra_blocks.p6", fc, fc, 3, 2, 1, true, NULL);
+    if (net->p6 < 0) return -1;
+    net->p7 = ipg_bind_conv(b, "backbone.fpn.extra_blocks.p7", fc, fc, 3, 2, 1, true, NULL);
+    return net->p7 < 0 ? -1 : 0;
+}
+
+ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_graph_t * g) {
+    const ipg_net_desc_t * net = &g->model->net;
+    const ipg_conv_dev_t * convs = g->wd->convs;
+    p->group = "fpn";
+    // Top-down: last_inner = inner(F5); P5 = layer(last_inner); then for F4, F3.
+    ipg_tensor_t last = { 0 };
+    ipg_status_t st = ipg_op_conv(p, &convs[net->fpn_inner[2]], &g->f[3], NULL, false, &last);
+    if (st == IPG_OK) st = ipg_op_conv(p, &convs[net->fpn_layer[2]], &last, NULL, false, &g->p[2]);
+    for (int32_t i = 1; i >= 0 && st == IPG_OK; i--) {
+        ipg_tensor_t lateral = { 0 }, merged = { 0 };
+        st = ipg_op_conv(p, &convs[net->fpn_inner[i]], &g->f[i + 1], NULL, false, &lateral);
+        if (st == IPG_OK) st = ipg_op_upsample_add(p, &lateral, &last, &merged);
+        if (st == IPG_OK) st = ipg_op_conv(p, &convs[net->fpn_layer[i]], &merged, NULL, false, &g->p[i]);
+        last = merged;
+    }
+    ipg_tensor_t p6_relu = { 0 };
+    if (st == IPG_OK) st = ipg_op_conv(p, &convs[net->p6], &g->p[2], NULL, false, &g->p[3]);
+    if (st == IPG_OK) st = ipg_op_relu(p, &g->p[3], &p6_relu);
+    if (st == IPG_OK) st = ipg_op_conv(p, &convs[net->p7], &p6_relu, NULL, false, &g->p[4]);
+    if (st != IPG_OK) return st;
+    for (int32_t i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "fpn.p%d", i + 3);
+        ipg_plan_stage(p, name, &g->p[i]);
+    }
+    return IPG_OK;
+}

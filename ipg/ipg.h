@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// ipg.h: the ipgnet inference library. Runs IPG-Net (Image Pyramid Guidance
+// Network, Liu et al., CVPR Workshops 2020) through OpenCL and returns
+// bounding boxes in frame pixels. Plain C11; no GLib, no GStreamer.
+//
+// Usage
+// -----
+//
+//     char err[512];
+//     ipg_model_t * model = NULL;
+//     if (ipg_model_load_file("model.safetensors", &model, err, sizeof err) != IPG_OK) {
+//         fprintf(stderr, "%s\n", err);
+//         return 1;
+//     }
+//     ipg_ctx_params_t params = ipg_ctx_params_default();
+//     params.device = "gpu";                      // or "cpu", "0", "1:0", NULL = auto
+//     ipg_ctx_t * ctx = NULL;
+//     if (ipg_ctx_init(model, &params, &ctx, err, sizeof err) != IPG_OK) { ... }
+//
+//     // Once per frame size and pixel format: compiles every kernel and
+//     // allocates every buffer. ipg_ctx_run() allocates nothing afterwards.
+//     if (ipg_ctx_prepare(ctx, 1280, 720, IPG_PIXEL_RGB) != IPG_OK) {
+//         fprintf(stderr, "%s\n", ipg_ctx_last_error(ctx));
+//     }
+//
+//     ipg_frame_t frame = { .data = pixels, .stride = 1280 * 3 };
+//     ipg_detection_t dets[300];
+//     int32_t n = 0;
+//     if (ipg_ctx_run(ctx, &frame, dets, 300, &n) == IPG_OK) {
+//         for (int32_t i = 0; i < n; i++)
+//             printf("%s %.3f\n", ipg_model_label(model, dets[i].label), dets[i].score);
+//     }
+//     ipg_ctx_free(ctx);
+//     ipg_model_free(model);
+//
+// Model file
+// ----------
+// One safetensors file (8-byte little-endian header length, JSON header, raw
+// tensor data). Tensors carry the PyTorch reference's state_dict names and
+// shapes, F32 or F16, BatchNorm unfolded (the library folds it at load).
+// `__metadata__` holds strings only:
+//     "format": "ipgnet", "format_version": "1",
+//     "config": the network configuration as a JSON object (see docs/MODEL-FORMAT.md),
+//     "labels": a JSON array of class names.
+// The loader trusts nothing: every length, offset, dtype and shape is checked,
+// and a bad file is refused with a message naming the problem.
+//
+// Ownership and threading
+// -----------------------
+// A model is immutable once loaded and may be shared by several contexts (it
+// must outlive them). A context owns its OpenCL queue and buffers and must be
+// used by one thread at a time. The library never aborts or exits: every
+// fallible call returns an ipg_status_t, and ipg_ctx_last_error() says why.
+
+#ifndef IPG_H
+#define IPG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    IPG_OK = 0,
+    IPG_ERR_INVALID_ARG,    // a caller error: NULL pointer, size out of range, ...
+    IPG_ERR_IO,             // a file could not be opened or read
+    IPG_ERR_BAD_FILE,       // the model file is malformed or inconsistent
+    IPG_ERR_NO_DEVICE,      // no OpenCL device matches the request
+    IPG_ERR_OPENCL,         // an OpenCL or CLBlast call failed
+    IPG_ERR_NO_MEMORY,      // host or device allocation failed
+    IPG_ERR_STATE,          // call out of order (e.g. run before prepare)
+} ipg_status_t;
+
+const char * ipg_status_name(ipg_status_t status);
+
+// Pixel layouts of a host frame. Packed formats list the bytes in memory order.
+typedef enum {
+    IPG_PIXEL_RGB = 0,
+    IPG_PIXEL_BGR,
+    IPG_PIXEL_RGBX,
+    IPG_PIXEL_BGRX,
+    IPG_PIXEL_XRGB,
+    IPG_PIXEL_XBGR,
+    IPG_PIXEL_RGBA,
+    IPG_PIXEL_BGRA,
+    IPG_PIXEL_ARGB,
+    IPG_PIXEL_ABGR,
+    IPG_PIXEL_COUNT_
+} ipg_pixel_format_t;
+
+// Bytes per pixel of a packed format (3 or 4), 0 for an unknown format.
+int32_t ipg_pixel_format_bpp(ipg_pixel_format_t format);
+
+// A frame in host memory: `height` rows of `stride` bytes each, of the size
+// and format given to ipg_ctx_prepare().
+typedef struct {
+    const uint8_t * data;
+    int32_t         stride;   // bytes from one row to the next (>= width * bpp)
+} ipg_frame_t;
+
+// One detection, in frame pixels (x2 > x1, y2 > y1 unless clipped to a line).
+typedef struct {
+    float   x1, y1, x2, y2;
+    float   score;            // in [0, 1]
+    int32_t label;            // index into the model's labels, 0-based
+} ipg_detection_t;
+
+// ---- logging -------------------------------------------------------------
+
+typedef enum { IPG_LOG_ERROR = 0, IPG_LOG_WARNING, IPG_LOG_INFO, IPG_LOG_DEBUG } ipg_log_level_t;
+typedef void (*ipg_log_fn)(ipg_log_level_t level, const char * message, void * user_data);
+
+// Routes the library's log lines to `fn` (NULL: silence). Process-wide; the
+// default prints warnings and errors to stderr when IPG_LOG is set.
+void ipg_log_set(ipg_log_fn fn, void * user_data);
+
+// ---- model ---------------------------------------------------------------
+
+typedef struct ipg_model ipg_model_t;
+
+// Loads and validates a model file. On failure *out stays NULL and `err`
+// (if not NULL) receives a sentence naming the problem.
+ipg_status_t ipg_model_load_file(const char * path, ipg_model_t ** out, char * err, size_t err_size);
+// The same from bytes in memory (copied); `name` is used in messages.
+ipg_status_t ipg_model_load_memory(const uint8_t * bytes, size_t size, const char * name, ipg_model_t ** out,
+                                   char * err, size_t err_size);
+void         ipg_model_free(ipg_model_t * model);
+
+int32_t      ipg_model_num_labels(const ipg_model_t * model);
+const char * ipg_model_label(const ipg_model_t * model, int32_t index);   // NULL if out of range
+// The network input size the model was made for (config "input").
+void         ipg_model_input_size(const ipg_model_t * model, int32_t * width, int32_t * height);
+// Short description, e.g. "retinanet resnet18 x0.5 ipg[2,3,4,5] 352x288".
+const char * ipg_model_description(const ipg_model_t * model);
+
+// ---- device listing --------------------------------------------------------
+
+// Writes one line per OpenCL device ("P:D  platform / device (type)") into
+// `buf`. Returns the number of devices, or -1 if OpenCL is unusable (then buf
+// holds the reason).
+int32_t ipg_list_devices(char * buf, size_t size);
+
+// ---- context -------------------------------------------------------------
+
+typedef struct ipg_ctx ipg_ctx_t;
+
+typedef struct {
+    // OpenCL device: NULL or "" or "auto" (first GPU, else first CPU), "gpu",
+    // "cpu", an index into the list of all devices ("2"), or "platform:device".
+    const char * device;
+    // Network input size; 0 = the model's. Multiples of 32.
+    int32_t input_width;
+    int32_t input_height;
+    // Reported detections have score >= score_threshold. < 0: the model's
+    // candidate threshold (config score_thresh).
+    float   score_threshold;
+    // Class-wise NMS IoU threshold; < 0: the model's (config nms_thresh).
+    float   nms_threshold;
+    // At most this many detections; <= 0: the model's (config detections_per_img).
+    int32_t max_detections;
+    // Time every kernel with OpenCL events (ipg_ctx_profile_report). Costs a
+    // little per launch; for benchmarks and tuning.
+    int32_t profile;
+} ipg_ctx_params_t;
+
+ipg_ctx_params_t ipg_ctx_params_default(void);
+
+ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params,
+                          ipg_ctx_t ** out, char * err, size_t err_size);
+void         ipg_ctx_free(ipg_ctx_t * ctx);
+
+// Compiles every program and allocates every buffer for frames of this size
+// and format. May be called again for a new size; a call with the current
+// size and format does nothing.
+ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
+                             ipg_pixel_format_t format);
+
+// Runs the network on one frame. Writes at most `max_dets` detections sorted
+// by decreasing score and their count to *n_dets.
+ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
+                         ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
+
+// Runs the network on an already normalised network input: a float tensor
+// [3][input_height][input_width] (NCHW, batch 1). Detections are reported in
+// network-input pixels (scale 1, clipped to the input). For parity tests.
+ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input,
+                                ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
+
+// Convolution work of one frame at the prepared size, in GFLOP (2 * MACs).
+double ipg_ctx_gflop(const ipg_ctx_t * ctx);
+
+// With params.profile set: device time of the last run per layer group
+// ("preprocess", "stem", "layer1".."layer4", "pyramid", "ipg", "fpn", "head",
+// "post"), one "group ms gflop/s" line each, written into buf.
+void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size);
+
+// The last error of this context, as a sentence ("" if none).
+const char * ipg_ctx_last_error(const ipg_ctx_t * ctx);
+
+// Name of the OpenCL device the context runs on.
+const char * ipg_ctx_device_name(const ipg_ctx_t * ctx);
+
+// ---- stage dumps (debugging, parity) --------------------------------------
+
+// Called after each named stage of ipg_ctx_run*() with the stage's tensor read
+// back to the host (NCHW, batch 1, float32): e.g. "input", "pyramid.i4",
+// "backbone.c3", "ipg.g3", "ipg.f3", "fpn.p4", "head.cls.p4", "head.box.p4".
+// Reading back is slow: set a callback for debugging only. NULL disables it.
+typedef void (*ipg_stage_fn)(const char * name, const float * data, int32_t channels,
+                             int32_t height, int32_t width, void * user_data);
+void ipg_ctx_set_stage_callback(ipg_ctx_t * ctx, ipg_stage_fn fn, void * user_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // IPG_H

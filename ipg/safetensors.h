@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// safetensors.h: a distrustful reader of the safetensors container.
+//
+// Layout: u64 little-endian N, then N bytes of JSON header, then the data
+// buffer. The header is an object: "__metadata__" (string -> string) plus one
+// entry per tensor: {"dtype": "F32"|"F16"|..., "shape": [..], "data_offsets": [begin, end]}
+// with offsets relative to the data buffer. The reader checks: N <= file size
+// - 8 and N <= 100 MB; the header is valid JSON starting with '{'; every
+// tensor's dtype is known, every dimension >= 0 and the element count does not
+// overflow; end - begin == numel * dtype size; offsets lie inside the buffer;
+// tensors neither overlap nor leave holes and cover the buffer exactly; names
+// are unique; metadata values are strings.
+#ifndef IPG_SAFETENSORS_H
+#define IPG_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPG_ST_MAX_DIMS 8
+
+typedef enum {
+    IPG_ST_F32 = 0, IPG_ST_F16, IPG_ST_BF16, IPG_ST_F64,
+    IPG_ST_I64, IPG_ST_I32, IPG_ST_I16, IPG_ST_I8, IPG_ST_U8, IPG_ST_BOOL,
+} ipg_st_dtype_t;
+
+typedef struct {
+    char *          name;
+    ipg_st_dtype_t  dtype;
+    int32_t         n_dims;
+    int64_t         shape[IPG_ST_MAX_DIMS];
+    int64_t         numel;
+    const uint8_t * data;        // points into the file's data buffer
+    size_t          nbytes;
+} ipg_st_tensor_t;
+
+typedef struct {
+    char * key;
+    char * value;
+} ipg_st_meta_t;
+
+typedef struct {
+    uint8_t *         file;      // whole file in memory (owned)
+    size_t            file_size;
+    int32_t           n_tensors;
+    ipg_st_tensor_t * tensors;   // sorted by data offset
+    int32_t           n_meta;
+    ipg_st_meta_t *   meta;
+} ipg_st_file_t;
+
+// Reads and validates a file. Returns 0 on success; otherwise non-zero, and
+// `err` holds a sentence naming the problem (tensor name, field, offset).
+// Returns 1 for I/O errors (missing, unreadable file), 2 for malformed content.
+int  ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_size);
+// Same on a memory block (copied). For tests and fuzzing.
+int  ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char * err, size_t err_size);
+void ipg_st_free(ipg_st_file_t * f);
+
+const ipg_st_tensor_t * ipg_st_find(const ipg_st_file_t * f, const char * name);
+const char *            ipg_st_meta(const ipg_st_file_t * f, const char * key);   // NULL if absent
+const char *            ipg_st_dtype_name(ipg_st_dtype_t dtype);
+
+// IEEE half -> float.
+float ipg_half_to_float(uint16_t h);
+
+#endif // IPG_SAFETENSORS_H

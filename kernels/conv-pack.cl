@@ -1,0 +1,47 @@
+// ============================================================================
+// conv-pack.cl: im2col written straight into the GEMM's packed right-hand
+// operand.
+//
+// A convolution is out[M = C_out][N = OH * OW] = W[M][K] x X[K][N] with
+// K = C_in * KH * KW and X the im2col matrix. gemm.cl reads X packed as
+// [ceil(N / NR)][K][NR]: for each block of NR output pixels, K rows of NR
+// values, contiguous, so one work-item streams one block. Pixels past N and
+// taps in the padding are written as 0.
+//
+// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR));
+// each writes its NR values contiguously. A 1x1, stride-1, unpadded conv
+// reads NR contiguous inputs (the block is a plain copy).
+// ============================================================================
+
+__kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
+                            int KH, int KW, int stride, int pad,
+                            int OH, int OW,
+                            __global float * packed, int K)
+{
+    const int k  = get_global_id(0);   // row of the im2col matrix
+    const int nb = get_global_id(1);   // block of NR output pixels
+    if (k >= K) return;
+    const int N  = OH * OW;
+    const int n0 = nb * IPG_GEMM_NR;
+    __global float * dst = packed + ((size_t) nb * K + k) * IPG_GEMM_NR;
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && n0 + IPG_GEMM_NR <= N) {
+        vstore16(vload16(0, in + (size_t) k * N + n0), 0, dst);
+        return;
+    }
+    const int c  = k / (KH * KW);
+    const int r  = k - c * (KH * KW);
+    const int ky = r / KW, kx = r - ky * KW;
+    __global const float * plane = in + (size_t) c * H * W;
+    int oy = n0 / OW, ox = n0 - oy * OW;
+    float v[IPG_GEMM_NR];
+    for (int j = 0; j < IPG_GEMM_NR; j++) {
+        float e = 0.0f;
+        if (n0 + j < N) {
+            const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) e = plane[iy * W + ix];
+        }
+        v[j] = e;
+        if (++ox == OW) { ox = 0; oy++; }
+    }
+    vstore16(vload16(0, v), 0, dst);
+}

@@ -1,0 +1,62 @@
+// ============================================================================
+// pool.cl: pooling and resampling on NCHW float tensors.
+//
+// Work: one work-item per output element, global (W_out, H_out, C).
+// ============================================================================
+
+// 3x3 max pool, stride 2, padding 1 (the ResNet stem). Padding never wins:
+// every window holds at least one real element.
+__kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
+                               __global float * out, int OH, int OW)
+{
+    const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
+    if (x >= OW || y >= OH) return;
+    __global const float * p = in + (size_t) c * H * W;
+    float m = -INFINITY;
+    for (int dy = -1; dy <= 1; dy++) {
+        int iy = 2 * y + dy;
+        if (iy < 0 || iy >= H) continue;
+        for (int dx = -1; dx <= 1; dx++) {
+            int ix = 2 * x + dx;
+            if (ix < 0 || ix >= W) continue;
+            m = fmax(m, p[iy * W + ix]);
+        }
+    }
+    out[((size_t) c * OH + y) * OW + x] = m;
+}
+
+// Bilinear downsample by exactly 2 (align_corners = false): source pixel
+// 2x + 0.5, i.e. the mean of a 2x2 block, written in PyTorch's operation
+// order. For odd sizes the last row/column repeats (index clamped).
+__kernel void ipg_downsample2x(__global const float * in, int H, int W,
+                               __global float * out, int OH, int OW)
+{
+    const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
+    if (x >= OW || y >= OH) return;
+    __global const float * p = in + (size_t) c * H * W;
+    const float sy = (float) H / (float) OH, sx = (float) W / (float) OW;
+    float fy = fmax(sy * ((float) y + 0.5f) - 0.5f, 0.0f);
+    float fx = fmax(sx * ((float) x + 0.5f) - 0.5f, 0.0f);
+    int y0 = (int) fy, x0 = (int) fx;
+    int y1 = y0 + (y0 < H - 1 ? 1 : 0), x1 = x0 + (x0 < W - 1 ? 1 : 0);
+    float ly1 = fy - (float) y0, ly0 = 1.0f - ly1;
+    float lx1 = fx - (float) x0, lx0 = 1.0f - lx1;
+    out[((size_t) c * OH + y) * OW + x] =
+        ly0 * (lx0 * p[y0 * W + x0] + lx1 * p[y0 * W + x1]) +
+        ly1 * (lx0 * p[y1 * W + x0] + lx1 * p[y1 * W + x1]);
+}
+
+// out = lateral + nearest(top) resized to lateral's size (PyTorch "nearest":
+// source index floor(dst * in / out), clamped).
+__kernel void ipg_upsample_add(__global const float * lateral, int H, int W,
+                               __global const float * top, int TH, int TW,
+                               __global float * out)
+{
+    const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
+    if (x >= W || y >= H) return;
+    const float sy = (float) TH / (float) H, sx = (float) TW / (float) W;
+    int ty = min((int) floor((float) y * sy), TH - 1);
+    int tx = min((int) floor((float) x * sx), TW - 1);
+    size_t i = ((size_t) c * H + y) * W + x;
+    out[i] = lateral[i] + top[((size_t) c * TH + ty) * TW + tx];
+}

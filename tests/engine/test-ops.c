@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// test-ops.c: every kernel of kernels/ against a naive host reference, on
+// sizes that hit the remainders of the register tiles (1x1, 3x5, 13 and 24
+// channels, strides 1 and 2), plus anchors against torchvision's numbers and
+// the host NMS on hand-made cases. Runs on whatever OpenCL device
+// IPG_TEST_DEVICE names (default: auto).
+#include "ipg-impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_failed = 0, g_passed = 0;
+static ipg_cl_t g_cl;
+static char g_err[IPG_ERR_LEN];
+
+#define CHECK(cond, ...)                                              \
+    do {                                                              \
+        if (cond) { g_passed++; }                                     \
+        else { g_failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+    } while (0)
+
+static uint32_t g_rng = 12345;
+static float frand(void) {   // uniform in [-1, 1)
+    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 17; g_rng ^= g_rng << 5;
+    return (float) (g_rng >> 8) / (float) (1u << 23) - 1.0f;
+}
+
+static void fill(float * x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
+
+static void upload(const ipg_tensor_t * t, const float * host) {
+    size_t bytes = (size_t) t->c * t->h * t->w * sizeof(float);
+    cl_int rc = clEnqueueWriteBuffer(g_cl.queue, t->buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    CHECK(rc == CL_SUCCESS, "upload: %s", ipg_cl_error_name(rc));
+}
+
+static float * download(const ipg_tensor_t * t) {
+    size_t n = (size_t) t->c * t->h * t->w;
+    float * h = malloc(n * sizeof(float));
+    cl_int rc = clEnqueueReadBuffer(g_cl.queue, t->buf, CL_TRUE, 0, n * sizeof(float), h, 0, NULL, NULL);
+    CHECK(rc == CL_SUCCESS, "download: %s", ipg_cl_error_name(rc));
+    return h;
+}
+
+// max|a - b| <= tol * max(max|b|, 1e-3)
+static void compare(const char * what, const float * got, const float * want, size_t n, double tol) {
+    double max_diff = 0, max_ref = 1e-3;
+    size_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double) got[i] - want[i]);
+        if (!(d <= max_diff)) { max_diff = d; worst = i; }
+        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
+    }
+    CHECK(max_diff <= tol * max_ref, "%s: max diff %.3g at %zu (got %g want %g), max |ref| %.3g", what, max_diff,
+          worst, got[worst], want[worst], max_ref);
+}
+
+static void plan_init(ipg_plan_t * p) {
+    memset(p, 0, sizeof *p);
+    p->cl = &g_cl;
+    p->err = g_err;
+    p->err_size = sizeof g_err;
+}
+
+// ---- convolution -------------------------------------------------------------
+
+static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_t * cv, const float * res, bool relu,
+                     float * out, int OH, int OW) {
+    for (int o = 0; o < cv->cout; o++)
+        for (int y = 0; y < OH; y++)
+            for (int x = 0; x < OW; x++) {
+                double acc = cv->b[o];
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < cv->kh; ky++)
+                        for (int kx = 0; kx < cv->kw; kx++) {
+                            int iy = y * cv->stride - cv->pad + ky, ix = x * cv->stride - cv->pad + kx;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            acc += (double) cv->w[((size_t) o * C + c) * cv->kh * cv->kw + ky * cv->kw + kx] *
+                                   in[((size_t) c * H + iy) * W + ix];
+                        }
+                size_t i = ((size_t) o * OH + y) * OW + x;
+                if (res) acc += res[i];
+                if (relu && acc < 0) acc = 0;
+                out[i] = (float) acc;
+            }
+}
+
+static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu) {
+    ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = stride, .pad = pad };
+    cv.w = malloc((size_t) cout * cin * k * k * sizeof(float));
+    cv.b = malloc((size_t) cout * sizeof(float));
+    fill(cv.w, (size_t) cout * cin * k * k);
+    fill(cv.b, (size_t) cout);
+    const int OH = (h + 2 * pad - k) / stride + 1, OW = (w + 2 * pad - k) / stride + 1;
+    float * in = malloc((size_t) cin * h * w * sizeof(float));
+    float * res = malloc((size_t) cout * OH * OW * sizeof(float));
+    float * want = malloc((size_t) cout * OH * OW * sizeof(float));
+    fill(in, (size_t) cin * h * w);
+    fill(res, (size_t) cout * OH * OW);
+    conv_ref(in, cin, h, w, &cv, use_res ? res : NULL, relu, want, OH, OW);
+
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_conv_dev_t dev;
+    ipg_tensor_t tin = { 0 }, tres = { 0 }, tout = { 0 };
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tin, cin, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, cout, OH, OW);
+    if (st == IPG_OK) st = ipg_op_conv(&p, &dev, &tin, use_res ? &tres : NULL, relu, &tout);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "conv setup: %s", g_err);
+    if (st == IPG_OK) {
+        upload(&tin, in);
+        upload(&tres, res);
+        st = ipg_plan_run(&p);
+        CHECK(st == IPG_OK, "conv run: %s", g_err);
+        float * got = download(&tout);
+        char what[128];
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d", cin, cout, h, w, k,
+                 stride, pad, use_res, relu);
+        compare(what, got, want, (size_t) cout * OH * OW, 1e-5);
+        free(got);
+        ipg_conv_dev_free(&dev);
+    }
+    ipg_plan_free(&p);
+    free(cv.w); free(cv.b); free(in); free(res); free(want);
+}
+
+// The fusion conv uploaded as two column ranges gives the full conv.
+static void test_conv_split(void) {
+    const int C = 13, G = 5, H = 3, W = 5;
+    ipg_conv_host_t cv = { .name = "fusion", .cout = C, .cin = C + G, .kh = 1, .kw = 1, .stride = 1, .pad = 0 };
+    cv.w = malloc((size_t) C * (C + G) * sizeof(float));
+    cv.b = malloc((size_t) C * sizeof(float));
+    fill(cv.w, (size_t) C * (C + G));
+    fill(cv.b, C);
+    float cin[13 * 15], gin[5 * 15], cat[18 * 15], want[13 * 15];
+    fill(cin, sizeof cin / 4);
+    fill(gin, sizeof gin / 4);
+    memcpy(cat, cin, sizeof cin);
+    memcpy(cat + 13 * 15, gin, sizeof gin);
+    conv_ref(cat, C + G, H, W, &cv, cin, false, want, H, W);   // F = C + conv(cat)
+
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_conv_dev_t dc, dg;
+    ipg_tensor_t tc = { 0 }, tg = { 0 }, half = { 0 }, out = { 0 };
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, C, true, &dc, g_err, sizeof g_err);
+    if (st == IPG_OK) st = ipg_conv_upload(&g_cl, &cv, C, G, false, &dg, g_err, sizeof g_err);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tc, C, H, W);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tg, G, H, W);
+    if (st == IPG_OK) st = ipg_op_conv(&p, &dc, &tc, &tc, false, &half);
+    if (st == IPG_OK) st = ipg_op_conv(&p, &dg, &tg, &half, false, &out);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "split setup: %s", g_err);
+    if (st == IPG_OK) {
+        upload(&tc, cin);
+        upload(&tg, gin);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "split run: %s", g_err);
+        float * got = download(&out);
+        compare("fusion conv split into two GEMMs", got, want, sizeof want / 4, 1e-5);
+        free(got);
+        ipg_conv_dev_free(&dc);
+        ipg_conv_dev_free(&dg);
+    }
+    ipg_plan_free(&p);
+    free(cv.w); free(cv.b);
+}
+
+// ---- pooling, resampling, relu ------------------------------------------------
+
+typedef ipg_status_t (*unary_op)(ipg_plan_t *, const ipg_tensor_t *, ipg_tensor_t *);
+
+static void run_unary(const char * what, unary_op op, int c, int h, int w, const float * in, const float * want,
+                      int oh, int ow) {
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_tensor_t tin = { 0 }, tout = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &tin, c, h, w);
+    if (st == IPG_OK) st = op(&p, &tin, &tout);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK && tout.h == oh && tout.w == ow, "%s setup: %s (out %dx%d, want %dx%d)", what, g_err, tout.w,
+          tout.h, ow, oh);
+    if (st == IPG_OK && tout.h == oh && tout.w == ow) {
+        upload(&tin, in);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
+        float * got = download(&tout);
+        compare(what, got, want, (size_t) c * oh * ow, 1e-6);
+        free(got);
+    }
+    ipg_plan_free(&p);
+}
+
+static void test_maxpool(int c, int h, int w) {
+    const int oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
+    float * in = malloc((size_t) c * h * w * 4), * want = malloc((size_t) c * oh * ow * 4);
+    fill(in, (size_t) c * h * w);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                float m = -INFINITY;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int iy = 2 * y + dy, ix = 2 * x + dx;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w && in[(ch * h + iy) * w + ix] > m)
+                            m = in[(ch * h + iy) * w + ix];
+                    }
+                want[(ch * oh + y) * ow + x] = m;
+            }
+    char what[64];
+    snprintf(what, sizeof what, "maxpool3x3s2 %dx%dx%d", c, h, w);
+    run_unary(what, ipg_op_maxpool3x3s2, c, h, w, in, want, oh, ow);
+    free(in); free(want);
+}
+
+// PyTorch bilinear (align_corners = false) to (h / 2, w / 2), in double.
+static void test_downsample(int c, int h, int w) {
+    const int oh = h / 2, ow = w / 2;
+    float * in = malloc((size_t) c * h * w * 4), * want = malloc((size_t) c * oh * ow * 4);
+    fill(in, (size_t) c * h * w);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double sy = fmax((double) h / oh * (y + 0.5) - 0.5, 0), sx = fmax((double) w / ow * (x + 0.5) - 0.5, 0);
+                int y0 = (int) sy, x0 = (int) sx, y1 = y0 + (y0 < h - 1), x1 = x0 + (x0 < w - 1);
+                double ly = sy - y0, lx = sx - x0;
+                const float * p = in + (size_t) ch * h * w;
+                want[(ch * oh + y) * ow + x] = (float) ((1 - ly) * ((1 - lx) * p[y0 * w + x0] + lx * p[y0 * w + x1]) +
+                                                        ly * ((1 - lx) * p[y1 * w + x0] + lx * p[y1 * w + x1]));
+            }
+    char what[64];
+    snprintf(what, sizeof what, "downsample2x %dx%dx%d", c, h, w);
+    run_unary(what, ipg_op_downsample2x, c, h, w, in, want, oh, ow);
+    free(in); free(want);
+}
+
+static void test_relu(void) {
+    float in[13 * 15], want[13 * 15];
+    fill(in, 13 * 15);
+    for (int i = 0; i < 13 * 15; i++) want[i] = in[i] > 0 ? in[i] : 0;
+    run_unary("relu 13x3x5", ipg_op_relu, 13, 3, 5, in, want, 3, 5);
+}
+
+static void test_upsample_add(int c, int h, int w, int th, int tw) {
+    float * lat = malloc((size_t) c * h * w * 4), * top = malloc((size_t) c * th * tw * 4);
+    float * want = malloc((size_t) c * h * w * 4);
+    fill(lat, (size_t) c * h * w);
+    fill(top, (size_t) c * th * tw);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int ty = (int) floorf(y * ((float) th / h)), tx = (int) floorf(x * ((float) tw / w));
+                if (ty > th - 1) ty = th - 1;
+                if (tx > tw - 1) tx = tw - 1;
+                want[(ch * h + y) * w + x] = lat[(ch * h + y) * w + x] + top[(ch * th + ty) * tw + tx];
+            }
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_tensor_t tl = { 0 }, tt = { 0 }, out = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &tl, c, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tt, c, th, tw);
+    if (st == IPG_OK) st = ipg_op_upsample_add(&p, &tl, &tt, &out);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "upsample setup: %s", g_err);
+    if (st == IPG_OK) {
+        upload(&tl, lat);
+        upload(&tt, top);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "upsample run: %s", g_err);
+        float * got = download(&out);
+        char what[64];
+        snprintf(what, sizeof what, "upsample_add %dx%dx%d from %dx%d", c, h, w, th, tw);
+        compare(what, got, want, (size_t) c * h * w, 1e-6);
+        free(got);
+    }
+    ipg_plan_free(&p);
+    free(lat); free(top); free(want);
+}
+
+// ---- anchors and NMS -------------------------------------------------------------
+
+static void test_anchors(void) {
+    ipg_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.num_anchor_sizes = 3;
+    cfg.num_aspect_ratios = 3;
+    const float sizes[2][3] = { { 32, 40, 50 }, { 512, 645, 812 } };
+    for (int l = 0; l < 2; l++)
+        for (int s = 0; s < 3; s++) cfg.anchor_sizes[l][s] = sizes[l][s];
+    cfg.aspect_ratios[0] = 0.5f; cfg.aspect_ratios[1] = 1.0f; cfg.aspect_ratios[2] = 2.0f;
+    // torchvision AnchorGenerator(((32, 40, 50),), ((0.5, 1.0, 2.0),)).cell_anchors
+    static const float want0[9][4] = {
+        { -23, -11, 23, 11 }, { -28, -14, 28, 14 }, { -35, -18, 35, 18 }, { -16, -16, 16, 16 }, { -20, -20, 20, 20 },
+        { -25, -25, 25, 25 }, { -11, -23, 11, 23 }, { -14, -28, 14, 28 }, { -18, -35, 18, 35 } };
+    static const float want1[9][4] = {
+        { -362, -181, 362, 181 }, { -456, -228, 456, 228 }, { -574, -287, 574, 287 }, { -256, -256, 256, 256 },
+        { -322, -322, 322, 322 }, { -406, -406, 406, 406 }, { -181, -362, 181, 362 }, { -228, -456, 228, 456 },
+        { -287, -574, 287, 574 } };
+    ipg_level_anchors_t a;
+    ipg_anchors_level(&cfg, 0, 44, 36, 352, 288, &a);
+    CHECK(a.n_anchors == 9 && a.stride_w == 8 && a.stride_h == 8, "anchors level 0: n %d stride %dx%d", a.n_anchors,
+          a.stride_w, a.stride_h);
+    CHECK(memcmp(a.base, want0, sizeof want0) == 0, "base anchors for sizes 32,40,50 differ from torchvision");
+    ipg_anchors_level(&cfg, 1, 6, 5, 352, 288, &a);
+    // torchvision: stride = image_size // grid_size, even when inexact.
+    CHECK(a.stride_w == 58 && a.stride_h == 57, "anchor stride 352//6, 288//5: got %d, %d", a.stride_w, a.stride_h);
+    CHECK(memcmp(a.base, want1, sizeof want1) == 0, "base anchors for sizes 512,645,812 differ from torchvision");
+}
+
+static void test_nms(void) {
+    ipg_candidate_t c[6] = {
+        { { 0, 0, 10, 10 }, 0.5f, 0 },
+        { { 1, 1, 11, 11 }, 0.9f, 0 },     // IoU with [0] = 81/119 = 0.68 > 0.5: suppresses [0]
+        { { 1, 1, 11, 11 }, 0.8f, 1 },     // other class: kept
+        { { 20, 20, 30, 30 }, 0.7f, 0 },   // no overlap: kept
+        { { 20, 25, 30, 35 }, 0.6f, 0 },   // IoU with [3] = 50/150 = 0.33: kept
+        { { 0, 0, 10, 20 }, 0.4f, 1 },     // IoU with [2] = 81/(100+200-81)=0.37: kept
+    };
+    ipg_candidate_t out[6];
+    int32_t scratch[12];
+    int32_t n = ipg_nms_classwise(c, 6, 0.5f, 100, scratch, out);
+    const float want_scores[5] = { 0.9f, 0.8f, 0.7f, 0.6f, 0.4f };
+    bool ok = n == 5;
+    for (int i = 0; ok && i < 5; i++) ok = out[i].score == want_scores[i];
+    CHECK(ok, "class-wise NMS kept %d boxes (want 5, in score order)", n);
+    n = ipg_nms_classwise(c, 6, 0.5f, 2, scratch, out);
+    CHECK(n == 2 && out[0].score == 0.9f && out[1].score == 0.8f, "NMS max_keep 2 kept %d", n);
+    // IoU exactly at the threshold is not suppressed (torchvision: IoU > thresh).
+    ipg_candidate_t d[2] = { { { 0, 0, 10, 10 }, 0.9f, 0 }, { { 0, 0, 10, 5 }, 0.8f, 0 } };   // IoU 0.5
+    n = ipg_nms_classwise(d, 2, 0.5f, 10, scratch, out);
+    CHECK(n == 2, "IoU == threshold must survive, kept %d", n);
+    CHECK(ipg_nms_classwise(d, 0, 0.5f, 10, scratch, out) == 0, "NMS of nothing");
+}
+
+int main(void) {
+    const char * dev = getenv("IPG_TEST_DEVICE");
+    if (ipg_cl_init(&g_cl, dev, false, g_err, sizeof g_err) != IPG_OK) {
+        printf("FAIL: no OpenCL device: %s\n", g_err);
+        return 1;
+    }
+    printf("device: %s\n", g_cl.device_name);
+    // (cin, cout, h, w, k, stride, pad): 1x1 images, odd sizes, 13 and 24 channels.
+    const int convs[][7] = {
+        { 3, 13, 1, 1, 1, 1, 0 }, { 3, 13, 1, 1, 3, 1, 1 }, { 13, 24, 3, 5, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 },
+        { 3, 24, 13, 11, 7, 2, 3 }, { 24, 24, 9, 7, 1, 2, 0 }, { 13, 8, 17, 3, 1, 1, 0 }, { 24, 9, 4, 4, 3, 2, 1 },
+        { 5, 17, 33, 31, 3, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+        const int * c = convs[i];
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false);
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true);
+    }
+    test_conv_split();
+    test_maxpool(13, 1, 1);
+    test_maxpool(3, 3, 5);
+    test_maxpool(24, 13, 7);
+    test_maxpool(2, 16, 16);
+    test_downsample(3, 2, 2);
+    test_downsample(13, 6, 10);
+    test_downsample(3, 5, 7);
+    test_relu();
+    test_upsample_add(13, 6, 10, 3, 5);
+    test_upsample_add(3, 5, 7, 3, 4);
+    test_upsample_add(24, 1, 1, 1, 1);
+    test_anchors();
+    test_nms();
+    ipg_cl_free(&g_cl);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Whole-network parity: the OpenCL engine (through ipgnet-detect) against the
+PyTorch reference (tools/ipgnet), on the same model file and image, as
+../shared/IPGNET.md "Parity" defines it:
+
+- every named stage (input, pyramid, backbone, IPG modules, FPN, raw head
+  outputs) within max|a - b| <= 1e-4 * max|b|;
+- the final detections at the candidate threshold equal: labels equal, box
+  corners within 0.05 network-input pixels, scores within 1e-4, except
+  candidates whose fate is decided within 1e-4 of a threshold (score
+  threshold, the top-k / detections-per-image cut-off) or of the NMS IoU
+  threshold.
+
+Usage: test_parity.py IPGNET_DETECT SOURCE_ROOT [CONFIG_NAME...]
+Prints one line per check and 'N passed, N failed'.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+SOURCE = sys.argv[2] if len(sys.argv) > 2 else "."
+sys.path.insert(0, os.path.join(SOURCE, "tools"))
+
+from ipgnet.modelfile import read_safetensors  # noqa: E402
+
+PY = "/usr/bin/python3"
+FACES = "/usr/share/pixmaps/faces"   # Debian package gnome-control-center-data
+
+# name: (random-model arguments, images). Images: a photo path, or
+# ("random", w, h, seed) for uniform noise written as PNG.
+CONFIGS = {
+    "r18w05-352x288": (["--backbone", "resnet18", "--width", "0.5", "--num-classes", "7",
+                        "--input", "352x288", "--seed", "3"],
+                       [f"{FACES}/mountain.jpg", f"{FACES}/puppy.jpg", ("random", 301, 207, 1),
+                        ("random", 352, 288, 2)]),
+    "r50-512": (["--backbone", "resnet50", "--num-classes", "5", "--input", "512x512", "--seed", "4"],
+                [f"{FACES}/cat.jpg", ("random", 512, 512, 3)]),
+    "r34-plainfpn-256x192": (["--backbone", "resnet34", "--width", "0.5", "--ipg-levels", "",
+                              "--num-classes", "4", "--input", "256x192", "--seed", "5"],
+                             [f"{FACES}/surfer.jpg", ("random", 301, 207, 4)]),
+    "r18w025-odd-letterbox": (["--backbone", "resnet18", "--width", "0.25", "--ipg-levels", "3,5",
+                               "--fpn-channels", "32", "--num-classes", "13", "--input", "96x64",
+                               "--seed", "6"],
+                              [("random", 301, 207, 5), ("random", 17, 91, 6), ("random", 1, 1, 7)]),
+}
+
+RTOL = 1e-4
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+    sys.stdout.flush()
+
+
+def run(args, **kw):
+    env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE, "tools"), OMP_NUM_THREADS="2")
+    return subprocess.run(args, env=env, capture_output=True, text=True, **kw)
+
+
+def make_image(spec, tmp):
+    """A photo path, or a seeded random image: multi-octave noise (coarse
+    blobs down to per-pixel grain), so it has the spectrum of a picture.
+    Pure white noise drives a random network into saturated scores of 1.0,
+    where every detection ties and the comparison says nothing."""
+    if isinstance(spec, str):
+        return spec
+    from PIL import Image
+    _, w, h, seed = spec
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3))
+    for octave in range(6):
+        gh, gw = max(1, h >> octave), max(1, w >> octave)
+        layer = rng.random((gh, gw, 3)).astype(np.float32)
+        up = np.stack([np.asarray(Image.fromarray(layer[..., c]).resize((w, h), Image.BILINEAR))
+                       for c in range(3)], axis=-1)
+        img += up * (0.3 + 0.2 * octave)
+    img = (img - img.min()) / max(img.max() - img.min(), 1e-6)
+    path = os.path.join(tmp, f"random-{w}x{h}-{seed}.png")
+    Image.fromarray((img * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def iou(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def borderline(det, dets, cut_score, nms_thresh, score_thresh):
+    """May this detection's presence flip on a 1e-4 difference?"""
+    box, score, label = det
+    if abs(score - score_thresh) <= 1e-4 or (cut_score is not None and abs(score - cut_score) <= 1e-4):
+        return True
+    for b2, s2, l2 in dets:
+        if l2 == label and s2 >= score - 1e-4 and b2 is not box and abs(iou(box, b2) - nms_thresh) <= 1e-4:
+            return True
+    return False
+
+
+def compare_detections(name, ref, ours, scale, cfg):
+    """ref/ours: lists of (box in network pixels, score, label)."""
+    tol = 0.05
+    cap = cfg["detections_per_img"]
+    ref_cut = ref[-1][1] if len(ref) >= cap else None
+    ours_cut = ours[-1][1] if len(ours) >= cap else None
+    used = [False] * len(ours)
+    unmatched_ref = []
+    for det in ref:
+        found = False
+        for j, o in enumerate(ours):
+            if used[j] or o[2] != det[2] or abs(o[1] - det[1]) > 1e-4:
+                continue
+            if max(abs(o[0][k] - det[0][k]) for k in range(4)) <= tol:
+                used[j] = True
+                found = True
+                break
+        if not found:
+            unmatched_ref.append(det)
+    unmatched_ours = [o for j, o in enumerate(ours) if not used[j]]
+    bad_ref = [d for d in unmatched_ref
+               if not borderline(d, ref, ref_cut, cfg["nms_thresh"], cfg["score_thresh"])]
+    bad_ours = [d for d in unmatched_ours
+                if not borderline(d, ours, ours_cut, cfg["nms_thresh"], cfg["score_thresh"])]
+    n_borderline = len(unmatched_ref) + len(unmatched_ours) - len(bad_ref) - len(bad_ours)
+    # Ties make a comparison vacuous: most detections must match outright.
+    check(n_borderline <= 0.2 * max(len(ref), 1),
+          f"{name}: at most 20% of detections borderline ({n_borderline})")
+    check(not bad_ref and not bad_ours and len(ref) > 0,
+          f"{name}: detections equal ({len(ref)} reference, {len(ours)} ours, "
+          f"{len(unmatched_ref) + len(unmatched_ours)} borderline, "
+          f"{len(bad_ref)} + {len(bad_ours)} real mismatches)")
+    for d in (bad_ref + bad_ours)[:5]:
+        print(f"     unmatched: label {d[2]} score {d[1]:.6f} box {[round(v, 3) for v in d[0]]}")
+
+
+def parity(cfg_name, detect, tmp):
+    args, images = CONFIGS[cfg_name]
+    model = os.path.join(tmp, f"{cfg_name}.safetensors")
+    r = run([PY, "-m", "ipgnet", "random", *args, "-o", model])
+    check(r.returncode == 0, f"{cfg_name}: random model written")
+    if r.returncode != 0:
+        print(r.stderr)
+        return
+    cfg = json.loads(read_safetensors(model)[1]["config"])
+    for spec in images:
+        image = make_image(spec, tmp)
+        if not os.path.exists(image):
+            check(False, f"{cfg_name}: sample photo {image} exists (apt-get install gnome-control-center-data)")
+            continue
+        tag = f"{cfg_name} {os.path.basename(image)}"
+        ref_path = os.path.join(tmp, "ref.safetensors")
+        ours_path = os.path.join(tmp, "ours.safetensors")
+        r = run([PY, "-m", "ipgnet", "dump", "-m", model, image, "-o", ref_path])
+        check(r.returncode == 0, f"{tag}: reference dump")
+        if r.returncode != 0:
+            print(r.stderr)
+            continue
+        r = run([detect, "-m", model, "--threshold", "0", "--json", "--dump-stages", ours_path, image])
+        check(r.returncode == 0, f"{tag}: ipgnet-detect ran")
+        if r.returncode != 0:
+            print(r.stderr)
+            continue
+        ref_t, ref_meta = read_safetensors(ref_path)
+        ours_t, _ = read_safetensors(ours_path)
+        order = json.loads(ref_meta["order"])
+        worst = (0.0, "")
+        bad = []
+        for stage in order:
+            if stage.startswith("detections."):
+                continue
+            a, b = ours_t.get(stage), ref_t[stage]
+            if a is None or tuple(a.shape) != tuple(b.shape):
+                bad.append(f"{stage} missing or shape {None if a is None else tuple(a.shape)} != {tuple(b.shape)}")
+                continue
+            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            m = np.abs(b).max()
+            ratio = np.abs(a - b).max() / m if m > 0 else np.abs(a - b).max()
+            if ratio > worst[0]:
+                worst = (ratio, stage)
+            if not ratio <= RTOL:
+                bad.append(f"{stage} ratio {ratio:.3e}")
+        check(not bad, f"{tag}: {len(order) - 3} stages within {RTOL:g} relative "
+                       f"(worst {worst[0]:.2e} at {worst[1]})" + (f"; first divergence: {bad[0]}" if bad else ""))
+        # Final detections, in network-input pixels.
+        s = float(ref_meta["scale"])
+        rb = np.asarray(ref_t["detections.boxes"], dtype=np.float64).reshape(-1, 4)
+        rs = np.asarray(ref_t["detections.scores"], dtype=np.float64).reshape(-1)
+        rl = np.asarray(ref_t["detections.labels"]).reshape(-1).astype(int)
+        ref = [(list(rb[i]), float(rs[i]), int(rl[i])) for i in range(len(rs))]
+        line = json.loads(r.stdout.strip().splitlines()[-1])
+        ours = []
+        for d in line["detections"]:
+            # Frame pixels back to network pixels; boxes were clipped to the
+            # frame, which inside the letterboxed area is the network clip.
+            ours.append(([v * s for v in d["box"]], d["score"], d["label_id"]))
+        # Reference boxes clipped to the frame the same way.
+        fw, fh = line["width"], line["height"]
+        ref = [([min(max(b[0] / s, 0), fw) * s, min(max(b[1] / s, 0), fh) * s,
+                 min(max(b[2] / s, 0), fw) * s, min(max(b[3] / s, 0), fh) * s], sc, lb) for b, sc, lb in ref]
+        compare_detections(tag, ref, ours, s, cfg)
+
+
+def main():
+    detect = sys.argv[1]
+    names = sys.argv[3:] or list(CONFIGS)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            parity(name, detect, tmp)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

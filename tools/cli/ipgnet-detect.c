@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// ipgnet-detect: runs an IPG-Net model (ipgnet .safetensors file) on images
+// and prints the detections, as text or as JSON Lines.
+//
+//     ipgnet-detect -m MODEL [--device D] [--threshold T] [--json]
+//                   [--dump-stages FILE] IMAGE...
+//     ipgnet-detect --list-devices
+//
+// Exit status: 0 when every image was processed; 1 when some image could not
+// be (the others still are); 2 on a usage error, a bad model file or no
+// usable device (before any image).
+
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L   // fileno, strdup
+#endif
+
+#include "image-io.h"
+#include "ipg.h"
+#include "stage-dump.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PROG "ipgnet-detect"
+// More than any model's detections_per_img (torchvision's defaults: 300, 100).
+#define MAX_DETS 4096
+
+static void usage(FILE * f) {
+    fprintf(f,
+        "Usage: " PROG " -m MODEL [OPTION]... IMAGE...\n"
+        "       " PROG " --list-devices\n"
+        "Detect objects in JPEG, PNG or PPM/PGM images with an IPG-Net model.\n"
+        "\n"
+        "  -m, --model FILE         model file (ipgnet .safetensors); required\n"
+        "  -d, --device D           OpenCL device: auto (default), gpu, cpu, an index\n"
+        "                           from --list-devices, or PLATFORM:DEVICE\n"
+        "  -t, --threshold T        report detections with score >= T, T in [0, 1]\n"
+        "                           (default 0.5)\n"
+        "  -j, --json               one JSON object per image (JSON Lines) on stdout\n"
+        "  -l, --list-devices       list the OpenCL devices and exit\n"
+        "      --dump-stages FILE   write every stage tensor of the network to FILE\n"
+        "                           (safetensors; exactly one IMAGE)\n"
+        "      --input-size WxH     network input size (multiples of 32; default:\n"
+        "                           the model's)\n"
+        "      --bench N            time N inferences of the first IMAGE after one\n"
+        "                           warm-up; the last line is median_ms=<float>\n"
+        "      --profile            with --bench: device time per layer group\n"
+        "  -h, --help               show this help and exit\n"
+        "\n"
+        "Text output: one line per detection, 'IMAGE: LABEL SCORE [x1, y1, x2, y2]',\n"
+        "or 'IMAGE: no detections'. Boxes are in image pixels.\n"
+        "Exit status: 0 all images processed, 1 some image failed, 2 usage error,\n"
+        "bad model or no device.\n");
+}
+
+// ---- JSON output -------------------------------------------------------------
+
+// Decodes one UTF-8 sequence at s (NUL-terminated). Returns its length and
+// the code point in *cp, or 0 when the bytes are not valid UTF-8.
+static int utf8_decode(const unsigned char * s, unsigned * cp) {
+    unsigned c = s[0];
+    int n;
+    unsigned min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        n = 2; min = 0x80; c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3; min = 0x800; c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4; min = 0x10000; c &= 0x07;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+// Writes s as a JSON string the way Python's json.dumps() does (ensure_ascii:
+// everything outside printable ASCII as \uXXXX, lower-case hex, surrogate
+// pairs above U+FFFF). A byte that is not valid UTF-8 becomes the lone
+// surrogate U+DC80..U+DCFF, as Python's os.fsdecode() + json.dumps() writes
+// such a file name.
+static void json_string(FILE * f, const char * s) {
+    fputc('"', f);
+    const unsigned char * p = (const unsigned char *)s;
+    while (*p) {
+        unsigned cp;
+        int n = utf8_decode(p, &cp);
+        if (n == 0) {
+            fprintf(f, "\\u%04x", 0xdc00u | *p);
+            p++;
+            continue;
+        }
+        p += n;
+        switch (cp) {
+        case '"':  fputs("\\\"", f); continue;
+        case '\\': fputs("\\\\", f); continue;
+        case '\n': fputs("\\n", f); continue;
+        case '\r': fputs("\\r", f); continue;
+        case '\t': fputs("\\t", f); continue;
+        case '\b': fputs("\\b", f); continue;
+        case '\f': fputs("\\f", f); continue;
+        default: break;
+        }
+        if (cp >= 0x20 && cp < 0x7f) {
+            fputc((int)cp, f);
+        } else if (cp < 0x10000) {
+            fprintf(f, "\\u%04x", cp);
+        } else {
+            unsigned v = cp - 0x10000;
+            fprintf(f, "\\u%04x\\u%04x", 0xd800u | (v >> 10), 0xdc00u | (v & 0x3ff));
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE * f, const char * fmt, float v) {
+    if (isfinite(v))
+        fprintf(f, fmt, (double)v);
+    else
+        fputs("null", f);
+}
+
+static void print_json(const ipg_model_t * model, const char * path, const ipg_image_t * img,
+                       const ipg_detection_t * dets, int32_t n) {
+    fputs("{\"image\": ", stdout);
+    json_string(stdout, path);
+    printf(", \"width\": %d, \"height\": %d, \"detections\": [", (int)img->width, (int)img->height);
+    for (int32_t i = 0; i < n; i++) {
+        const ipg_detection_t * d = &dets[i];
+        const char * label = ipg_model_label(model, d->label);
+        fputs(i ? ", {\"label\": " : "{\"label\": ", stdout);
+        if (label)
+            json_string(stdout, label);
+        else
+            fputs("null", stdout);
+        printf(", \"label_id\": %d, \"score\": ", (int)d->label);
+        json_number(stdout, "%.6f", d->score);
+        fputs(", \"box\": [", stdout);
+        const float box[4] = { d->x1, d->y1, d->x2, d->y2 };
+        for (int k = 0; k < 4; k++) {
+            if (k)
+                fputs(", ", stdout);
+            json_number(stdout, "%.3f", box[k]);
+        }
+        fputs("]}", stdout);
+    }
+    fputs("]}\n", stdout);
+}
+
+static void print_text(const ipg_model_t * model, const char * path,
+                       const ipg_detection_t * dets, int32_t n) {
+    if (n == 0) {
+        printf("%s: no detections\n", path);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const ipg_detection_t * d = &dets[i];
+        const char * label = ipg_model_label(model, d->label);
+        if (label) {
+            printf("%s: ", path);
+            for (const unsigned char * c = (const unsigned char *)label; *c; c++)
+                putchar(*c < 0x20 || *c == 0x7f ? '?' : *c);   // keep one line
+        } else
+            printf("%s: #%d", path, (int)d->label);
+        printf(" %.2f [%.1f, %.1f, %.1f, %.1f]\n", (double)d->score, (double)d->x1,
+               (double)d->y1, (double)d->x2, (double)d->y2);
+    }
+}
+
+// ---- main --------------------------------------------------------------------
+
+enum { OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE };
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void * a, const void * b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Steady-state timing: preprocessing to detections, the frame already in
+// host memory. Prints one line per run and a summary ending in median_ms.
+static int bench(ipg_ctx_t * ctx, const ipg_image_t * img, int runs, int profile,
+                 ipg_detection_t * dets) {
+    ipg_frame_t frame = { .data = img->data, .stride = img->stride };
+    int32_t n = 0;
+    double * ms = malloc((size_t)runs * sizeof *ms);
+    if (!ms)
+        return 2;
+    if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {   // warm-up
+        fprintf(stderr, PROG ": %s\n", ipg_ctx_last_error(ctx));
+        free(ms);
+        return 1;
+    }
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_ms();
+        if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {
+            fprintf(stderr, PROG ": %s\n", ipg_ctx_last_error(ctx));
+            free(ms);
+            return 1;
+        }
+        ms[i] = now_ms() - t0;
+        printf("run %d: %.3f ms, %d detections\n", i, ms[i], (int)n);
+    }
+    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    double median = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
+    double gflop = ipg_ctx_gflop(ctx);
+    if (profile) {
+        char report[4096];
+        ipg_ctx_profile_report(ctx, report, sizeof report);
+        fputs(report, stdout);
+    }
+    printf("device=%s\n", ipg_ctx_device_name(ctx));
+    printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop,
+           gflop / (median * 1e-3), ms[0]);
+    printf("median_ms=%.3f\n", median);
+    free(ms);
+    return 0;
+}
+
+static int parse_threshold(const char * s, float * out) {
+    char * end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
+        return -1;
+    *out = (float)v;
+    return 0;
+}
+
+static int list_devices(void) {
+    size_t size = 1 << 16;
+    char * buf = malloc(size);
+    if (!buf) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 2;
+    }
+    buf[0] = '\0';
+    int32_t n = ipg_list_devices(buf, size);
+    if (n < 0) {
+        fprintf(stderr, PROG ": OpenCL is not usable: %s\n", buf[0] ? buf : "unknown reason");
+        free(buf);
+        return 2;
+    }
+    if (n == 0) {
+        fprintf(stderr, PROG ": no OpenCL devices found\n");
+        free(buf);
+        return 2;
+    }
+    fputs(buf, stdout);
+    if (buf[0] && buf[strlen(buf) - 1] != '\n')
+        fputc('\n', stdout);
+    free(buf);
+    return 0;
+}
+
+int main(int argc, char ** argv) {
+    static const struct option longopts[] = {
+        { "model",        required_argument, NULL, 'm' },
+        { "device",       required_argument, NULL, 'd' },
+        { "threshold",    required_argument, NULL, 't' },
+        { "json",         no_argument,       NULL, 'j' },
+        { "list-devices", no_argument,       NULL, 'l' },
+        { "dump-stages",  required_argument, NULL, OPT_DUMP_STAGES },
+        { "bench",        required_argument, NULL, OPT_BENCH },
+        { "profile",      no_argument,       NULL, OPT_PROFILE },
+        { "input-size",   required_argument, NULL, OPT_INPUT_SIZE },
+        { "help",         no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char * model_path = NULL;
+    const char * device = NULL;
+    const char * dump_path = NULL;
+    float threshold = 0.5f;
+    int json = 0, want_list = 0, bench_runs = 0, profile = 0;
+    int in_w = 0, in_h = 0;
+
+    int opt;
+    while ((opt = getopt_long(argc, argv, "m:d:t:jlh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'm': model_path = optarg; break;
+        case 'd': device = optarg; break;
+        case 't':
+            if (parse_threshold(optarg, &threshold) != 0) {
+                fprintf(stderr, PROG ": invalid threshold '%s' (a number in [0, 1])\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'l': want_list = 1; break;
+        case OPT_DUMP_STAGES: dump_path = optarg; break;
+        case OPT_BENCH: {
+            char * end = NULL;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 100000) {
+                fprintf(stderr, PROG ": invalid --bench count '%s' (1..100000)\n", optarg);
+                return 2;
+            }
+            bench_runs = (int)v;
+            break;
+        }
+        case OPT_PROFILE: profile = 1; break;
+        case OPT_INPUT_SIZE:
+            if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 || in_w < 32 || in_h < 32 || in_w % 32 ||
+                in_h % 32) {
+                fprintf(stderr, PROG ": invalid --input-size '%s' (WxH, multiples of 32)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default:  usage(stderr); return 2;      // getopt printed the reason
+        }
+    }
+    if (want_list)
+        return list_devices();
+    if (!model_path) {
+        fprintf(stderr, PROG ": no model given (-m MODEL)\n");
+        usage(stderr);
+        return 2;
+    }
+    int n_images = argc - optind;
+    if (n_images < 1) {
+        fprintf(stderr, PROG ": no image given\n");
+        usage(stderr);
+        return 2;
+    }
+    if (dump_path && n_images != 1) {
+        fprintf(stderr, PROG ": --dump-stages needs exactly one image (%d given)\n", n_images);
+        usage(stderr);
+        return 2;
+    }
+
+    char err[1024];
+    ipg_model_t * model = NULL;
+    if (ipg_model_load_file(model_path, &model, err, sizeof err) != IPG_OK) {
+        if (err[0] && strstr(err, model_path))     // the message names the file already
+            fprintf(stderr, PROG ": %s\n", err);
+        else
+            fprintf(stderr, PROG ": %s: %s\n", model_path, err[0] ? err : "cannot load the model");
+        return 2;
+    }
+    ipg_ctx_params_t params = ipg_ctx_params_default();
+    params.device = device;
+    params.score_threshold = threshold;
+    params.input_width = in_w;
+    params.input_height = in_h;
+    params.profile = profile;
+    ipg_ctx_t * ctx = NULL;
+    err[0] = '\0';
+    if (ipg_ctx_init(model, &params, &ctx, err, sizeof err) != IPG_OK) {
+        fprintf(stderr, PROG ": %s\n", err[0] ? err : "cannot create an inference context");
+        ipg_model_free(model);
+        return 2;
+    }
+    stage_dump_t * dump = NULL;
+    if (dump_path) {
+        dump = stage_dump_new();
+        if (!dump) {
+            fprintf(stderr, PROG ": out of memory\n");
+            ipg_ctx_free(ctx);
+            ipg_model_free(model);
+            return 2;
+        }
+        ipg_ctx_set_stage_callback(ctx, stage_dump_callback, dump);
+    }
+
+    ipg_detection_t * dets = malloc(MAX_DETS * sizeof *dets);
+    if (!dets) {
+        fprintf(stderr, PROG ": out of memory\n");
+        stage_dump_free(dump);
+        ipg_ctx_free(ctx);
+        ipg_model_free(model);
+        return 2;
+    }
+
+    int status = 0;
+    if (bench_runs > 0) {
+        ipg_image_t img;
+        if (ipg_image_load(argv[optind], &img, err, sizeof err) != 0) {
+            fprintf(stderr, PROG ": %s\n", err);
+            status = 1;
+        } else {
+            if (ipg_ctx_prepare(ctx, img.width, img.height, IPG_PIXEL_RGB) != IPG_OK) {
+                fprintf(stderr, PROG ": %s: %s\n", argv[optind], ipg_ctx_last_error(ctx));
+                status = 1;
+            } else {
+                status = bench(ctx, &img, bench_runs, profile, dets);
+            }
+            ipg_image_free(&img);
+        }
+        free(dets);
+        ipg_ctx_free(ctx);
+        ipg_model_free(model);
+        return status;
+    }
+    for (int i = optind; i < argc; i++) {
+        const char * path = argv[i];
+        ipg_image_t img;
+        if (ipg_image_load(path, &img, err, sizeof err) != 0) {
+            // err already starts with the path.
+            fprintf(stderr, PROG ": %s\n", err);
+            status = 1;
+            continue;
+        }
+        // A call with the current size and format does nothing.
+        if (ipg_ctx_prepare(ctx, img.width, img.height, IPG_PIXEL_RGB) != IPG_OK) {
+            fprintf(stderr, PROG ": %s: %s\n", path, ipg_ctx_last_error(ctx));
+            ipg_image_free(&img);
+            status = 1;
+            continue;
+        }
+        ipg_frame_t frame = { .data = img.data, .stride = img.stride };
+        int32_t n = 0;
+        if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {
+            fprintf(stderr, PROG ": %s: %s\n", path, ipg_ctx_last_error(ctx));
+            ipg_image_free(&img);
+            status = 1;
+            continue;
+        }
+        if (n < 0)
+            n = 0;
+        if (json)
+            print_json(model, path, &img, dets, n);
+        else
+            print_text(model, path, dets, n);
+        fflush(stdout);
+        ipg_image_free(&img);
+
+        if (dump) {
+            if (stage_dump_write(dump, dump_path, err, sizeof err) != 0) {
+                fprintf(stderr, PROG ": %s\n", err);
+                status = 1;
+            }
+        }
+    }
+
+    free(dets);
+    if (dump)
+        ipg_ctx_set_stage_callback(ctx, NULL, NULL);
+    stage_dump_free(dump);
+    ipg_ctx_free(ctx);
+    ipg_model_free(model);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": error writing the output\n");
+        return status ? status : 1;
+    }
+    return status;
+}

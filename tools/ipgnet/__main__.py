@@ -1,0 +1,159 @@
+"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench} ..."""
+
+import argparse
+import os
+import sys
+
+
+def _size(text):
+    from .config import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def _levels(text):
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ipg-levels must be a comma list like 2,3,4,5 (or ''), got {text!r}")
+
+
+def _dtype(text):
+    t = text.upper()
+    if t not in ("F32", "F16"):
+        raise argparse.ArgumentTypeError(f"dtype must be f32 or f16, got {text!r}")
+    return t
+
+
+def cmd_random(args):
+    from .config import Config
+    from .modelfile import save_model
+    from .random_model import default_labels, random_model
+
+    kwargs = dict(backbone=args.backbone, width=args.width, num_classes=args.num_classes,
+                  input=args.input)
+    if args.ipg_levels is not None:
+        kwargs["ipg_levels"] = args.ipg_levels
+    if args.fpn_channels is not None:
+        kwargs["fpn_channels"] = args.fpn_channels
+    config = Config(**kwargs)
+    labels = args.labels.split(",") if args.labels else default_labels(config.num_classes)
+    if len(labels) != config.num_classes:
+        raise SystemExit(f"ipgnet random: {len(labels)} labels for --num-classes {config.num_classes}")
+    model = random_model(config, args.seed)
+    save_model(model, config, labels, args.output, args.dtype)
+    return 0
+
+
+def cmd_detect(args):
+    from .detect import run
+
+    return run(args)
+
+
+def cmd_dump(args):
+    from .stages import dump
+
+    dump(args.model, args.image, args.output, args.tensor_out, args.input_size)
+    return 0
+
+
+def cmd_compare(args):
+    from .stages import compare
+
+    return compare(args.ref, args.ours, args.rtol)
+
+
+def cmd_export(args):
+    from .export import export
+
+    export(args.checkpoint, args.output, args.dtype)
+    return 0
+
+
+def cmd_bench(args):
+    from .bench import bench
+
+    return bench(args.model, args.image, args.runs, args.threads, args.input_size)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m ipgnet", description="IPG-Net Python reference")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("random", help="write a seeded random (calibrated) model file")
+    r.add_argument("--backbone", default="resnet18",
+                   choices=["resnet18", "resnet34", "resnet50", "resnet101"])
+    r.add_argument("--width", type=float, default=1.0)
+    r.add_argument("--num-classes", type=int, required=True)
+    r.add_argument("--input", type=_size, default=[512, 512], help="WxH network input (multiples of 32)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--ipg-levels", type=_levels, default=None, help="e.g. 2,3,4,5; '' for plain FPN")
+    r.add_argument("--fpn-channels", type=int, default=None)
+    r.add_argument("--labels", default=None, help="comma separated class names")
+    r.add_argument("--dtype", type=_dtype, default="F32")
+    r.add_argument("-o", "--output", required=True)
+    r.set_defaults(func=cmd_random)
+
+    d = sub.add_parser("detect", help="detect objects in images (JSON Lines with --json)")
+    d.add_argument("-m", "--model", required=True)
+    d.add_argument("--threshold", type=float, default=0.5)
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--input-size", type=_size, default=None)
+    d.add_argument("images", nargs="+")
+    d.set_defaults(func=cmd_detect)
+
+    u = sub.add_parser("dump", help="write every named intermediate to a safetensors file")
+    u.add_argument("-m", "--model", required=True)
+    u.add_argument("image")
+    u.add_argument("-o", "--output", required=True)
+    u.add_argument("--tensor-out", default=None, help="also write the input tensor as raw float32")
+    u.add_argument("--input-size", type=_size, default=None)
+    u.set_defaults(func=cmd_dump)
+
+    c = sub.add_parser("compare", help="compare two stage dumps")
+    c.add_argument("ref")
+    c.add_argument("ours")
+    c.add_argument("--rtol", type=float, default=1e-4)
+    c.set_defaults(func=cmd_compare)
+
+    e = sub.add_parser("export", help="training checkpoint (or run dir) -> model file")
+    e.add_argument("checkpoint")
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--dtype", type=_dtype, default="F32")
+    e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("bench", help="time the PyTorch CPU reference on one image")
+    b.add_argument("-m", "--model", required=True)
+    b.add_argument("image")
+    b.add_argument("--runs", type=int, default=5)
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--input-size", type=_size, default=None)
+    b.set_defaults(func=cmd_bench)
+
+    args = p.parse_args(argv)
+    from .config import ConfigError
+    from .modelfile import ModelFileError
+
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # output closed early (e.g. piped into head): not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 1
+    except (ConfigError, ModelFileError, OSError) as e:
+        print(f"ipgnet {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs what ipgnet needs on Debian 12 (as root, or through sudo). Runs
+# apt-get update and install only when a package is missing, so a second run
+# costs a second.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # OpenCL: headers, ICD loader, and PoCL so that every machine has a device
+  ocl-icd-opencl-dev opencl-c-headers opencl-headers pocl-opencl-icd clinfo
+  # image decoding for ipgnet-detect
+  libturbojpeg0-dev libpng-dev
+  # the PyTorch reference and its tests
+  python3-torch python3-torchvision python3-numpy python3-pil python3-pytest
+  # sample photographs (/usr/share/pixmaps/faces) for the demo and parity tests
+  gnome-control-center-data
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
