@@ -191,10 +191,15 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     snprintf(cl->device_name, sizeof cl->device_name, "%s / %s", devs[pick].platform_name, devs[pick].name);
     cl->is_cpu = (devs[pick].type & CL_DEVICE_TYPE_CPU) != 0;
     cl->profiling = profiling;
-    clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size, NULL);
-    clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof cl->local_mem_size, &cl->local_mem_size, NULL);
+    cl_int rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size,
+                                NULL);
+    if (rc != CL_SUCCESS || cl->max_wg_size == 0) {
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_GROUP_SIZE unavailable (%s); assuming 1", ipg_cl_error_name(rc));
+        cl->max_wg_size = 1;   // the only size the specification guarantees
+    }
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof cl->local_mem_size, &cl->local_mem_size, NULL);
+    if (rc != CL_SUCCESS) cl->local_mem_size = 16384;   // the OpenCL 1.2 minimum for a full profile
 
-    cl_int rc;
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
         ipg_format_error(err, err_size, "clCreateContext on %s failed: %s", cl->device_name, ipg_cl_error_name(rc));

@@ -47,7 +47,8 @@ CONFIGS = {
     "r18w025-odd-letterbox": (["--backbone", "resnet18", "--width", "0.25", "--ipg-levels", "3,5",
                                "--fpn-channels", "32", "--num-classes", "13", "--input", "96x64",
                                "--seed", "6"],
-                              [("random", 301, 207, 5), ("random", 17, 91, 6), ("random", 1, 1, 7)]),
+                              [("random", 301, 207, 5), ("random", 17, 91, 6), ("random", 1, 1, 7),
+                               ("random", 301, 207, 8, "160x128")]),
 }
 
 RTOL = 1e-4
@@ -78,7 +79,7 @@ def make_image(spec, tmp):
     if isinstance(spec, str):
         return spec
     from PIL import Image
-    _, w, h, seed = spec
+    w, h, seed = spec[1:4]
     rng = np.random.default_rng(seed)
     img = np.zeros((h, w, 3))
     for octave in range(6):
@@ -112,8 +113,10 @@ def borderline(det, dets, cut_score, nms_thresh, score_thresh):
     return False
 
 
-def compare_detections(name, ref, ours, scale, cfg):
+def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
     """ref/ours: lists of (box in network pixels, score, label)."""
+    if score_thresh is None:
+        score_thresh = cfg["score_thresh"]
     tol = 0.05
     cap = cfg["detections_per_img"]
     ref_cut = ref[-1][1] if len(ref) >= cap else None
@@ -133,9 +136,9 @@ def compare_detections(name, ref, ours, scale, cfg):
             unmatched_ref.append(det)
     unmatched_ours = [o for j, o in enumerate(ours) if not used[j]]
     bad_ref = [d for d in unmatched_ref
-               if not borderline(d, ref, ref_cut, cfg["nms_thresh"], cfg["score_thresh"])]
+               if not borderline(d, ref, ref_cut, cfg["nms_thresh"], score_thresh)]
     bad_ours = [d for d in unmatched_ours
-                if not borderline(d, ours, ours_cut, cfg["nms_thresh"], cfg["score_thresh"])]
+                if not borderline(d, ours, ours_cut, cfg["nms_thresh"], score_thresh)]
     n_borderline = len(unmatched_ref) + len(unmatched_ours) - len(bad_ref) - len(bad_ours)
     # Ties make a comparison vacuous: most detections must match outright.
     check(n_borderline <= 0.2 * max(len(ref), 1),
@@ -146,6 +149,27 @@ def compare_detections(name, ref, ours, scale, cfg):
           f"{len(bad_ref)} + {len(bad_ours)} real mismatches)")
     for d in (bad_ref + bad_ours)[:5]:
         print(f"     unmatched: label {d[2]} score {d[1]:.6f} box {[round(v, 3) for v in d[0]]}")
+
+
+def detect_json(cfg_name, model, image, detect, s, cfg, extra=()):
+    """Both command-line detectors at threshold 0.3 give the same JSON Lines:
+    same image fields, and detections equal by the rules above (compared in
+    network pixels, with 0.3 as the threshold for borderline cases)."""
+    tag = f"{cfg_name} {os.path.basename(image)} {' '.join(extra)} JSON".strip()
+    a = run([PY, "-m", "ipgnet", "detect", "-m", model, "--threshold", "0.3", "--json", *extra, image])
+    b = run([detect, "-m", model, "--threshold", "0.3", "--json", *extra, image])
+    check(a.returncode == 0 and b.returncode == 0, f"{tag}: both detect commands ran")
+    if a.returncode or b.returncode:
+        print(a.stderr, b.stderr)
+        return
+    ra, rb = json.loads(a.stdout), json.loads(b.stdout)
+    check(all(ra[k] == rb[k] for k in ("image", "width", "height")) and
+          all(set(d) == {"label", "label_id", "score", "box"} for d in ra["detections"] + rb["detections"]),
+          f"{tag}: same record fields")
+    labels_ok = all(d["label"] == f"class{d['label_id']}" for d in ra["detections"] + rb["detections"])
+    check(labels_ok, f"{tag}: label names follow label ids")
+    as_net = lambda dets: [([v * s for v in d["box"]], d["score"], d["label_id"]) for d in dets]
+    compare_detections(tag, as_net(ra["detections"]), as_net(rb["detections"]), s, cfg, 0.3)
 
 
 def parity(cfg_name, detect, tmp):
@@ -165,12 +189,15 @@ def parity(cfg_name, detect, tmp):
         tag = f"{cfg_name} {os.path.basename(image)}"
         ref_path = os.path.join(tmp, "ref.safetensors")
         ours_path = os.path.join(tmp, "ours.safetensors")
-        r = run([PY, "-m", "ipgnet", "dump", "-m", model, image, "-o", ref_path])
+        size = ["--input-size", spec[4]] if not isinstance(spec, str) and len(spec) > 4 else []
+        if size:
+            tag += f" at {spec[4]}"
+        r = run([PY, "-m", "ipgnet", "dump", "-m", model, image, "-o", ref_path, *size])
         check(r.returncode == 0, f"{tag}: reference dump")
         if r.returncode != 0:
             print(r.stderr)
             continue
-        r = run([detect, "-m", model, "--threshold", "0", "--json", "--dump-stages", ours_path, image])
+        r = run([detect, "-m", model, "--threshold", "0", "--json", "--dump-stages", ours_path, *size, image])
         check(r.returncode == 0, f"{tag}: ipgnet-detect ran")
         if r.returncode != 0:
             print(r.stderr)
@@ -213,6 +240,8 @@ def parity(cfg_name, detect, tmp):
         ref = [([min(max(b[0] / s, 0), fw) * s, min(max(b[1] / s, 0), fh) * s,
                  min(max(b[2] / s, 0), fw) * s, min(max(b[3] / s, 0), fh) * s], sc, lb) for b, sc, lb in ref]
         compare_detections(tag, ref, ours, s, cfg)
+        if spec is images[0] or size:
+            detect_json(cfg_name, model, image, detect, s, cfg, size)
 
 
 def main():

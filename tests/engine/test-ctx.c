@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// test-ctx.c: the public context API on a small model. Every packed pixel
+// format with a padded stride gives exactly the RGB result; run before
+// prepare, bad sizes and strides, and unknown devices are refused with a
+// message; re-preparing for another size and back changes nothing; the
+// tensor entry point agrees with the frame entry point; thresholds and input
+// size overrides behave. Usage: test-ctx MODEL
+#include "ipg.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_passed = 0, g_failed = 0;
+
+#define CHECK(cond, ...)                                                                 \
+    do {                                                                                 \
+        if (cond) { g_passed++; }                                                        \
+        else { g_failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+    } while (0)
+
+#define MAXD 300
+
+typedef struct {
+    ipg_detection_t d[MAXD];
+    int32_t         n;
+} result_t;
+
+static bool same(const result_t * a, const result_t * b) {
+    if (a->n != b->n) return false;
+    return memcmp(a->d, b->d, (size_t) a->n * sizeof a->d[0]) == 0;
+}
+
+// Writes the RGB image into `format` with `stride`.
+static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t format, int stride) {
+    static const int offs[IPG_PIXEL_COUNT_][3] = {
+        [IPG_PIXEL_RGB] = { 0, 1, 2 },  [IPG_PIXEL_BGR] = { 2, 1, 0 },  [IPG_PIXEL_RGBX] = { 0, 1, 2 },
+        [IPG_PIXEL_BGRX] = { 2, 1, 0 }, [IPG_PIXEL_XRGB] = { 1, 2, 3 }, [IPG_PIXEL_XBGR] = { 3, 2, 1 },
+        [IPG_PIXEL_RGBA] = { 0, 1, 2 }, [IPG_PIXEL_BGRA] = { 2, 1, 0 }, [IPG_PIXEL_ARGB] = { 1, 2, 3 },
+        [IPG_PIXEL_ABGR] = { 3, 2, 1 },
+    };
+    const int bpp = ipg_pixel_format_bpp(format);
+    uint8_t * out = malloc((size_t) stride * h);
+    memset(out, 0xA5, (size_t) stride * h);   // padding and X bytes hold junk
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) out[y * stride + x * bpp + offs[format][c]] = rgb[(y * w + x) * 3 + c];
+    return out;
+}
+
+static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format,
+                          int stride) {
+    result_t r = { .n = -1 };
+    ipg_status_t st = ipg_ctx_prepare(ctx, w, h, format);
+    CHECK(st == IPG_OK, "prepare %dx%d format %d: %s", w, h, (int) format, ipg_ctx_last_error(ctx));
+    if (st != IPG_OK) return r;
+    ipg_frame_t frame = { .data = data, .stride = stride };
+    st = ipg_ctx_run(ctx, &frame, r.d, MAXD, &r.n);
+    CHECK(st == IPG_OK, "run format %d: %s", (int) format, ipg_ctx_last_error(ctx));
+    return r;
+}
+
+static float * g_input = NULL;   // the "input" stage of the last run
+static void grab_input(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
+    (void) ud;
+    if (strcmp(name, "input") != 0) return;
+    free(g_input);
+    g_input = malloc((size_t) c * h * w * sizeof(float));
+    memcpy(g_input, data, (size_t) c * h * w * sizeof(float));
+}
+
+int main(int argc, char ** argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: test-ctx MODEL\n");
+        return 2;
+    }
+    char err[4096];
+    ipg_model_t * model = NULL;
+    if (ipg_model_load_file(argv[1], &model, err, sizeof err) != IPG_OK) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    int32_t in_w, in_h;
+    ipg_model_input_size(model, &in_w, &in_h);
+
+    // Devices: a name that matches nothing lists what exists.
+    ipg_ctx_params_t params = ipg_ctx_params_default();
+    ipg_ctx_t * ctx = NULL;
+    params.device = "no-such-device";
+    ipg_status_t st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_ERR_NO_DEVICE && ctx == NULL && strstr(err, "available devices"),
+          "unknown device refused with the list: %d %s", (int) st, err);
+    params.device = "99:99";
+    CHECK(ipg_ctx_init(model, &params, &ctx, err, sizeof err) == IPG_ERR_NO_DEVICE, "device 99:99 refused");
+    params.input_width = 65;
+    params.input_height = 64;
+    params.device = NULL;
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_ERR_INVALID_ARG && strstr(err, "multiples of 32"), "input 65x64 refused: %s", err);
+    params = ipg_ctx_params_default();
+    params.score_threshold = 0.0f;
+    const char * devices[] = { "auto", "cpu", "0", "0:0" };
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        params.device = devices[i];
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "device \"%s\": %s", devices[i], err);
+        if (st == IPG_OK && i + 1 < sizeof devices / sizeof devices[0]) ipg_ctx_free(ctx);
+    }
+    if (st != IPG_OK) return 1;
+
+    // Order and argument errors.
+    const int w = 37, h = 23;
+    uint8_t * rgb = malloc((size_t) w * h * 3);
+    uint32_t s = 1;
+    for (int i = 0; i < w * h * 3; i++) {
+        s = s * 1664525u + 1013904223u;
+        // Smooth gradients plus noise: a picture-like frame.
+        rgb[i] = (uint8_t) ((i / 3 % w) * 4 + (i / 3 / w) * 3 + (s >> 28) * 4 + (i % 3) * 40);
+    }
+    result_t bad;
+    ipg_frame_t frame = { .data = rgb, .stride = w * 3 };
+    CHECK(ipg_ctx_run(ctx, &frame, bad.d, MAXD, &bad.n) == IPG_ERR_STATE && strstr(ipg_ctx_last_error(ctx), "prepare"),
+          "run before prepare refused: %s", ipg_ctx_last_error(ctx));
+    CHECK(ipg_ctx_prepare(ctx, 0, 10, IPG_PIXEL_RGB) == IPG_ERR_INVALID_ARG, "0x10 frame refused");
+    CHECK(ipg_ctx_prepare(ctx, 10, 10, IPG_PIXEL_COUNT_) == IPG_ERR_INVALID_ARG, "unknown format refused");
+
+    // Every format, padded stride, junk in padding and X bytes: same bytes out.
+    ipg_ctx_set_stage_callback(ctx, grab_input, NULL);
+    result_t ref = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+    ipg_ctx_set_stage_callback(ctx, NULL, NULL);
+    CHECK(ref.n > 0, "the RGB frame gives detections at threshold 0 (%d)", ref.n);
+    for (int f = 0; f < IPG_PIXEL_COUNT_; f++) {
+        const int stride = w * ipg_pixel_format_bpp((ipg_pixel_format_t) f) + 5;
+        uint8_t * data = convert(rgb, w, h, (ipg_pixel_format_t) f, stride);
+        result_t r = run_frame(ctx, data, w, h, (ipg_pixel_format_t) f, stride);
+        CHECK(same(&r, &ref), "format %d with stride %d gives the RGB result (%d vs %d detections)", f, stride, r.n,
+              ref.n);
+        frame.data = data;
+        frame.stride = w * ipg_pixel_format_bpp((ipg_pixel_format_t) f) - 1;
+        CHECK(ipg_ctx_run(ctx, &frame, bad.d, MAXD, &bad.n) == IPG_ERR_INVALID_ARG, "stride below a row refused");
+        free(data);
+    }
+    for (int i = 0; i < ref.n; i++) {
+        const ipg_detection_t * d = &ref.d[i];
+        if (!(d->x1 >= 0 && d->y1 >= 0 && d->x2 <= w && d->y2 <= h && d->x1 <= d->x2 && d->y1 <= d->y2 &&
+              d->score >= 0 && d->score <= 1 && d->label >= 0 && d->label < ipg_model_num_labels(model) &&
+              (i == 0 || d->score <= ref.d[i - 1].score))) {
+            CHECK(false, "detection %d out of the frame, range or order", i);
+            break;
+        }
+    }
+
+    // Another size, then back: the same answer as the first time.
+    uint8_t * big = calloc((size_t) 200 * 100 * 3, 1);
+    run_frame(ctx, big, 200, 100, IPG_PIXEL_RGB, 200 * 3);
+    result_t again = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+    CHECK(same(&again, &ref), "re-prepare for 200x100 and back changes nothing");
+    CHECK(ipg_ctx_gflop(ctx) > 0, "conv work is counted (%.4f GFLOP)", ipg_ctx_gflop(ctx));
+
+    // The tensor entry point: same detections in network pixels (scale s).
+    result_t t = { .n = 0 };
+    CHECK(g_input != NULL, "the input stage was handed out");
+    if (g_input) {
+        st = ipg_ctx_run_tensor(ctx, g_input, t.d, MAXD, &t.n);
+        CHECK(st == IPG_OK && t.n == ref.n, "run_tensor: %d detections vs %d (%s)", t.n, ref.n, ipg_ctx_last_error(ctx));
+        const double sc = fmin((double) in_w / w, (double) in_h / h);
+        bool ok = t.n == ref.n;
+        for (int i = 0; ok && i < t.n; i++)
+            ok = t.d[i].label == ref.d[i].label && t.d[i].score == ref.d[i].score &&
+                 fabs(fmin(t.d[i].x2 / sc, w) - ref.d[i].x2) < 1e-3 && fabs(fmin(t.d[i].y2 / sc, h) - ref.d[i].y2) < 1e-3;
+        CHECK(ok, "run_tensor boxes are the frame boxes times s");
+    }
+    ipg_ctx_free(ctx);
+
+    // Reporting threshold: exactly the reference detections with score >= 0.5.
+    params.device = NULL;
+    params.score_threshold = 0.5f;
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_OK, "init with threshold 0.5: %s", err);
+    if (st == IPG_OK) {
+        result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        int n_ref = 0;
+        while (n_ref < ref.n && ref.d[n_ref].score >= 0.5f) n_ref++;
+        CHECK(r.n == n_ref && memcmp(r.d, ref.d, (size_t) r.n * sizeof r.d[0]) == 0,
+              "threshold 0.5 keeps the %d reference detections >= 0.5 (got %d)", n_ref, r.n);
+        ipg_ctx_free(ctx);
+    }
+    // max_detections caps the count; an input size override runs.
+    params.score_threshold = 0.0f;
+    params.max_detections = 3;
+    params.input_width = in_w + 32;
+    params.input_height = in_h;
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_OK, "init with input %dx%d: %s", in_w + 32, in_h, err);
+    if (st == IPG_OK) {
+        result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(r.n == 3, "max_detections 3 gives 3 (%d)", r.n);
+        ipg_ctx_free(ctx);
+    }
+    free(big);
+    free(rgb);
+    free(g_input);
+    ipg_model_free(model);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
