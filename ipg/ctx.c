@@ -18,6 +18,8 @@ struct ipg_ctx {
 
     bool                prepared;
     int32_t             frame_w, frame_h;
+    ipg_yuv_matrix_t    matrix;
+    int32_t             full_range;
     int32_t             frame_w_pending, frame_h_pending;   // while preparing
     ipg_pixel_format_t  format;
     int32_t             in_w, in_h;       // network input
@@ -166,14 +168,47 @@ static ipg_status_t letterbox_taps(ipg_ctx_t * ctx, ipg_plan_t * p, cl_mem * idx
     return *idx && *lambda1 ? IPG_OK : IPG_ERR_NO_MEMORY;
 }
 
+// Y'CbCr -> R'G'B' on the 0..255 scale from the matrix's Kr, Kb:
+// { y_offset, y_scale, c_scale, r_v, g_u, g_v, b_u }.
+static void yuv_coefficients(ipg_yuv_matrix_t matrix, int32_t full_range, float coef[8]) {
+    double kr = 0.299, kb = 0.114;                                  // BT.601
+    if (matrix == IPG_YUV_BT709) { kr = 0.2126; kb = 0.0722; }
+    if (matrix == IPG_YUV_BT2020) { kr = 0.2627; kb = 0.0593; }
+    const double kg = 1.0 - kr - kb;
+    coef[0] = full_range ? 0.0f : 16.0f;
+    coef[1] = (float) (full_range ? 1.0 : 255.0 / 219.0);
+    coef[2] = (float) (full_range ? 1.0 : 255.0 / 224.0);
+    coef[3] = (float) (2.0 * (1.0 - kr));
+    coef[4] = (float) (2.0 * kb * (1.0 - kb) / kg);
+    coef[5] = (float) (2.0 * kr * (1.0 - kr) / kg);
+    coef[6] = (float) (2.0 * (1.0 - kb));
+    coef[7] = 0.0f;
+}
+
+static size_t frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format) {
+    if (ipg_pixel_format_is_planar(format))
+        return (size_t) w * h + 2 * (size_t) ((w + 1) / 2) * ((h + 1) / 2);
+    return (size_t) w * h * ipg_pixel_format_bpp(format);
+}
+
 ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame_h, ipg_pixel_format_t format) {
+    return ipg_ctx_prepare_yuv(ctx, frame_w, frame_h, format, IPG_YUV_BT601, 0);
+}
+
+ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame_h, ipg_pixel_format_t format,
+                                 ipg_yuv_matrix_t matrix, int32_t full_range) {
     if (!ctx) return IPG_ERR_INVALID_ARG;
-    if (frame_w < 1 || frame_h < 1 || frame_w > 16384 || frame_h > 16384 || ipg_pixel_format_bpp(format) == 0) {
+    const bool planar = ipg_pixel_format_is_planar(format) != 0;
+    if (frame_w < 1 || frame_h < 1 || frame_w > 16384 || frame_h > 16384 ||
+        (ipg_pixel_format_bpp(format) == 0 && !planar) || (int) matrix < 0 || matrix > IPG_YUV_BT2020) {
         ipg_format_error(ctx->err, sizeof ctx->err, "frame %dx%d format %d is not supported (1..16384 pixels a side)",
                          frame_w, frame_h, (int) format);
         return IPG_ERR_INVALID_ARG;
     }
-    if (ctx->prepared && ctx->frame_w == frame_w && ctx->frame_h == frame_h && ctx->format == format) return IPG_OK;
+    full_range = full_range ? 1 : 0;
+    if (ctx->prepared && ctx->frame_w == frame_w && ctx->frame_h == frame_h && ctx->format == format &&
+        (!planar || (ctx->matrix == matrix && ctx->full_range == full_range)))
+        return IPG_OK;
     unprepare(ctx);
     ctx->err[0] = '\0';
     const ipg_config_t * cfg = &ctx->model->cfg;
@@ -195,23 +230,33 @@ ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame_h, 
     g->model = ctx->model;
     g->wd = &ctx->wd;
     ipg_status_t st = IPG_ERR_NO_MEMORY;
-    ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, (size_t) frame_w * frame_h * bpp, NULL, ctx->err,
+    ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, frame_bytes(frame_w, frame_h, format), NULL, ctx->err,
                                    sizeof ctx->err);
     if (!ctx->frame_buf) goto fail;
     st = ipg_plan_tensor(p, &g->input, 3, ctx->in_h, ctx->in_w);
     if (st != IPG_OK) goto fail;
 
     p->group = "preprocess";
-    ipg_step_t * s = ipg_plan_step(p, "ipg_letterbox_rgb8");
-    if (!s) { st = IPG_ERR_OPENCL; goto fail; }
-    int32_t r_off, g_off, b_off;
-    channel_offsets(format, &r_off, &g_off, &b_off);
     cl_mem idx = NULL, lambda1 = NULL;
     st = letterbox_taps(ctx, p, &idx, &lambda1);
     if (st != IPG_OK) goto fail;
+    ipg_step_t * s = ipg_plan_step(p, planar ? "ipg_letterbox_yuv420" : "ipg_letterbox_rgb8");
+    if (!s) { st = IPG_ERR_OPENCL; goto fail; }
     ipg_step_mem(s, ctx->frame_buf);
-    ipg_step_int(s, frame_w * bpp); ipg_step_int(s, bpp);
-    ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
+    if (planar) {
+        float coef[8];
+        yuv_coefficients(matrix, full_range, coef);
+        cl_mem cbuf = ipg_plan_buffer(p, sizeof coef, coef);
+        if (!cbuf) { st = IPG_ERR_NO_MEMORY; goto fail; }
+        ipg_step_int(s, frame_w); ipg_step_int(s, frame_h);
+        ipg_step_int(s, format == IPG_PIXEL_NV12);
+        ipg_step_mem(s, cbuf);
+    } else {
+        int32_t r_off, g_off, b_off;
+        channel_offsets(format, &r_off, &g_off, &b_off);
+        ipg_step_int(s, frame_w * bpp); ipg_step_int(s, bpp);
+        ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
+    }
     ipg_step_int(s, ctx->new_w); ipg_step_int(s, ctx->new_h);
     ipg_step_mem(s, idx);
     ipg_step_mem(s, lambda1);
@@ -241,6 +286,8 @@ ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame_h, 
     ctx->frame_w = frame_w;
     ctx->frame_h = frame_h;
     ctx->format = format;
+    ctx->matrix = matrix;
+    ctx->full_range = full_range;
     ctx->prepared = true;
     ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w, frame_h,
             ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
@@ -321,9 +368,45 @@ static ipg_status_t finish_run(ipg_ctx_t * ctx, double scale, int32_t clip_w, in
     return IPG_OK;
 }
 
+// Copies one plane (rows x row bytes, host rows `stride` apart) to `offset`
+// of the frame buffer, packed. Rows are packed on the way in, so kernels see
+// one layout whatever the stride.
+static ipg_status_t upload_plane(ipg_ctx_t * ctx, const uint8_t * data, int32_t stride, int32_t row, int32_t rows,
+                                 size_t offset, const char * what) {
+    if (!data || stride < row) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "frame %s: %s (stride %d, a row is %d bytes)", what,
+                         data ? "stride smaller than a row" : "no data", stride, row);
+        return IPG_ERR_INVALID_ARG;
+    }
+    const size_t buffer_origin[3] = { offset, 0, 0 }, host_origin[3] = { 0, 0, 0 };
+    const size_t region[3] = { (size_t) row, (size_t) rows, 1 };
+    cl_int rc = clEnqueueWriteBufferRect(ctx->cl.queue, ctx->frame_buf, CL_TRUE, buffer_origin, host_origin, region,
+                                         (size_t) row, 0, (size_t) stride, 0, data, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "uploading the frame's %s failed: %s", what,
+                         ipg_cl_error_name(rc));
+        return IPG_ERR_OPENCL;
+    }
+    return IPG_OK;
+}
+
+static ipg_status_t upload_frame(ipg_ctx_t * ctx, const ipg_frame_t * frame) {
+    const int32_t w = ctx->frame_w, h = ctx->frame_h;
+    if (!ipg_pixel_format_is_planar(ctx->format))
+        return upload_plane(ctx, frame->data, frame->stride, w * ipg_pixel_format_bpp(ctx->format), h, 0, "pixels");
+    const int32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
+    ipg_status_t st = upload_plane(ctx, frame->planes[0], frame->strides[0], w, h, 0, "Y plane");
+    if (st != IPG_OK) return st;
+    if (ctx->format == IPG_PIXEL_NV12)
+        return upload_plane(ctx, frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h, "UV plane");
+    st = upload_plane(ctx, frame->planes[1], frame->strides[1], cw, ch, (size_t) w * h, "U plane");
+    if (st != IPG_OK) return st;
+    return upload_plane(ctx, frame->planes[2], frame->strides[2], cw, ch, (size_t) w * h + (size_t) cw * ch, "V plane");
+}
+
 ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detection_t * dets, int32_t max_dets,
                          int32_t * n_dets) {
-    if (!ctx || !frame || !frame->data || !n_dets || (max_dets > 0 && !dets) || max_dets < 0) {
+    if (!ctx || !frame || !n_dets || (max_dets > 0 && !dets) || max_dets < 0) {
         if (ctx) ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run: NULL or invalid argument");
         return IPG_ERR_INVALID_ARG;
     }
@@ -332,21 +415,9 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
         ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run called before ipg_ctx_prepare");
         return IPG_ERR_STATE;
     }
-    const int32_t row = ctx->frame_w * ipg_pixel_format_bpp(ctx->format);
-    if (frame->stride < row) {
-        ipg_format_error(ctx->err, sizeof ctx->err, "frame stride %d is smaller than a row (%d bytes)", frame->stride,
-                         row);
-        return IPG_ERR_INVALID_ARG;
-    }
-    // Rows are packed on the way in, so kernels see one layout whatever the stride.
-    const size_t origin[3] = { 0, 0, 0 }, region[3] = { (size_t) row, (size_t) ctx->frame_h, 1 };
-    cl_int rc = clEnqueueWriteBufferRect(ctx->cl.queue, ctx->frame_buf, CL_TRUE, origin, origin, region, (size_t) row,
-                                         0, (size_t) frame->stride, 0, frame->data, 0, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        ipg_format_error(ctx->err, sizeof ctx->err, "uploading the frame failed: %s", ipg_cl_error_name(rc));
-        return IPG_ERR_OPENCL;
-    }
-    ipg_status_t st = enqueue_from(ctx, 0);
+    ipg_status_t st = upload_frame(ctx, frame);
+    if (st != IPG_OK) return st;
+    st = enqueue_from(ctx, 0);
     if (st != IPG_OK) return st;
     return finish_run(ctx, ctx->scale, ctx->frame_w, ctx->frame_h, dets, max_dets, n_dets);
 }

@@ -88,17 +88,27 @@ typedef enum {
     IPG_PIXEL_BGRA,
     IPG_PIXEL_ARGB,
     IPG_PIXEL_ABGR,
+    IPG_PIXEL_I420,           // planar Y, U, V; chroma halved both ways (rounded up)
+    IPG_PIXEL_NV12,           // planar Y, then interleaved U V; chroma halved both ways
     IPG_PIXEL_COUNT_
 } ipg_pixel_format_t;
 
-// Bytes per pixel of a packed format (3 or 4), 0 for an unknown format.
+// Bytes per pixel of a packed format (3 or 4), 0 for planar or unknown formats.
 int32_t ipg_pixel_format_bpp(ipg_pixel_format_t format);
+// 1 for I420 and NV12.
+int32_t ipg_pixel_format_is_planar(ipg_pixel_format_t format);
 
-// A frame in host memory: `height` rows of `stride` bytes each, of the size
-// and format given to ipg_ctx_prepare().
+// How Y'CbCr turns into R'G'B' for the planar formats (the caps' colorimetry).
+typedef enum { IPG_YUV_BT601 = 0, IPG_YUV_BT709, IPG_YUV_BT2020 } ipg_yuv_matrix_t;
+
+// A frame in host memory, of the size and format given to ipg_ctx_prepare().
+// Packed formats: `height` rows of `stride` bytes from `data`. Planar
+// formats: `planes` and `strides` (I420: Y, U, V; NV12: Y, UV), `data` unused.
 typedef struct {
     const uint8_t * data;
     int32_t         stride;   // bytes from one row to the next (>= width * bpp)
+    const uint8_t * planes[3];
+    int32_t         strides[3];
 } ipg_frame_t;
 
 // One detection, in frame pixels (x2 > x1, y2 > y1 unless clipped to a line).
@@ -174,12 +184,17 @@ void         ipg_ctx_free(ipg_ctx_t * ctx);
 
 // Compiles every program and allocates every buffer for frames of this size
 // and format. May be called again for a new size; a call with the current
-// size and format does nothing.
+// size and format does nothing. Planar formats are taken as BT.601 limited
+// range here; ipg_ctx_prepare_yuv() names the colorimetry.
 ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
                              ipg_pixel_format_t format);
+// The same, with the Y'CbCr matrix and range of planar formats (ignored for
+// packed ones). full_range: 1 = 0..255, 0 = limited (Y 16..235, C 16..240).
+ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
+                                 ipg_pixel_format_t format, ipg_yuv_matrix_t matrix, int32_t full_range);
 
 // Runs the network on one frame. Writes at most `max_dets` detections sorted
-// by decreasing score and their count to *n_dets.
+// by decreasing score and their count to *n_dets. The frame is only read.
 ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
                          ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
 

@@ -28,3 +28,7 @@ int32_t ipg_pixel_format_bpp(ipg_pixel_format_t format) {
             return 0;
     }
 }
+
+int32_t ipg_pixel_format_is_planar(ipg_pixel_format_t format) {
+    return format == IPG_PIXEL_I420 || format == IPG_PIXEL_NV12;
+}

@@ -12,10 +12,15 @@ packages=(
   ocl-icd-opencl-dev opencl-c-headers opencl-headers pocl-opencl-icd clinfo
   # image decoding for ipgnet-detect
   libturbojpeg0-dev libpng-dev
+  # the GStreamer plugin, its tests and the example pipelines
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev libpango1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   # the PyTorch reference and its tests
   python3-torch python3-torchvision python3-numpy python3-pil python3-pytest
-  # sample photographs (/usr/share/pixmaps/faces) for the demo and parity tests
-  gnome-control-center-data
+  # sample photographs (/usr/share/pixmaps/faces) for the demo and parity
+  # tests; a sample video (vtest.avi) for the pipeline tests
+  gnome-control-center-data opencv-doc
 )
 
 missing=()

@@ -199,13 +199,17 @@ void ipg_retina_post_free(ipg_retina_post_t * post) {
 
 // ---- NMS ---------------------------------------------------------------------
 
-static const ipg_candidate_t * g_sort_base;   // qsort has no context argument in C11
+// Sort keys carry the score and the index themselves, so the comparator needs
+// no global state (two contexts may run NMS on two threads at once).
+typedef struct {
+    float   score;
+    int32_t index;
+} sort_key_t;
 
 static int by_score_desc(const void * a, const void * b) {
-    const int32_t i = *(const int32_t *) a, j = *(const int32_t *) b;
-    const float si = g_sort_base[i].score, sj = g_sort_base[j].score;
-    if (si != sj) return si > sj ? -1 : 1;
-    return i < j ? -1 : (i > j);   // stable, as torch's sort(stable=True)
+    const sort_key_t * x = a, * y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);   // stable, as torch's sort(stable=True)
 }
 
 // IoU as torchvision's CPU nms kernel computes it.
@@ -221,24 +225,21 @@ static float iou(const float * a, const float * b) {
 int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh, int32_t max_keep,
                           int32_t * scratch, ipg_candidate_t * out) {
     if (n <= 0) return 0;
-    int32_t * order = scratch;        // n
-    int32_t * kept = scratch + n;     // n
-    for (int32_t i = 0; i < n; i++) order[i] = i;
-    g_sort_base = c;
+    sort_key_t * order = (sort_key_t *) scratch;   // n keys = 2n ints
+    for (int32_t i = 0; i < n; i++) order[i] = (sort_key_t) { c[i].score, i };
     qsort(order, (size_t) n, sizeof *order, by_score_desc);
-    g_sort_base = NULL;
     // Greedy: a box survives unless a kept, higher-scoring box of its class
     // overlaps it by IoU > thresh.
     int32_t n_kept = 0;
     for (int32_t oi = 0; oi < n && n_kept < max_keep; oi++) {
-        const ipg_candidate_t * ci = &c[order[oi]];
+        const ipg_candidate_t * ci = &c[order[oi].index];
         bool suppressed = false;
         for (int32_t j = 0; j < n_kept && !suppressed; j++) {
-            const ipg_candidate_t * cj = &c[kept[j]];
+            const ipg_candidate_t * cj = &c[order[j].index];   // order[0..n_kept) holds the kept
             if (cj->label == ci->label && iou(cj->box, ci->box) > iou_thresh) suppressed = true;
         }
-        if (!suppressed) kept[n_kept++] = order[oi];
+        if (!suppressed) order[n_kept++].index = order[oi].index;   // n_kept <= oi: safe in place
     }
-    for (int32_t i = 0; i < n_kept; i++) out[i] = c[kept[i]];
+    for (int32_t i = 0; i < n_kept; i++) out[i] = c[order[i].index];
     return n_kept;
 }

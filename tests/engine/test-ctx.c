@@ -63,12 +63,119 @@ static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, i
 }
 
 static float * g_input = NULL;   // the "input" stage of the last run
+static int     g_input_c, g_input_h, g_input_w;
 static void grab_input(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
     (void) ud;
     if (strcmp(name, "input") != 0) return;
     free(g_input);
     g_input = malloc((size_t) c * h * w * sizeof(float));
+    g_input_c = c;
+    g_input_h = h;
+    g_input_w = w;
     memcpy(g_input, data, (size_t) c * h * w * sizeof(float));
+}
+
+// ---- planar 4:2:0 ---------------------------------------------------------------
+
+// PyTorch's bilinear taps for one axis (as ctx.c and tools/ipgnet/preprocess.py).
+static void taps(int in, int out, int * i0, int * i1, double * l1) {
+    const float scale = (float) in / (float) out;
+    for (int d = 0; d < out; d++) {
+        double src = (double) scale * (d + 0.5) - 0.5;
+        if (src < 0) src = 0;
+        int a = (int) floor(src);
+        if (a > in - 1) a = in - 1;
+        i0[d] = a;
+        i1[d] = a < in - 1 ? a + 1 : a;
+        l1[d] = (float) (src - a);
+    }
+}
+
+// The documented conversion: per tap, Y'CbCr -> RGB (matrix from Kr, Kb;
+// limited or full range), clamp to 0..255, then bilinear and normalise.
+static void yuv_reference(const uint8_t * y, const uint8_t * u, const uint8_t * v, int uv_step, int w, int h,
+                          double kr, double kb, int full, int in_w, int in_h, const float * mean, const float * std,
+                          float * out) {
+    const double s = fmin((double) in_w / w, (double) in_h / h);
+    int nw = (int) floor(w * s + 0.5), nh = (int) floor(h * s + 0.5);
+    nw = nw < 1 ? 1 : (nw > in_w ? in_w : nw);
+    nh = nh < 1 ? 1 : (nh > in_h ? in_h : nh);
+    int * x0 = malloc(sizeof(int) * nw), * x1 = malloc(sizeof(int) * nw);
+    int * y0 = malloc(sizeof(int) * nh), * y1 = malloc(sizeof(int) * nh);
+    double * lx = malloc(sizeof(double) * nw), * ly = malloc(sizeof(double) * nh);
+    taps(w, nw, x0, x1, lx);
+    taps(h, nh, y0, y1, ly);
+    const double kg = 1 - kr - kb, ys = full ? 1 : 255.0 / 219, cs = full ? 1 : 255.0 / 224, yo = full ? 0 : 16;
+    const int cw = (w + 1) / 2;
+    memset(out, 0, sizeof(float) * 3 * in_w * in_h);
+    for (int oy = 0; oy < nh; oy++)
+        for (int ox = 0; ox < nw; ox++) {
+            double acc[3] = { 0, 0, 0 };
+            for (int t = 0; t < 4; t++) {
+                const int px = t & 1 ? x1[ox] : x0[ox], py = t & 2 ? y1[oy] : y0[oy];
+                const double wt = (t & 1 ? lx[ox] : 1 - lx[ox]) * (t & 2 ? ly[oy] : 1 - ly[oy]);
+                const int ci = (py / 2) * cw + px / 2;
+                const double Y = (y[py * w + px] - yo) * ys;
+                const double U = (u[ci * uv_step] - 128.0) * cs, V = (v[ci * uv_step] - 128.0) * cs;
+                double rgb[3] = { Y + 2 * (1 - kr) * V, Y - 2 * kb * (1 - kb) / kg * U - 2 * kr * (1 - kr) / kg * V,
+                                  Y + 2 * (1 - kb) * U };
+                for (int c = 0; c < 3; c++) acc[c] += wt * fmin(fmax(rgb[c], 0), 255) / 255.0;
+            }
+            for (int c = 0; c < 3; c++) out[(c * in_h + oy) * in_w + ox] = (float) ((acc[c] - mean[c]) / std[c]);
+        }
+    free(x0); free(x1); free(y0); free(y1); free(lx); free(ly);
+}
+
+static void test_planar(const ipg_model_t * model, ipg_ctx_t * ctx, int w, int h, ipg_pixel_format_t format,
+                        ipg_yuv_matrix_t matrix, int full) {
+    static const double kr[3] = { 0.299, 0.2126, 0.2627 }, kb[3] = { 0.114, 0.0722, 0.0593 };
+    const int cw = (w + 1) / 2, ch = (h + 1) / 2, ys = w + 3, cs = (format == IPG_PIXEL_NV12 ? 2 * cw : cw) + 3;
+    uint8_t * yp = malloc((size_t) ys * h), * up = malloc((size_t) cs * ch), * vp = malloc((size_t) cs * ch);
+    uint8_t * yt = malloc((size_t) w * h), * ut = malloc((size_t) cw * ch), * vt = malloc((size_t) cw * ch);
+    uint32_t r = 7;
+    for (int i = 0; i < w * h; i++) { r = r * 1664525u + 1013904223u; yt[i] = (uint8_t) (i % w * 5 + (r >> 26)); }
+    for (int i = 0; i < cw * ch; i++) { r = r * 1664525u + 1013904223u; ut[i] = (uint8_t) (r >> 24); vt[i] = (uint8_t) (i * 7); }
+    memset(yp, 0x5A, (size_t) ys * h);   // junk in the stride padding
+    memset(up, 0x5A, (size_t) cs * ch);
+    memset(vp, 0x5A, (size_t) cs * ch);
+    for (int yy = 0; yy < h; yy++) memcpy(yp + yy * ys, yt + yy * w, (size_t) w);
+    for (int yy = 0; yy < ch; yy++)
+        for (int xx = 0; xx < cw; xx++) {
+            if (format == IPG_PIXEL_NV12) {
+                up[yy * cs + 2 * xx] = ut[yy * cw + xx];
+                up[yy * cs + 2 * xx + 1] = vt[yy * cw + xx];
+            } else {
+                up[yy * cs + xx] = ut[yy * cw + xx];
+                vp[yy * cs + xx] = vt[yy * cw + xx];
+            }
+        }
+    ipg_status_t st = ipg_ctx_prepare_yuv(ctx, w, h, format, matrix, full);
+    CHECK(st == IPG_OK, "prepare %s %dx%d: %s", format == IPG_PIXEL_NV12 ? "NV12" : "I420", w, h,
+          ipg_ctx_last_error(ctx));
+    ipg_frame_t frame = { .planes = { yp, up, format == IPG_PIXEL_NV12 ? NULL : vp }, .strides = { ys, cs, cs } };
+    result_t res;
+    ipg_ctx_set_stage_callback(ctx, grab_input, NULL);
+    st = ipg_ctx_run(ctx, &frame, res.d, MAXD, &res.n);
+    ipg_ctx_set_stage_callback(ctx, NULL, NULL);
+    CHECK(st == IPG_OK, "run planar: %s", ipg_ctx_last_error(ctx));
+    if (st == IPG_OK && g_input) {
+        const float mean[3] = { 0.485f, 0.456f, 0.406f }, stdv[3] = { 0.229f, 0.224f, 0.225f };
+        float * want = malloc(sizeof(float) * 3 * g_input_w * g_input_h);
+        yuv_reference(yt, ut, vt, 1, w, h, kr[matrix], kb[matrix], full, g_input_w, g_input_h, mean, stdv, want);
+        double worst = 0;
+        for (int i = 0; i < 3 * g_input_w * g_input_h; i++) worst = fmax(worst, fabs((double) g_input[i] - want[i]));
+        CHECK(worst < 2e-5, "%s %dx%d matrix %d range %s: input tensor within 2e-5 of the host reference (%.2g)",
+              format == IPG_PIXEL_NV12 ? "NV12" : "I420", w, h, (int) matrix, full ? "full" : "limited", worst);
+        free(want);
+    }
+    // A plane missing or a stride too small is refused, never read.
+    frame.planes[0] = NULL;
+    CHECK(ipg_ctx_run(ctx, &frame, res.d, MAXD, &res.n) == IPG_ERR_INVALID_ARG, "missing Y plane refused");
+    frame.planes[0] = yp;
+    frame.strides[1] = 1;
+    CHECK(ipg_ctx_run(ctx, &frame, res.d, MAXD, &res.n) == IPG_ERR_INVALID_ARG, "short chroma stride refused");
+    (void) model;
+    free(yp); free(up); free(vp); free(yt); free(ut); free(vt);
 }
 
 int main(int argc, char ** argv) {
@@ -131,7 +238,7 @@ int main(int argc, char ** argv) {
     result_t ref = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
     ipg_ctx_set_stage_callback(ctx, NULL, NULL);
     CHECK(ref.n > 0, "the RGB frame gives detections at threshold 0 (%d)", ref.n);
-    for (int f = 0; f < IPG_PIXEL_COUNT_; f++) {
+    for (int f = 0; f < IPG_PIXEL_I420; f++) {
         const int stride = w * ipg_pixel_format_bpp((ipg_pixel_format_t) f) + 5;
         uint8_t * data = convert(rgb, w, h, (ipg_pixel_format_t) f, stride);
         result_t r = run_frame(ctx, data, w, h, (ipg_pixel_format_t) f, stride);
@@ -172,6 +279,14 @@ int main(int argc, char ** argv) {
                  fabs(fmin(t.d[i].x2 / sc, w) - ref.d[i].x2) < 1e-3 && fabs(fmin(t.d[i].y2 / sc, h) - ref.d[i].y2) < 1e-3;
         CHECK(ok, "run_tensor boxes are the frame boxes times s");
     }
+
+    // Planar 4:2:0: odd and even sizes, each matrix and range, padded strides.
+    test_planar(model, ctx, 37, 23, IPG_PIXEL_I420, IPG_YUV_BT601, 0);
+    test_planar(model, ctx, 37, 23, IPG_PIXEL_NV12, IPG_YUV_BT709, 1);
+    test_planar(model, ctx, 64, 48, IPG_PIXEL_I420, IPG_YUV_BT2020, 1);
+    test_planar(model, ctx, 1, 1, IPG_PIXEL_NV12, IPG_YUV_BT601, 0);
+    test_planar(model, ctx, 130, 66, IPG_PIXEL_NV12, IPG_YUV_BT709, 0);
+
     ipg_ctx_free(ctx);
 
     // Reporting threshold: exactly the reference detections with score >= 0.5.

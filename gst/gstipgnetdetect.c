@@ -1,0 +1,1038 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ipgnetdetect: IPG-Net object detection through OpenCL.
+ * Copyright (C) 2025 The ipgnet authors
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ */
+
+/**
+ * SECTION:element-ipgnetdetect
+ * @title: ipgnetdetect
+ * @see_also: ipgnetoverlay, ipgnetjson
+ *
+ * Runs an IPG-Net detector (Image Pyramid Guidance Network) on video frames
+ * through OpenCL and attaches one #GstVideoRegionOfInterestMeta per detected
+ * object. The frames themselves are never dropped, reordered or modified:
+ * every buffer leaves with the bytes, timestamps and flags it came in with.
+ *
+ * Each meta follows the DL Streamer convention: its roi_type is the quark of
+ * the label, its rectangle is in pixels of the full frame, and it carries a
+ * #GstStructure param named "detection" with the fields `x_min`, `y_min`,
+ * `x_max`, `y_max` (doubles, normalised by the frame size, in [0, 1]),
+ * `confidence` (double), `label_id` (int, 0-based), `rotation` (double, 0.0),
+ * `label` (string) and `model_name` (string, the model file's basename).
+ *
+ * With #GstIpgNetDetect:interval set to N > 1 only every Nth frame (0, N,
+ * 2N, ...) is inferred; the frames in between pass through without any new
+ * detection meta. With #GstIpgNetDetect:post-messages every inferred frame
+ * also posts an element message named "ipgnetdetect" with the fields
+ * `timestamp`, `stream-time`, `running-time` (#GstClockTime), `width`,
+ * `height` (int) and `objects`, a #GST_TYPE_LIST of "object" structures
+ * (`label`, `label-id`, `confidence`, `x`, `y`, `w`, `h`).
+ *
+ * The model is loaded and the OpenCL context created when the element goes
+ * from READY to PAUSED; a missing or invalid model, an unknown object class
+ * or no usable OpenCL device fail that state change with an element error.
+ * Kernels are compiled for the frame size when caps are set.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors ! ipgnetoverlay ! videoconvert ! autovideosink
+ * ]|
+ *
+ * Since: 0.1
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstipgnetdetect.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipg.h"
+
+#define IPGNET_MAX_DETECTIONS 1000
+
+struct _GstIpgNetDetect
+{
+  GstBaseTransform parent;
+
+  /* properties, protected by the object lock */
+  gchar *model_path;
+  gchar *device;
+  gdouble threshold;
+  gdouble iou_threshold;
+  guint max_detections;
+  gchar *object_class;
+  guint interval;
+  gchar *input_size;
+  gboolean post_messages;
+  gboolean params_changed;      /* threshold & co. changed: rebuild ctx */
+
+  /* read-only properties, protected by the object lock */
+  gchar *labels;
+  guint64 n_inferred;
+  gdouble total_ms;
+
+  /* set in start(), freed in stop() */
+  ipg_model_t *model;
+  ipg_ctx_t *ctx;
+  gchar *model_name;
+  GQuark *label_quarks;
+  gboolean *keep;               /* per label; NULL = keep all */
+  gint32 input_width, input_height;
+  guint64 frame_index;
+
+  /* set in set_caps() */
+  gboolean prepared;
+  GstVideoInfo info;
+  ipg_pixel_format_t format;
+  ipg_yuv_matrix_t matrix;
+  gint full_range;
+
+  ipg_detection_t dets[IPGNET_MAX_DETECTIONS];
+};
+
+GST_DEBUG_CATEGORY_STATIC (gst_ipg_net_detect_debug);
+#define GST_CAT_DEFAULT gst_ipg_net_detect_debug
+/* The inference library's own log lines. */
+GST_DEBUG_CATEGORY_STATIC (ipgnet_debug);
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_THRESHOLD,
+  PROP_IOU_THRESHOLD,
+  PROP_MAX_DETECTIONS,
+  PROP_OBJECT_CLASS,
+  PROP_INTERVAL,
+  PROP_INPUT_SIZE,
+  PROP_POST_MESSAGES,
+  PROP_LABELS,
+  PROP_LATENCY,
+  PROP_QOS,
+};
+
+#define DEFAULT_PROP_MODEL IPGNET_DEFAULT_MODEL
+#define DEFAULT_PROP_DEVICE "auto"
+#define DEFAULT_PROP_THRESHOLD 0.5
+#define DEFAULT_PROP_IOU_THRESHOLD 0.5
+#define DEFAULT_PROP_MAX_DETECTIONS 100
+#define DEFAULT_PROP_OBJECT_CLASS ""
+#define DEFAULT_PROP_INTERVAL 1
+#define DEFAULT_PROP_INPUT_SIZE ""
+#define DEFAULT_PROP_POST_MESSAGES FALSE
+
+#define DETECT_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
+    "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
+    ", width = (int) [ 1, 8192 ], height = (int) [ 1, 8192 ]"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (DETECT_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (DETECT_CAPS));
+
+static void gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static void gst_ipg_net_detect_finalize (GObject * object);
+static gboolean gst_ipg_net_detect_start (GstBaseTransform * trans);
+static gboolean gst_ipg_net_detect_stop (GstBaseTransform * trans);
+static gboolean gst_ipg_net_detect_set_caps (GstBaseTransform * trans,
+    GstCaps * incaps, GstCaps * outcaps);
+static gboolean gst_ipg_net_detect_propose_allocation (GstBaseTransform *
+    trans, GstQuery * decide_query, GstQuery * query);
+static GstFlowReturn gst_ipg_net_detect_transform_ip (GstBaseTransform *
+    trans, GstBuffer * buf);
+
+#define gst_ipg_net_detect_parent_class parent_class
+G_DEFINE_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (ipgnetdetect, "ipgnetdetect", GST_RANK_NONE,
+    GST_TYPE_IPG_NET_DETECT);
+
+/* ipg_log_set() is process-wide: installed once, from class_init. */
+static void
+ipgnet_log_forward (ipg_log_level_t level, const char *message,
+    void *user_data)
+{
+  static const GstDebugLevel levels[] = {
+    GST_LEVEL_ERROR, GST_LEVEL_WARNING, GST_LEVEL_INFO, GST_LEVEL_DEBUG
+  };
+  GstDebugLevel gst_level = (guint) level < G_N_ELEMENTS (levels) ?
+      levels[level] : GST_LEVEL_LOG;
+
+  GST_CAT_LEVEL_LOG (ipgnet_debug, gst_level, NULL, "%s", message);
+}
+
+static void
+gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_ipg_net_detect_debug, "ipgnetdetect", 0,
+      "IPG-Net object detection");
+  GST_DEBUG_CATEGORY_INIT (ipgnet_debug, "ipgnet", 0,
+      "ipg inference library");
+  ipg_log_set (ipgnet_log_forward, NULL);
+
+  gobject_class->set_property = gst_ipg_net_detect_set_property;
+  gobject_class->get_property = gst_ipg_net_detect_get_property;
+  gobject_class->finalize = gst_ipg_net_detect_finalize;
+
+  /**
+   * GstIpgNetDetect:model:
+   *
+   * Path of the IPG-Net model (.safetensors). Setting NULL or "" restores
+   * the default location.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Path of the IPG-Net model file (.safetensors)",
+          DEFAULT_PROP_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:device:
+   *
+   * OpenCL device: "auto" (first GPU, else first CPU), "gpu", "cpu", an
+   * index into the list of all devices ("2") or "platform:device" ("1:0").
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_string ("device", "Device",
+          "OpenCL device: auto, gpu, cpu, an index (\"2\") or "
+          "\"platform:device\" (\"1:0\")", DEFAULT_PROP_DEVICE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:threshold:
+   *
+   * Detections scoring below this are dropped. Changing it while playing
+   * rebuilds the OpenCL context before the next inferred frame.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Minimum confidence of a reported detection", 0.0, 1.0,
+          DEFAULT_PROP_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:iou-threshold:
+   *
+   * Class-wise non-maximum suppression: of two boxes of the same class
+   * overlapping by more than this intersection-over-union, the weaker one
+   * is dropped.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_IOU_THRESHOLD,
+      g_param_spec_double ("iou-threshold", "IoU threshold",
+          "Intersection-over-union above which non-maximum suppression "
+          "drops the weaker of two boxes of one class", 0.0, 1.0,
+          DEFAULT_PROP_IOU_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:max-detections:
+   *
+   * At most this many detections per frame, the highest scoring ones
+   * (the model's own limit applies too).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
+      g_param_spec_uint ("max-detections", "Max detections",
+          "Maximum number of detections per frame", 1,
+          IPGNET_MAX_DETECTIONS, DEFAULT_PROP_MAX_DETECTIONS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:object-class:
+   *
+   * Comma-separated labels to keep, e.g. "person,car"; empty keeps all.
+   * A label the model does not know fails the start with an error that
+   * lists the model's labels.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_OBJECT_CLASS,
+      g_param_spec_string ("object-class", "Object class",
+          "Comma-separated labels to keep (empty: all)",
+          DEFAULT_PROP_OBJECT_CLASS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:interval:
+   *
+   * Infer every Nth frame (frames 0, N, 2N, ...); the frames in between
+   * pass through unchanged and carry no new detections.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+          "Run inference on every Nth frame only; the frames in between "
+          "carry no new detections", 1, 1000, DEFAULT_PROP_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:input-size:
+   *
+   * Network input size as "WxH" (multiples of 32, e.g. "640x384"),
+   * overriding the model's; empty uses the model's size.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_INPUT_SIZE,
+      g_param_spec_string ("input-size", "Input size",
+          "Network input size \"WxH\", multiples of 32 "
+          "(empty: the model's size)", DEFAULT_PROP_INPUT_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:post-messages:
+   *
+   * Post an element message "ipgnetdetect" listing the detections of each
+   * inferred frame.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean ("post-messages", "Post messages",
+          "Post an element message with the detections of every inferred "
+          "frame", DEFAULT_PROP_POST_MESSAGES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:labels:
+   *
+   * The loaded model's labels, comma-separated; NULL until a model has
+   * been loaded.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_LABELS,
+      g_param_spec_string ("labels", "Labels",
+          "Comma-separated labels of the loaded model (NULL before loading)",
+          NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstIpgNetDetect:latency:
+   *
+   * Mean inference time per inferred frame in milliseconds, since the
+   * element last started.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_double ("latency", "Latency",
+          "Mean inference time in milliseconds over the frames inferred "
+          "so far", 0.0, G_MAXDOUBLE, 0.0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /* GstBaseTransform's "qos" would let the base class drop late buffers;
+   * this element never drops a frame, so the property reads FALSE and
+   * ignores writes. */
+  g_object_class_override_property (gobject_class, PROP_QOS, "qos");
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "IPG-Net object detection", "Filter/Analyzer/Video",
+      "Detects objects with an IPG-Net model through OpenCL and attaches "
+      "GstVideoRegionOfInterestMeta", "ipgnet");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_set_caps);
+  trans_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_ipg_net_detect_propose_allocation);
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_ipg_net_detect_transform_ip);
+}
+
+static void
+gst_ipg_net_detect_init (GstIpgNetDetect * self)
+{
+  self->model_path = g_strdup (DEFAULT_PROP_MODEL);
+  self->device = g_strdup (DEFAULT_PROP_DEVICE);
+  self->threshold = DEFAULT_PROP_THRESHOLD;
+  self->iou_threshold = DEFAULT_PROP_IOU_THRESHOLD;
+  self->max_detections = DEFAULT_PROP_MAX_DETECTIONS;
+  self->object_class = g_strdup (DEFAULT_PROP_OBJECT_CLASS);
+  self->interval = DEFAULT_PROP_INTERVAL;
+  self->input_size = g_strdup (DEFAULT_PROP_INPUT_SIZE);
+  self->post_messages = DEFAULT_PROP_POST_MESSAGES;
+
+  /* Only metadata is added: the frame is read, never written. */
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
+}
+
+static void
+gst_ipg_net_detect_finalize (GObject * object)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
+
+  g_free (self->model_path);
+  g_free (self->device);
+  g_free (self->object_class);
+  g_free (self->input_size);
+  g_free (self->labels);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
+  const gchar *s;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_QOS:
+      if (g_value_get_boolean (value))
+        GST_WARNING_OBJECT (self, "qos stays off: ipgnetdetect never drops "
+            "frames");
+      break;
+    case PROP_MODEL:
+      s = g_value_get_string (value);
+      g_free (self->model_path);
+      self->model_path = g_strdup (s && *s ? s : DEFAULT_PROP_MODEL);
+      /* The labels belong to the previous model. */
+      g_clear_pointer (&self->labels, g_free);
+      break;
+    case PROP_DEVICE:
+      s = g_value_get_string (value);
+      g_free (self->device);
+      self->device = g_strdup (s && *s ? s : DEFAULT_PROP_DEVICE);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
+      self->params_changed = TRUE;
+      break;
+    case PROP_IOU_THRESHOLD:
+      self->iou_threshold = g_value_get_double (value);
+      self->params_changed = TRUE;
+      break;
+    case PROP_MAX_DETECTIONS:
+      self->max_detections = g_value_get_uint (value);
+      self->params_changed = TRUE;
+      break;
+    case PROP_OBJECT_CLASS:
+      s = g_value_get_string (value);
+      g_free (self->object_class);
+      self->object_class = g_strdup (s ? s : "");
+      break;
+    case PROP_INTERVAL:
+      self->interval = g_value_get_uint (value);
+      break;
+    case PROP_INPUT_SIZE:
+      s = g_value_get_string (value);
+      g_free (self->input_size);
+      self->input_size = g_strdup (s ? s : "");
+      break;
+    case PROP_POST_MESSAGES:
+      self->post_messages = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_QOS:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_DEVICE:
+      g_value_set_string (value, self->device);
+      break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_IOU_THRESHOLD:
+      g_value_set_double (value, self->iou_threshold);
+      break;
+    case PROP_MAX_DETECTIONS:
+      g_value_set_uint (value, self->max_detections);
+      break;
+    case PROP_OBJECT_CLASS:
+      g_value_set_string (value, self->object_class);
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint (value, self->interval);
+      break;
+    case PROP_INPUT_SIZE:
+      g_value_set_string (value, self->input_size);
+      break;
+    case PROP_POST_MESSAGES:
+      g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_LABELS:
+      g_value_set_string (value, self->labels);
+      break;
+    case PROP_LATENCY:
+      g_value_set_double (value, self->n_inferred ?
+          self->total_ms / self->n_inferred : 0.0);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* "WxH", both multiples of 32 in 32..8192; "" = the model's (0x0). */
+static gboolean
+parse_input_size (const gchar * str, gint32 * width, gint32 * height)
+{
+  gchar *end = NULL;
+  gint64 w, h;
+
+  *width = *height = 0;
+  if (str == NULL || *str == '\0')
+    return TRUE;
+  w = g_ascii_strtoll (str, &end, 10);
+  if (end == str || (*end != 'x' && *end != 'X'))
+    return FALSE;
+  str = end + 1;
+  h = g_ascii_strtoll (str, &end, 10);
+  if (end == str || *end != '\0')
+    return FALSE;
+  if (w < 32 || h < 32 || w > 8192 || h > 8192 || w % 32 || h % 32)
+    return FALSE;
+  *width = (gint32) w;
+  *height = (gint32) h;
+  return TRUE;
+}
+
+static gchar *
+model_labels_string (const ipg_model_t * model)
+{
+  GString *s = g_string_new (NULL);
+  gint32 i, n = ipg_model_num_labels (model);
+
+  for (i = 0; i < n; i++) {
+    if (i > 0)
+      g_string_append_c (s, ',');
+    g_string_append (s, ipg_model_label (model, i));
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* Fills self->keep from "a,b,c"; FALSE (with an element error) on a label
+ * the model does not have. */
+static gboolean
+parse_object_class (GstIpgNetDetect * self, const gchar * object_class)
+{
+  gchar **names;
+  gint32 n_labels = ipg_model_num_labels (self->model);
+  gboolean ok = TRUE, any = FALSE;
+  guint i;
+
+  if (object_class == NULL || *object_class == '\0')
+    return TRUE;
+
+  names = g_strsplit (object_class, ",", -1);
+  self->keep = g_new0 (gboolean, n_labels);
+  for (i = 0; names[i] != NULL && ok; i++) {
+    const gchar *name = g_strstrip (names[i]);
+    gint32 j;
+
+    if (*name == '\0')
+      continue;
+    for (j = 0; j < n_labels; j++) {
+      if (strcmp (name, ipg_model_label (self->model, j)) == 0)
+        break;
+    }
+    if (j == n_labels) {
+      gchar *labels = model_labels_string (self->model);
+
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Unknown object-class \"%s\": the model's labels are %s.", name,
+              labels), ("object-class=\"%s\"", object_class));
+      g_free (labels);
+      ok = FALSE;
+    } else {
+      self->keep[j] = TRUE;
+      any = TRUE;
+    }
+  }
+  g_strfreev (names);
+  /* Only commas and blanks: keep everything. */
+  if (ok && !any)
+    g_clear_pointer (&self->keep, g_free);
+  return ok;
+}
+
+/* Creates self->ctx from the current properties. Posts the element error. */
+static gboolean
+create_context (GstIpgNetDetect * self)
+{
+  ipg_ctx_params_t params = ipg_ctx_params_default ();
+  gchar err[1024] = "";
+  gchar *device;
+  ipg_status_t st;
+
+  GST_OBJECT_LOCK (self);
+  device = g_strdup (self->device);
+  params.score_threshold = (float) self->threshold;
+  params.nms_threshold = (float) self->iou_threshold;
+  /* With a class filter, ask for the model's maximum and cut after
+   * filtering, so that other classes do not crowd out the wanted ones. */
+  params.max_detections = self->keep ? 0 : (gint32) self->max_detections;
+  self->params_changed = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  params.device = device;
+  params.input_width = self->input_width;
+  params.input_height = self->input_height;
+
+  st = ipg_ctx_init (self->model, &params, &self->ctx, err, sizeof err);
+  if (st != IPG_OK) {
+    if (st == IPG_ERR_INVALID_ARG)
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err),
+          ("ipg_ctx_init: %s (device \"%s\")", ipg_status_name (st), device));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err),
+          ("ipg_ctx_init: %s (device \"%s\")", ipg_status_name (st), device));
+    g_free (device);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "running %s on %s",
+      ipg_model_description (self->model), ipg_ctx_device_name (self->ctx));
+  g_free (device);
+  return TRUE;
+}
+
+/* Compiles and allocates for the negotiated frames. Posts the error. */
+static gboolean
+prepare_context (GstIpgNetDetect * self)
+{
+  ipg_status_t st;
+
+  st = ipg_ctx_prepare_yuv (self->ctx, GST_VIDEO_INFO_WIDTH (&self->info),
+      GST_VIDEO_INFO_HEIGHT (&self->info), self->format, self->matrix,
+      self->full_range);
+  if (st != IPG_OK) {
+    if (st == IPG_ERR_INVALID_ARG)
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("%s", ipg_ctx_last_error (self->ctx)),
+          ("ipg_ctx_prepare_yuv: %s", ipg_status_name (st)));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+          ("%s", ipg_ctx_last_error (self->ctx)),
+          ("ipg_ctx_prepare_yuv: %s", ipg_status_name (st)));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_ipg_net_detect_start (GstBaseTransform * trans)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  gchar *model_path, *object_class, *input_size;
+  gchar err[1024] = "";
+  ipg_status_t st;
+  gint32 i, n_labels;
+  gboolean ret = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  model_path = g_strdup (self->model_path);
+  object_class = g_strdup (self->object_class);
+  input_size = g_strdup (self->input_size);
+  self->n_inferred = 0;
+  self->total_ms = 0.0;
+  GST_OBJECT_UNLOCK (self);
+
+  self->frame_index = 0;
+  self->prepared = FALSE;
+
+  if (!parse_input_size (input_size, &self->input_width,
+          &self->input_height)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid input-size \"%s\": expected \"WxH\" with both sides "
+            "multiples of 32 between 32 and 8192 (e.g. \"640x384\"), or "
+            "empty for the model's size.", input_size), (NULL));
+    goto done;
+  }
+
+  if (strcmp (model_path, DEFAULT_PROP_MODEL) == 0
+      && !g_file_test (model_path, G_FILE_TEST_EXISTS)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model file at the default location %s (ipgnet does not ship "
+            "a model yet). Set the 'model' property to an IPG-Net "
+            ".safetensors file.", model_path), (NULL));
+    goto done;
+  }
+
+  st = ipg_model_load_file (model_path, &self->model, err, sizeof err);
+  if (st != IPG_OK) {
+    if (st == IPG_ERR_IO && !g_file_test (model_path, G_FILE_TEST_EXISTS))
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err),
+          ("model=%s: %s", model_path, ipg_status_name (st)));
+    else if (st == IPG_ERR_IO)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", err),
+          ("model=%s: %s", model_path, ipg_status_name (st)));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err),
+          ("model=%s: %s", model_path, ipg_status_name (st)));
+    goto done;
+  }
+
+  if (!parse_object_class (self, object_class))
+    goto done;
+
+  n_labels = ipg_model_num_labels (self->model);
+  self->label_quarks = g_new0 (GQuark, n_labels);
+  for (i = 0; i < n_labels; i++)
+    self->label_quarks[i] =
+        g_quark_from_string (ipg_model_label (self->model, i));
+  self->model_name = g_path_get_basename (model_path);
+
+  GST_OBJECT_LOCK (self);
+  g_free (self->labels);
+  self->labels = model_labels_string (self->model);
+  GST_OBJECT_UNLOCK (self);
+
+  if (!create_context (self))
+    goto done;
+
+  ret = TRUE;
+
+done:
+  g_free (model_path);
+  g_free (object_class);
+  g_free (input_size);
+  if (!ret)
+    gst_ipg_net_detect_stop (trans);
+  return ret;
+}
+
+static gboolean
+gst_ipg_net_detect_stop (GstBaseTransform * trans)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+
+  g_clear_pointer (&self->ctx, ipg_ctx_free);
+  g_clear_pointer (&self->model, ipg_model_free);
+  g_clear_pointer (&self->model_name, g_free);
+  g_clear_pointer (&self->label_quarks, g_free);
+  g_clear_pointer (&self->keep, g_free);
+  self->prepared = FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  GstVideoInfo info;
+  ipg_pixel_format_t format;
+
+  if (!gst_video_info_from_caps (&info, incaps)) {
+    GST_ERROR_OBJECT (self, "invalid caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+
+  switch (GST_VIDEO_INFO_FORMAT (&info)) {
+    case GST_VIDEO_FORMAT_RGB:
+      format = IPG_PIXEL_RGB;
+      break;
+    case GST_VIDEO_FORMAT_BGR:
+      format = IPG_PIXEL_BGR;
+      break;
+    case GST_VIDEO_FORMAT_RGBx:
+      format = IPG_PIXEL_RGBX;
+      break;
+    case GST_VIDEO_FORMAT_BGRx:
+      format = IPG_PIXEL_BGRX;
+      break;
+    case GST_VIDEO_FORMAT_xRGB:
+      format = IPG_PIXEL_XRGB;
+      break;
+    case GST_VIDEO_FORMAT_xBGR:
+      format = IPG_PIXEL_XBGR;
+      break;
+    case GST_VIDEO_FORMAT_RGBA:
+      format = IPG_PIXEL_RGBA;
+      break;
+    case GST_VIDEO_FORMAT_BGRA:
+      format = IPG_PIXEL_BGRA;
+      break;
+    case GST_VIDEO_FORMAT_ARGB:
+      format = IPG_PIXEL_ARGB;
+      break;
+    case GST_VIDEO_FORMAT_ABGR:
+      format = IPG_PIXEL_ABGR;
+      break;
+    case GST_VIDEO_FORMAT_I420:
+      format = IPG_PIXEL_I420;
+      break;
+    case GST_VIDEO_FORMAT_NV12:
+      format = IPG_PIXEL_NV12;
+      break;
+    default:
+      GST_ERROR_OBJECT (self, "unsupported format %s",
+          GST_VIDEO_INFO_NAME (&info));
+      return FALSE;
+  }
+
+  self->matrix = IPG_YUV_BT601;
+  self->full_range = 0;
+  if (GST_VIDEO_INFO_IS_YUV (&info)) {
+    switch (info.colorimetry.matrix) {
+      case GST_VIDEO_COLOR_MATRIX_BT601:
+        self->matrix = IPG_YUV_BT601;
+        break;
+      case GST_VIDEO_COLOR_MATRIX_BT709:
+        self->matrix = IPG_YUV_BT709;
+        break;
+      case GST_VIDEO_COLOR_MATRIX_BT2020:
+        self->matrix = IPG_YUV_BT2020;
+        break;
+      default:
+        GST_WARNING_OBJECT (self, "colour matrix %d is not supported, "
+            "converting as BT.601", (gint) info.colorimetry.matrix);
+        break;
+    }
+    self->full_range = info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+  }
+
+  self->info = info;
+  self->format = format;
+  self->prepared = FALSE;
+  if (self->ctx == NULL)
+    return FALSE;
+  if (!prepare_context (self))
+    return FALSE;
+  self->prepared = TRUE;
+  GST_DEBUG_OBJECT (self, "prepared for %dx%d %s", info.width, info.height,
+      GST_VIDEO_INFO_NAME (&info));
+  return TRUE;
+}
+
+static gboolean
+gst_ipg_net_detect_propose_allocation (GstBaseTransform * trans,
+    GstQuery * decide_query, GstQuery * query)
+{
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->propose_allocation (trans,
+          decide_query, query))
+    return FALSE;
+  /* gst_video_frame_map() honours padded strides and plane offsets. */
+  if (!gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL))
+    gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  return TRUE;
+}
+
+/* Rounded pixel rectangle inside a frame of size w x h from [a0, a1). */
+static void
+clamp_span (gfloat a0, gfloat a1, gint size, guint * pos, guint * len)
+{
+  glong p0 = lroundf (a0), p1 = lroundf (a1);
+
+  p0 = CLAMP (p0, 0, size - 1);
+  p1 = CLAMP (p1, p0, size);
+  *pos = (guint) p0;
+  *len = (guint) (p1 - p0);
+}
+
+static void
+attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
+    const ipg_detection_t * d, gint id, GValue * objects)
+{
+  gint width = GST_VIDEO_INFO_WIDTH (&self->info);
+  gint height = GST_VIDEO_INFO_HEIGHT (&self->info);
+  const gchar *label = g_quark_to_string (self->label_quarks[d->label]);
+  GstVideoRegionOfInterestMeta *roi;
+  guint x, y, w, h;
+
+  clamp_span (d->x1, d->x2, width, &x, &w);
+  clamp_span (d->y1, d->y2, height, &y, &h);
+  roi = gst_buffer_add_video_region_of_interest_meta_id (buf,
+      self->label_quarks[d->label], x, y, w, h);
+  roi->id = id;
+  gst_video_region_of_interest_meta_add_param (roi,
+      gst_structure_new ("detection",
+          "x_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x1 / width, 0.0, 1.0),
+          "y_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->y1 / height, 0.0, 1.0),
+          "x_max", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x2 / width, 0.0, 1.0),
+          "y_max", G_TYPE_DOUBLE, CLAMP ((gdouble) d->y2 / height, 0.0, 1.0),
+          "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+          "label_id", G_TYPE_INT, (gint) d->label,
+          "rotation", G_TYPE_DOUBLE, 0.0,
+          "label", G_TYPE_STRING, label,
+          "model_name", G_TYPE_STRING, self->model_name, NULL));
+
+  if (objects != NULL) {
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("object",
+            "label", G_TYPE_STRING, label,
+            "label-id", G_TYPE_INT, (gint) d->label,
+            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+            "x", G_TYPE_INT, (gint) x, "y", G_TYPE_INT, (gint) y,
+            "w", G_TYPE_INT, (gint) w, "h", G_TYPE_INT, (gint) h, NULL));
+    gst_value_list_append_and_take_value (objects, &v);
+  }
+}
+
+static GstFlowReturn
+gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  GstVideoFrame frame;
+  ipg_frame_t in = { 0 };
+  ipg_status_t st;
+  gint32 i, n = 0, kept = 0;
+  guint interval, max_dets;
+  gboolean post, rebuild;
+  gint64 t0, t1;
+  guint p;
+
+  if (!self->prepared)
+    return GST_FLOW_NOT_NEGOTIATED;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  max_dets = self->max_detections;
+  post = self->post_messages;
+  rebuild = self->params_changed;
+  GST_OBJECT_UNLOCK (self);
+
+  if (self->frame_index++ % interval != 0)
+    return GST_FLOW_OK;
+
+  if (rebuild) {
+    GST_DEBUG_OBJECT (self, "thresholds changed, rebuilding the context");
+    g_clear_pointer (&self->ctx, ipg_ctx_free);
+    self->prepared = FALSE;
+    if (!create_context (self) || !prepare_context (self))
+      return GST_FLOW_ERROR;
+    self->prepared = TRUE;
+  }
+
+  if (!gst_video_frame_map (&frame, &self->info, buf, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
+        ("could not map the %" G_GSIZE_FORMAT "-byte buffer as a %dx%d %s "
+            "frame", gst_buffer_get_size (buf),
+            GST_VIDEO_INFO_WIDTH (&self->info),
+            GST_VIDEO_INFO_HEIGHT (&self->info),
+            GST_VIDEO_INFO_NAME (&self->info)));
+    return GST_FLOW_ERROR;
+  }
+  if (ipg_pixel_format_is_planar (self->format)) {
+    for (p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame) && p < 3; p++) {
+      in.planes[p] = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
+      in.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p);
+    }
+  } else {
+    in.data = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0);
+    in.stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+  }
+
+  t0 = g_get_monotonic_time ();
+  st = ipg_ctx_run (self->ctx, &in, self->dets, IPGNET_MAX_DETECTIONS, &n);
+  t1 = g_get_monotonic_time ();
+  gst_video_frame_unmap (&frame);
+  if (st != IPG_OK) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+        ("Inference failed: %s", ipg_ctx_last_error (self->ctx)),
+        ("ipg_ctx_run: %s", ipg_status_name (st)));
+    return GST_FLOW_ERROR;
+  }
+
+  GST_OBJECT_LOCK (self);
+  self->n_inferred++;
+  self->total_ms += (t1 - t0) / 1000.0;
+  GST_OBJECT_UNLOCK (self);
+
+  {
+    GValue objects = G_VALUE_INIT;
+
+    if (post)
+      g_value_init (&objects, GST_TYPE_LIST);
+    for (i = 0; i < n && kept < (gint32) max_dets; i++) {
+      const ipg_detection_t *d = &self->dets[i];
+
+      if (d->label < 0 || d->label >= ipg_model_num_labels (self->model))
+        continue;
+      if (self->keep && !self->keep[d->label])
+        continue;
+      attach_detection (self, buf, d, kept, post ? &objects : NULL);
+      kept++;
+    }
+    GST_LOG_OBJECT (self, "%d of %d detections in %.2f ms", kept, n,
+        (t1 - t0) / 1000.0);
+
+    if (post) {
+      GstClockTime pts = GST_BUFFER_PTS (buf);
+      GstClockTime stream_time = GST_CLOCK_TIME_NONE;
+      GstClockTime running_time = GST_CLOCK_TIME_NONE;
+      GstStructure *s;
+
+      if (trans->segment.format == GST_FORMAT_TIME) {
+        stream_time = gst_segment_to_stream_time (&trans->segment,
+            GST_FORMAT_TIME, pts);
+        running_time = gst_segment_to_running_time (&trans->segment,
+            GST_FORMAT_TIME, pts);
+      }
+      s = gst_structure_new ("ipgnetdetect",
+          "timestamp", G_TYPE_UINT64, pts,
+          "stream-time", G_TYPE_UINT64, stream_time,
+          "running-time", G_TYPE_UINT64, running_time,
+          "width", G_TYPE_INT, GST_VIDEO_INFO_WIDTH (&self->info),
+          "height", G_TYPE_INT, GST_VIDEO_INFO_HEIGHT (&self->info), NULL);
+
+      gst_structure_take_value (s, "objects", &objects);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self), s));
+    }
+  }
+
+  return GST_FLOW_OK;
+}
