@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 ./tools/setup-debian.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+# pycocotools (PyPI) for the COCO evaluation tests, in .venv.
+./tools/setup-venv.sh || { echo "venv setup failed"; echo "0 passed, 1 failed"; exit 1; }
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 
 passed=0

@@ -1,4 +1,4 @@
-"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench} ..."""
+"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench,synth,synth-video,train,eval} ..."""
 
 import argparse
 import os
@@ -83,6 +83,18 @@ def cmd_bench(args):
     return bench(args.model, args.image, args.runs, args.threads, args.input_size)
 
 
+def cmd_synth(args):
+    from .synth import cmd_synth as run
+
+    return run(args)
+
+
+def cmd_synth_video(args):
+    from .synth_video import cmd_synth_video as run
+
+    return run(args)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m ipgnet", description="IPG-Net Python reference")
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,6 +148,35 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--input-size", type=_size, default=None)
     b.set_defaults(func=cmd_bench)
+
+    # synthetic data (tools/ipgnet/synth.py, synth_video.py)
+    sy = sub.add_parser("synth", help="build the synthetic small-object set (COCO format) from opencv-doc data")
+    sy.add_argument("--out", required=True, help="output directory")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--train-images", type=int, default=2000)
+    sy.add_argument("--val-images", type=int, default=300)
+    sy.add_argument("--size", type=int, default=512, help="square image side (object sizes stay 8..48 px)")
+    sy.add_argument("--workers", type=int, default=None, help="processes (the output does not depend on it)")
+    sy.add_argument("--data-dir", default=None, help="opencv-doc data directory")
+    sy.set_defaults(func=cmd_synth)
+
+    sv = sub.add_parser("synth-video", help="write a sample MP4 (+ ground-truth JSON Lines) of moving digits")
+    sv.add_argument("--out", required=True, help="FILE.mp4 (ground truth in FILE.gt.jsonl) or a directory")
+    sv.add_argument("--seed", type=int, default=0)
+    sv.add_argument("--frames", type=int, default=300)
+    sv.add_argument("--fps", type=int, default=25)
+    sv.add_argument("--size", type=_size, default=[768, 576], help="WxH (even numbers)")
+    sv.add_argument("--objects", type=int, default=None, help="number of moving digits (default: 5..12)")
+    sv.add_argument("--background", choices=["auto", "vtest", "photo"], default="auto",
+                    help="vtest.avi footage (auto: if GStreamer can decode it) or a panning photo")
+    sv.add_argument("--data-dir", default=None, help="opencv-doc data directory")
+    sv.set_defaults(func=cmd_synth_video)
+
+    # training and evaluation (tools/ipgnet/train.py, evaluate.py)
+    from .cli_train_eval import add_eval_parser, add_train_parser
+
+    add_train_parser(sub)
+    add_eval_parser(sub)
 
     args = p.parse_args(argv)
     from .config import ConfigError

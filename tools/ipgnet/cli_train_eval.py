@@ -1,0 +1,99 @@
+"""Argument parsers of ``train`` and ``eval`` (kept free of heavy imports so that
+``python3 -m ipgnet --help`` stays fast); the work is in train.py and evaluate.py."""
+
+import json
+import sys
+
+
+def cmd_train(args):
+    from .data import DataError
+    from .train import train
+
+    try:
+        train(args)
+    except KeyboardInterrupt:
+        return 130
+    except FloatingPointError as e:
+        print(f"ipgnet train: {e}", file=sys.stderr)
+        return 1
+    except DataError as e:
+        print(f"ipgnet train: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_train_parser(sub):
+    def jitter(text):
+        try:
+            lo, hi = (float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"--scale-jitter must be LO,HI, got {text!r}")
+        return (lo, hi)
+
+    t = sub.add_parser("train", help="train on a COCO-format dataset (checkpoints in RUN_DIR)")
+    t.add_argument("--data", default=None, help="dataset dir (annotations/instances_train.json, train/)")
+    t.add_argument("--config", default=None, help="JSON file of config fields")
+    t.add_argument("--out", required=True, help="run directory (last.pt, train.log, ...)")
+    t.add_argument("--resume", action="store_true", help="continue RUN_DIR/last.pt")
+    t.add_argument("--epochs", type=int, default=None, help="default 12")
+    t.add_argument("--batch-size", type=int, default=None, help="default 8")
+    t.add_argument("--lr", type=float, default=None, help="default 0.01 (sgd), 0.001 (adamw)")
+    t.add_argument("--optimizer", choices=["sgd", "adamw"], default=None, help="default adamw")
+    t.add_argument("--weight-decay", type=float, default=None, help="default 1e-4 (sgd), 0.05 (adamw)")
+    t.add_argument("--warmup-iters", type=int, default=None, help="default min(1000, total/10)")
+    t.add_argument("--schedule", choices=["cosine", "step"], default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--workers", type=int, default=None, help="DataLoader worker processes (default 0)")
+    t.add_argument("--max-iters", type=int, default=None,
+                   help="stop at this global iteration (the schedule still spans --epochs)")
+    t.add_argument("--flip", type=float, default=None, help="horizontal flip probability (0.5)")
+    t.add_argument("--scale-jitter", type=jitter, default=None, help="LO,HI resize factor (0.75,1.25)")
+    t.add_argument("--clip-grad", type=float, default=None, help="gradient norm clip (10; 0 = off)")
+    t.add_argument("--freeze-bn", action="store_true", default=None,
+                   help="BatchNorm in eval mode with frozen parameters")
+    t.add_argument("--log-every", type=int, default=None)
+    t.add_argument("--save-every", type=int, default=None, help="also save last.pt every N iterations")
+    t.add_argument("--keep-epochs", action="store_true", default=None, help="also keep epoch_N.pt")
+    t.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+    t.set_defaults(func=cmd_train)
+    return t
+
+
+def cmd_eval(args):
+    from .data import DataError
+    from .evaluate import EvalError, evaluate, format_metrics
+
+    def log(msg):
+        print(msg, file=sys.stderr)
+
+    try:
+        metrics, results = evaluate(args.model, args.data, args.split, args.engine, args.limit,
+                                    args.detect, args.device, log)
+    except (EvalError, DataError) as e:
+        print(f"ipgnet eval: {e}", file=sys.stderr)
+        return 1
+    print(format_metrics(metrics))
+    if args.metrics_json:
+        with open(args.metrics_json, "w", encoding="utf-8") as f:
+            json.dump(metrics, f)
+            f.write("\n")
+    if args.results_json:
+        with open(args.results_json, "w", encoding="utf-8") as f:
+            json.dump(results, f)
+    return 0
+
+
+def add_eval_parser(sub):
+    e = sub.add_parser("eval", help="COCO AP of a model file on a COCO-format split (pycocotools)")
+    e.add_argument("-m", "--model", required=True)
+    e.add_argument("--data", required=True, help="dataset dir (annotations/instances_<split>.json)")
+    e.add_argument("--split", default="val")
+    e.add_argument("--engine", choices=["torch", "opencl"], default="torch")
+    e.add_argument("--limit", type=int, default=None, help="first N images (by id)")
+    e.add_argument("--detect", default=None, help="ipgnet-detect binary (opencl engine; default "
+                   "build/tools/cli/ipgnet-detect)")
+    e.add_argument("--device", default=None, help="OpenCL device for ipgnet-detect")
+    e.add_argument("--metrics-json", default=None, help="also write the metrics (fractions) here")
+    e.add_argument("--results-json", default=None, help="also write the COCO results here")
+    e.set_defaults(func=cmd_eval)
+    return e
