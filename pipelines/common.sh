@@ -12,15 +12,20 @@ if ! gst-inspect-1.0 ipgnetdetect >/dev/null 2>&1; then
   exit 2
 fi
 
-# default_model PATH: prints PATH, or the demo model (made on first use).
+# default_model PATH: prints PATH, else $IPGNET_MODEL, else the shipped model
+# (models/ipgnet-demo.safetensors, once one ships), else a seeded random demo
+# model made on first use (its detections are meaningless).
 default_model() {
   if [ -n "${1:-}" ]; then echo "$1"; return; fi
   if [ -n "${IPGNET_MODEL:-}" ]; then echo "$IPGNET_MODEL"; return; fi
-  local m="$root/build/demo-r18w05-352x288.safetensors"
+  if [ -f "$root/models/ipgnet-demo.safetensors" ]; then echo "$root/models/ipgnet-demo.safetensors"; return; fi
+  local m="$root/build/demo-random-r18w05-352x288.safetensors"
+  echo "$(basename "$0"): no trained model ships yet: using a seeded random model ($m); its detections mean nothing" >&2
   if [ ! -f "$m" ]; then
-    echo "$(basename "$0"): no model given: making a seeded random demo model $m (detections are meaningless)" >&2
+    mkdir -p "$root/build"
     PYTHONPATH="$root/tools" /usr/bin/python3 -m ipgnet random --backbone resnet18 --width 0.5 \
-      --num-classes 7 --input 352x288 --seed 3 -o "$m" >&2 || exit 2
+      --num-classes 10 --labels digit0,digit1,digit2,digit3,digit4,digit5,digit6,digit7,digit8,digit9 \
+      --input 352x288 --seed 3 -o "$m" >&2 || exit 2
   fi
   echo "$m"
 }

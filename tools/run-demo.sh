@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The main job, for now: set up, build, make a seeded random IPG-RetinaNet
-# model with the PyTorch reference, and run the OpenCL engine on a sample
-# photo. The random model's detections are meaningless: a trained model comes
-# with the issue "A model that detects". Output: JSON Lines on stdout.
+# The main job: set up, build, make the sample video (moving handwritten
+# digits over opencv-doc's street footage, `ipgnet synth-video`), and run the
+# GStreamer pipeline filesrc ! decodebin ! ipgnetdetect ! ipgnetjson !
+# ipgnetoverlay ! x264enc ! mp4mux on it. Writes build/demo/annotated.mp4 and
+# build/demo/annotated.jsonl, then prints the detections of one sample photo
+# through ipgnet-detect.
+#
+# Model: MODEL, else models/ipgnet-demo.safetensors once a trained model
+# ships, else a seeded random model (boxes well-formed but meaningless).
+# Usage: tools/run-demo.sh [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/setup-debian.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
-model=build/demo-r18w05-352x288.safetensors
-if [ ! -f "$model" ]; then
-  PYTHONPATH=tools /usr/bin/python3 -m ipgnet random --backbone resnet18 --width 0.5 \
-    --num-classes 7 --input 352x288 --seed 3 -o "$model"
-fi
-image=${1:-/usr/share/pixmaps/faces/mountain.jpg}
-./build/tools/cli/ipgnet-detect -m "$model" --threshold 0.5 --json "$image"
+source pipelines/common.sh
+model=$(default_model "${1:-}")
+
+mkdir -p build/demo
+video=build/demo/sample.mp4
+[ -f "$video" ] || PYTHONPATH=tools /usr/bin/python3 -m ipgnet synth-video --out "$video" --seed 0 --frames 250
+
+./pipelines/detect-file.sh "$video" "$model" build/demo/annotated.mp4 build/demo/annotated.jsonl
+./build/tools/cli/ipgnet-detect -m "$model" --threshold 0.5 --json /usr/share/pixmaps/faces/mountain.jpg
