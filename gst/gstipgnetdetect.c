@@ -75,7 +75,7 @@ struct _GstIpgNetDetect
   guint interval;
   gchar *input_size;
   gboolean post_messages;
-  gboolean params_changed;      /* threshold & co. changed: rebuild ctx */
+  gboolean params_changed;      /* threshold & co. changed: apply them */
 
   /* read-only properties, protected by the object lock */
   gchar *labels;
@@ -226,7 +226,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    * GstIpgNetDetect:threshold:
    *
    * Detections scoring below this are dropped. Changing it while playing
-   * rebuilds the OpenCL context before the next inferred frame.
+   * takes effect on the next inferred frame (nothing is rebuilt).
    *
    * Since: 0.1
    */
@@ -930,7 +930,7 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   ipg_status_t st;
   gint32 i, n = 0, kept = 0;
   guint interval, max_dets;
-  gboolean post, rebuild;
+  gboolean post, thresholds_changed;
   gint64 t0, t1;
   guint p;
 
@@ -941,19 +941,32 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   interval = self->interval;
   max_dets = self->max_detections;
   post = self->post_messages;
-  rebuild = self->params_changed;
+  thresholds_changed = self->params_changed;
   GST_OBJECT_UNLOCK (self);
 
   if (self->frame_index++ % interval != 0)
     return GST_FLOW_OK;
 
-  if (rebuild) {
-    GST_DEBUG_OBJECT (self, "thresholds changed, rebuilding the context");
-    g_clear_pointer (&self->ctx, ipg_ctx_free);
-    self->prepared = FALSE;
-    if (!create_context (self) || !prepare_context (self))
+  if (thresholds_changed) {
+    gfloat score, iou;
+    gint32 cap;
+
+    GST_OBJECT_LOCK (self);
+    score = (gfloat) self->threshold;
+    iou = (gfloat) self->iou_threshold;
+    cap = self->keep ? 0 : (gint32) self->max_detections;
+    self->params_changed = FALSE;
+    GST_OBJECT_UNLOCK (self);
+    GST_DEBUG_OBJECT (self, "thresholds changed: score %.3f, IoU %.3f", score,
+        iou);
+    st = ipg_ctx_set_thresholds (self->ctx, score, iou, cap);
+    if (st != IPG_OK) {
+      GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+          ("Could not apply the new thresholds: %s",
+              ipg_ctx_last_error (self->ctx)), ("ipg_ctx_set_thresholds: %s",
+              ipg_status_name (st)));
       return GST_FLOW_ERROR;
-    self->prepared = TRUE;
+    }
   }
 
   if (!gst_video_frame_map (&frame, &self->info, buf, GST_MAP_READ)) {

@@ -45,6 +45,23 @@ ipg_ctx_params_t ipg_ctx_params_default(void) {
     return p;
 }
 
+// Defaults for thresholds left negative or zero (ipg_ctx_params_t).
+static void resolve_thresholds(const ipg_config_t * cfg, ipg_ctx_params_t * p) {
+    if (p->score_threshold < 0.0f) p->score_threshold = cfg->score_thresh;
+    if (p->nms_threshold < 0.0f) p->nms_threshold = cfg->nms_thresh;
+    if (p->max_detections <= 0 || p->max_detections > cfg->detections_per_img)
+        p->max_detections = cfg->detections_per_img;
+}
+
+// Candidates above the reporting threshold only: NMS and top-k keep the
+// same survivors above it (lower boxes never suppress higher ones), so
+// filtering early changes nothing but the work. score >= T <=> score > prev(T).
+static float candidate_threshold(const ipg_config_t * cfg, float score_threshold) {
+    float cand = cfg->score_thresh;
+    if (score_threshold > cand) cand = nextafterf(score_threshold, 0.0f);
+    return cand;
+}
+
 ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
                           size_t err_size) {
     if (!out || !model) {
@@ -76,9 +93,7 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
         p.device = ctx->device_arg;
     }
     if (p.input_width == 0) { p.input_width = cfg->input_width; p.input_height = cfg->input_height; }
-    if (p.score_threshold < 0.0f) p.score_threshold = cfg->score_thresh;
-    if (p.nms_threshold < 0.0f) p.nms_threshold = cfg->nms_thresh;
-    if (p.max_detections <= 0 || p.max_detections > cfg->detections_per_img) p.max_detections = cfg->detections_per_img;
+    resolve_thresholds(cfg, &p);
     ctx->params = p;
     ctx->in_w = p.input_width;
     ctx->in_h = p.input_height;
@@ -269,12 +284,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
 
     st = ipg_network_plan(p, g);
     if (st != IPG_OK) goto fail;
-    // Candidates above the reporting threshold only: NMS and top-k keep the
-    // same survivors above it (lower boxes never suppress higher ones), so
-    // filtering early changes nothing but the work. score >= T <=> score > prev(T).
-    float cand = cfg->score_thresh;
-    if (ctx->params.score_threshold > cand) cand = nextafterf(ctx->params.score_threshold, 0.0f);
-    st = ipg_retina_post_plan(p, g, cand, &ctx->post);
+    st = ipg_retina_post_plan(p, g, candidate_threshold(cfg, ctx->params.score_threshold), &ctx->post);
     if (st != IPG_OK) goto fail;
     st = ipg_plan_finalize(p);
     if (st != IPG_OK) goto fail;
@@ -439,6 +449,37 @@ ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detect
     ipg_status_t st = enqueue_from(ctx, ctx->first_net_step);
     if (st != IPG_OK) return st;
     return finish_run(ctx, 1.0, ctx->in_w, ctx->in_h, dets, max_dets, n_dets);
+}
+
+ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, float nms_threshold,
+                                    int32_t max_detections) {
+    if (!ctx) return IPG_ERR_INVALID_ARG;
+    if (score_threshold > 1.0f || nms_threshold > 1.0f || isnan(score_threshold) || isnan(nms_threshold)) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "thresholds must lie in [0, 1]");
+        return IPG_ERR_INVALID_ARG;
+    }
+    ipg_ctx_params_t p = ctx->params;
+    p.score_threshold = score_threshold;
+    p.nms_threshold = nms_threshold;
+    p.max_detections = max_detections;
+    resolve_thresholds(&ctx->model->cfg, &p);
+    if (ctx->prepared) {
+        // The candidate kernels' threshold argument is the only device state.
+        const cl_float cand = candidate_threshold(&ctx->model->cfg, p.score_threshold);
+        for (int32_t i = 0; i < ctx->plan.n_steps; i++) {
+            ipg_step_t * s = &ctx->plan.steps[i];
+            if (strcmp(s->kernel_name, "ipg_retina_candidates") != 0) continue;
+            s->args[IPG_CANDIDATES_THRESH_ARG].f = cand;
+            cl_int rc = clSetKernelArg(s->kernel, IPG_CANDIDATES_THRESH_ARG, sizeof cand, &cand);
+            if (rc != CL_SUCCESS) {
+                ipg_format_error(ctx->err, sizeof ctx->err, "updating the score threshold failed: %s",
+                                 ipg_cl_error_name(rc));
+                return IPG_ERR_OPENCL;
+            }
+        }
+    }
+    ctx->params = p;
+    return IPG_OK;
 }
 
 double ipg_ctx_gflop(const ipg_ctx_t * ctx) {

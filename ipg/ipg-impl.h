@@ -285,6 +285,9 @@ typedef struct {
     int32_t * nms_scratch;
 } ipg_retina_post_t;
 
+// Index of the score-threshold argument of ipg_retina_candidates (detect.cl).
+#define IPG_CANDIDATES_THRESH_ARG 4
+
 ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float candidate_thresh,
                                   ipg_retina_post_t * post);
 // Enqueues the reset of the candidate counters (before the plan runs).

@@ -212,6 +212,12 @@ double ipg_ctx_gflop(const ipg_ctx_t * ctx);
 // "post"), one "group ms gflop/s" line each, written into buf.
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size);
 
+// Changes the reporting threshold, the NMS IoU threshold and the detection
+// cap (same meaning and defaults as in ipg_ctx_params_t) without rebuilding
+// anything: takes effect on the next run.
+ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, float nms_threshold,
+                                    int32_t max_detections);
+
 // The last error of this context, as a sentence ("" if none).
 const char * ipg_ctx_last_error(const ipg_ctx_t * ctx);
 

@@ -289,7 +289,9 @@ int main(int argc, char ** argv) {
 
     ipg_ctx_free(ctx);
 
-    // Reporting threshold: exactly the reference detections with score >= 0.5.
+    // Reporting threshold: exactly the reference detections with score >= 0.5,
+    // whether set at init or changed later on a prepared context; and an NMS
+    // threshold changed later equals one set at init.
     params.device = NULL;
     params.score_threshold = 0.5f;
     st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
@@ -300,7 +302,28 @@ int main(int argc, char ** argv) {
         while (n_ref < ref.n && ref.d[n_ref].score >= 0.5f) n_ref++;
         CHECK(r.n == n_ref && memcmp(r.d, ref.d, (size_t) r.n * sizeof r.d[0]) == 0,
               "threshold 0.5 keeps the %d reference detections >= 0.5 (got %d)", n_ref, r.n);
+        CHECK(ipg_ctx_set_thresholds(ctx, 0.0f, -1.0f, 0) == IPG_OK, "set_thresholds back to 0");
+        r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(same(&r, &ref), "set_thresholds(0) on a prepared context gives the threshold-0 result (%d vs %d)", r.n,
+              ref.n);
+        CHECK(ipg_ctx_set_thresholds(ctx, 0.5f, -1.0f, 0) == IPG_OK, "set_thresholds to 0.5");
+        r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(r.n == n_ref && memcmp(r.d, ref.d, (size_t) r.n * sizeof r.d[0]) == 0,
+              "set_thresholds(0.5) keeps the %d reference detections >= 0.5 (got %d)", n_ref, r.n);
+        CHECK(ipg_ctx_set_thresholds(ctx, 1.5f, -1.0f, 0) == IPG_ERR_INVALID_ARG, "threshold 1.5 refused");
+        CHECK(ipg_ctx_set_thresholds(ctx, 0.0f, 0.2f, 0) == IPG_OK, "set NMS 0.2");
+        result_t nms_later = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
         ipg_ctx_free(ctx);
+        params.score_threshold = 0.0f;
+        params.nms_threshold = 0.2f;
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        if (st == IPG_OK) {
+            result_t nms_init = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            CHECK(same(&nms_later, &nms_init) && nms_init.n <= ref.n,
+                  "NMS 0.2 set later equals NMS 0.2 at init (%d vs %d)", nms_later.n, nms_init.n);
+            ipg_ctx_free(ctx);
+        }
+        params.nms_threshold = -1.0f;
     }
     // max_detections caps the count; an input size override runs.
     params.score_threshold = 0.0f;
