@@ -166,7 +166,7 @@ typedef struct {
     int32_t cout, cin, kh, kw, stride, pad;
 } ipg_conv_dev_t;
 
-#define IPG_GEMM_MR 8
+#define IPG_GEMM_MR 16
 #define IPG_GEMM_NR 16
 
 typedef struct ipg_plan {

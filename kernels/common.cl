@@ -8,7 +8,7 @@
 // ============================================================================
 
 #ifndef IPG_GEMM_MR
-#define IPG_GEMM_MR 8     // output channels per work-item (must match the host's packing)
+#define IPG_GEMM_MR 16    // output channels per work-item (must match the host's packing)
 #endif
 #ifndef IPG_GEMM_NR
 #define IPG_GEMM_NR 16    // output pixels per work-item (must match the host's packing)
