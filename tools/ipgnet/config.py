@@ -15,7 +15,7 @@ Channel arithmetic (Python's ``round``, i.e. round-half-to-even):
 
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 ARCHS = ("retinanet",)

@@ -32,9 +32,8 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .preprocess import letterbox, load_image
+from .preprocess import letterbox, load_image, resize_normalize
 
 
 class DataError(ValueError):
@@ -116,13 +115,7 @@ def augment(image, boxes, size, mean, std, rng, flip=0.5, scale=(0.75, 1.25)):
         s = min(W / w, H / h) * f
         nw = max(1, math.floor(w * s + 0.5))
         nh = max(1, math.floor(h * s + 0.5))
-        t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32) / 255
-        if (nh, nw) != (h, w):
-            t = F.interpolate(t[None], size=(nh, nw), mode="bilinear", align_corners=False,
-                              antialias=False)[0]
-        m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
-        sd = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-        t = (t - m) / sd
+        t = resize_normalize(image, nw, nh, mean, std)
         ox = int(rng.integers(0, nw - W + 1)) if nw > W else 0
         oy = int(rng.integers(0, nh - H + 1)) if nh > H else 0
         t = t[:, oy:oy + H, ox:ox + W]

@@ -37,6 +37,21 @@ def load_image(path):
         return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def resize_normalize(image, nw, nh, mean, std):
+    """uint8 [h, w, 3] -> float32 [3, nh, nw]: x / 255, bilinear to (nh, nw)
+    (align_corners False, no antialias; skipped at the same size), then
+    (x - mean) / std per channel. The letterbox and the training
+    augmentation share it, so training input = inference input."""
+    h, w = image.shape[:2]
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32) / 255
+    if (nh, nw) != (h, w):
+        x = F.interpolate(x[None], size=(nh, nw), mode="bilinear", align_corners=False,
+                          antialias=False)[0]
+    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    sd = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+    return (x - m) / sd
+
+
 def letterbox_geometry(w, h, W, H):
     s = min(W / w, H / h)
     nw = min(W, max(1, math.floor(w * s + 0.5)))
@@ -54,13 +69,7 @@ def letterbox(image, size, mean, std):
     if h < 1 or w < 1:
         raise ValueError("empty image")
     s, nw, nh = letterbox_geometry(w, h, W, H)
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32) / 255
-    if (nh, nw) != (h, w):
-        x = F.interpolate(x[None], size=(nh, nw), mode="bilinear", align_corners=False,
-                          antialias=False)[0]
-    m = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
-    sd = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-    x = (x - m) / sd
+    x = resize_normalize(image, nw, nh, mean, std)
     out = torch.zeros(3, H, W, dtype=torch.float32)
     out[:, :nh, :nw] = x
     return out, s

@@ -11,7 +11,6 @@ The stem and the four stages are exposed separately (``stem``, ``layer1..4``)
 so that the IPG fusion can be inserted between stages by the model.
 """
 
-import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, conv1x1
 

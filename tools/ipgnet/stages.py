@@ -31,7 +31,6 @@ import json
 import math
 import sys
 
-import numpy as np
 import torch
 
 from .modelfile import read_safetensors, write_safetensors
