@@ -229,6 +229,7 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
                          ipg_cl_error_name(rc), log);
         goto fail;
     }
+    cl->objects_created++;
     ipg_log(IPG_LOG_INFO, "OpenCL device: %s", cl->device_name);
     return IPG_OK;
 fail:
@@ -253,5 +254,6 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
                          ipg_cl_error_name(rc));
         return NULL;
     }
+    cl->objects_created++;
     return m;
 }

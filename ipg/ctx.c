@@ -282,6 +282,11 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     ipg_step_range(s, 2, (size_t[]) { (size_t) ctx->in_w, (size_t) ctx->in_h }, NULL);
     ctx->first_net_step = p->n_steps;
 
+    // IPG_CONV=pack: every convolution through im2col + the packed GEMM (the
+    // plain path, for comparisons and for drivers where the direct 3x3
+    // kernel misbehaves).
+    const char * conv_env = getenv("IPG_CONV");
+    p->pack_all_convs = conv_env && strcmp(conv_env, "pack") == 0;
     st = ipg_network_plan(p, g);
     if (st != IPG_OK) goto fail;
     st = ipg_retina_post_plan(p, g, candidate_threshold(cfg, ctx->params.score_threshold), &ctx->post);
@@ -531,6 +536,8 @@ void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
         snprintf(buf + len, size - len, "%-12s %9.3f ms %8.2f GFLOP/s\n", "total", total_ms,
                  total_ms > 0 ? total_flop / (total_ms * 1e6) : 0.0);
 }
+
+uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.objects_created : 0; }
 
 const char * ipg_ctx_last_error(const ipg_ctx_t * ctx) { return ctx ? ctx->err : "no context"; }
 

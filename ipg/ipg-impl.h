@@ -110,18 +110,26 @@ typedef struct {
     size_t           max_wg_size;
     cl_ulong         local_mem_size;
     bool             profiling;
+    uint64_t         objects_created; // programs built, buffers, kernels: all before the first run
 } ipg_cl_t;
 
 const char * ipg_cl_error_name(cl_int code);
 // Selects the device, creates context, queue, and builds the program.
 ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, char * err, size_t err_size);
 void         ipg_cl_free(ipg_cl_t * cl);
+// OpenCL objects (programs, buffers, kernels) a context has created so far: a
+// test checks that running frames creates none (everything is made at init and
+// prepare).
+uint64_t     ipg_ctx_cl_objects_created(const struct ipg_ctx * ctx);
 cl_mem       ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host,
                            char * err, size_t err_size);
 
 // ---- tensors, steps, plan -------------------------------------------------
 
-// A device tensor, batch 1, NCHW float32.
+// A device tensor, batch 1, NCHW float32. Its buffer has IPG_TENSOR_SLACK
+// floats past the end: conv-direct.cl's vector loads may read (never use) up
+// to 16 floats past a row.
+#define IPG_TENSOR_SLACK 16
 typedef struct {
     cl_mem  buf;
     int32_t c, h, w;
@@ -176,6 +184,7 @@ typedef struct ipg_plan {
     cl_mem *       buffers;       // every buffer the plan allocated (owned)
     int32_t        n_buffers, cap_buffers;
     cl_mem         scratch;       // packed im2col operand, shared by all convs
+    bool           pack_all_convs; // no direct 3x3 path (IPG_CONV=pack; tests)
     size_t         scratch_bytes;
     ipg_stage_t *  stages;
     int32_t        n_stages, cap_stages;

@@ -32,7 +32,8 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     t->c = c; t->h = h; t->w = w;
-    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, (size_t) c * h * w * sizeof(float), NULL, p->err, p->err_size);
+    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, ((size_t) c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL,
+                           p->err, p->err_size);
     if (!t->buf) return IPG_ERR_NO_MEMORY;
     p->buffers[p->n_buffers++] = t->buf;
     return IPG_OK;
@@ -59,6 +60,7 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
         ipg_format_error(p->err, p->err_size, "clCreateKernel(%s) failed: %s", kernel_name, ipg_cl_error_name(rc));
         return NULL;
     }
+    p->cl->objects_created++;
     ipg_step_t * s = &p->steps[p->n_steps++];
     memset(s, 0, sizeof *s);
     s->kernel = k;
@@ -229,6 +231,23 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     }
     const int32_t K = conv->cin * conv->kh * conv->kw;
     const int32_t N = OH * OW, M = conv->cout;
+    if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
+        // conv-direct.cl: the input read in place, no im2col copy.
+        ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
+        if (!s) return IPG_ERR_OPENCL;
+        const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+        const size_t nb = (size_t) OH * (((size_t) OW + 15) / 16);
+        ipg_step_mem(s, conv->w_packed);
+        ipg_step_mem(s, in->buf);
+        ipg_step_mem(s, conv->bias);
+        ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+        ipg_step_mem(s, out->buf);
+        ipg_step_int(s, M); ipg_step_int(s, in->c); ipg_step_int(s, in->h); ipg_step_int(s, in->w);
+        ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+        s->flop = 2.0 * M * N * K;
+        ipg_step_range(s, 2, (size_t[]) { mb, nb }, p->cl->is_cpu ? (size_t[]) { 1, 1 } : NULL);
+        return IPG_OK;
+    }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
     const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     const size_t bytes = nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
@@ -257,7 +276,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     s->flop = 2.0 * M * N * K;
     // One work-item per register tile; local (1, 1) on CPUs keeps PoCL from
     // wrapping the tile in a work-item loop.
-    ipg_step_range(s, 2, (size_t[]) { nb, mb }, p->cl->is_cpu ? (size_t[]) { 1, 1 } : NULL);
+    ipg_step_range(s, 2, (size_t[]) { mb, nb }, p->cl->is_cpu ? (size_t[]) { 1, 1 } : NULL);
     return IPG_OK;
 }
 

@@ -10,7 +10,10 @@
 //
 // Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR));
 // each writes its NR values contiguously. A 1x1, stride-1, unpadded conv
-// reads NR contiguous inputs (the block is a plain copy).
+// reads NR contiguous inputs (the block is a plain copy); so does any
+// stride-1 tap whose block stays inside one input row (stride 2: the even
+// lanes of 2 NR inputs). Blocks that wrap a row or touch the padding take the
+// per-element path.
 // ============================================================================
 
 __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
@@ -33,12 +36,28 @@ __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
     const int ky = r / KW, kx = r - ky * KW;
     __global const float * plane = in + (size_t) c * H * W;
     int oy = n0 / OW, ox = n0 - oy * OW;
+    // Interior fast path: the block lies in one output row, and its taps in
+    // one input row, inside the image (no padding). Stride 1 is a plain
+    // vector copy; stride 2 takes the even lanes of two vector loads.
+    const int iy = oy * stride - pad + ky, ix0 = ox * stride - pad + kx;
+    if (ox + IPG_GEMM_NR <= OW && iy >= 0 && iy < H && ix0 >= 0) {
+        __global const float * src = plane + (size_t) iy * W + ix0;
+        if (stride == 1 && ix0 + IPG_GEMM_NR <= W) {
+            vstore16(vload16(0, src), 0, dst);
+            return;
+        }
+        if (stride == 2 && ix0 + 2 * IPG_GEMM_NR <= W) {
+            const float16 lo = vload16(0, src), hi = vload16(0, src + 16);
+            vstore16((float16) (lo.even, hi.even), 0, dst);
+            return;
+        }
+    }
     float v[IPG_GEMM_NR];
     for (int j = 0; j < IPG_GEMM_NR; j++) {
         float e = 0.0f;
         if (n0 + j < N) {
-            const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-            if (iy >= 0 && iy < H && ix >= 0 && ix < W) e = plane[iy * W + ix];
+            const int sy = oy * stride - pad + ky, sx = ox * stride - pad + kx;
+            if (sy >= 0 && sy < H && sx >= 0 && sx < W) e = plane[sy * W + sx];
         }
         v[j] = e;
         if (++ox == OW) { ox = 0; oy++; }

@@ -6,6 +6,7 @@
 // tensor entry point agrees with the frame entry point; thresholds and input
 // size overrides behave. Usage: test-ctx MODEL
 #include "ipg.h"
+#include "ipg-impl.h"   // ipg_ctx_cl_objects_created
 
 #include <math.h>
 #include <stdbool.h>
@@ -302,6 +303,18 @@ int main(int argc, char ** argv) {
         while (n_ref < ref.n && ref.d[n_ref].score >= 0.5f) n_ref++;
         CHECK(r.n == n_ref && memcmp(r.d, ref.d, (size_t) r.n * sizeof r.d[0]) == 0,
               "threshold 0.5 keeps the %d reference detections >= 0.5 (got %d)", n_ref, r.n);
+        // Steady state: frames and threshold changes create no OpenCL object
+        // (no buffer, kernel or program build after prepare).
+        const uint64_t made = ipg_ctx_cl_objects_created(ctx);
+        ipg_frame_t steady = { .data = rgb, .stride = w * 3 };
+        result_t steady_r;
+        int ran = 0;
+        for (int i = 0; i < 3; i++) ran += ipg_ctx_run(ctx, &steady, steady_r.d, MAXD, &steady_r.n) == IPG_OK;
+        ran += ipg_ctx_set_thresholds(ctx, 0.3f, -1.0f, 0) == IPG_OK;
+        ran += ipg_ctx_run(ctx, &steady, steady_r.d, MAXD, &steady_r.n) == IPG_OK;
+        CHECK(ran == 5 && made > 0 && ipg_ctx_cl_objects_created(ctx) == made,
+              "running frames creates no OpenCL objects (%llu after prepare, %llu after 4 runs)",
+              (unsigned long long) made, (unsigned long long) ipg_ctx_cl_objects_created(ctx));
         CHECK(ipg_ctx_set_thresholds(ctx, 0.0f, -1.0f, 0) == IPG_OK, "set_thresholds back to 0");
         r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
         CHECK(same(&r, &ref), "set_thresholds(0) on a prepared context gives the threshold-0 result (%d vs %d)", r.n,

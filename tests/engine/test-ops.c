@@ -85,7 +85,8 @@ static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_
             }
 }
 
-static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu) {
+static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu,
+                      bool pack_all) {
     ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = stride, .pad = pad };
     cv.w = malloc((size_t) cout * cin * k * k * sizeof(float));
     cv.b = malloc((size_t) cout * sizeof(float));
@@ -101,6 +102,7 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
 
     ipg_plan_t p;
     plan_init(&p);
+    p.pack_all_convs = pack_all;
     ipg_conv_dev_t dev;
     ipg_tensor_t tin = { 0 }, tres = { 0 }, tout = { 0 };
     ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
@@ -116,8 +118,8 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
         char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d", cin, cout, h, w, k,
-                 stride, pad, use_res, relu);
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d%s", cin, cout, h, w, k,
+                 stride, pad, use_res, relu, pack_all ? " (im2col path)" : "");
         compare(what, got, want, (size_t) cout * OH * OW, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
@@ -343,11 +345,20 @@ int main(void) {
         { 3, 13, 1, 1, 1, 1, 0 }, { 3, 13, 1, 1, 3, 1, 1 }, { 13, 24, 3, 5, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 },
         { 3, 24, 13, 11, 7, 2, 3 }, { 24, 24, 9, 7, 1, 2, 0 }, { 13, 8, 17, 3, 1, 1, 0 }, { 24, 9, 4, 4, 3, 2, 1 },
         { 5, 17, 33, 31, 3, 1, 1 },
+        // wide rows: the pack's in-row vector paths (stride 1 and 2), next to
+        // blocks that wrap a row or touch the padding
+        { 5, 19, 7, 70, 3, 1, 1 }, { 6, 21, 9, 133, 3, 2, 1 }, { 4, 18, 5, 96, 1, 1, 0 },
+        { 7, 13, 6, 130, 1, 2, 0 }, { 3, 16, 6, 100, 7, 2, 3 },
+        // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
+        // block), 47, 1 row, 35 output channels (a partial MR tile)
+        { 4, 16, 5, 16, 3, 1, 1 }, { 3, 35, 4, 32, 3, 1, 1 }, { 5, 7, 3, 17, 3, 1, 1 }, { 9, 20, 1, 47, 3, 1, 1 },
     };
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
         const int * c = convs[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false);
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true);
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+        // 3x3 stride-1 convs default to conv-direct.cl: check the im2col path too
+        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
     }
     test_conv_split();
     test_maxpool(13, 1, 1);
