@@ -18,6 +18,8 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   # the PyTorch reference and its tests
   python3-torch python3-torchvision python3-numpy python3-pil python3-pytest
+  # OpenBLAS: the benchmark's fp32 ceiling (tools/bench.py) is its SGEMM
+  libopenblas0-pthread
   # sample photographs (/usr/share/pixmaps/faces) for the demo and parity
   # tests; a sample video (vtest.avi) for the pipeline tests
   gnome-control-center-data opencv-doc

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The performance referee: the OpenCL engine against PyTorch CPU on the same
+model file, frame and thread count, alternating the two.
+
+    /usr/bin/python3 tools/bench.py [--runs N] [--device D] [--configs a,b,...]
+                                    [--no-pipeline]     (after a build in build/)
+
+Prints, in order:
+  * the machine's fp32 ceiling: the best of 3 large SGEMMs (4096^3) of
+    OpenBLAS (libopenblas0-pthread) at the same thread count. (Debian's
+    PyTorch runs convolutions through oneDNN; its torch.mm goes to whatever
+    libblas.so.3 is, netlib's reference BLAS by default, so it is no ceiling.);
+  * per config: medians of ours and PyTorch (two alternating rounds of N runs
+    each), their ratio, our convolution GFLOP/s and its fraction of the
+    ceiling, our start-up (model load + context + prepare + first frame) and
+    both processes' peak RSS;
+  * per config: device time per layer group (``ipgnet-detect --profile``) as
+    GFLOP/s and fraction of the ceiling;
+  * the pipeline check: the same frame through gst-launch-1.0 (imagefreeze !
+    ipgnetdetect ! fakesink) against the bare engine, per frame; start-up is
+    cancelled by timing two buffer counts and dividing the difference.
+Configs: r50 (resnet50, 512x512, 80 classes), r18w05 (resnet18 width 0.5,
+352x288), demo (models/ipgnet-demo.safetensors, when present). Random models
+are seeded, so every run times the same weights.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+PY = "/usr/bin/python3"
+DETECT = os.path.join(ROOT, "build", "tools", "cli", "ipgnet-detect")
+BENCH_DIR = os.path.join(ROOT, "build", "bench")
+THREADS = 2
+CONFIGS = {
+    "r50": ("r50-512x512", "--backbone resnet50 --num-classes 80 --input 512x512 --seed 11", (512, 512)),
+    "r18w05": ("r18w05-352x288", "--backbone resnet18 --width 0.5 --num-classes 7 --input 352x288 --seed 3",
+               (352, 288)),
+    "demo": ("demo", None, (512, 512)),
+}
+
+
+def env():
+    e = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
+             PYTHONPATH=os.path.join(ROOT, "tools"))
+    return e
+
+
+def run(cmd):
+    """Run cmd; returns its stdout. Exits on failure."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=ROOT, text=True)
+    out, err = p.communicate()
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{err}")
+    return out
+
+
+def run_rss(cmd):
+    """Run cmd with its own peak RSS (MB), via os.wait4 on the child."""
+    with open(os.devnull, "rb") as devnull:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(devnull.fileno(), 0)
+            os.dup2(w, 1)
+            os.dup2(w, 2)
+            os.close(r)
+            try:
+                os.chdir(ROOT)
+                os.execvpe(cmd[0], cmd, env())
+            finally:
+                os._exit(127)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    _, status, usage = os.wait4(pid, 0)
+    out = b"".join(chunks).decode(errors="replace")
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed (status {status}):\n{out}")
+    return out, usage.ru_maxrss / 1024.0
+
+
+def value(out, key):
+    m = re.search(rf"^{key}=([0-9.]+)", out, re.M)
+    if not m:
+        sys.exit(f"bench: no {key}= in:\n{out}")
+    return float(m.group(1))
+
+
+OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
+
+
+def ceiling():
+    """Best of 3 OpenBLAS SGEMMs (4096^3) at THREADS threads, GFLOP/s."""
+    code = ("import ctypes, sys, time\n"
+            "import numpy as np\n"
+            "lib = ctypes.CDLL(sys.argv[1]); n = 4096\n"
+            f"lib.openblas_set_num_threads({THREADS})\n"
+            "a = np.random.rand(n, n).astype(np.float32); b = a.copy(); c = np.empty_like(a)\n"
+            "p = lambda x: x.ctypes.data_as(ctypes.c_void_p)\n"
+            "f = ctypes.c_float\n"
+            "def mm():\n"
+            "    lib.cblas_sgemm(101, 111, 111, n, n, n, f(1.0), p(a), n, p(b), n, f(0.0), p(c), n)\n"
+            "mm(); best = 0\n"
+            "for _ in range(3):\n"
+            "    t = time.perf_counter(); mm(); dt = time.perf_counter() - t\n"
+            "    best = max(best, 2 * n ** 3 / dt / 1e9)\n"
+            "print(f'sgemm_gflops={best:.1f}')\n")
+    if not os.path.exists(OPENBLAS):
+        sys.exit(f"bench: {OPENBLAS} is missing (apt-get install libopenblas0-pthread; tools/setup-debian.sh does)")
+    return value(run([PY, "-c", code, OPENBLAS]), "sgemm_gflops")
+
+
+def ensure_inputs(name):
+    stem, args, size = CONFIGS[name]
+    os.makedirs(BENCH_DIR, exist_ok=True)
+    if name == "demo":
+        model = os.path.join(ROOT, "models", "ipgnet-demo.safetensors")
+        if not os.path.exists(model):
+            return None, None
+    else:
+        model = os.path.join(BENCH_DIR, stem + ".safetensors")
+        if not os.path.exists(model):
+            run([PY, "-m", "ipgnet", "random", *args.split(), "-o", model])
+    image = os.path.join(BENCH_DIR, f"frame-{size[0]}x{size[1]}.png")
+    if not os.path.exists(image):
+        run([PY, "-c", "import sys\nfrom PIL import Image\n"
+             "im = Image.open('/usr/share/pixmaps/faces/mountain.jpg').convert('RGB')\n"
+             f"im.resize(({size[0]}, {size[1]}), Image.BILINEAR).save(sys.argv[1])\n", image])
+    return model, image
+
+
+def pipeline_ms_per_frame(model, image, device, counts=(4, 16)):
+    """Per-frame time of gst-launch-1.0 over two buffer counts (start-up cancels)."""
+    times = []
+    for n in counts:
+        cmd = ["gst-launch-1.0", "-q", "filesrc", f"location={image}", "!", "pngdec", "!", "videoconvert", "!",
+               "video/x-raw,format=RGB", "!", "imagefreeze", f"num-buffers={n}", "!",
+               "ipgnetdetect", f"model={model}", f"device={device}", "!", "fakesink", "sync=false"]
+        os.environ["GST_PLUGIN_PATH"] = os.path.join(ROOT, "build", "gst")
+        t = time.perf_counter()
+        run(cmd)
+        times.append(time.perf_counter() - t)
+    return (times[1] - times[0]) * 1e3 / (counts[1] - counts[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--configs", default="r50,r18w05,demo")
+    ap.add_argument("--no-pipeline", action="store_true")
+    a = ap.parse_args()
+    if not os.path.exists(DETECT):
+        sys.exit("bench: build/tools/cli/ipgnet-detect is missing: build first (meson setup build && ninja -C build)")
+    ceil = ceiling()
+    print(f"ceiling: OpenBLAS SGEMM 4096^3 at {THREADS} threads = {ceil:.1f} GFLOP/s")
+    rows, groups, pipes = [], {}, []
+    for name in a.configs.split(","):
+        if name not in CONFIGS:
+            sys.exit(f"bench: unknown config {name!r} (known: {', '.join(CONFIGS)})")
+        model, image = ensure_inputs(name)
+        if model is None:
+            print(f"{name}: models/ipgnet-demo.safetensors not present, skipped")
+            continue
+        ours, torch_ms, starts, rss_o, rss_t = [], [], [], [], []
+        for _ in range(2):   # alternate, so drift hits both alike
+            o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
+            ours.append(value(o, "median_ms"))
+            starts.append(value(o, "startup_ms"))
+            gflop = value(o, "conv_gflop")
+            rss_o.append(r)
+            t, r = run_rss([PY, "-m", "ipgnet", "bench", "-m", model, image, "--runs", str(a.runs),
+                            "--threads", str(THREADS)])
+            torch_ms.append(value(t, "median_ms"))
+            rss_t.append(r)
+        o_ms, t_ms = statistics.median(ours), statistics.median(torch_ms)
+        rows.append((name, o_ms, t_ms, gflop, min(starts), max(rss_o), max(rss_t)))
+        prof = run([DETECT, "-m", model, "--device", a.device, "--bench", "2", "--profile", image])
+        groups[name] = [(g, float(ms), float(gf)) for g, ms, gf in
+                        re.findall(r"^(\S+)\s+([0-9.]+) ms\s+([0-9.]+) GFLOP/s$", prof, re.M)]
+        if not a.no_pipeline and name != "r50":
+            pipes.append((name, 1e3 / o_ms, 1e3 / pipeline_ms_per_frame(model, image, a.device)))
+    print()
+    print(f"{'config':<8} {'ours_ms':>8} {'torch_ms':>8} {'ratio':>6} {'GFLOP':>7} {'GFLOP/s':>8} "
+          f"{'ceiling':>7} {'start_ms':>8} {'rss_MB':>7} {'torch_MB':>8} {'rss_ratio':>9}")
+    for name, o, t, gf, st, ro, rt in rows:
+        print(f"{name:<8} {o:8.1f} {t:8.1f} {o / t:6.2f} {gf:7.2f} {gf / (o * 1e-3):8.1f} "
+              f"{gf / (o * 1e-3) / ceil:7.2f} {st:8.0f} {ro:7.0f} {rt:8.0f} {ro / rt:9.2f}")
+    for name, gs in groups.items():
+        print(f"\nlayer groups, {name} (device time of one run; fraction of the {ceil:.0f} GFLOP/s ceiling)")
+        for g, ms, gf in gs:
+            print(f"  {g:<12} {ms:9.1f} ms {gf:8.1f} GFLOP/s {gf / ceil:6.2f}")
+    for name, eng, pipe in pipes:
+        print(f"\npipeline, {name}: engine {eng:.2f} fps, gst-launch {pipe:.2f} fps, ratio {pipe / eng:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
