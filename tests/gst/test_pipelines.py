@@ -79,6 +79,18 @@ def main():
         pts = [rec.get("timestamp") for rec in records]
         check(pts == sorted(pts) and len(set(pts)) == len(pts), "JSON timestamps are strictly increasing")
 
+        # still.sh: one frame of that output as a JPEG; past the end is an error
+        still = os.path.join(tmp, "still.jpg")
+        r = subprocess.run([os.path.join(root, "pipelines", "still.sh"), out, "10", still],
+                           capture_output=True, text=True, timeout=300)
+        head = open(still, "rb").read(3) if os.path.exists(still) else b""
+        check(r.returncode == 0 and head == b"\xff\xd8\xff", "still.sh writes frame 10 as a JPEG" +
+              ("" if r.returncode == 0 else f": {r.stderr[-300:]}"))
+        r = subprocess.run([os.path.join(root, "pipelines", "still.sh"), out, str(n_in + 5), still + "2"],
+                           capture_output=True, text=True, timeout=300)
+        check(r.returncode == 1 and f"has only {n_in} frames" in r.stderr and not os.path.exists(still + "2"),
+              f"still.sh refuses a frame past the end: {r.stderr.strip()}")
+
         # 2. RTSP: a short clip served locally, the RTSP pipeline to EOS.
         clip = os.path.join(tmp, "clip.mp4")
         r = subprocess.run(["gst-launch-1.0", "-e", "filesrc", f"location={VTEST}", "!", "decodebin", "!",

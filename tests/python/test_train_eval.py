@@ -125,6 +125,33 @@ def test_augment_jitter_keeps_boxes_inside(tiny):
     assert torch.equal(a, b_) and torch.equal(ta["boxes"], tb["boxes"])  # pure function of key
 
 
+def test_augment_crop_keeps_the_input_scale(tiny):
+    """--crop: a window of the letterboxed input at the input's scale, with the
+    boxes shifted into it (not a letterbox into the smaller size)."""
+    data = CocoData(tiny[0], "train")
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    seen = 0
+    for k, im in enumerate(data.images):
+        img = load_image(data.path(im))
+        boxes, _ = data.targets(im)
+        full, s = letterbox(img, (128, 128), mean, std)
+        rng = np.random.default_rng(k)
+        x, b, keep = augment(img, boxes, (128, 128), mean, std, rng, flip=0.0, scale=(1.0, 1.0),
+                             crop=(64, 32))
+        assert x.shape == (3, 32, 64)
+        # find the crop's offset: the crop equals a window of the full letterbox
+        hits = [(ox, oy) for oy in range(0, 128 - 32 + 1) for ox in range(0, 128 - 64 + 1)
+                if torch.allclose(full[:, oy:oy + 32, ox:ox + 64], x, atol=1e-5)]
+        assert hits, "the crop is not a window of the letterboxed input"
+        ox, oy = hits[0]
+        ref = boxes[keep] * s - np.array([ox, oy, ox, oy])
+        ref = np.stack([ref[:, 0].clip(0, 64), ref[:, 1].clip(0, 32),
+                        ref[:, 2].clip(0, 64), ref[:, 3].clip(0, 32)], axis=1)
+        assert np.allclose(b.numpy(), ref, atol=1e-3)
+        seen += len(keep)
+    assert seen > 0, "no box survived any crop: the test checked nothing"
+
+
 def test_lr_schedule():
     assert lr_at(0, 100, 1.0, 10, "cosine") == pytest.approx(0.001)
     assert lr_at(10, 100, 1.0, 10, "cosine") == pytest.approx(1.0)

@@ -1,4 +1,4 @@
-"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench,synth,synth-video,train,eval} ..."""
+"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench,info,synth,synth-video,train,eval} ..."""
 
 import argparse
 import os
@@ -83,6 +83,12 @@ def cmd_bench(args):
     return bench(args.model, args.image, args.runs, args.threads, args.input_size)
 
 
+def cmd_info(args):
+    from .info import cmd_info as run
+
+    return run(args)
+
+
 def cmd_synth(args):
     from .synth import cmd_synth as run
 
@@ -159,6 +165,12 @@ def main(argv=None):
     sy.add_argument("--workers", type=int, default=None, help="processes (the output does not depend on it)")
     sy.add_argument("--data-dir", default=None, help="opencv-doc data directory")
     sy.set_defaults(func=cmd_synth)
+
+    i = sub.add_parser("info", help="config, labels, parameters and convolution GFLOP of a model file")
+    i.add_argument("-m", "--model", required=True)
+    i.add_argument("--input-size", type=_size, default=None)
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
 
     sv = sub.add_parser("synth-video", help="write a sample MP4 (+ ground-truth JSON Lines) of moving digits")
     sv.add_argument("--out", required=True, help="FILE.mp4 (ground truth in FILE.gt.jsonl) or a directory")

@@ -30,6 +30,13 @@ def add_train_parser(sub):
             raise ValueError(f"--scale-jitter must be LO,HI, got {text!r}")
         return (lo, hi)
 
+    def crop_size(text):
+        try:
+            w, h = (int(v) for v in text.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--crop must be WxH, got {text!r}")
+        return (w, h)
+
     t = sub.add_parser("train", help="train on a COCO-format dataset (checkpoints in RUN_DIR)")
     t.add_argument("--data", default=None, help="dataset dir (annotations/instances_train.json, train/)")
     t.add_argument("--config", default=None, help="JSON file of config fields")
@@ -48,6 +55,8 @@ def add_train_parser(sub):
                    help="stop at this global iteration (the schedule still spans --epochs)")
     t.add_argument("--flip", type=float, default=None, help="horizontal flip probability (0.5)")
     t.add_argument("--scale-jitter", type=jitter, default=None, help="LO,HI resize factor (0.75,1.25)")
+    t.add_argument("--crop", type=crop_size, default=None,
+                   help="WxH random training crop at the input's scale (default: the whole input)")
     t.add_argument("--clip-grad", type=float, default=None, help="gradient norm clip (10; 0 = off)")
     t.add_argument("--freeze-bn", action="store_true", default=None,
                    help="BatchNorm in eval mode with frozen parameters")

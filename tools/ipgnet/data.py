@@ -18,9 +18,13 @@ would:
      a factor f drawn uniformly from [lo, hi]; the image is resized to
      (floor(w s f + 0.5), floor(h s f + 0.5)) exactly like preprocess.letterbox
      (float32 / 255, bilinear, align_corners=False, no antialias), normalised;
-  3. if the resized image is larger than the input W x H, a random W x H crop;
-     the result is placed at the top-left of a zero (= the mean after
-     normalisation) W x H canvas, as at inference.
+  3. if the resized image is larger than the crop size (``crop``, default the
+     input W x H), a random crop of that size; the result is placed at the
+     top-left of a zero (= the mean after normalisation) canvas of the crop
+     size, as at inference.  A crop smaller than the input keeps the objects'
+     scale (it is relative to the input, not the crop) and costs less per
+     image: the network is fully convolutional, so a model trained on crops
+     runs at its full input.
   Boxes are scaled by s f, shifted by the crop and clipped; a box is kept when
   its clipped width and height are >= 2 px and it keeps >= 25 % of its area.
   With f = 1 and no flip the input is bit-identical to preprocess.letterbox.
@@ -97,10 +101,12 @@ class CocoData:
                 np.array(labels, dtype=np.int64))
 
 
-def augment(image, boxes, size, mean, std, rng, flip=0.5, scale=(0.75, 1.25)):
-    """image uint8 [h, w, 3], boxes [n, 4] frame pixels.  Returns (input [3, H, W]
-    float32, boxes float32 [m, 4] network-input pixels, kept index array)."""
+def augment(image, boxes, size, mean, std, rng, flip=0.5, scale=(0.75, 1.25), crop=None):
+    """image uint8 [h, w, 3], boxes [n, 4] frame pixels.  Returns (input [3, CH, CW]
+    float32 with (CW, CH) = crop or size, boxes float32 [m, 4] network-input
+    pixels, kept index array)."""
     W, H = int(size[0]), int(size[1])
+    CW, CH = (int(crop[0]), int(crop[1])) if crop else (W, H)
     h, w = image.shape[:2]
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     do_flip = rng.random() < flip
@@ -108,7 +114,7 @@ def augment(image, boxes, size, mean, std, rng, flip=0.5, scale=(0.75, 1.25)):
     if do_flip:
         image = image[:, ::-1]
         boxes = np.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], axis=1)
-    if f == 1.0:
+    if f == 1.0 and (CW, CH) == (W, H):
         x, s = letterbox(np.ascontiguousarray(image), (W, H), mean, std)
         ox = oy = 0
     else:
@@ -116,13 +122,13 @@ def augment(image, boxes, size, mean, std, rng, flip=0.5, scale=(0.75, 1.25)):
         nw = max(1, math.floor(w * s + 0.5))
         nh = max(1, math.floor(h * s + 0.5))
         t = resize_normalize(image, nw, nh, mean, std)
-        ox = int(rng.integers(0, nw - W + 1)) if nw > W else 0
-        oy = int(rng.integers(0, nh - H + 1)) if nh > H else 0
-        t = t[:, oy:oy + H, ox:ox + W]
-        x = torch.zeros(3, H, W, dtype=torch.float32)
+        ox = int(rng.integers(0, nw - CW + 1)) if nw > CW else 0
+        oy = int(rng.integers(0, nh - CH + 1)) if nh > CH else 0
+        t = t[:, oy:oy + CH, ox:ox + CW]
+        x = torch.zeros(3, CH, CW, dtype=torch.float32)
         x[:, :t.shape[1], :t.shape[2]] = t
         # the visible part of the resized image (boxes are clipped to it)
-        W, H = min(W, nw - ox), min(H, nh - oy)
+        W, H = min(CW, nw - ox), min(CH, nh - oy)
     b = boxes * s - np.array([ox, oy, ox, oy], dtype=np.float64)
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     c = np.stack([b[:, 0].clip(0, W), b[:, 1].clip(0, H), b[:, 2].clip(0, W), b[:, 3].clip(0, H)], axis=1)
@@ -135,8 +141,9 @@ class TrainSet(torch.utils.data.Dataset):
     """Items are addressed by (epoch, index) so that the augmentation RNG is a
     pure function of (seed, epoch, index)."""
 
-    def __init__(self, data, config, seed=0, flip=0.5, scale=(0.75, 1.25)):
+    def __init__(self, data, config, seed=0, flip=0.5, scale=(0.75, 1.25), crop=None):
         self.data = data
+        self.crop = crop
         self.config = config
         self.seed = int(seed)
         self.flip = flip
@@ -152,7 +159,7 @@ class TrainSet(torch.utils.data.Dataset):
         boxes, labels = self.data.targets(image)
         rng = np.random.default_rng([self.seed, int(epoch), int(index)])
         x, b, keep = augment(img, boxes, self.config.input, self.config.mean, self.config.std,
-                             rng, self.flip, self.scale)
+                             rng, self.flip, self.scale, self.crop)
         return x, {"boxes": b, "labels": torch.from_numpy(labels[keep]).reshape(-1)}
 
 

@@ -76,7 +76,7 @@ DEFAULTS = dict(
     epochs=12, batch_size=8, lr=None, optimizer="adamw", momentum=0.9, weight_decay=None,
     warmup_iters=None, schedule="cosine", seed=0, workers=0, max_iters=None,
     flip=0.5, scale_jitter=(0.75, 1.25), clip_grad=10.0, freeze_bn=False,
-    log_every=20, save_every=0, keep_epochs=False, device="auto",
+    log_every=20, save_every=0, keep_epochs=False, device="auto", crop=None,
 )
 # what must not change when a run is resumed; the other options default to the
 # run's (except --max-iters) and may be changed, e.g. a larger --epochs
@@ -312,8 +312,9 @@ def train(args):
     metrics = open(os.path.join(args.out, "metrics.jsonl"), "a", encoding="utf-8")
     saved_args = {k: getattr(args, k) for k in list(DEFAULTS) + ["data", "config", "lr", "weight_decay",
                                                                  "warmup_iters"]}
-    if isinstance(saved_args["scale_jitter"], tuple):
-        saved_args["scale_jitter"] = list(saved_args["scale_jitter"])
+    for k in ("scale_jitter", "crop"):
+        if isinstance(saved_args[k], tuple):
+            saved_args[k] = list(saved_args[k])
     log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {'resume' if it else 'start'} at iteration "
               f"{it}/{total} ({ipe} per epoch, {n} images, {B} per batch) device {device} "
               f"threads {torch.get_num_threads()} args {json.dumps(saved_args)}\n")
@@ -329,7 +330,10 @@ def train(args):
         for p in paths:
             _save(os.path.join(args.out, p), obj)
 
-    dataset = TrainSet(data, config, args.seed, args.flip, args.scale_jitter)
+    crop = tuple(args.crop) if args.crop else None
+    if crop and (crop[0] % 32 or crop[1] % 32 or crop[0] <= 0 or crop[1] <= 0):
+        raise SystemExit(f"ipgnet train: --crop {crop[0]}x{crop[1]} must be positive multiples of 32")
+    dataset = TrainSet(data, config, args.seed, args.flip, args.scale_jitter, crop)
     progress = Progress(stop, it, args.log_every)
     history = []
     epoch_t0 = time.monotonic()
