@@ -9,6 +9,7 @@ build/tools/cli/ipgnet-detect and skip without it.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -209,6 +210,46 @@ def test_determinism_and_exact_resume(tiny, tmp_path):
     d = tmp_path / "d"
     assert _train(tiny, d, "--epochs", "2", "--batch-size", "4", "--seed", "8", "--max-iters", "1") == 0
     assert _losses(d)[0] != _losses(a)[0]
+
+
+def test_init_from_a_model_file(trained, tiny, tmp_path):
+    """--init copies every weight of a model file (lr 0: they stay); with other
+    labels the class logits start fresh and everything else is copied."""
+    _, model = trained
+    src = load_model(model)[0].state_dict()
+    out = tmp_path / "ft"
+    assert main(["train", "--data", tiny[0], "--init", model, "--out", str(out), "--max-iters", "1",
+                 "--lr", "0", "--weight-decay", "0", "--batch-size", "4", "--log-every", "1000"]) == 0
+    got = torch.load(str(out / "last.pt"), map_location="cpu")["model"]
+    weights = [k for k in src if k.endswith(".weight")]
+    assert weights and all(torch.equal(got[k], src[k]) for k in weights)
+    # a dataset with other class names: the logits are fresh, the rest copied
+    other = tmp_path / "other"
+    shutil.copytree(tiny[0], other)
+    ann = other / "annotations" / "instances_train.json"
+    js = json.loads(ann.read_text())
+    for c in js["categories"]:
+        c["name"] = "x" + c["name"]
+    ann.write_text(json.dumps(js))
+    out2 = tmp_path / "ft2"
+    assert main(["train", "--data", str(other), "--init", model, "--out", str(out2), "--max-iters", "1",
+                 "--lr", "0", "--weight-decay", "0", "--batch-size", "4", "--log-every", "1000"]) == 0
+    got = torch.load(str(out2 / "last.pt"), map_location="cpu")["model"]
+    logits = [k for k in weights if ".cls_logits." in k]
+    assert logits and all(not torch.equal(got[k], src[k]) for k in logits)
+    assert all(torch.equal(got[k], src[k]) for k in weights if k not in logits)
+
+
+def test_init_refuses_another_architecture(trained, tiny, tmp_path, capsys):
+    _, model = trained
+    cfg = json.loads(open(tiny[1]).read())
+    cfg["fpn_channels"] = cfg.get("fpn_channels", 8) * 2
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--data", tiny[0], "--config", str(path), "--init", model, "--out",
+              str(tmp_path / "r"), "--max-iters", "1"])
+    assert "different architecture" in str(e.value)
 
 
 def test_resume_refuses_changed_batch_size(tiny, tmp_path):

@@ -42,6 +42,9 @@ def add_train_parser(sub):
     t.add_argument("--config", default=None, help="JSON file of config fields")
     t.add_argument("--out", required=True, help="run directory (last.pt, train.log, ...)")
     t.add_argument("--resume", action="store_true", help="continue RUN_DIR/last.pt")
+    t.add_argument("--init", default=None, metavar="MODEL",
+                   help="start from the weights of a model file (same architecture; the class logits "
+                        "start fresh when its labels differ from the dataset's); --config defaults to its config")
     t.add_argument("--epochs", type=int, default=None, help="default 12")
     t.add_argument("--batch-size", type=int, default=None, help="default 8")
     t.add_argument("--lr", type=float, default=None, help="default 0.01 (sgd), 0.001 (adamw)")

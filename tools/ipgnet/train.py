@@ -2,11 +2,17 @@
 
     python3 -m ipgnet train --data DIR --config CONFIG.json --out RUN_DIR [options]
     python3 -m ipgnet train --out RUN_DIR --resume [--epochs N ...]
+    python3 -m ipgnet train --data DIR --init MODEL.safetensors --out RUN_DIR [options]
 
 Data: see data.py (DIR/annotations/instances_train.json + DIR/train/).
 CONFIG: a JSON object of Config fields (config.py); ``num_classes`` comes from
 the dataset's categories (it may be given, but must then match) and the labels
 are the category names in category-id order.
+
+``--init MODEL`` starts a new run from a model file's weights (fine-tuning,
+or more training of a shipped model): same architecture, BN statistics
+included; the class logits start fresh when the file's labels are not the
+dataset's. The optimizer state and the schedule start anew.
 
 Model: ``IPGNet(config)`` from scratch (no ImageNet weights offline): torchvision
 default initialisation, the IPG fusion BN weight and bias zero (guidance.py),
@@ -76,7 +82,7 @@ DEFAULTS = dict(
     epochs=12, batch_size=8, lr=None, optimizer="adamw", momentum=0.9, weight_decay=None,
     warmup_iters=None, schedule="cosine", seed=0, workers=0, max_iters=None,
     flip=0.5, scale_jitter=(0.75, 1.25), clip_grad=10.0, freeze_bn=False,
-    log_every=20, save_every=0, keep_epochs=False, device="auto", crop=None,
+    log_every=20, save_every=0, keep_epochs=False, device="auto", crop=None, init=None,
 )
 # what must not change when a run is resumed; the other options default to the
 # run's (except --max-iters) and may be changed, e.g. a larger --epochs
@@ -211,8 +217,8 @@ def resolve_args(args):
         args.weight_decay = 1e-4 if args.optimizer == "sgd" else 0.05
     if args.data is None:
         raise SystemExit("ipgnet train: --data is required")
-    if args.config is None and ckpt is None:
-        raise SystemExit("ipgnet train: --config is required")
+    if args.config is None and ckpt is None and args.init is None:
+        raise SystemExit("ipgnet train: --config (or --init MODEL) is required")
     return ckpt
 
 
@@ -223,7 +229,11 @@ def build_config(args, data, ckpt):
             raise SystemExit(f"ipgnet train: the dataset's classes {data.labels} differ from the "
                              f"run's {ckpt['labels']}")
         return config
-    if isinstance(args.config, dict):
+    if args.config is None:  # --init MODEL without --config: the model file's config
+        from .modelfile import load_model
+
+        d = load_model(args.init)[1].to_dict()
+    elif isinstance(args.config, dict):
         d = dict(args.config)
     else:
         with open(args.config, encoding="utf-8") as f:
@@ -237,6 +247,33 @@ def build_config(args, data, ckpt):
                           f"{n} categories")
     d["num_classes"] = n
     return Config.from_dict(d)
+
+
+def init_from_model_file(model, path, labels, log=sys.stderr):
+    """Copy the weights of model file `path` into `model` (same architecture).
+    The class logits are kept only when the file's labels equal the dataset's;
+    otherwise they keep their fresh initialisation (fine-tuning to new classes)."""
+    from .model import model_state
+    from .modelfile import load_model
+
+    src, _, src_labels = load_model(path)
+    have = model_state(src)
+    want = model.state_dict()
+    fresh = []
+    for k, v in want.items():
+        if k.endswith("num_batches_tracked"):
+            continue
+        if ".cls_logits." in k and list(src_labels) != list(labels):
+            fresh.append(k)
+            continue
+        if k not in have or tuple(have[k].shape) != tuple(v.shape):
+            got = tuple(have[k].shape) if k in have else "missing"
+            raise SystemExit(f"ipgnet train: --init {path}: tensor {k} is {got}, the training config "
+                             f"needs {tuple(v.shape)} (a different architecture)")
+    model.load_state_dict({k: v for k, v in have.items() if k in want and k not in fresh}, strict=False)
+    if fresh:
+        log.write(f"ipgnet train: --init {path}: labels differ from the dataset's, so the class logits "
+                  f"start fresh ({', '.join(fresh)})\n")
 
 
 def make_optimizer(args, model):
@@ -283,6 +320,8 @@ def train(args):
     np.random.seed(int(args.seed) % 2 ** 32)
     random.seed(int(args.seed))
     model = IPGNet(config)
+    if args.init and ckpt is None:
+        init_from_model_file(model, args.init, labels)
     if args.freeze_bn:
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
