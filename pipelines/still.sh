@@ -11,11 +11,11 @@ out=${3:?usage: still.sh VIDEO FRAME_INDEX OUT.jpg}
 case $index in ''|*[!0-9]*) echo "still.sh: FRAME_INDEX must be a number, got '$index'" >&2; exit 2 ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# identity's eos-after stops decoding near the frame; multifilesink keeps only
-# the newest few files, named by frame index.
+# identity's eos-after stops decoding shortly after the frame (a threaded
+# decoder may push a few more); multifilesink names the files by frame index.
 gst-launch-1.0 -q filesrc location="$video" ! decodebin ! videoconvert ! \
-  identity eos-after=$((index + 1)) ! jpegenc quality=90 ! \
-  multifilesink location="$tmp/frame-%05d.jpg" max-files=3 >/dev/null
+  identity eos-after=$((index + 2)) ! jpegenc quality=90 ! \
+  multifilesink location="$tmp/frame-%05d.jpg" >/dev/null
 want=$tmp/frame-$(printf %05d "$index").jpg
 if [ ! -f "$want" ]; then
   last=$(ls "$tmp"/frame-*.jpg 2>/dev/null | tail -n 1)
