@@ -702,9 +702,10 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
   if (strcmp (model_path, DEFAULT_PROP_MODEL) == 0
       && !g_file_test (model_path, G_FILE_TEST_EXISTS)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No model file at the default location %s (ipgnet does not ship "
-            "a model yet). Set the 'model' property to an IPG-Net "
-            ".safetensors file.", model_path), (NULL));
+        ("No model file at the default location %s: 'meson install' puts "
+            "the demo model there. Set the 'model' property to an IPG-Net "
+            ".safetensors file (the source tree has "
+            "models/ipgnet-demo.safetensors).", model_path), (NULL));
     goto done;
   }
 

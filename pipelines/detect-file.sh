@@ -4,6 +4,7 @@
 # frame. Every frame of the input comes out, annotated.
 # Usage: detect-file.sh [INPUT] [MODEL] [OUT.mp4] [OUT.jsonl]
 #   INPUT  default: opencv-doc's vtest.avi (apt-get install opencv-doc)
+#   IPGNET_THRESHOLD (environment): the score threshold, default 0.5
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 input=${1:-/usr/share/doc/opencv-doc/examples/data/vtest.avi}
@@ -14,7 +15,7 @@ json=${4:-${out%.mp4}.jsonl}
 
 gst-launch-1.0 -e \
   filesrc location="$input" ! decodebin ! videoconvert ! \
-  ipgnetdetect model="$model" threshold=0.5 ! \
+  ipgnetdetect model="$model" threshold="${IPGNET_THRESHOLD:-0.5}" ! \
   ipgnetjson location="$json" ! \
   ipgnetoverlay ! videoconvert ! \
   x264enc speed-preset=veryfast tune=zerolatency ! h264parse ! mp4mux ! \

@@ -845,8 +845,9 @@ GST_START_TEST (test_missing_model)
 
 GST_END_TEST;
 
-/* The default model location (nothing shipped yet) fails with a message
- * that says so and names the 'model' property. */
+/* The default model location, when nothing is installed there (an
+ * uninstalled build), fails with a message that says so and names the
+ * 'model' property. */
 GST_START_TEST (test_default_model_missing)
 {
   GstElement *e = gst_object_ref_sink (gst_element_factory_make
