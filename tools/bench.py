@@ -46,9 +46,8 @@ CONFIGS = {
 
 
 def env():
-    e = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
-             PYTHONPATH=os.path.join(ROOT, "tools"))
-    return e
+    return dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
+                PYTHONPATH=os.path.join(ROOT, "tools"), GST_PLUGIN_PATH=os.path.join(ROOT, "build", "gst"))
 
 
 def run(cmd):
@@ -147,7 +146,6 @@ def pipeline_ms_per_frame(model, image, device, counts=(4, 16)):
         cmd = ["gst-launch-1.0", "-q", "filesrc", f"location={image}", "!", "pngdec", "!", "videoconvert", "!",
                "video/x-raw,format=RGB", "!", "imagefreeze", f"num-buffers={n}", "!",
                "ipgnetdetect", f"model={model}", f"device={device}", "!", "fakesink", "sync=false"]
-        os.environ["GST_PLUGIN_PATH"] = os.path.join(ROOT, "build", "gst")
         t = time.perf_counter()
         run(cmd)
         times.append(time.perf_counter() - t)

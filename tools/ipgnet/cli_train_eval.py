@@ -80,7 +80,7 @@ def cmd_eval(args):
 
     try:
         metrics, results = evaluate(args.model, args.data, args.split, args.engine, args.limit,
-                                    args.detect, args.device, log)
+                                    args.detect, args.device, log, args.input_size)
     except (EvalError, DataError) as e:
         print(f"ipgnet eval: {e}", file=sys.stderr)
         return 1
@@ -96,6 +96,11 @@ def cmd_eval(args):
 
 
 def add_eval_parser(sub):
+    def size(text):
+        from .config import parse_size
+
+        return parse_size(text)
+
     e = sub.add_parser("eval", help="COCO AP of a model file on a COCO-format split (pycocotools)")
     e.add_argument("-m", "--model", required=True)
     e.add_argument("--data", required=True, help="dataset dir (annotations/instances_<split>.json)")
@@ -105,6 +110,8 @@ def add_eval_parser(sub):
     e.add_argument("--detect", default=None, help="ipgnet-detect binary (opencl engine; default "
                    "build/tools/cli/ipgnet-detect)")
     e.add_argument("--device", default=None, help="OpenCL device for ipgnet-detect")
+    e.add_argument("--input-size", type=size, default=None,
+                   help="WxH network input (multiples of 32) instead of the model's")
     e.add_argument("--metrics-json", default=None, help="also write the metrics (fractions) here")
     e.add_argument("--results-json", default=None, help="also write the COCO results here")
     e.set_defaults(func=cmd_eval)

@@ -54,7 +54,7 @@ def _need_pycocotools():
                         "; run tools/setup-venv.sh and use .venv/bin/python -m ipgnet eval ...")
 
 
-def detections_torch(model_path, paths, log=None):
+def detections_torch(model_path, paths, log=None, input_size=None):
     import torch
 
     from .detect import detect_image
@@ -65,13 +65,13 @@ def detections_torch(model_path, paths, log=None):
     out = {}
     for i, p in enumerate(paths):
         with torch.no_grad():
-            out[p] = detect_image(model, config, labels, load_image(p), THRESHOLD)
+            out[p] = detect_image(model, config, labels, load_image(p), THRESHOLD, input_size)
         if log and (i + 1) % 50 == 0:
             log(f"eval: {i + 1}/{len(paths)} images")
     return out, labels
 
 
-def detections_opencl(model_path, paths, detect, device=None, batch=200, log=None):
+def detections_opencl(model_path, paths, detect, device=None, batch=200, log=None, input_size=None):
     if not os.path.exists(detect):
         raise EvalError(f"{detect} does not exist; build it (ninja -C build) or pass --detect PATH")
     from .modelfile import read_safetensors
@@ -84,6 +84,8 @@ def detections_opencl(model_path, paths, detect, device=None, batch=200, log=Non
         cmd = [detect, "-m", model_path, "--threshold", str(THRESHOLD), "--json"]
         if device:
             cmd += ["--device", device]
+        if input_size:
+            cmd += ["--input-size", f"{input_size[0]}x{input_size[1]}"]
         r = subprocess.run(cmd + chunk,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
@@ -135,16 +137,20 @@ def coco_metrics(ann_file, results, image_ids):
 
 
 def evaluate(model, root, split="val", engine="torch", limit=None, detect=None, device=None,
-             log=None):
-    """Returns (metrics {name: fraction}, coco results list)."""
+             log=None, input_size=None):
+    """Returns (metrics {name: fraction}, coco results list).  input_size [W, H]
+    runs the network at that size instead of the model's (multiples of 32)."""
     _need_pycocotools()
+    if input_size and (input_size[0] % 32 or input_size[1] % 32 or min(input_size) < 32):
+        raise EvalError(f"--input-size {input_size[0]}x{input_size[1]} must be multiples of 32")
     data = CocoData(root, split)
     images = data.images[:limit] if limit else data.images
     paths = [data.path(im) for im in images]
     if engine == "torch":
-        dets, labels = detections_torch(model, paths, log)
+        dets, labels = detections_torch(model, paths, log, input_size)
     elif engine == "opencl":
-        dets, labels = detections_opencl(model, paths, detect or DEFAULT_DETECT, device, log=log)
+        dets, labels = detections_opencl(model, paths, detect or DEFAULT_DETECT, device, log=log,
+                                         input_size=input_size)
     else:
         raise EvalError(f"unknown engine {engine!r}")
     if len(labels) != len(data.labels):
