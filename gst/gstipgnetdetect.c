@@ -43,6 +43,11 @@
  * |[
  * gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors ! ipgnetoverlay ! videoconvert ! autovideosink
  * ]|
+ * Without `model`, an installed plugin uses the installed demo model (ten
+ * handwritten-digit classes; see models/README.md):
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! ipgnetdetect threshold=0.3 ! ipgnetoverlay ! videoconvert ! autovideosink
+ * ]|
  *
  * Since: 0.1
  */
@@ -196,7 +201,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    * GstIpgNetDetect:model:
    *
    * Path of the IPG-Net model (.safetensors). Setting NULL or "" restores
-   * the default location.
+   * the default location, where `meson install` puts the demo model
+   * (<prefix>/share/ipgnet/models/ipgnet-demo.safetensors).
    *
    * Since: 0.1
    */
