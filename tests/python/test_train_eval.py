@@ -250,6 +250,9 @@ def test_init_refuses_another_architecture(trained, tiny, tmp_path, capsys):
         main(["train", "--data", tiny[0], "--config", str(path), "--init", model, "--out",
               str(tmp_path / "r"), "--max-iters", "1"])
     assert "different architecture" in str(e.value)
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--init", model, "--resume", "--out", str(tmp_path / "r")])
+    assert "--init starts a new run" in str(e.value)
 
 
 def test_resume_refuses_changed_batch_size(tiny, tmp_path):

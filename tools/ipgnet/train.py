@@ -194,6 +194,8 @@ def resolve_args(args):
     """Fill unset options: from the checkpoint on --resume, then DEFAULTS."""
     ckpt = None
     out = args.out
+    if args.resume and getattr(args, "init", None):
+        raise SystemExit("ipgnet train: --init starts a new run and --resume continues one: give one of them")
     if args.resume:
         path = os.path.join(out, "last.pt")
         if not os.path.exists(path):
