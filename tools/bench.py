@@ -30,6 +30,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -50,43 +51,24 @@ def env():
                 PYTHONPATH=os.path.join(ROOT, "tools"), GST_PLUGIN_PATH=os.path.join(ROOT, "build", "gst"))
 
 
-def run(cmd):
-    """Run cmd; returns its stdout. Exits on failure."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=ROOT, text=True)
-    out, err = p.communicate()
-    if p.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{err}")
-    return out
-
-
 def run_rss(cmd):
-    """Run cmd with its own peak RSS (MB), via os.wait4 on the child."""
-    with open(os.devnull, "rb") as devnull:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.dup2(devnull.fileno(), 0)
-            os.dup2(w, 1)
-            os.dup2(w, 2)
-            os.close(r)
-            try:
-                os.chdir(ROOT)
-                os.execvpe(cmd[0], cmd, env())
-            finally:
-                os._exit(127)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    _, status, usage = os.wait4(pid, 0)
-    out = b"".join(chunks).decode(errors="replace")
-    if status != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed (status {status}):\n{out}")
+    """Run cmd; returns (stdout + stderr, its own peak RSS in MB). Exits on failure.
+    The output goes to a file so that os.wait4 can reap the child (and read
+    its rusage) before Popen would."""
+    with tempfile.TemporaryFile() as log:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                             env=env(), cwd=ROOT)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        out = log.read().decode(errors="replace")
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{out}")
     return out, usage.ru_maxrss / 1024.0
+
+
+def run(cmd):
+    return run_rss(cmd)[0]
 
 
 def value(out, key):
