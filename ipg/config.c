@@ -162,10 +162,9 @@ static bool cfg_parse_backbone(cfg_err_t * e, const ipg_json_value_t * root, ipg
     if (cfg_string_is(v, "retinanet")) {
         c->arch = IPG_ARCH_RETINANET;
     } else if (cfg_string_is(v, "fasterrcnn")) {
-        cfg_error(e, "arch 'fasterrcnn' is not supported by this version");
-        return false;
+        c->arch = IPG_ARCH_FASTERRCNN;
     } else {
-        cfg_error(e, "'arch' %s is unknown (expected \"retinanet\")", CFG_VAL(v));
+        cfg_error(e, "'arch' %s is unknown (expected \"retinanet\" or \"fasterrcnn\")", CFG_VAL(v));
         return false;
     }
 
@@ -288,8 +287,9 @@ static bool cfg_parse_anchors(cfg_err_t * e, const ipg_json_value_t * root, ipg_
     if (n_levels < 0) {
         return false;
     }
-    if (c->arch == IPG_ARCH_RETINANET && n_levels != 5) {
-        cfg_error(e, "'anchor_sizes' has %d levels but RetinaNet needs 5 (P3..P7)", (int) n_levels);
+    if (n_levels != 5) {
+        cfg_error(e, "'anchor_sizes' has %d levels but %s", (int) n_levels,
+                  c->arch == IPG_ARCH_RETINANET ? "RetinaNet needs 5 (P3..P7)" : "Faster R-CNN needs 5 (P2..P6)");
         return false;
     }
     for (int32_t l = 0; l < n_levels; l++) {
@@ -322,12 +322,13 @@ static bool cfg_parse_anchors(cfg_err_t * e, const ipg_json_value_t * root, ipg_
 static bool cfg_parse_post(cfg_err_t * e, const ipg_json_value_t * root, ipg_config_t * c) {
     const ipg_json_value_t * v;
     double x;
+    const bool two_stage = c->arch == IPG_ARCH_FASTERRCNN;
     c->score_thresh       = 0.05f;
     c->nms_thresh         = 0.5f;
-    c->detections_per_img = 300;
+    c->detections_per_img = two_stage ? 100 : 300;
     c->topk_candidates    = 1000;
     for (int i = 0; i < 4; i++) {
-        c->box_weights[i] = 1.0f;
+        c->box_weights[i] = two_stage ? (i < 2 ? 10.0f : 5.0f) : 1.0f;
     }
     if ((v = ipg_json_get(root, "score_thresh")) != NULL) {
         if (!cfg_number(e, v, "score_thresh", 0.0, false, 1.0, &x)) {
@@ -351,6 +352,56 @@ static bool cfg_parse_post(cfg_err_t * e, const ipg_json_value_t * root, ipg_con
     }
     if ((v = ipg_json_get(root, "box_weights")) != NULL &&
         cfg_floats(e, v, "box_weights", 4, 4, 0.0, true, 1e6, c->box_weights) < 0) {
+        return false;
+    }
+    return true;
+}
+
+// The two-stage fields; ignored (like any unknown key) for RetinaNet. The
+// upper bounds keep prepare-time buffers (proposals x classes) sane.
+static bool cfg_parse_two_stage(cfg_err_t * e, const ipg_json_value_t * root, ipg_config_t * c) {
+    const ipg_json_value_t * v;
+    double x;
+    c->rpn_pre_nms_top_n   = 1000;
+    c->rpn_post_nms_top_n  = 1000;
+    c->rpn_nms_thresh      = 0.7f;
+    c->rpn_score_thresh    = 0.0f;
+    c->roi_output_size     = 7;
+    c->roi_sampling_ratio  = 2;
+    c->representation_size = 1024;
+    if (c->arch != IPG_ARCH_FASTERRCNN) {
+        return true;
+    }
+    if ((v = ipg_json_get(root, "rpn_pre_nms_top_n")) != NULL &&
+        !cfg_int(e, v, "rpn_pre_nms_top_n", 1, 10000, &c->rpn_pre_nms_top_n)) {
+        return false;
+    }
+    if ((v = ipg_json_get(root, "rpn_post_nms_top_n")) != NULL &&
+        !cfg_int(e, v, "rpn_post_nms_top_n", 1, 10000, &c->rpn_post_nms_top_n)) {
+        return false;
+    }
+    if ((v = ipg_json_get(root, "rpn_nms_thresh")) != NULL) {
+        if (!cfg_number(e, v, "rpn_nms_thresh", 0.0, false, 1.0, &x)) {
+            return false;
+        }
+        c->rpn_nms_thresh = (float) x;
+    }
+    if ((v = ipg_json_get(root, "rpn_score_thresh")) != NULL) {
+        if (!cfg_number(e, v, "rpn_score_thresh", 0.0, false, 1.0, &x)) {
+            return false;
+        }
+        c->rpn_score_thresh = (float) x;
+    }
+    if ((v = ipg_json_get(root, "roi_output_size")) != NULL &&
+        !cfg_int(e, v, "roi_output_size", 1, 64, &c->roi_output_size)) {
+        return false;
+    }
+    if ((v = ipg_json_get(root, "roi_sampling_ratio")) != NULL &&
+        !cfg_int(e, v, "roi_sampling_ratio", 1, 64, &c->roi_sampling_ratio)) {
+        return false;
+    }
+    if ((v = ipg_json_get(root, "representation_size")) != NULL &&
+        !cfg_int(e, v, "representation_size", 1, 65536, &c->representation_size)) {
         return false;
     }
     return true;
@@ -385,7 +436,8 @@ int ipg_config_parse(const char * json, size_t len, ipg_config_t * cfg, char * e
              cfg_parse_levels(&e, root, &c) &&
              cfg_parse_input(&e, root, &c) &&
              cfg_parse_anchors(&e, root, &c) &&
-             cfg_parse_post(&e, root, &c);
+             cfg_parse_post(&e, root, &c) &&
+             cfg_parse_two_stage(&e, root, &c);
     }
     ipg_json_free(doc);
     if (!ok) {

@@ -18,7 +18,7 @@ typedef enum { IPG_ARCH_RETINANET = 0, IPG_ARCH_FASTERRCNN } ipg_arch_t;
 typedef enum { IPG_BLOCK_BASIC = 0, IPG_BLOCK_BOTTLENECK } ipg_block_t;
 
 typedef struct {
-    ipg_arch_t  arch;                 // "arch": "retinanet" (| "fasterrcnn", not yet supported)
+    ipg_arch_t  arch;                 // "arch": "retinanet" | "fasterrcnn"
     char        backbone[16];         // "backbone": "resnet18" | "resnet34" | "resnet50" | "resnet101"
     ipg_block_t block;                // derived from backbone
     int32_t     layers[4];            // blocks per stage, derived: 2,2,2,2 / 3,4,6,3 / 3,4,23,3
@@ -39,19 +39,28 @@ typedef struct {
     float       std[3];               // "std", each > 0
     float       bn_eps;               // "bn_eps", default 1e-5
 
-    // Anchors (RetinaNet: 5 levels P3..P7).
+    // Anchors: 5 levels, P3..P7 (RetinaNet) or P2..P6 (Faster R-CNN).
     int32_t     num_anchor_levels;    // length of "anchor_sizes"
     int32_t     num_anchor_sizes;     // entries per level (the same for every level)
     float       anchor_sizes[IPG_MAX_LEVELS][IPG_MAX_ANCHOR_SIZES];  // "anchor_sizes": [[32,40,50], ...]
     int32_t     num_aspect_ratios;
     float       aspect_ratios[IPG_MAX_RATIOS];                       // "aspect_ratios": [0.5, 1.0, 2.0]
 
-    // Post-processing (torchvision RetinaNet semantics).
+    // Post-processing (torchvision RetinaNet / FasterRCNN semantics).
     float       score_thresh;         // "score_thresh", default 0.05
     float       nms_thresh;           // "nms_thresh", default 0.5
-    int32_t     detections_per_img;   // "detections_per_img", default 300
-    int32_t     topk_candidates;      // "topk_candidates", default 1000
-    float       box_weights[4];       // "box_weights", default 1,1,1,1
+    int32_t     detections_per_img;   // "detections_per_img", default 300 (RetinaNet), 100 (Faster R-CNN)
+    int32_t     topk_candidates;      // "topk_candidates", default 1000 (RetinaNet only)
+    float       box_weights[4];       // "box_weights", default 1,1,1,1 (RetinaNet), 10,10,5,5 (Faster R-CNN)
+
+    // Two-stage only (torchvision FasterRCNN's test-time values).
+    int32_t     rpn_pre_nms_top_n;    // "rpn_pre_nms_top_n", per level, default 1000
+    int32_t     rpn_post_nms_top_n;   // "rpn_post_nms_top_n", default 1000: the RoI count the box head is sized for
+    float       rpn_nms_thresh;       // "rpn_nms_thresh", default 0.7
+    float       rpn_score_thresh;     // "rpn_score_thresh", default 0.0
+    int32_t     roi_output_size;      // "roi_output_size", default 7
+    int32_t     roi_sampling_ratio;   // "roi_sampling_ratio", default 2 (torchvision's adaptive mode is not supported)
+    int32_t     representation_size;  // "representation_size", default 1024 (TwoMLPHead)
 } ipg_config_t;
 
 // Parses and validates `json` (not NUL-terminated; `len` bytes). On failure

@@ -28,7 +28,8 @@ struct ipg_ctx {
     cl_mem              frame_buf;        // packed frame, rows of frame_w * bpp bytes
     ipg_plan_t          plan;
     ipg_graph_t         graph;
-    ipg_retina_post_t   post;
+    ipg_retina_post_t   post;             // one-stage
+    ipg_rcnn_post_t     rcnn;             // two-stage
     int32_t             first_net_step;   // steps before it are preprocessing
 
     cl_event *          events;           // one per step when profiling
@@ -38,6 +39,8 @@ struct ipg_ctx {
     size_t              stage_host_size;
     char                err[IPG_ERR_LEN];
 };
+
+static bool two_stage(const ipg_ctx_t * ctx) { return ctx->model->cfg.arch == IPG_ARCH_FASTERRCNN; }
 
 ipg_ctx_params_t ipg_ctx_params_default(void) {
     ipg_ctx_params_t p = { .device = NULL, .input_width = 0, .input_height = 0,
@@ -123,6 +126,7 @@ static void unprepare(ipg_ctx_t * ctx) {
     ctx->events = NULL;
     ipg_plan_free(&ctx->plan);
     ipg_retina_post_free(&ctx->post);
+    ipg_rcnn_post_free(&ctx->rcnn);
     if (ctx->frame_buf) clReleaseMemObject(ctx->frame_buf);
     ctx->frame_buf = NULL;
     memset(&ctx->graph, 0, sizeof ctx->graph);
@@ -289,7 +293,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     p->pack_all_convs = conv_env && strcmp(conv_env, "pack") == 0;
     st = ipg_network_plan(p, g);
     if (st != IPG_OK) goto fail;
-    st = ipg_retina_post_plan(p, g, candidate_threshold(cfg, ctx->params.score_threshold), &ctx->post);
+    const float cand = candidate_threshold(cfg, ctx->params.score_threshold);
+    st = two_stage(ctx) ? ipg_rcnn_post_plan(p, g, cand, &ctx->rcnn) : ipg_retina_post_plan(p, g, cand, &ctx->post);
     if (st != IPG_OK) goto fail;
     st = ipg_plan_finalize(p);
     if (st != IPG_OK) goto fail;
@@ -324,19 +329,34 @@ static ipg_status_t dump_stage(ipg_ctx_t * ctx, const ipg_stage_t * stage) {
         ctx->stage_host = h;
         ctx->stage_host_size = n;
     }
+    cl_int count = 0;
     cl_int rc = clEnqueueReadBuffer(ctx->cl.queue, t->buf, CL_TRUE, 0, n * sizeof(float), ctx->stage_host, 0, NULL,
                                     NULL);
+    if (rc == CL_SUCCESS && stage->count)
+        rc = clEnqueueReadBuffer(ctx->cl.queue, stage->count, CL_TRUE, 0, sizeof count, &count, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
         ipg_format_error(ctx->err, sizeof ctx->err, "reading stage %s failed: %s", stage->name, ipg_cl_error_name(rc));
         return IPG_ERR_OPENCL;
     }
-    ctx->stage_fn(stage->name, ctx->stage_host, t->c, t->h, t->w, ctx->stage_ud);
+    int32_t h = t->h, w = t->w;
+    if (stage->count && stage->count_axis == 1) {
+        h = count < 0 ? 0 : (count < t->h ? count : t->h);   // the first rows of each channel
+        for (int32_t c = 1; c < t->c; c++)
+            memmove(ctx->stage_host + (size_t) c * h * w, ctx->stage_host + (size_t) c * t->h * w,
+                    (size_t) h * w * sizeof(float));
+    } else if (stage->count) {
+        w = count < 0 ? 0 : (count < t->w ? count : t->w);   // the first columns of each row
+        for (int32_t row = 1; row < t->c * t->h; row++)
+            memmove(ctx->stage_host + (size_t) row * w, ctx->stage_host + (size_t) row * t->w, (size_t) w * sizeof(float));
+    }
+    ctx->stage_fn(stage->name, ctx->stage_host, t->c, h, w, ctx->stage_ud);
     return IPG_OK;
 }
 
 static ipg_status_t enqueue_from(ipg_ctx_t * ctx, int32_t first) {
     ipg_plan_t * p = &ctx->plan;
-    ipg_status_t st = ipg_retina_post_reset(&ctx->cl, &ctx->post, ctx->err, sizeof ctx->err);
+    ipg_status_t st = two_stage(ctx) ? ipg_rcnn_post_reset(&ctx->cl, &ctx->rcnn, ctx->err, sizeof ctx->err)
+                                     : ipg_retina_post_reset(&ctx->cl, &ctx->post, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
     release_events(ctx);
     int32_t next_stage = 0;
@@ -365,8 +385,11 @@ static ipg_status_t finish_run(ipg_ctx_t * ctx, double scale, int32_t clip_w, in
                                int32_t max_dets, int32_t * n_dets) {
     ipg_candidate_t * kept = NULL;
     int32_t n = 0;
-    ipg_status_t st = ipg_retina_post_collect(&ctx->cl, &ctx->post, ctx->params.nms_threshold,
-                                              ctx->params.max_detections, &kept, &n, ctx->err, sizeof ctx->err);
+    ipg_status_t st = two_stage(ctx)
+        ? ipg_rcnn_post_collect(&ctx->cl, &ctx->rcnn, ctx->params.nms_threshold, ctx->params.max_detections, &kept,
+                                &n, ctx->err, sizeof ctx->err)
+        : ipg_retina_post_collect(&ctx->cl, &ctx->post, ctx->params.nms_threshold, ctx->params.max_detections, &kept,
+                                  &n, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
     int32_t out = 0;
     for (int32_t i = 0; i < n && out < max_dets; i++) {
@@ -473,9 +496,12 @@ ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, floa
         const cl_float cand = candidate_threshold(&ctx->model->cfg, p.score_threshold);
         for (int32_t i = 0; i < ctx->plan.n_steps; i++) {
             ipg_step_t * s = &ctx->plan.steps[i];
-            if (strcmp(s->kernel_name, "ipg_retina_candidates") != 0) continue;
-            s->args[IPG_CANDIDATES_THRESH_ARG].f = cand;
-            cl_int rc = clSetKernelArg(s->kernel, IPG_CANDIDATES_THRESH_ARG, sizeof cand, &cand);
+            int32_t arg = -1;
+            if (strcmp(s->kernel_name, "ipg_retina_candidates") == 0) arg = IPG_CANDIDATES_THRESH_ARG;
+            if (strcmp(s->kernel_name, "ipg_rcnn_candidates") == 0) arg = IPG_RCNN_THRESH_ARG;
+            if (arg < 0) continue;
+            s->args[arg].f = cand;
+            cl_int rc = clSetKernelArg(s->kernel, arg, sizeof cand, &cand);
             if (rc != CL_SUCCESS) {
                 ipg_format_error(ctx->err, sizeof ctx->err, "updating the score threshold failed: %s",
                                  ipg_cl_error_name(rc));

@@ -58,10 +58,15 @@ typedef struct {
     int32_t           t_conv[4];
     ipg_block_desc_t  t_block[4];
     int32_t           fusion[4];      // conv over concat(C_l, G_l), BN folded
-    // FPN over F3..F5 (index 0..2) + P6, P7.
-    int32_t           fpn_inner[3], fpn_layer[3], p6, p7;
+    // FPN: one-stage over F3..F5 (index 0..2) + P6, P7 convs; two-stage
+    // over F2..F5 (index 0..3), P6 a max pool (p6 = p7 = -1).
+    int32_t           n_fpn_inputs;
+    int32_t           fpn_inner[4], fpn_layer[4], p6, p7;
     // RetinaNet head.
     int32_t           cls_tower[4], cls_logits, box_tower[4], box_reg;
+    // Faster R-CNN: RPN head and box head (fc layers kept as 1x1 convs).
+    int32_t           rpn_conv, rpn_cls, rpn_box;
+    int32_t           fc6, fc7, cls_score, bbox_pred;
 } ipg_net_desc_t;
 
 struct ipg_model {
@@ -92,10 +97,15 @@ typedef struct {
 int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t cin, int32_t k,
                       int32_t stride, int32_t pad, bool has_bias, const char * bn);
 
+// A torch Linear `<name>.weight` [out, in] + `<name>.bias`, kept as a 1x1 conv.
+int32_t ipg_bind_linear(ipg_binder_t * b, const char * name, int32_t out_features, int32_t in_features);
+
 int ipg_resnet_bind(ipg_binder_t * b);
 int ipg_guidance_bind(ipg_binder_t * b);
 int ipg_fpn_bind(ipg_binder_t * b);
 int ipg_retinanet_head_bind(ipg_binder_t * b);
+int ipg_rpn_head_bind(ipg_binder_t * b);
+int ipg_roi_head_bind(ipg_binder_t * b);
 
 // ---- OpenCL runtime -------------------------------------------------------
 
@@ -161,10 +171,14 @@ typedef struct {
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
+// With `count` set, only the first *count rows (count_axis 1: along h) or
+// columns (2: along w) are valid this frame; the dump reports just those.
 typedef struct {
     int32_t      after_step;
     char         name[32];
     ipg_tensor_t t;
+    cl_mem       count;
+    int32_t      count_axis;
 } ipg_stage_t;
 
 // Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR].
@@ -202,6 +216,9 @@ void         ipg_step_float(ipg_step_t * s, float v);
 void         ipg_step_local(ipg_step_t * s, size_t bytes);
 void         ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
 void         ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
+// A stage of which only the first *count rows (axis 1) or columns (axis 2) are valid.
+void         ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count,
+                                    int32_t axis);
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p);
 // Enqueues every step and waits (tests; ctx.c has its own loop for dumps).
 ipg_status_t ipg_plan_run(ipg_plan_t * p);
@@ -222,6 +239,8 @@ ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_te
 ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, const ipg_tensor_t * top,
                                  ipg_tensor_t * out);
 ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
+// Every other pixel of every other row: max pool 1x1 stride 2 (LastLevelMaxPool).
+ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
 
 // ---- device network (arch/*_plan) ----------------------------------------
 
@@ -231,6 +250,24 @@ typedef struct {
     ipg_conv_dev_t   fusion_g[4];  // ... over G_l (no bias)
 } ipg_weights_dev_t;
 
+// Faster R-CNN's proposals on the device (arch/rpn-proposals.c): per level
+// the top k objectness logits, sorted, decoded and NMS'ed; then the levels
+// merged by score into at most max_rois RoIs. Buffers are owned by the plan.
+typedef struct {
+    int32_t levels;
+    int32_t k_max;                 // rpn_pre_nms_top_n: slots per level
+    int32_t k[5];                  // min(k_max, anchors of the level)
+    int32_t words;                 // NMS mask words (32 bits) per box: ceil(k_max / 32)
+    int32_t max_rois;              // rpn_post_nms_top_n
+    cl_mem  sel_key, sel_index;    // [levels][k_max] the top k, unordered
+    cl_mem  box, score, valid, skey;   // [levels][k_max] in score order, decoded and clipped; order keys
+    cl_mem  mask, removed;         // [levels][k_max][words], [levels][words]
+    cl_mem  kept_box, kept_score, kept_key, kept_count;   // NMS survivors in score order, per level
+    ipg_tensor_t rois;             // [1][max_rois][4], network-input pixels
+    ipg_tensor_t roi_score;        // [1][1][max_rois], sigmoid objectness
+    cl_mem  roi_count;             // one int: the RoIs of this frame
+} ipg_proposals_t;
+
 typedef struct {
     const struct ipg_model * model;
     const ipg_weights_dev_t * wd;
@@ -238,9 +275,15 @@ typedef struct {
     ipg_tensor_t pyramid[6];       // I_1 (= input), I_2, I_4, ..., I_32; index = log2(stride)
     ipg_tensor_t c[4];             // C2..C5
     ipg_tensor_t f[4];             // F2..F5 (= C where not guided)
-    ipg_tensor_t p[5];             // P3..P7
-    ipg_tensor_t head_cls[5];
-    ipg_tensor_t head_box[5];
+    int32_t      first_level;      // of p[0]: 3 (one-stage, P3..P7) or 2 (two-stage, P2..P6)
+    ipg_tensor_t p[5];
+    ipg_tensor_t head_cls[5];      // RetinaNet head, or RPN objectness [A][h][w]
+    ipg_tensor_t head_box[5];      // RetinaNet head, or RPN deltas [4A][h][w]
+    // Two-stage only.
+    ipg_proposals_t prop;
+    ipg_tensor_t roi_features;     // [C * s * s][1][max_rois]: RoI r's feature k at (k, r)
+    ipg_tensor_t roi_cls;          // [K + 1][1][max_rois] class logits (0 = background)
+    ipg_tensor_t roi_box;          // [4 (K + 1)][1][max_rois] box deltas per class
 } ipg_graph_t;
 
 ipg_status_t ipg_weights_upload(ipg_cl_t * cl, const struct ipg_model * m, ipg_weights_dev_t * wd, char * err,
@@ -256,6 +299,9 @@ ipg_status_t ipg_guidance_plan_pyramid(ipg_plan_t * p, ipg_graph_t * g);
 ipg_status_t ipg_guidance_plan_level(ipg_plan_t * p, ipg_graph_t * g, int32_t level);
 ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_graph_t * g);
 ipg_status_t ipg_retinanet_head_plan(ipg_plan_t * p, ipg_graph_t * g);
+ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_graph_t * g);
+ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_graph_t * g);
+ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_graph_t * g);
 
 // ---- post-processing ------------------------------------------------------
 
@@ -305,6 +351,31 @@ ipg_status_t ipg_retina_post_reset(ipg_cl_t * cl, ipg_retina_post_t * post, char
 ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, float nms_thresh, int32_t max_keep,
                                      ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size);
 void         ipg_retina_post_free(ipg_retina_post_t * post);
+
+// Faster R-CNN post-processing (post/rcnn-post.c): per RoI softmax, class-wise
+// decoding and clipping on the device, candidates above the threshold
+// compacted there; the host reads them back and runs class-wise NMS.
+typedef struct {
+    int32_t   max_cands;           // max_rois * num_classes
+    cl_mem    count, box, score, label, flat;
+    int32_t   zero;
+    float *   h_box;
+    float *   h_score;
+    int32_t * h_label;
+    int32_t * h_flat;
+    ipg_candidate_t * cands;
+    ipg_candidate_t * kept;
+    int32_t * nms_scratch;
+} ipg_rcnn_post_t;
+
+// Index of the score-threshold argument of ipg_rcnn_candidates (rcnn-detect.cl).
+#define IPG_RCNN_THRESH_ARG 13
+
+ipg_status_t ipg_rcnn_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float candidate_thresh, ipg_rcnn_post_t * post);
+ipg_status_t ipg_rcnn_post_reset(ipg_cl_t * cl, ipg_rcnn_post_t * post, char * err, size_t err_size);
+ipg_status_t ipg_rcnn_post_collect(ipg_cl_t * cl, ipg_rcnn_post_t * post, float nms_thresh, int32_t max_keep,
+                                   ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size);
+void         ipg_rcnn_post_free(ipg_rcnn_post_t * post);
 
 cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 

@@ -143,7 +143,8 @@ int32_t      ipg_model_num_labels(const ipg_model_t * model);
 const char * ipg_model_label(const ipg_model_t * model, int32_t index);   // NULL if out of range
 // The network input size the model was made for (config "input").
 void         ipg_model_input_size(const ipg_model_t * model, int32_t * width, int32_t * height);
-// Short description, e.g. "retinanet resnet18 x0.5 ipg[2,3,4,5] 352x288".
+// Short description, e.g. "retinanet resnet18 x0.5 ipg[2,3,4,5] fpn64 10 classes 512x512"
+// (or "fasterrcnn ...").
 const char * ipg_model_description(const ipg_model_t * model);
 
 // ---- device listing --------------------------------------------------------
@@ -209,7 +210,8 @@ double ipg_ctx_gflop(const ipg_ctx_t * ctx);
 
 // With params.profile set: device time of the last run per layer group
 // ("preprocess", "stem", "layer1".."layer4", "pyramid", "ipg", "fpn", "head",
-// "post"), one "group ms gflop/s" line each, written into buf.
+// "post"; two-stage: "rpn", "proposals", "roi", "box_head" instead of
+// "head"), one "group ms gflop/s" line each, written into buf.
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size);
 
 // Changes the reporting threshold, the NMS IoU threshold and the detection
@@ -228,7 +230,10 @@ const char * ipg_ctx_device_name(const ipg_ctx_t * ctx);
 
 // Called after each named stage of ipg_ctx_run*() with the stage's tensor read
 // back to the host (NCHW, batch 1, float32): e.g. "input", "pyramid.i4",
-// "backbone.c3", "ipg.g3", "ipg.f3", "fpn.p4", "head.cls.p4", "head.box.p4".
+// "backbone.c3", "ipg.g3", "ipg.f3", "fpn.p4", "head.cls.p4", "head.box.p4";
+// two-stage models: "rpn.cls.p4", "rpn.box.p4", "rpn.proposals" [1][R][4],
+// "rpn.scores" [1][1][R], "roi.features" [C*S*S][1][R], "roi.cls" [K+1][1][R],
+// "roi.box" [4(K+1)][1][R], with R this frame's number of RoIs.
 // Reading back is slow: set a callback for debugging only. NULL disables it.
 typedef void (*ipg_stage_fn)(const char * name, const float * data, int32_t channels,
                              int32_t height, int32_t width, void * user_data);

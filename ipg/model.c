@@ -56,8 +56,10 @@ static bool read_tensor(ipg_binder_t * b, const char * name, int32_t n_dims, con
     return true;
 }
 
-int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t cin, int32_t k, int32_t stride,
-                      int32_t pad, bool has_bias, const char * bn) {
+// A conv [cout, cin, k, k], or (linear) a fully connected layer [cout, cin]
+// kept as a 1x1 conv: the engine runs it as one over a 1 x rows "image".
+static int32_t bind_weights(ipg_binder_t * b, const char * name, int32_t cout, int32_t cin, int32_t k, int32_t stride,
+                            int32_t pad, bool has_bias, const char * bn, bool linear) {
     struct ipg_model * m = b->model;
     if (m->n_convs == m->cap_convs) {
         int32_t cap = m->cap_convs ? 2 * m->cap_convs : 64;
@@ -84,7 +86,7 @@ int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t
     char key[256];
     int64_t wshape[4] = { cout, cin, k, k };
     snprintf(key, sizeof key, "%s.weight", name);
-    bool ok = read_tensor(b, key, 4, wshape, c->w);
+    bool ok = read_tensor(b, key, linear ? 2 : 4, wshape, c->w);
     int64_t vshape[1] = { cout };
     if (ok && has_bias) {
         snprintf(key, sizeof key, "%s.bias", name);
@@ -116,6 +118,15 @@ oom:
     return -1;
 }
 
+int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t cin, int32_t k, int32_t stride,
+                      int32_t pad, bool has_bias, const char * bn) {
+    return bind_weights(b, name, cout, cin, k, stride, pad, has_bias, bn, false);
+}
+
+int32_t ipg_bind_linear(ipg_binder_t * b, const char * name, int32_t out_features, int32_t in_features) {
+    return bind_weights(b, name, out_features, in_features, 1, 1, 0, true, NULL, true);
+}
+
 void ipg_model_free(ipg_model_t * m) {
     if (!m) return;
     for (int32_t i = 0; i < m->n_convs; i++) {
@@ -133,8 +144,9 @@ static void describe(ipg_model_t * m) {
     char levels[32] = "";
     for (int32_t i = 0; i < c->num_ipg_levels; i++)
         snprintf(levels + strlen(levels), sizeof levels - strlen(levels), "%s%d", i ? "," : "", c->ipg_levels[i]);
-    snprintf(m->desc, sizeof m->desc, "retinanet %s x%g ipg[%s] fpn%d %d classes %dx%d", c->backbone, c->width,
-             levels, c->fpn_channels, c->num_classes, c->input_width, c->input_height);
+    snprintf(m->desc, sizeof m->desc, "%s %s x%g ipg[%s] fpn%d %d classes %dx%d",
+             c->arch == IPG_ARCH_FASTERRCNN ? "fasterrcnn" : "retinanet", c->backbone, c->width, levels,
+             c->fpn_channels, c->num_classes, c->input_width, c->input_height);
 }
 
 // Loads from a file (bytes == NULL) or from memory (path only names it).
@@ -196,7 +208,10 @@ static ipg_status_t load(const char * path, const uint8_t * bytes, size_t size, 
     }
 
     ipg_binder_t b = { .model = m, .file = &file, .used = used, .err = msg, .err_size = sizeof msg };
-    if (ipg_resnet_bind(&b) || ipg_guidance_bind(&b) || ipg_fpn_bind(&b) || ipg_retinanet_head_bind(&b)) goto fail;
+    const bool two_stage = m->cfg.arch == IPG_ARCH_FASTERRCNN;
+    if (ipg_resnet_bind(&b) || ipg_guidance_bind(&b) || ipg_fpn_bind(&b) ||
+        (two_stage ? ipg_rpn_head_bind(&b) || ipg_roi_head_bind(&b) : ipg_retinanet_head_bind(&b)))
+        goto fail;
     for (int32_t i = 0; i < file.n_tensors; i++) {
         if (!used[i]) {
             snprintf(msg, sizeof msg, "unexpected tensor '%s': the config does not use it", file.tensors[i].name);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// network.c: IPG-RetinaNet as a whole. Uploads a model's folded weights to a
+// network.c: IPG-Net as a whole. Uploads a model's folded weights to a
 // device, and plans one frame's data flow:
 //   input -> pyramid I_2..I_32
 //   stem -> layer1 -> C2 -> F2 = fuse(C2, T2(I_4)) -> layer2 -> C3 -> F3 ...
-//   FPN(F3, F4, F5) -> P3..P7 -> RetinaNet head per level
+//   one-stage: FPN(F3, F4, F5) -> P3..P7 -> RetinaNet head per level
+//   two-stage: FPN(F2..F5) -> P2..P6 -> RPN head per level -> proposals
+//              -> MultiScaleRoIAlign over P2..P5 -> box head and predictor
 #include "ipg-impl.h"
 
 #include <stdlib.h>
@@ -66,6 +68,12 @@ ipg_status_t ipg_network_plan(ipg_plan_t * p, ipg_graph_t * g) {
         if (st == IPG_OK) st = ipg_guidance_plan_level(p, g, s + 2);
     }
     if (st == IPG_OK) st = ipg_fpn_plan(p, g);
-    if (st == IPG_OK) st = ipg_retinanet_head_plan(p, g);
+    if (g->model->cfg.arch == IPG_ARCH_FASTERRCNN) {
+        if (st == IPG_OK) st = ipg_rpn_head_plan(p, g);
+        if (st == IPG_OK) st = ipg_rpn_proposals_plan(p, g);
+        if (st == IPG_OK) st = ipg_roi_head_plan(p, g);
+    } else if (st == IPG_OK) {
+        st = ipg_retinanet_head_plan(p, g);
+    }
     return st;
 }

@@ -98,6 +98,17 @@ void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {
     st->after_step = p->n_steps - 1;
     snprintf(st->name, sizeof st->name, "%s", name);
     st->t = *t;
+    st->count = NULL;
+    st->count_axis = 0;
+}
+
+void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis) {
+    const int32_t n = p->n_stages;
+    ipg_plan_stage(p, name, t);
+    if (p->n_stages == n + 1) {
+        p->stages[n].count = count;
+        p->stages[n].count_axis = axis;
+    }
 }
 
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
@@ -298,6 +309,10 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
 
 ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
     return spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
+}
+
+ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
+    return spatial_op(p, "ipg_subsample2x", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
 }
 
 ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {

@@ -13,3 +13,80 @@
 #ifndef IPG_GEMM_NR
 #define IPG_GEMM_NR 16    // output pixels per work-item (must match the host's packing)
 #endif
+
+// An unsigned key that orders like the float value (negative values too):
+// negatives have every bit flipped, the others only the sign bit.
+uint ipg_order_key(float f)
+{
+    const uint u = as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// The k-th largest ipg_order_key of vals[0..n) (1 <= k <= n), exactly: four
+// 8-bit radix passes, each a histogram of the keys that match the prefix
+// found so far. Every work-item of one work-group calls it (it has
+// barriers). `hist`: 256 uints, `state`: 4 uints of local memory. Returns
+// the key T; *n_eq = how many keys equal to T belong to the top k (the
+// other k - *n_eq are above T); *n_tied = how many keys equal T in all.
+uint ipg_radix_kth(__global const float * vals, int n, int k, __local uint * hist, __local uint * state, int * n_eq,
+                   int * n_tied)
+{
+    const int lid = get_local_id(0), L = get_local_size(0);
+    if (lid == 0) { state[0] = 0; state[1] = 0; state[2] = (uint) k; }   // prefix, mask, remaining
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int pass = 0; pass < 4; pass++) {
+        const int shift = 24 - 8 * pass;
+        for (int b = lid; b < 256; b += L) hist[b] = 0;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const uint pf = state[0], mk = state[1];
+        for (int i = lid; i < n; i += L) {
+            const uint key = ipg_order_key(vals[i]);
+            if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & 255u]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid == 0) {
+            uint cum = 0;
+            for (int b = 255; b >= 0; b--) {
+                if (cum + hist[b] >= state[2]) {
+                    state[0] |= (uint) b << shift;
+                    state[2] -= cum;
+                    state[3] = hist[b];   // after the last pass: the keys equal to T
+                    break;
+                }
+                cum += hist[b];
+            }
+            state[1] |= 255u << shift;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    *n_eq = (int) state[2];
+    *n_tied = (int) state[3];
+    return state[0];
+}
+
+// torchvision BoxCoder.decode_single for one box: anchor or proposal `a`
+// (x1, y1, x2, y2), deltas d divided by the weights w, dw and dh clamped at
+// `clip`; then clip_boxes_to_image to [0, image_w] x [0, image_h].
+float4 ipg_decode_box(float4 a, float4 d, float4 w, float clip, float image_w, float image_h)
+{
+    const float dx = d.s0 / w.s0, dy = d.s1 / w.s1;
+    const float dw = fmin(d.s2 / w.s2, clip), dh = fmin(d.s3 / w.s3, clip);
+    const float widths = a.s2 - a.s0, heights = a.s3 - a.s1;
+    const float ctr_x = a.s0 + 0.5f * widths, ctr_y = a.s1 + 0.5f * heights;
+    const float pcx = dx * widths + ctr_x, pcy = dy * heights + ctr_y;
+    const float pw = exp(dw) * widths, ph = exp(dh) * heights;
+    const float hw = 0.5f * pw, hh = 0.5f * ph;
+    return (float4) (clamp(pcx - hw, 0.0f, image_w), clamp(pcy - hh, 0.0f, image_h),
+                     clamp(pcx + hw, 0.0f, image_w), clamp(pcy + hh, 0.0f, image_h));
+}
+
+// IoU as torchvision's CPU nms kernel computes it.
+float ipg_iou(float4 a, float4 b)
+{
+    const float area_a = (a.s2 - a.s0) * (a.s3 - a.s1);
+    const float area_b = (b.s2 - b.s0) * (b.s3 - b.s1);
+    const float w = fmax(0.0f, fmin(a.s2, b.s2) - fmax(a.s0, b.s0));
+    const float h = fmax(0.0f, fmin(a.s3, b.s3) - fmax(a.s1, b.s1));
+    const float inter = w * h;
+    return inter / (area_a + area_b - inter);
+}

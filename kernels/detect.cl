@@ -31,10 +31,9 @@ __kernel void ipg_retina_candidates(__global const float * logits, int h, int w,
     }
 }
 
-// Top-k by score of one level's candidates, one work-group per level.
-// Scores are positive floats, so their bit patterns order like the values:
-// four 8-bit radix passes find the k-th largest key T exactly; then every key
-// above T and enough keys equal to T are taken (in no particular order).
+// Top-k by score of one level's candidates, one work-group per level: the
+// exact k-th largest key T (ipg_radix_kth, common.cl), then every key above T
+// and enough keys equal to T are taken (in no particular order).
 // Work: global (L * levels), local (L); `hist` is 256 uints of local memory.
 __kernel void ipg_topk_select(__global const float * cand_score, __global const int * cand_index,
                               __global const int * count, __global const int * offsets,
@@ -51,7 +50,7 @@ __kernel void ipg_topk_select(__global const float * cand_score, __global const 
     __global const int * ix = cand_index + offsets[lvl];
     __global float * os = top_score + (size_t) lvl * k;
     __global int * oi = top_index + (size_t) lvl * k;
-    __local uint prefix, mask, remaining;
+    __local uint state[4];
     __local int pos_gt, pos_eq;
 
     if (n <= k) {
@@ -59,37 +58,12 @@ __kernel void ipg_topk_select(__global const float * cand_score, __global const 
         if (lid == 0) top_count[lvl] = n;
         return;
     }
-    if (lid == 0) { prefix = 0; mask = 0; remaining = (uint) k; pos_gt = 0; pos_eq = 0; }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int pass = 0; pass < 4; pass++) {
-        const int shift = 24 - 8 * pass;
-        for (int b = lid; b < 256; b += L) hist[b] = 0;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        const uint pf = prefix, mk = mask;
-        for (int i = lid; i < n; i += L) {
-            const uint key = as_uint(s[i]);
-            if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & 255u]);
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (lid == 0) {
-            uint cum = 0;
-            for (int b = 255; b >= 0; b--) {
-                if (cum + hist[b] >= remaining) {
-                    prefix |= (uint) b << shift;
-                    remaining -= cum;
-                    break;
-                }
-                cum += hist[b];
-            }
-            mask |= 255u << shift;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const uint T = prefix;
-    const int n_gt = k - (int) remaining;   // keys strictly above T
-    const int n_eq = (int) remaining;       // keys equal to T to take
+    if (lid == 0) { pos_gt = 0; pos_eq = 0; }
+    int n_eq, n_tied;                          // keys equal to T to take, and in all
+    const uint T = ipg_radix_kth(s, n, k, hist, state, &n_eq, &n_tied);
+    const int n_gt = k - n_eq;                 // keys strictly above T
     for (int i = lid; i < n; i += L) {
-        const uint key = as_uint(s[i]);
+        const uint key = ipg_order_key(s[i]);
         if (key > T) {
             const int p = atomic_inc(&pos_gt);
             os[p] = s[i]; oi[p] = ix[i];
@@ -123,23 +97,13 @@ __kernel void ipg_retina_decode(__global const float * box_reg, int h, int w, in
     const int a = anchor_idx - loc * A;
     const int y = loc / w, x = loc - y * w;
     const float sx = (float) (x * stride_w), sy = (float) (y * stride_h);
-    const float ax1 = sx + base_anchors[a * 4 + 0], ay1 = sy + base_anchors[a * 4 + 1];
-    const float ax2 = sx + base_anchors[a * 4 + 2], ay2 = sy + base_anchors[a * 4 + 3];
+    const float4 anchor = (float4) (sx + base_anchors[a * 4 + 0], sy + base_anchors[a * 4 + 1],
+                                    sx + base_anchors[a * 4 + 2], sy + base_anchors[a * 4 + 3]);
     const size_t plane = (size_t) h * w;
     const size_t at = (size_t) y * w + x;
-    const float dx = box_reg[(a * 4 + 0) * plane + at] / wx;
-    const float dy = box_reg[(a * 4 + 1) * plane + at] / wy;
-    const float dw = fmin(box_reg[(a * 4 + 2) * plane + at] / ww, clip);
-    const float dh = fmin(box_reg[(a * 4 + 3) * plane + at] / wh, clip);
-    const float widths = ax2 - ax1, heights = ay2 - ay1;
-    const float ctr_x = ax1 + 0.5f * widths, ctr_y = ay1 + 0.5f * heights;
-    const float pcx = dx * widths + ctr_x, pcy = dy * heights + ctr_y;
-    const float pw = exp(dw) * widths, ph = exp(dh) * heights;
-    const float hw = 0.5f * pw, hh = 0.5f * ph;
-    out_box[slot * 4 + 0] = clamp(pcx - hw, 0.0f, image_w);
-    out_box[slot * 4 + 1] = clamp(pcy - hh, 0.0f, image_h);
-    out_box[slot * 4 + 2] = clamp(pcx + hw, 0.0f, image_w);
-    out_box[slot * 4 + 3] = clamp(pcy + hh, 0.0f, image_h);
+    const float4 d = (float4) (box_reg[(a * 4 + 0) * plane + at], box_reg[(a * 4 + 1) * plane + at],
+                               box_reg[(a * 4 + 2) * plane + at], box_reg[(a * 4 + 3) * plane + at]);
+    vstore4(ipg_decode_box(anchor, d, (float4) (wx, wy, ww, wh), clip, image_w, image_h), slot, out_box);
     out_score[slot] = top_score[slot];
     out_label[slot] = label;
 }

@@ -25,6 +25,16 @@ __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
     out[((size_t) c * OH + y) * OW + x] = m;
 }
 
+// Max pool 1x1 stride 2 (torchvision LastLevelMaxPool): every other pixel
+// of every other row, output ceil(H / 2) x ceil(W / 2).
+__kernel void ipg_subsample2x(__global const float * in, int H, int W,
+                              __global float * out, int OH, int OW)
+{
+    const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
+    if (x >= OW || y >= OH) return;
+    out[((size_t) c * OH + y) * OW + x] = in[((size_t) c * H + 2 * y) * W + 2 * x];
+}
+
 // Bilinear downsample by exactly 2 (align_corners = false): source pixel
 // 2x + 0.5, i.e. the mean of a 2x2 block, written in PyTorch's operation
 // order. For odd sizes the last row/column repeats (index clamped).

@@ -20,8 +20,10 @@ Prints, in order:
     ipgnetdetect ! fakesink) against the bare engine, per frame; start-up is
     cancelled by timing two buffer counts and dividing the difference.
 Configs: r50 (resnet50, 512x512, 80 classes), r18w05 (resnet18 width 0.5,
-352x288), demo (models/ipgnet-demo.safetensors, when present). Random models
-are seeded, so every run times the same weights.
+352x288), demo (models/ipgnet-demo.safetensors, when present), frcnn (the
+two-stage IPG-Faster R-CNN at the demo's scale: resnet18 width 0.5, FPN 64,
+512x512, 10 classes). Random models are seeded, so every run times the same
+weights.
 """
 
 import argparse
@@ -43,6 +45,9 @@ CONFIGS = {
     "r18w05": ("r18w05-352x288", "--backbone resnet18 --width 0.5 --num-classes 7 --input 352x288 --seed 3",
                (352, 288)),
     "demo": ("demo", None, (512, 512)),
+    # Two-stage at the demo model's scale: 1000 RoIs through a 1024-wide box head.
+    "frcnn": ("frcnn-r18w05-512x512", "--arch fasterrcnn --backbone resnet18 --width 0.5 --fpn-channels 64 "
+              "--num-classes 10 --input 512x512 --seed 5", (512, 512)),
 }
 
 
@@ -138,7 +143,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--configs", default="r50,r18w05,demo")
+    ap.add_argument("--configs", default="r50,r18w05,demo,frcnn")
     ap.add_argument("--no-pipeline", action="store_true")
     a = ap.parse_args()
     if not os.path.exists(DETECT):

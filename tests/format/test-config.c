@@ -246,6 +246,58 @@ static void test_variants(void) {
     check(rc == 0 && c.stage_channels[3] == 64 && c.ipg_levels[0] == 5, "reordered minimal config", err);
 }
 
+// A two-stage config: its own defaults, its own fields read and checked; the
+// same fields are ignored for RetinaNet (like unknown keys).
+static void test_fasterrcnn(void) {
+    char         err[512];
+    ipg_config_t c;
+    char * json = strdup("{\"arch\": \"fasterrcnn\", \"backbone\": \"resnet18\", \"width\": 0.5, \"ipg_levels\": [2, 3],"
+                         " \"ipg_channels\": [16, 32, 64, 128], \"fpn_channels\": 64, \"num_classes\": 3,"
+                         " \"input\": [352, 288], \"mean\": [0, 0, 0], \"std\": [1, 1, 1],"
+                         " \"anchor_sizes\": [[32], [64], [128], [256], [512]], \"aspect_ratios\": [0.5, 1, 2]}");
+    int rc = parse(json, &c, err, sizeof(err));
+    check(rc == 0 && c.arch == IPG_ARCH_FASTERRCNN, "fasterrcnn config parses", err);
+    free(json);
+    if (rc != 0) {
+        return;
+    }
+    check(c.detections_per_img == 100 && c.box_weights[0] == 10.0f && c.box_weights[1] == 10.0f &&
+          c.box_weights[2] == 5.0f && c.box_weights[3] == 5.0f, "fasterrcnn defaults: 100 detections, weights 10,10,5,5",
+          NULL);
+    check(c.rpn_pre_nms_top_n == 1000 && c.rpn_post_nms_top_n == 1000 && c.rpn_nms_thresh == 0.7f &&
+          c.rpn_score_thresh == 0.0f && c.roi_output_size == 7 && c.roi_sampling_ratio == 2 &&
+          c.representation_size == 1024, "torchvision's test-time RPN and box-head defaults", NULL);
+    json = config_with2("arch", "\"fasterrcnn\"", "rpn_pre_nms_top_n", "300");
+    rc = parse(json, &c, err, sizeof(err));
+    check(rc == 0 && c.rpn_pre_nms_top_n == 300, "rpn_pre_nms_top_n given", err);
+    free(json);
+    json = config_with("rpn_pre_nms_top_n", "0");
+    rc = parse(json, &c, err, sizeof(err));
+    check(rc == 0 && c.arch == IPG_ARCH_RETINANET, "two-stage fields are ignored for retinanet", err);
+    free(json);
+    static const struct {
+        const char * key, * value, * expect;
+    } bad[] = {
+        { "rpn_pre_nms_top_n", "0",       "'rpn_pre_nms_top_n' must be in [1, 10000], got 0" },
+        { "rpn_post_nms_top_n", "10001",  "'rpn_post_nms_top_n' must be in [1, 10000], got 10001" },
+        { "rpn_nms_thresh", "1.5",        "'rpn_nms_thresh' must be in [0, 1], got 1.5" },
+        { "rpn_score_thresh", "-1",       "'rpn_score_thresh' must be in [0, 1], got -1" },
+        { "roi_output_size", "0",         "'roi_output_size' must be in [1, 64], got 0" },
+        { "roi_sampling_ratio", "0",      "'roi_sampling_ratio' must be in [1, 64], got 0" },
+        { "representation_size", "2.5",   "'representation_size' must be an integer, got 2.5" },
+        { "anchor_sizes", "[[32], [64]]", "'anchor_sizes' has 2 levels but Faster R-CNN needs 5 (P2..P6)" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json = config_with2("arch", "\"fasterrcnn\"", bad[i].key, bad[i].value);
+        err[0] = '\0';
+        rc = parse(json, &c, err, sizeof(err));
+        char what[160];
+        snprintf(what, sizeof what, "fasterrcnn %s = %s refused", bad[i].key, bad[i].value);
+        check(rc != 0 && strstr(err, bad[i].expect) != NULL, what, err);
+        free(json);
+    }
+}
+
 // Each bad field, with the substring its message must contain.
 static void test_bad(void) {
     static const struct {
@@ -259,8 +311,7 @@ static void test_bad(void) {
         { NULL, "\"retinanet\"",         "the config must be a JSON object" },
         { NULL, "{\"arch\": \"retinanet\", \"arch\": \"x\"}", "duplicate key 'arch'" },
         { "arch", "5",                   "'arch' must be a string, got 5" },
-        { "arch", "\"fasterrcnn\"",      "arch 'fasterrcnn' is not supported by this version" },
-        { "arch", "\"yolo\"",            "'arch' \"yolo\" is unknown" },
+        { "arch", "\"yolo\"",            "'arch' \"yolo\" is unknown (expected \"retinanet\" or \"fasterrcnn\")" },
         { "arch", "\"RetinaNet\"",       "'arch' \"RetinaNet\" is unknown" },
         { "backbone", "\"resnet152\"",   "'backbone' must be one of" },
         { "backbone", "18",              "'backbone' must be one of \"resnet18\", \"resnet34\", \"resnet50\", \"resnet101\", got 18" },
@@ -445,6 +496,7 @@ int main(void) {
     test_backbones();
     test_variants();
     test_bad();
+    test_fasterrcnn();
     test_labels();
     printf("%d checks, %d failed\n", n_checks, n_failed);
     return n_failed ? 1 : 0;

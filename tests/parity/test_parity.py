@@ -12,6 +12,9 @@ PyTorch reference (tools/ipgnet), on the same model file and image, as
   threshold, the top-k / detections-per-image cut-off) or of the NMS IoU
   threshold.
 
+For the two-stage configs the stages include the RPN outputs, the proposals
+(their count and order too), the RoI features and the box head's outputs.
+
 Usage: test_parity.py IPGNET_DETECT SOURCE_ROOT [CONFIG_NAME...]
 Prints one line per check and 'N passed, N failed'.
 """
@@ -49,6 +52,16 @@ CONFIGS = {
                                "--seed", "6"],
                               [("random", 301, 207, 5), ("random", 17, 91, 6), ("random", 1, 1, 7),
                                ("random", 301, 207, 8, "160x128")]),
+    # Two-stage (IPG-Faster R-CNN): RPN outputs, proposals, RoI features, box
+    # head outputs and detections, on odd letterboxes and non-native sizes.
+    "frcnn-r18w025-128x96": (["--arch", "fasterrcnn", "--backbone", "resnet18", "--width", "0.25",
+                              "--fpn-channels", "32", "--num-classes", "5", "--input", "128x96", "--seed", "1"],
+                             [f"{FACES}/cat.jpg", ("random", 301, 207, 9), ("random", 17, 91, 10),
+                              ("random", 301, 207, 11, "224x160")]),
+    "frcnn-r34-plainfpn-256x192": (["--arch", "fasterrcnn", "--backbone", "resnet34", "--width", "0.5",
+                                    "--ipg-levels", "", "--fpn-channels", "48", "--num-classes", "12",
+                                    "--input", "256x192", "--seed", "8"],
+                                   [f"{FACES}/surfer.jpg", ("random", 352, 288, 12)]),
 }
 
 RTOL = 1e-4
@@ -151,6 +164,51 @@ def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
         print(f"     unmatched: label {d[2]} score {d[1]:.6f} box {[round(v, 3) for v in d[0]]}")
 
 
+ROI_STAGES = ("rpn.proposals", "rpn.scores", "roi.features", "roi.cls", "roi.box")
+
+
+def match_proposals(ref_t, ours_t, cfg):
+    """Two-stage: pairs each reference proposal with ours. Proposals are
+    sorted by score, so a 1e-7 difference between two near-equal scores
+    swaps them, and an IoU or score at a threshold may change the set. Rows
+    pair by score (within 1e-4) and box (within 0.05 pixels); an unpaired
+    row must be borderline: its score within 1e-4 of the post-NMS cut, or an
+    IoU with another proposal within 1e-3 of rpn_nms_thresh. Returns
+    (pairs [(ref row, ours row)] usable for the RoI stages, list of real
+    mismatches)."""
+    rb = np.asarray(ref_t["rpn.proposals"], dtype=np.float64).reshape(-1, 4)
+    ob = np.asarray(ours_t["rpn.proposals"], dtype=np.float64).reshape(-1, 4)
+    rs = np.asarray(ref_t["rpn.scores"], dtype=np.float64).reshape(-1)
+    os_ = np.asarray(ours_t["rpn.scores"], dtype=np.float64).reshape(-1)
+    used = np.zeros(len(ob), bool)
+    pairs, unpaired_ref = [], []
+    for i in range(len(rb)):
+        cand = np.nonzero(~used & (np.abs(os_ - rs[i]) <= 1e-4))[0]
+        close = [j for j in cand if np.abs(ob[j] - rb[i]).max() <= 0.05]
+        if close:
+            used[close[0]] = True
+            pairs.append((i, close[0]))
+        else:
+            unpaired_ref.append(i)
+    cap = cfg["rpn_post_nms_top_n"]
+
+    def borderline(box, score, boxes, scores):
+        if len(scores) >= cap and abs(score - scores[-1]) <= 1e-4:
+            return True
+        return any(abs(iou(box, b) - cfg["rpn_nms_thresh"]) <= 1e-3 for b in boxes)
+
+    bad = [("ref", i) for i in unpaired_ref if not borderline(rb[i], rs[i], np.concatenate([rb, ob]), rs)]
+    bad += [("ours", j) for j in np.nonzero(~used)[0] if not borderline(ob[j], os_[j], np.concatenate([rb, ob]), os_)]
+    # RoIs whose pyramid level (floor(4 + log2(sqrt(area) / 224))) sits within
+    # 1e-4 of a level boundary may pool from another level in either engine.
+    def level_edge(b):
+        area = max((b[2] - b[0]) * (b[3] - b[1]), 1e-12)
+        v = 4 + np.log2(np.sqrt(area) / 224)
+        return abs(v - round(v)) <= 1e-4
+    pairs = [(i, j) for i, j in pairs if not level_edge(rb[i])]
+    return pairs, bad
+
+
 def detect_json(cfg_name, model, image, detect, s, cfg, extra=()):
     """Both command-line detectors at threshold 0.3 give the same JSON Lines:
     same image fields, and detections equal by the rules above (compared in
@@ -207,16 +265,30 @@ def parity(cfg_name, detect, tmp):
         order = json.loads(ref_meta["order"])
         worst = (0.0, "")
         bad = []
+        pairs = None
+        if "rpn.proposals" in ref_t and "rpn.proposals" in ours_t:
+            pairs, mismatched = match_proposals(ref_t, ours_t, cfg)
+            check(not mismatched and len(pairs) >= 0.8 * ref_t["rpn.proposals"].shape[1],
+                  f"{tag}: proposals equal ({ref_t['rpn.proposals'].shape[1]} reference, "
+                  f"{ours_t['rpn.proposals'].shape[1]} ours, {len(pairs)} paired, "
+                  f"{len(mismatched)} real mismatches)")
         for stage in order:
             if stage.startswith("detections."):
                 continue
             a, b = ours_t.get(stage), ref_t[stage]
+            if a is not None and pairs is not None and stage in ROI_STAGES:
+                # The RoI axis is the last but for the proposal boxes: compare paired RoIs.
+                axis = 1 if stage == "rpn.proposals" else -1
+                ri = [i for i, _ in pairs]
+                oi = [j for _, j in pairs]
+                a, b = np.take(np.asarray(a), oi, axis=axis), np.take(np.asarray(b), ri, axis=axis)
             if a is None or tuple(a.shape) != tuple(b.shape):
                 bad.append(f"{stage} missing or shape {None if a is None else tuple(a.shape)} != {tuple(b.shape)}")
                 continue
             a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-            m = np.abs(b).max()
-            ratio = np.abs(a - b).max() / m if m > 0 else np.abs(a - b).max()
+            m = np.abs(b).max() if b.size else 0.0
+            d = np.abs(a - b).max() if b.size else 0.0
+            ratio = d / m if m > 0 else d
             if ratio > worst[0]:
                 worst = (ratio, stage)
             if not ratio <= RTOL:

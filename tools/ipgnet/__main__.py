@@ -1,6 +1,7 @@
 """Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench,info,synth,synth-video,train,eval} ..."""
 
 import argparse
+import json
 import os
 import sys
 
@@ -32,17 +33,28 @@ def _dtype(text):
 
 
 def cmd_random(args):
-    from .config import Config
+    from .config import Config, ConfigError
     from .modelfile import save_model
     from .random_model import default_labels, random_model
 
-    kwargs = dict(backbone=args.backbone, width=args.width, num_classes=args.num_classes,
-                  input=args.input)
+    kwargs = dict(arch=args.arch, backbone=args.backbone, width=args.width,
+                  num_classes=args.num_classes, input=args.input)
     if args.ipg_levels is not None:
         kwargs["ipg_levels"] = args.ipg_levels
     if args.fpn_channels is not None:
         kwargs["fpn_channels"] = args.fpn_channels
-    config = Config(**kwargs)
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError("no '='")
+            kwargs[key] = json.loads(value)
+        except ValueError as e:
+            raise SystemExit(f"ipgnet random: --set {item!r}: expected KEY=JSON ({e})")
+    try:
+        config = Config.from_dict(kwargs)
+    except ConfigError as e:
+        raise SystemExit(f"ipgnet random: {e}")
     labels = args.labels.split(",") if args.labels else default_labels(config.num_classes)
     if len(labels) != config.num_classes:
         raise SystemExit(f"ipgnet random: {len(labels)} labels for --num-classes {config.num_classes}")
@@ -106,6 +118,8 @@ def main(argv=None):
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("random", help="write a seeded random (calibrated) model file")
+    r.add_argument("--arch", default="retinanet", choices=["retinanet", "fasterrcnn"],
+                   help="IPG-RetinaNet (default) or IPG-Faster R-CNN; the arch's defaults apply")
     r.add_argument("--backbone", default="resnet18",
                    choices=["resnet18", "resnet34", "resnet50", "resnet101"])
     r.add_argument("--width", type=float, default=1.0)
@@ -116,6 +130,8 @@ def main(argv=None):
     r.add_argument("--fpn-channels", type=int, default=None)
     r.add_argument("--labels", default=None, help="comma separated class names")
     r.add_argument("--dtype", type=_dtype, default="F32")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="any other config field, as JSON (e.g. representation_size=64); repeatable")
     r.add_argument("-o", "--output", required=True)
     r.set_defaults(func=cmd_random)
 

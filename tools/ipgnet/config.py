@@ -1,10 +1,38 @@
 """Model configuration (the ``config`` entry of a model file's metadata).
 
 Every architectural and post-processing number of IPG-Net lives here; the C
-engine reads the same JSON.  ``to_json`` always writes every key below, in this
-order; ``from_json``/``from_dict`` reject unknown keys and wrong types, and fill
-a missing key with its default (``backbone`` and ``num_classes`` have no default
-and are required).
+engine reads the same JSON.  ``to_json`` always writes every key of the
+config's arch (``Config.keys_for(arch)``), in this order:
+
+    common        arch, backbone, width, ipg_levels, ipg_channels, fpn_channels,
+                  num_classes, input, mean, std, bn_eps, anchor_sizes,
+                  aspect_ratios, score_thresh, nms_thresh, detections_per_img,
+    retinanet     ... detections_per_img, topk_candidates, box_weights
+                  (exactly ``Config.KEYS``, the one-stage order of format 1)
+    fasterrcnn    ... detections_per_img, box_weights, then rpn_pre_nms_top_n,
+                  rpn_post_nms_top_n, rpn_nms_thresh, rpn_score_thresh,
+                  roi_output_size, roi_sampling_ratio, representation_size
+
+``from_json``/``from_dict`` reject unknown keys, keys of the other arch and
+wrong types, and fill a missing key with its default (``backbone`` and
+``num_classes`` have no default and are required).
+
+Arch-dependent defaults (a field left unset / None is resolved in __post_init__):
+                        retinanet (P3..P7)            fasterrcnn (P2..P6)
+    anchor_sizes        torchvision RetinaNet's       [[32], [64], [128], [256], [512]]
+                        (3 scales per level)
+    box_weights         [1, 1, 1, 1]                  [10, 10, 5, 5]
+    detections_per_img  300                           100
+    topk_candidates     1000                          (not a fasterrcnn key)
+    rpn_pre_nms_top_n   (not a retinanet key)         1000 (per level, test time)
+    rpn_post_nms_top_n                                1000 (test time)
+    rpn_nms_thresh                                    0.7
+    rpn_score_thresh                                  0.0
+    roi_output_size                                   7 (1..64)
+    roi_sampling_ratio                                2 (1..64; torchvision's
+                                                      adaptive <= 0 is not supported)
+    representation_size                               1024
+aspect_ratios [0.5, 1, 2], score_thresh 0.05 and nms_thresh 0.5 for both.
 
 Channel arithmetic (Python's ``round``, i.e. round-half-to-even):
     stem channels      = round(64 * width)
@@ -18,7 +46,7 @@ import math
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-ARCHS = ("retinanet",)
+ARCHS = ("retinanet", "fasterrcnn")
 
 # backbone name -> (block kind, blocks per stage)
 BACKBONES = {
@@ -32,11 +60,63 @@ EXPANSION = {"basic": 1, "bottleneck": 4}
 
 # FPN levels of the one-stage (RetinaNet) neck: P3..P7
 RETINANET_LEVELS = (3, 4, 5, 6, 7)
+# FPN levels of the two-stage (Faster R-CNN) neck: P2..P6 (P6 = max pool of P5)
+FASTERRCNN_LEVELS = (2, 3, 4, 5, 6)
+ARCH_LEVELS = {"retinanet": RETINANET_LEVELS, "fasterrcnn": FASTERRCNN_LEVELS}
+
+# keys every arch has, in JSON order (box_weights is written last of them)
+COMMON_KEYS = (
+    "arch", "backbone", "width", "ipg_levels", "ipg_channels", "fpn_channels",
+    "num_classes", "input", "mean", "std", "bn_eps", "anchor_sizes",
+    "aspect_ratios", "score_thresh", "nms_thresh", "detections_per_img",
+    "box_weights",
+)
+# keys only one arch has
+ARCH_KEYS = {
+    "retinanet": ("topk_candidates",),
+    "fasterrcnn": ("rpn_pre_nms_top_n", "rpn_post_nms_top_n", "rpn_nms_thresh",
+                   "rpn_score_thresh", "roi_output_size", "roi_sampling_ratio",
+                   "representation_size"),
+}
+ALL_KEYS = COMMON_KEYS + ARCH_KEYS["retinanet"] + ARCH_KEYS["fasterrcnn"]
+
+# arch-dependent defaults of the fields left None
+ARCH_DEFAULTS = {
+    "retinanet": dict(
+        anchor_sizes=lambda: default_anchor_sizes(),
+        box_weights=lambda: [1.0, 1.0, 1.0, 1.0],
+        detections_per_img=lambda: 300,
+        topk_candidates=lambda: 1000,
+    ),
+    "fasterrcnn": dict(
+        anchor_sizes=lambda: default_fasterrcnn_anchor_sizes(),
+        box_weights=lambda: [10.0, 10.0, 5.0, 5.0],
+        detections_per_img=lambda: 100,
+        rpn_pre_nms_top_n=lambda: 1000,
+        rpn_post_nms_top_n=lambda: 1000,
+        rpn_nms_thresh=lambda: 0.7,
+        rpn_score_thresh=lambda: 0.0,
+        roi_output_size=lambda: 7,
+        roi_sampling_ratio=lambda: 2,
+        representation_size=lambda: 1024,
+    ),
+}
+
+# fields whose dataclass default None stands for the arch's default
+NONE_DEFAULT_KEYS = tuple(sorted({k for v in ARCH_DEFAULTS.values() for k in v}))
+
+FLOAT_KEYS = ("width", "bn_eps", "score_thresh", "nms_thresh", "rpn_nms_thresh", "rpn_score_thresh")
+FLOAT_LIST_KEYS = ("mean", "std", "aspect_ratios", "box_weights")
 
 
 def default_anchor_sizes():
     """torchvision's RetinaNet anchors: 3 scales per level P3..P7."""
     return [[x, int(x * 2 ** (1.0 / 3)), int(x * 2 ** (2.0 / 3))] for x in [32, 64, 128, 256, 512]]
+
+
+def default_fasterrcnn_anchor_sizes():
+    """torchvision's Faster R-CNN FPN anchors: one size per level P2..P6."""
+    return [[32], [64], [128], [256], [512]]
 
 
 class ConfigError(ValueError):
@@ -75,23 +155,46 @@ class Config:
     mean: List[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
     std: List[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
     bn_eps: float = 1e-5
-    anchor_sizes: List[List[int]] = field(default_factory=default_anchor_sizes)
+    # None -> the arch's default (ARCH_DEFAULTS)
+    anchor_sizes: Optional[List[List[int]]] = None
     aspect_ratios: List[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
     score_thresh: float = 0.05
     nms_thresh: float = 0.5
-    detections_per_img: int = 300
-    topk_candidates: int = 1000
-    box_weights: List[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
+    detections_per_img: Optional[int] = None
+    topk_candidates: Optional[int] = None           # retinanet only
+    box_weights: Optional[List[float]] = None
+    rpn_pre_nms_top_n: Optional[int] = None         # fasterrcnn only, from here on
+    rpn_post_nms_top_n: Optional[int] = None
+    rpn_nms_thresh: Optional[float] = None
+    rpn_score_thresh: Optional[float] = None
+    roi_output_size: Optional[int] = None
+    roi_sampling_ratio: Optional[int] = None
+    representation_size: Optional[int] = None
 
-    # JSON key order (the order of the contract, not of the dataclass fields)
-    KEYS = (
-        "arch", "backbone", "width", "ipg_levels", "ipg_channels", "fpn_channels",
-        "num_classes", "input", "mean", "std", "bn_eps", "anchor_sizes",
-        "aspect_ratios", "score_thresh", "nms_thresh", "detections_per_img",
-        "topk_candidates", "box_weights",
-    )
+    # JSON key order of a retinanet config (the order of the contract, not of
+    # the dataclass fields); keys_for(arch) gives any arch's
+    KEYS = COMMON_KEYS[:-1] + ARCH_KEYS["retinanet"] + COMMON_KEYS[-1:]
+
+    @staticmethod
+    def keys_for(arch):
+        """The JSON keys of a config of this arch, in to_json order."""
+        if arch == "fasterrcnn":
+            return COMMON_KEYS + ARCH_KEYS["fasterrcnn"]
+        return Config.KEYS
 
     def __post_init__(self):
+        if self.arch in ARCHS and not isinstance(self.arch, bool):
+            for other, keys in ARCH_KEYS.items():
+                if other == self.arch:
+                    continue
+                given = [k for k in keys if getattr(self, k) is not None]
+                if given:
+                    raise ConfigError(
+                        f"invalid config: {', '.join(given)} {'is a' if len(given) == 1 else 'are'} "
+                        f"{other} key{'' if len(given) == 1 else 's'}, not valid for arch {self.arch!r}")
+            for k, make in ARCH_DEFAULTS[self.arch].items():
+                if getattr(self, k) is None:
+                    setattr(self, k, make())
         if self.backbone in BACKBONES and isinstance(self.width, (int, float)) \
                 and not isinstance(self.width, bool) and self.width > 0 and self.ipg_channels is None:
             self.ipg_channels = default_ipg_channels(self.backbone, self.width)
@@ -127,6 +230,11 @@ class Config:
     def num_anchors(self):
         """Anchors per location A (the same on every level)."""
         return len(self.anchor_sizes[0]) * len(self.aspect_ratios)
+
+    @property
+    def levels(self):
+        """FPN levels of the arch's neck: (3..7) retinanet, (2..6) fasterrcnn."""
+        return ARCH_LEVELS[self.arch]
 
     @property
     def input_width(self):
@@ -189,8 +297,10 @@ class Config:
             fail(f"std entries must be > 0, got {self.std!r}")
         if not is_num(self.bn_eps) or self.bn_eps <= 0:
             fail(f"bn_eps must be > 0, got {self.bn_eps!r}")
-        if not isinstance(self.anchor_sizes, list) or len(self.anchor_sizes) != len(RETINANET_LEVELS):
-            fail(f"anchor_sizes must be a list of {len(RETINANET_LEVELS)} lists (P3..P7), got {self.anchor_sizes!r}")
+        levels = ARCH_LEVELS[self.arch]
+        if not isinstance(self.anchor_sizes, list) or len(self.anchor_sizes) != len(levels):
+            fail(f"anchor_sizes must be a list of {len(levels)} lists (one per level "
+                 f"P{levels[0]}..P{levels[-1]} of {self.arch}), got {self.anchor_sizes!r}")
         for i, sizes in enumerate(self.anchor_sizes):
             int_list(f"anchor_sizes[{i}]", sizes, None, 1)
             if len(sizes) == 0:
@@ -205,22 +315,43 @@ class Config:
             v = getattr(self, name)
             if not is_num(v) or not 0.0 <= v <= 1.0:
                 fail(f"{name} must be a number in [0, 1], got {v!r}")
-        for name in ("detections_per_img", "topk_candidates"):
+        positive = ["detections_per_img"]
+        if self.arch == "retinanet":
+            positive.append("topk_candidates")
+        else:
+            positive += ["rpn_pre_nms_top_n", "rpn_post_nms_top_n", "representation_size"]
+        # Upper bounds as the C engine's (ipg/config.c): prepare-time buffers
+        # grow with them.
+        upper = {"rpn_pre_nms_top_n": 10000, "rpn_post_nms_top_n": 10000, "representation_size": 65536}
+        for name in positive:
             v = getattr(self, name)
             if not is_int(v) or v < 1:
                 fail(f"{name} must be a positive integer, got {v!r}")
+            if name in upper and v > upper[name]:
+                fail(f"{name} must be at most {upper[name]}, got {v!r}")
         num_list("box_weights", self.box_weights, 4)
         if any(v <= 0 for v in self.box_weights):
             fail(f"box_weights entries must be > 0, got {self.box_weights!r}")
+        if self.arch == "fasterrcnn":
+            for name in ("rpn_nms_thresh", "rpn_score_thresh"):
+                v = getattr(self, name)
+                if not is_num(v) or not 0.0 <= v <= 1.0:
+                    fail(f"{name} must be a number in [0, 1], got {v!r}")
+            for name in ("roi_output_size", "roi_sampling_ratio"):
+                v = getattr(self, name)
+                if not is_int(v) or not 1 <= v <= 64:
+                    fail(f"{name} must be an integer in 1..64, got {v!r}"
+                         + (" (torchvision's adaptive sampling, <= 0, is not supported)"
+                            if name == "roi_sampling_ratio" and is_int(v) and v <= 0 else ""))
 
     # ----- serialisation -----------------------------------------------------
     def to_dict(self):
         d = {}
-        for k in self.KEYS:
+        for k in self.keys_for(self.arch):
             v = getattr(self, k)
-            if k in ("width", "bn_eps", "score_thresh", "nms_thresh"):
+            if k in FLOAT_KEYS:
                 v = float(v)
-            elif k in ("mean", "std", "aspect_ratios", "box_weights"):
+            elif k in FLOAT_LIST_KEYS:
                 v = [float(x) for x in v]
             elif k == "anchor_sizes":
                 v = [list(s) for s in v]
@@ -236,19 +367,28 @@ class Config:
     def from_dict(cls, d):
         if not isinstance(d, dict):
             raise ConfigError(f"invalid config: expected a JSON object, got {type(d).__name__}")
-        unknown = sorted(set(d) - set(cls.KEYS))
+        unknown = sorted(set(d) - set(ALL_KEYS))
         if unknown:
             raise ConfigError(f"invalid config: unknown key(s) {', '.join(unknown)}")
         for k in ("backbone", "num_classes"):
             if k not in d:
                 raise ConfigError(f"invalid config: missing required key {k!r}")
+        arch = d.get("arch", "retinanet")
+        if isinstance(arch, str) and arch in ARCHS:
+            foreign = [k for k in ALL_KEYS if k in d and k not in cls.keys_for(arch)]
+            if foreign:
+                owner = sorted({a for a, keys in ARCH_KEYS.items() for k in foreign if k in keys})
+                raise ConfigError(f"invalid config: key(s) {', '.join(foreign)} belong to arch "
+                                  f"{', '.join(repr(a) for a in owner)}, not to arch {arch!r}")
         kwargs = {}
         for k, v in d.items():
+            if v is None and k in NONE_DEFAULT_KEYS:
+                # None means "the arch's default" to the dataclass; JSON must give a value
+                raise ConfigError(f"invalid config: {k} must not be null")
             # JSON has one number type; accept integral values for float fields
-            if k in ("width", "bn_eps", "score_thresh", "nms_thresh") and isinstance(v, int) \
-                    and not isinstance(v, bool):
+            if k in FLOAT_KEYS and isinstance(v, int) and not isinstance(v, bool):
                 v = float(v)
-            if k in ("mean", "std", "aspect_ratios", "box_weights") and isinstance(v, list):
+            if k in FLOAT_LIST_KEYS and isinstance(v, list):
                 v = [float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
             if isinstance(v, list):
                 v = [list(x) if isinstance(x, list) else x for x in v]

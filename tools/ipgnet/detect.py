@@ -9,7 +9,9 @@ frame, in double precision), sort by decreasing score (stable), and print
    "label_id": N, "score": round(S, 6), "box": [round(x1, 3), ...]}, ...]}
 
 with json.dumps' default separators.  A threshold below config.score_thresh
-keeps only what post-processing kept (scores > score_thresh).
+keeps only what post-processing kept (scores > score_thresh).  Any arch:
+load_model builds the file's model (IPGNet or IPGFasterRCNN), whose
+forward_tensor gives 0-based labels either way.
 """
 
 import json

@@ -5,7 +5,7 @@ A checkpoint is a ``torch.save``'d dict with keys "model" (state_dict),
 means its ``last.pt``.  A "module." prefix on every key (DataParallel /
 DistributedDataParallel) is stripped.  ``num_batches_tracked`` entries may be
 present or absent; every other tensor must match the model built from the
-config exactly.
+config (``build_model``: any arch) exactly.
 """
 
 import os
@@ -13,7 +13,7 @@ import os
 import torch
 
 from .config import Config
-from .model import IPGNet, model_state
+from .model import build_model, model_state
 from .modelfile import ModelFileError, save_model
 
 
@@ -27,7 +27,7 @@ def load_checkpoint(path):
     state = dict(ckpt["model"])
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}
-    model = IPGNet(config)
+    model = build_model(config)
     expected = model_state(model)
     given = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     missing = [k for k in expected if k not in given]

@@ -1,5 +1,9 @@
 """IPG-RetinaNet: torchvision's RetinaNet with an IPG-guided ResNet-FPN backbone.
 
+Also the backbone shared with the two-stage IPG-Faster R-CNN (fasterrcnn.py)
+and ``build_model(config)``, which builds the model of ``config.arch``
+(IPGNet for "retinanet", fasterrcnn.IPGFasterRCNN for "fasterrcnn").
+
 ``IPGNet`` subclasses ``torchvision.models.detection.RetinaNet`` so that
 torchvision's head, AnchorGenerator, BoxCoder and ``postprocess_detections``
 define the semantics.  torchvision's GeneralizedRCNNTransform is *not* used:
@@ -17,6 +21,9 @@ State-dict names (what the C engine binds to):
     backbone.fpn.layer_blocks.{0,1,2}.0.{weight,bias}   3x3 outputs P3, P4, P5
     backbone.fpn.extra_blocks.p6.*, .p7.*               P6 = conv3x3/2(P5),
                                                         P7 = conv3x3/2(relu(P6))
+    (fasterrcnn's two-stage neck instead: backbone.fpn.inner_blocks.{0..3}.0.*
+    and layer_blocks.{0..3}.0.* on F2..F5, P6 = max_pool2d(P5, 1, stride 2),
+    no extra-block parameters; see fasterrcnn.py)
     head.classification_head.conv.{0..3}.0.*, .cls_logits.*
     head.regression_head.conv.{0..3}.0.*, .bbox_reg.*
 (``num_batches_tracked`` buffers exist in the module but are never written to
@@ -63,13 +70,15 @@ from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.retinanet import RetinaNetHead
-from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
+from torchvision.ops.feature_pyramid_network import (FeaturePyramidNetwork, LastLevelMaxPool,
+                                                     LastLevelP6P7)
 
 from .config import Config
 from .guidance import Guidance, downsample2
 from .resnet import ResNet
 
-FPN_LEVELS = ("p3", "p4", "p5", "p6", "p7")
+FPN_LEVELS = ("p3", "p4", "p5", "p6", "p7")              # retinanet neck
+TWO_STAGE_FPN_LEVELS = ("p2", "p3", "p4", "p5", "p6")    # fasterrcnn neck
 
 
 def _noop(name, tensor):
@@ -77,7 +86,8 @@ def _noop(name, tensor):
 
 
 class IPGBackbone(nn.Module):
-    """ResNet body + IPG guidance + FPN; returns OrderedDict p3..p7."""
+    """ResNet body + IPG guidance + FPN; returns OrderedDict p3..p7 (retinanet)
+    or p2..p6 (fasterrcnn: FPN over F2..F5 + LastLevelMaxPool)."""
 
     def __init__(self, config: Config):
         super().__init__()
@@ -85,11 +95,22 @@ class IPGBackbone(nn.Module):
         self.body = ResNet(config.backbone, config.width, config.bn_eps)
         c = self.body.out_channels
         self.guidance = Guidance(config.ipg_levels, c, config.ipg_channels, config.bn_eps)
-        self.fpn = FeaturePyramidNetwork(
-            in_channels_list=[c[1], c[2], c[3]],
-            out_channels=config.fpn_channels,
-            extra_blocks=LastLevelP6P7(config.fpn_channels, config.fpn_channels),
-        )
+        if config.arch == "fasterrcnn":
+            self.inputs = (2, 3, 4, 5)
+            self.levels = TWO_STAGE_FPN_LEVELS
+            self.fpn = FeaturePyramidNetwork(
+                in_channels_list=[c[0], c[1], c[2], c[3]],
+                out_channels=config.fpn_channels,
+                extra_blocks=LastLevelMaxPool(),
+            )
+        else:
+            self.inputs = (3, 4, 5)
+            self.levels = FPN_LEVELS
+            self.fpn = FeaturePyramidNetwork(
+                in_channels_list=[c[1], c[2], c[3]],
+                out_channels=config.fpn_channels,
+                extra_blocks=LastLevelP6P7(config.fpn_channels, config.fpn_channels),
+            )
         self.out_channels = config.fpn_channels
 
     def forward(self, x, record=_noop):
@@ -121,8 +142,8 @@ class IPGBackbone(nn.Module):
                 y = self.guidance.fusion(l)(y, g)
                 record(f"ipg.f{l}", y)
             feats[l] = y
-        p = self.fpn(OrderedDict([("f3", feats[3]), ("f4", feats[4]), ("f5", feats[5])]))
-        out = OrderedDict(zip(FPN_LEVELS, p.values()))
+        p = self.fpn(OrderedDict((f"f{l}", feats[l]) for l in self.inputs))
+        out = OrderedDict(zip(self.levels, p.values()))
         for k, v in out.items():
             record(f"fpn.{k}", v)
         return out
@@ -131,6 +152,8 @@ class IPGBackbone(nn.Module):
 class IPGNet(RetinaNet):
     def __init__(self, config: Config):
         config.validate()
+        if config.arch != "retinanet":
+            raise ValueError(f"IPGNet is the retinanet arch, got {config.arch!r} (use build_model)")
         backbone = IPGBackbone(config)
         sizes = tuple(tuple(int(s) for s in lvl) for lvl in config.anchor_sizes)
         ratios = (tuple(float(r) for r in config.aspect_ratios),) * len(sizes)
@@ -228,7 +251,12 @@ class IPGNet(RetinaNet):
         return self.postprocess(x, feats, cls, box)
 
 
-def build_model(config: Config) -> IPGNet:
+def build_model(config: Config):
+    """The model of config.arch: IPGNet (retinanet) or IPGFasterRCNN (fasterrcnn)."""
+    if config.arch == "fasterrcnn":
+        from .fasterrcnn import IPGFasterRCNN
+
+        return IPGFasterRCNN(config)
     return IPGNet(config)
 
 

@@ -207,7 +207,7 @@ def save_model(model, config, labels, path, dtype="F32"):
 
 def load_model(path):
     """Read and validate a model file.  Returns (model in eval mode, config, labels)."""
-    from .model import IPGNet, model_state
+    from .model import build_model, model_state
 
     tensors, meta = read_safetensors(path)
 
@@ -233,7 +233,7 @@ def load_model(path):
         check_labels(labels, config)
     except ModelFileError as e:
         fail(str(e))
-    model = IPGNet(config)
+    model = build_model(config)
     expected = model_state(model)
     missing = [k for k in expected if k not in tensors]
     unexpected = [k for k in tensors if k not in expected]

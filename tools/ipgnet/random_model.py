@@ -1,7 +1,7 @@
 """Seeded random models with non-trivial outputs (for engine parity tests).
 
-Recipe (all from one ``torch.manual_seed(seed)`` stream, one thread, modules in
-``named_modules`` order):
+RetinaNet recipe (all from one ``torch.manual_seed(seed)`` stream, one thread,
+modules in ``named_modules`` order):
   * every Conv2d: Kaiming normal (fan_in, ReLU gain); conv biases (FPN, head)
     N(0, 0.1);
   * every BatchNorm (fusion BNs included, nonzero here unlike the training
@@ -18,6 +18,28 @@ Recipe (all from one ``torch.manual_seed(seed)`` stream, one thread, modules in
     cls_logits standardised and mapped to logits = CLS_GAIN * (z - q) where q is
     the (1 - CLS_POSITIVE) quantile, so ~CLS_POSITIVE of the (anchor, class)
     scores are above 0.5 and scores spread over (0, 1).
+
+Faster R-CNN recipe (arch "fasterrcnn"; same stream, same order):
+  * init and backbone calibration as above (the FPN here: 4 laterals and 4
+    outputs, P6 a max pool); every Linear (fc6, fc7, cls_score, bbox_pred):
+    Kaiming normal (fan_in, ReLU gain), bias N(0, 0.1);
+  * RPN: the shared 3x3 conv rescaled to unit output std (pooled over P2..P6);
+    cls_logits standardised to logits = RPN_CLS_STD * z (z of zero mean and
+    unit std over all anchors of the calibration batch), so objectness logits
+    spread over about (-4, 4) without saturating or tying (the engine's
+    per-level top-k and NMS are tested against them); bbox_pred like the
+    RetinaNet bbox_reg (deltas std BOX_STD, bias N(0, BOX_BIAS_STD));
+  * calibration RoIs: the proposals of the calibrated RPN (eval mode,
+    config's test-time top-n and NMS, rpn_score_thresh taken as 0) on the
+    calibration batch, RoIAligned;
+  * fc6 then fc7 rescaled to unit output std over those RoIs;
+  * cls_score standardised to ROI_CLS_GAIN * z, then the background logit
+    raised by the offset b (bisection, ``ROI_BISECT_STEPS`` steps) at which a
+    fraction ROI_FG_ABOVE of the foreground (RoI, class) softmax scores is
+    above 0.05: scores spread, a fair number above 0.05, a few above 0.3;
+  * bbox_pred: raw deltas (before the division by box_weights) with std
+    ROI_BOX_STD and bias N(0, ROI_BOX_BIAS_STD) (deltas ~1-2 at weights
+    10, 10, 5, 5: centre shifts ~0.15 of the box, sizes x exp(+-0.3)).
 Same arguments -> byte-identical file.
 """
 
@@ -26,13 +48,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import Config
-from .model import IPGNet
+from .model import build_model
 
 CALIB_IMAGES = 4
 BOX_STD = 0.2
 BOX_BIAS_STD = 0.15
 CLS_GAIN = 2.0
 CLS_POSITIVE = 0.005
+# Faster R-CNN
+RPN_CLS_STD = 1.0
+ROI_CLS_GAIN = 1.5
+ROI_FG_ABOVE = 0.05
+ROI_BISECT_STEPS = 40
+ROI_BOX_STD = 1.5
+ROI_BOX_BIAS_STD = 0.5
 
 
 def random_images(n, height, width, mean, std):
@@ -77,6 +106,9 @@ def _init(model):
                 nn.init.normal_(m.bias, 0.0, 0.1)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.normal_(m.bias, 0.0, 0.1)
+        elif isinstance(m, nn.Linear):  # Faster R-CNN's box head and predictor
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             nn.init.normal_(m.bias, 0.0, 0.1)
 
 
@@ -142,17 +174,95 @@ def _calibrate_head(model, x):
             final.bias.sub_(mu).mul_(gain).sub_(CLS_GAIN * q)
 
 
+def _unit_std(layer, ys):
+    """Rescale layer so that its outputs ys (computed before) have unit std;
+    returns the rescaled outputs."""
+    factor = 1.0 / float(torch.cat([y.flatten() for y in ys]).std().clamp_min(1e-6))
+    _rescale(layer, factor)
+    return [y * factor for y in ys]
+
+
+def _delta_std(layer, x, std, bias_std):
+    """Scale layer's weight so that W x has std `std`; redraw its bias N(0, bias_std)."""
+    wx = torch.cat([(layer(t) - layer.bias.view(1, -1, *([1] * (t.dim() - 2)))).flatten() for t in x])
+    layer.weight.mul_(std / float(wx.std().clamp_min(1e-6)))
+    layer.bias.normal_(0.0, bias_std)
+
+
+@torch.no_grad()
+def _calibrate_rpn(model, x):
+    head = model.rpn.head
+    feats = list(model.backbone(x).values())
+    conv = head.conv[0][0]
+    ts = [F.relu(y) for y in _unit_std(conv, [conv(f) for f in feats])]
+    z = torch.cat([head.cls_logits(t).flatten() for t in ts])
+    mu, sd = float(z.mean()), float(z.std().clamp_min(1e-6))
+    gain = RPN_CLS_STD / sd
+    head.cls_logits.weight.mul_(gain)
+    head.cls_logits.bias.sub_(mu).mul_(gain)
+    _delta_std(head.bbox_pred, ts, BOX_STD, BOX_BIAS_STD)
+
+
+def _fg_above(logits, bg, thresh=0.05):
+    z = logits.clone()
+    z[:, 0] += bg
+    return float((F.softmax(z, -1)[:, 1:] > thresh).float().mean())
+
+
+@torch.no_grad()
+def _calibrate_roi(model, x):
+    model.eval()
+    images = model._image_list(x)
+    feats = model.backbone(x)
+    levels = list(feats.values())
+    score_thresh = model.rpn.score_thresh
+    model.rpn.score_thresh = 0.0  # calibration RoIs whatever rpn_score_thresh is
+    try:
+        boxes, _ = model.proposals(images, levels, *model.rpn.head(levels))
+    finally:
+        model.rpn.score_thresh = score_thresh
+    rh = model.roi_heads
+    f = rh.box_roi_pool(feats, boxes, images.image_sizes).flatten(1)
+    if f.shape[0] < 2:
+        raise ValueError(f"random model: the calibration batch gave {f.shape[0]} proposal(s), "
+                         "too few to calibrate the box head")
+    h = f
+    for fc in (rh.box_head.fc6, rh.box_head.fc7):
+        h = F.relu(_unit_std(fc, [fc(h)])[0])
+    cls = rh.box_predictor.cls_score
+    z = cls(h)
+    mu, sd = float(z.mean()), float(z.std().clamp_min(1e-6))
+    gain = ROI_CLS_GAIN / sd
+    cls.weight.mul_(gain)
+    cls.bias.sub_(mu).mul_(gain)
+    logits = cls(h)
+    lo, hi = -20.0, 20.0  # fg_above decreases as the background offset grows
+    for _ in range(ROI_BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        if _fg_above(logits, mid) > ROI_FG_ABOVE:
+            lo = mid
+        else:
+            hi = mid
+    cls.bias[0] += 0.5 * (lo + hi)
+    _delta_std(rh.box_predictor.bbox_pred, [h], ROI_BOX_STD, ROI_BOX_BIAS_STD)
+
+
 def random_model(config: Config, seed=0):
-    """Build a calibrated random IPGNet (eval mode)."""
+    """Build a calibrated random model of config.arch (eval mode): IPGNet or
+    IPGFasterRCNN."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         torch.manual_seed(seed)
-        model = IPGNet(config)
+        model = build_model(config)
         _init(model)
         x = random_images(CALIB_IMAGES, config.input[1], config.input[0], config.mean, config.std)
         _calibrate_backbone(model, x)
-        _calibrate_head(model, x)
+        if config.arch == "fasterrcnn":
+            _calibrate_rpn(model, x)
+            _calibrate_roi(model, x)
+        else:
+            _calibrate_head(model, x)
     finally:
         torch.set_num_threads(threads)
     model.eval()

@@ -1,7 +1,8 @@
 """``dump`` and ``compare``: named intermediates of the reference, for engine parity.
 
-``dump`` writes an F32 safetensors file with every intermediate as [C, H, W]
-(batch dimension dropped), in execution order:
+``dump`` writes an F32 safetensors file with every intermediate, 4-D ones as
+[C, H, W] (batch dimension dropped), others as recorded, in execution order.
+RetinaNet (arch "retinanet"):
 
     input                          normalised letterboxed network input
     pyramid.i4 .. pyramid.i{2^L}   image pyramid levels used (L = max guided
@@ -17,6 +18,21 @@
     detections.boxes [N, 4]        network-input pixels, at config.score_thresh
     detections.scores [N]
     detections.labels [N]          as F32
+
+Faster R-CNN (arch "fasterrcnn", see fasterrcnn.py): the same up to the
+backbone's last stage, then (A anchors per location, R proposals, C FPN
+channels, s = roi_output_size, K classes)
+
+    fpn.p2 .. fpn.p6               [C, h, w]
+    rpn.cls.p2 .. rpn.cls.p6       raw objectness conv output [A, h, w]
+    rpn.box.p2 .. rpn.box.p6       raw bbox_pred conv output  [4A, h, w]
+    rpn.proposals [1, R, 4]        proposals after filter_proposals (score order)
+    rpn.scores [1, 1, R]           their sigmoid objectness
+    roi.features [C*s*s, 1, R]     MultiScaleRoIAlign output, index (c*s + y)*s + x
+    roi.cls [K+1, 1, R]            class logits (0 = background)
+    roi.box [4(K+1), 1, R]         box regression (row 4k + j: delta j of class k)
+    detections.boxes [N, 4], detections.scores [N], detections.labels [N]
+                                   as above (labels 0-based, background excluded)
 
 metadata: "format": "ipgnet-stages", "order": JSON array of the names above,
 "scale": repr(s), "image", "width"/"height" (frame), "input" ("WxH").
@@ -90,7 +106,9 @@ def stage_ratio(ref, ours):
     return d, m, (d / m if m > 0 else math.inf)
 
 
-def compare(ref_path, ours_path, rtol=1e-4, out=sys.stdout):
+def compare(ref_path, ours_path, rtol=1e-4, out=None):
+    if out is None:  # the current stdout, not the one of import time
+        out = sys.stdout
     ref, ref_meta = read_safetensors(ref_path)
     ours, _ = read_safetensors(ours_path)
     if "order" in ref_meta:

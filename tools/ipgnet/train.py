@@ -1,4 +1,4 @@
-"""``train``: train IPG-RetinaNet on a COCO-format dataset.
+"""``train``: train IPG-RetinaNet or IPG-Faster R-CNN on a COCO-format dataset.
 
     python3 -m ipgnet train --data DIR --config CONFIG.json --out RUN_DIR [options]
     python3 -m ipgnet train --out RUN_DIR --resume [--epochs N ...]
@@ -14,9 +14,16 @@ or more training of a shipped model): same architecture, BN statistics
 included; the class logits start fresh when the file's labels are not the
 dataset's. The optimizer state and the schedule start anew.
 
-Model: ``IPGNet(config)`` from scratch (no ImageNet weights offline): torchvision
-default initialisation, the IPG fusion BN weight and bias zero (guidance.py),
-RetinaNet head prior 0.01.  BatchNorm trains in train mode (batch statistics;
+Model: ``build_model(config)`` from scratch (no ImageNet weights offline):
+IPGNet for ``"arch": "retinanet"``, IPGFasterRCNN (fasterrcnn.py) for
+``"arch": "fasterrcnn"``; torchvision default initialisation, the IPG fusion
+BN weight and bias zero (guidance.py), RetinaNet head prior 0.01 (retinanet),
+RPN convs N(0, 0.01) (fasterrcnn).  The dataset's 0-based labels go to the
+model as they are (IPGFasterRCNN shifts them past torchvision's background
+class itself).  Logged losses: "cls" = focal loss (retinanet), or RoI
+classifier + RPN objectness (fasterrcnn); "box" = box regression, or RoI box +
+RPN box (fasterrcnn); "loss" = cls + box, the optimised sum.  Fasterrcnn
+samples proposals at torchvision's train-time RPN top-n (2000 / 2000).  BatchNorm trains in train mode (batch statistics;
 meant for batches >= 4 -- from scratch a frozen BN would be an identity and
 the network would train without normalisation); ``--freeze-bn`` keeps every BN
 in eval mode with frozen affine parameters, for fine-tuning a model whose BN
@@ -76,7 +83,7 @@ import torch
 
 from .config import Config, ConfigError
 from .data import CocoData, TrainSet, collate
-from .model import IPGNet
+from .model import build_model
 
 DEFAULTS = dict(
     epochs=12, batch_size=8, lr=None, optimizer="adamw", momentum=0.9, weight_decay=None,
@@ -251,21 +258,49 @@ def build_config(args, data, ckpt):
     return Config.from_dict(d)
 
 
+# loss dict keys -> the "cls" / "box" sums that are logged (loss = cls + box)
+CLS_LOSSES = ("classification", "loss_classifier", "loss_objectness")
+BOX_LOSSES = ("bbox_regression", "loss_box_reg", "loss_rpn_box_reg")
+
+
+def split_losses(losses):
+    """(cls, box) of a RetinaNet or Faster R-CNN loss dict."""
+    unknown = set(losses) - set(CLS_LOSSES) - set(BOX_LOSSES)
+    if unknown:
+        raise ValueError(f"unexpected loss terms {sorted(unknown)}")
+    cls = sum(losses[k] for k in CLS_LOSSES if k in losses)
+    box = sum(losses[k] for k in BOX_LOSSES if k in losses)
+    return cls, box
+
+
+def class_specific(name, arch):
+    """Tensors whose shape depends on the classes (they start fresh on --init
+    with other labels): RetinaNet's cls_logits, Faster R-CNN's box predictor."""
+    if arch == "fasterrcnn":
+        return name.startswith("roi_heads.box_predictor.")
+    return ".cls_logits." in name
+
+
 def init_from_model_file(model, path, labels, log=sys.stderr):
     """Copy the weights of model file `path` into `model` (same architecture).
-    The class logits are kept only when the file's labels equal the dataset's;
-    otherwise they keep their fresh initialisation (fine-tuning to new classes)."""
+    The class-specific tensors (``class_specific``) are kept only when the
+    file's labels equal the dataset's; otherwise they keep their fresh
+    initialisation (fine-tuning to new classes)."""
     from .model import model_state
     from .modelfile import load_model
 
-    src, _, src_labels = load_model(path)
+    src, src_config, src_labels = load_model(path)
+    arch = model.config.arch
+    if src_config.arch != arch:
+        raise SystemExit(f"ipgnet train: --init {path}: a {src_config.arch} model, the training "
+                         f"config is {arch} (a different architecture)")
     have = model_state(src)
     want = model.state_dict()
     fresh = []
     for k, v in want.items():
         if k.endswith("num_batches_tracked"):
             continue
-        if ".cls_logits." in k and list(src_labels) != list(labels):
+        if class_specific(k, arch) and list(src_labels) != list(labels):
             fresh.append(k)
             continue
         if k not in have or tuple(have[k].shape) != tuple(v.shape):
@@ -274,8 +309,8 @@ def init_from_model_file(model, path, labels, log=sys.stderr):
                              f"needs {tuple(v.shape)} (a different architecture)")
     model.load_state_dict({k: v for k, v in have.items() if k in want and k not in fresh}, strict=False)
     if fresh:
-        log.write(f"ipgnet train: --init {path}: labels differ from the dataset's, so the class logits "
-                  f"start fresh ({', '.join(fresh)})\n")
+        log.write(f"ipgnet train: --init {path}: labels differ from the dataset's, so the class-specific "
+                  f"tensors start fresh ({', '.join(fresh)})\n")
 
 
 def make_optimizer(args, model):
@@ -321,7 +356,7 @@ def train(args):
     torch.manual_seed(int(args.seed))
     np.random.seed(int(args.seed) % 2 ** 32)
     random.seed(int(args.seed))
-    model = IPGNet(config)
+    model = build_model(config)
     if args.init and ckpt is None:
         init_from_model_file(model, args.init, labels)
     if args.freeze_bn:
@@ -401,7 +436,7 @@ def train(args):
                 x = x.to(device)
                 targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
                 losses = model(x, targets)
-                cls, box = losses["classification"], losses["bbox_regression"]
+                cls, box = split_losses(losses)
                 loss = cls + box
                 if not torch.isfinite(loss):
                     raise FloatingPointError(

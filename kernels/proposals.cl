@@ -1,0 +1,175 @@
+// ============================================================================
+// proposals.cl: Faster R-CNN's RPN proposals on the device, torchvision
+// semantics (RegionProposalNetwork.filter_proposals at test time):
+//   per level: the top k objectness logits (ipg_rpn_select), sorted by score
+//   and decoded against their anchors with weights (1, 1, 1, 1), clipped,
+//   boxes under 1e-3 a side or under the score threshold invalid
+//   (ipg_rpn_sort_decode); greedy NMS inside the level (ipg_nms_mask:
+//   the IoU bit matrix, in parallel; ipg_nms_scan: the sequential pass);
+//   then all levels merged by score, the first max_rois kept (ipg_rpn_merge).
+//   The merge orders by the logits' order keys, not the sigmoid scores: the
+//   same order (sigmoid is monotonic), but exact, whatever a device's exp
+//   rounds to; equal saturated scores fall in logit order.
+//
+// Anchor order is torchvision's: flat = (y * w + x) * A + a, for the maps
+// [A][h][w] (objectness) and [4A][h][w] (deltas, channel a * 4 + j).
+// Buffers hold k_max slots per level; level l's slots start at l * k_max.
+// ============================================================================
+
+// Top k of one level's objectness logits [A][h][w] (k <= A * h * w), one
+// work-group: every key above the k-th largest T, then keys equal to T. When
+// the keys equal to T do not all fit (a tie across the cut: flat image areas,
+// the letterbox padding), work-item 0 takes the first ones in memory order,
+// so that the same frame always gives the same proposals.
+// Work: global (L), local (L).
+__kernel void ipg_rpn_select(__global const float * logits, int h, int w, int A, int k,
+                             __global uint * sel_key, __global int * sel_index, int base,
+                             __local uint * hist)
+{
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int plane = h * w, n = A * plane;
+    __local uint state[4];
+    __local int pos_gt;
+    if (lid == 0) pos_gt = 0;
+    int n_eq, n_tied;
+    const uint T = ipg_radix_kth(logits, n, k, hist, state, &n_eq, &n_tied);
+    const int n_gt = k - n_eq;
+    const bool all_ties = n_tied == n_eq;
+    for (int i = lid; i < n; i += L) {
+        const uint key = ipg_order_key(logits[i]);
+        if (key > T || (all_ties && key == T)) {
+            const int slot = atomic_inc(&pos_gt);
+            const int a = i / plane;
+            sel_key[base + slot] = key;
+            sel_index[base + slot] = (i - a * plane) * A + a;
+        }
+    }
+    if (all_ties || lid != 0) return;
+    for (int i = 0, q = 0; i < n && q < n_eq; i++) {
+        if (ipg_order_key(logits[i]) != T) continue;
+        const int a = i / plane;
+        sel_key[base + n_gt + q] = T;
+        sel_index[base + n_gt + q] = (i - a * plane) * A + a;
+        q++;
+    }
+}
+
+// Sorts one level's k selected anchors by (logit descending, flat index
+// ascending) -- each work-item counts the keys ahead of its own -- and
+// decodes each into its sorted slot. Work: global (k).
+__kernel void ipg_rpn_sort_decode(__global const uint * sel_key, __global const int * sel_index, int base, int k,
+                                  __global const float * logits, __global const float * deltas,
+                                  int h, int w, int A,
+                                  __global const float * base_anchors,   // [A][4]
+                                  int stride_w, int stride_h, float clip,
+                                  float image_w, float image_h, float score_thresh,
+                                  __global float * box, __global float * score, __global int * valid,
+                                  __global uint * skey)
+{
+    const int i = get_global_id(0);
+    if (i >= k) return;
+    const uint key = sel_key[base + i];
+    const int flat = sel_index[base + i];
+    int rank = 0;
+    for (int j = 0; j < k; j++) {
+        const uint kj = sel_key[base + j];
+        rank += (kj > key || (kj == key && sel_index[base + j] < flat)) ? 1 : 0;
+    }
+    const int a = flat % A, loc = flat / A;
+    const int y = loc / w, x = loc - y * w;
+    const size_t plane = (size_t) h * w;
+    const float sx = (float) (x * stride_w), sy = (float) (y * stride_h);
+    const float4 anchor = (float4) (sx + base_anchors[a * 4 + 0], sy + base_anchors[a * 4 + 1],
+                                    sx + base_anchors[a * 4 + 2], sy + base_anchors[a * 4 + 3]);
+    const float4 d = (float4) (deltas[(a * 4 + 0) * plane + loc], deltas[(a * 4 + 1) * plane + loc],
+                               deltas[(a * 4 + 2) * plane + loc], deltas[(a * 4 + 3) * plane + loc]);
+    const float4 b = ipg_decode_box(anchor, d, (float4) (1.0f), clip, image_w, image_h);
+    const float s = 1.0f / (1.0f + exp(-logits[a * plane + loc]));
+    const int at = base + rank;
+    vstore4(b, at, box);
+    score[at] = s;
+    skey[at] = key;
+    // remove_small_boxes(min_size = 1e-3), then scores >= score_thresh.
+    valid[at] = (b.s2 - b.s0 >= 1e-3f && b.s3 - b.s1 >= 1e-3f && s >= score_thresh) ? 1 : 0;
+}
+
+// The NMS bit matrix of one level: bit j of word wd of box i is set when a
+// later box j (j > i, valid) overlaps box i by IoU > thresh.
+// Work: global (words, k).
+__kernel void ipg_nms_mask(__global const float * box, __global const int * valid, int base, int k, int words,
+                           float thresh, __global uint * mask)
+{
+    const int wd = get_global_id(0), i = get_global_id(1);
+    if (wd >= words || i >= k) return;
+    const float4 bi = vload4(base + i, box);
+    uint bits = 0;
+    const int j0 = wd * 32, j1 = min(j0 + 32, k);
+    for (int j = max(j0, i + 1); j < j1; j++)
+        if (valid[base + j] && ipg_iou(bi, vload4(base + j, box)) > thresh) bits |= 1u << (j - j0);
+    mask[((size_t) base + i) * words + wd] = bits;
+}
+
+// Greedy NMS of one level over its score-sorted boxes: a valid box survives
+// unless a kept box suppressed it; survivors are written in score order.
+// Sequential by nature (k steps of `words` ORs): one work-item.
+// Work: global (1).
+__kernel void ipg_nms_scan(__global const float * box, __global const float * score, __global const int * valid,
+                           __global const uint * skey,
+                           __global const uint * mask, int base, int k, int words, int level,
+                           __global uint * removed,
+                           __global float * kept_box, __global float * kept_score, __global uint * kept_key,
+                           __global int * kept_count)
+{
+    if (get_global_id(0) != 0) return;
+    __global uint * rm = removed + (size_t) level * words;
+    for (int wd = 0; wd < words; wd++) rm[wd] = 0;
+    int n = 0;
+    for (int i = 0; i < k; i++) {
+        if (!valid[base + i] || ((rm[i >> 5] >> (i & 31)) & 1u)) continue;
+        vstore4(vload4(base + i, box), base + n, kept_box);
+        kept_score[base + n] = score[base + i];
+        kept_key[base + n] = skey[base + i];
+        n++;
+        __global const uint * mi = mask + ((size_t) base + i) * words;
+        for (int wd = i >> 5; wd < words; wd++) rm[wd] |= mi[wd];
+    }
+    kept_count[level] = n;
+}
+
+// How many of a[0..n) (non-increasing) are >= s (or_equal) or > s.
+int count_ahead(__global const uint * a, int n, uint s, int or_equal)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if (a[mid] > s || (or_equal && a[mid] == s)) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+// Merges the levels' survivors by score (ties: lower level first), as
+// batched_nms's sorted result, and keeps the first max_rois. Each survivor's
+// rank is its position in its level plus, found by binary search, the
+// survivors of the other levels ahead of it.
+// Work: global (k_max, levels).
+__kernel void ipg_rpn_merge(__global const float * kept_box, __global const float * kept_score,
+                            __global const uint * kept_key,
+                            __global const int * kept_count, int k_max, int levels, int max_rois,
+                            __global float * rois, __global float * roi_score, __global int * roi_count)
+{
+    const int p = get_global_id(0), l = get_global_id(1);
+    if (l >= levels) return;
+    if (p == 0 && l == 0) {
+        int total = 0;
+        for (int m = 0; m < levels; m++) total += kept_count[m];
+        *roi_count = min(total, max_rois);
+    }
+    if (p >= kept_count[l]) return;
+    const uint key = kept_key[(size_t) l * k_max + p];
+    int rank = p;
+    for (int m = 0; m < levels; m++)
+        if (m != l) rank += count_ahead(kept_key + (size_t) m * k_max, kept_count[m], key, m < l);
+    if (rank >= max_rois) return;
+    vstore4(vload4((size_t) l * k_max + p, kept_box), rank, rois);
+    roi_score[rank] = kept_score[(size_t) l * k_max + p];
+}
