@@ -41,6 +41,19 @@ ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_graph_t * g) {
     p->group = "roi";
     ipg_status_t st = ipg_plan_tensor(p, &g->roi_features, C * S * S, 1, R);
     if (st != IPG_OK) return st;
+    // P2..P5 channel-last, so that RoIAlign loads 16 channels of a tap at once.
+    cl_mem nhwc[4];
+    for (int32_t l = 0; l < 4; l++) {
+        const ipg_tensor_t * t = &g->p[l];
+        nhwc[l] = ipg_plan_buffer(p, (size_t) t->c * t->h * t->w * sizeof(float), NULL);
+        if (!nhwc[l]) return IPG_ERR_NO_MEMORY;
+        ipg_step_t * s = ipg_plan_step(p, "ipg_nchw_to_nhwc");
+        if (!s) return IPG_ERR_OPENCL;
+        ipg_step_mem(s, t->buf);
+        ipg_step_int(s, t->c); ipg_step_int(s, t->h); ipg_step_int(s, t->w);
+        ipg_step_mem(s, nhwc[l]);
+        ipg_step_range(s, 3, (size_t[]) { (size_t) t->w, (size_t) t->h, (size_t) t->c }, NULL);
+    }
     ipg_step_t * s = ipg_plan_step(p, "ipg_roi_align");
     if (!s) return IPG_ERR_OPENCL;
     ipg_step_mem(s, pr->rois.buf);
@@ -49,7 +62,7 @@ ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_graph_t * g) {
     // P2..P5 (p[0..3]); the scales as torchvision infers them, from the heights.
     const float scale0 = infer_scale(g->p[0].h, g->input.h);
     for (int32_t l = 0; l < 4; l++) {
-        ipg_step_mem(s, g->p[l].buf);
+        ipg_step_mem(s, nhwc[l]);
         ipg_step_int(s, g->p[l].h); ipg_step_int(s, g->p[l].w);
         ipg_step_float(s, infer_scale(g->p[l].h, g->input.h));
     }

@@ -358,13 +358,26 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &trois, 1, max_rois, 4);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, C * S * S, 1, max_rois);
     cl_mem tcount = st == IPG_OK ? ipg_plan_buffer(&p, sizeof(cl_int), &count) : NULL;
-    ipg_step_t * s = tcount ? ipg_plan_step(&p, "ipg_roi_align") : NULL;
-    if (s) {   // the argument order of arch/roi-head.c
+    // The launches of arch/roi-head.c: each level channel-last, then RoIAlign.
+    cl_mem nhwc[4] = { NULL };
+    bool planned = tcount != NULL;
+    for (int l = 0; l < 4 && planned; l++) {
+        nhwc[l] = ipg_plan_buffer(&p, (size_t) C * maps[l].h * maps[l].w * sizeof(float), NULL);
+        ipg_step_t * t = nhwc[l] ? ipg_plan_step(&p, "ipg_nchw_to_nhwc") : NULL;
+        planned = t != NULL;
+        if (!planned) break;
+        ipg_step_mem(t, tf[l].buf);
+        ipg_step_int(t, C); ipg_step_int(t, maps[l].h); ipg_step_int(t, maps[l].w);
+        ipg_step_mem(t, nhwc[l]);
+        ipg_step_range(t, 3, (size_t[]) { (size_t) maps[l].w, (size_t) maps[l].h, (size_t) C }, NULL);
+    }
+    ipg_step_t * s = planned ? ipg_plan_step(&p, "ipg_roi_align") : NULL;
+    if (s) {
         ipg_step_mem(s, trois.buf);
         ipg_step_mem(s, tcount);
         ipg_step_int(s, max_rois);
         for (int l = 0; l < 4; l++) {
-            ipg_step_mem(s, tf[l].buf);
+            ipg_step_mem(s, nhwc[l]);
             ipg_step_int(s, maps[l].h); ipg_step_int(s, maps[l].w);
             ipg_step_float(s, maps[l].scale);
         }

@@ -62,6 +62,16 @@ CONFIGS = {
                                     "--ipg-levels", "", "--fpn-channels", "48", "--num-classes", "12",
                                     "--input", "256x192", "--seed", "8"],
                                    [f"{FACES}/surfer.jpg", ("random", 352, 288, 12)]),
+    # Bottleneck blocks, two guided levels, and every two-stage field off its
+    # default: fewer proposals, 5x5 RoIs sampled 3x3, a narrow box head, an
+    # FPN width that leaves RoIAlign a partial channel block.
+    "frcnn-r50w025-fields-160x96": (["--arch", "fasterrcnn", "--backbone", "resnet50", "--width", "0.25",
+                                     "--ipg-levels", "3,5", "--fpn-channels", "24", "--num-classes", "3",
+                                     "--input", "160x96", "--seed", "9",
+                                     "--set", "rpn_pre_nms_top_n=300", "--set", "rpn_post_nms_top_n=200",
+                                     "--set", "rpn_nms_thresh=0.6", "--set", "roi_output_size=5",
+                                     "--set", "roi_sampling_ratio=3", "--set", "representation_size=128"],
+                                    [f"{FACES}/puppy.jpg", ("random", 97, 211, 13)]),
 }
 
 RTOL = 1e-4
@@ -115,19 +125,21 @@ def iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
-def borderline(det, dets, cut_score, nms_thresh, score_thresh):
-    """May this detection's presence flip on a 1e-4 difference?"""
+def borderline(det, dets, cut_score, nms_thresh, score_thresh, eps=1e-4):
+    """May this detection's presence flip on an `eps` difference?"""
     box, score, label = det
-    if abs(score - score_thresh) <= 1e-4 or (cut_score is not None and abs(score - cut_score) <= 1e-4):
+    if abs(score - score_thresh) <= eps or (cut_score is not None and abs(score - cut_score) <= eps):
         return True
     for b2, s2, l2 in dets:
-        if l2 == label and s2 >= score - 1e-4 and b2 is not box and abs(iou(box, b2) - nms_thresh) <= 1e-4:
+        if l2 == label and s2 >= score - eps and b2 is not box and abs(iou(box, b2) - nms_thresh) <= eps:
             return True
     return False
 
 
-def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
-    """ref/ours: lists of (box in network pixels, score, label)."""
+def compare_detections(name, ref, ours, scale, cfg, score_thresh=None, eps=1e-4):
+    """ref/ours: lists of (box in network pixels, score, label). Scores must
+    agree within eps; eps also sets how close to a threshold a detection must
+    be to count as borderline."""
     if score_thresh is None:
         score_thresh = cfg["score_thresh"]
     tol = 0.05
@@ -139,7 +151,7 @@ def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
     for det in ref:
         found = False
         for j, o in enumerate(ours):
-            if used[j] or o[2] != det[2] or abs(o[1] - det[1]) > 1e-4:
+            if used[j] or o[2] != det[2] or abs(o[1] - det[1]) > eps:
                 continue
             if max(abs(o[0][k] - det[0][k]) for k in range(4)) <= tol:
                 used[j] = True
@@ -149,9 +161,9 @@ def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
             unmatched_ref.append(det)
     unmatched_ours = [o for j, o in enumerate(ours) if not used[j]]
     bad_ref = [d for d in unmatched_ref
-               if not borderline(d, ref, ref_cut, cfg["nms_thresh"], score_thresh)]
+               if not borderline(d, ref, ref_cut, cfg["nms_thresh"], score_thresh, eps)]
     bad_ours = [d for d in unmatched_ours
-                if not borderline(d, ours, ours_cut, cfg["nms_thresh"], score_thresh)]
+                if not borderline(d, ours, ours_cut, cfg["nms_thresh"], score_thresh, eps)]
     n_borderline = len(unmatched_ref) + len(unmatched_ours) - len(bad_ref) - len(bad_ours)
     # Ties make a comparison vacuous: most detections must match outright.
     check(n_borderline <= 0.2 * max(len(ref), 1),
@@ -165,6 +177,64 @@ def compare_detections(name, ref, ours, scale, cfg, score_thresh=None):
 
 
 ROI_STAGES = ("rpn.proposals", "rpn.scores", "roi.features", "roi.cls", "roi.box")
+# Two-stage: the RoI features are bilinear samples at the proposals'
+# coordinates, which carry the RPN's ~1e-6-relative differences; on a deep
+# random network's steep feature maps that grows to ~5e-4 of the largest
+# feature, and the box head passes it on (measured: R50 width 0.25, roi.cls
+# 1.6e-4, roi.box 2.3e-4). Everything after the proposals is therefore
+# checked twice: each stage alone against torchvision on the engine's own
+# inputs (RoIAlign, box head, post-processing: the contract's tolerances or
+# tighter), and end to end with 1e-3 for the stages and the scores.
+STAGE_RTOL = {"roi.features": 1e-3, "roi.cls": 1e-3, "roi.box": 1e-3}
+TWO_STAGE_SCORE_EPS = 1e-3
+
+
+def box_head_isolated(model, ours_t, cfg):
+    """The box head and predictor (torch) on our roi.features, against our
+    roi.cls and roi.box: max ratio of the two."""
+    import torch
+    feats = np.asarray(ours_t["roi.features"])
+    R, C, S = feats.shape[-1], cfg["fpn_channels"], cfg["roi_output_size"]
+    x = torch.as_tensor(feats).reshape(-1, R).t().reshape(R, C, S, S)
+    with torch.no_grad():
+        cls, box = model.roi_heads.box_predictor(model.roi_heads.box_head(x))
+    worst = 0.0
+    for name, ref in (("roi.cls", cls), ("roi.box", box)):
+        ref = ref.t().numpy()
+        ours = np.asarray(ours_t[name]).reshape(ref.shape)
+        m = np.abs(ref).max() if ref.size else 0.0
+        worst = max(worst, (np.abs(ours - ref).max() / m) if m > 0 else 0.0)
+    return worst
+
+
+def postprocess_isolated(model, ours_t, input_hw):
+    """torchvision's RoIHeads.postprocess_detections on our roi.cls, roi.box
+    and proposals: the detections the engine should report, (box, score,
+    label) in network pixels."""
+    import torch
+    R = ours_t["roi.cls"].shape[-1]
+    cls = torch.as_tensor(np.asarray(ours_t["roi.cls"])).reshape(-1, R).t()
+    box = torch.as_tensor(np.asarray(ours_t["roi.box"])).reshape(-1, R).t()
+    props = torch.as_tensor(np.asarray(ours_t["rpn.proposals"])).reshape(-1, 4)
+    with torch.no_grad():
+        boxes, scores, labels = model.roi_heads.postprocess_detections(cls, box, [props], [input_hw])
+    return [(list(map(float, b)), float(s), int(l) - 1) for b, s, l in zip(boxes[0], scores[0], labels[0])]
+
+
+def roi_align_isolated(ours_t, cfg, input_hw):
+    """Our roi.features against torchvision's MultiScaleRoIAlign run on our
+    own P2..P5 and proposals: RoIAlign alone, max|a - b| / max|b|."""
+    import torch
+    from collections import OrderedDict
+    from torchvision.ops import MultiScaleRoIAlign
+    feats = OrderedDict((f"p{l}", torch.as_tensor(np.asarray(ours_t[f"fpn.p{l}"]))[None]) for l in range(2, 6))
+    props = torch.as_tensor(np.asarray(ours_t["rpn.proposals"])).reshape(-1, 4)
+    pool = MultiScaleRoIAlign(list(feats), cfg["roi_output_size"], cfg["roi_sampling_ratio"])
+    with torch.no_grad():
+        ref = pool(feats, [props], [input_hw]).flatten(1).t().numpy()
+    ours = np.asarray(ours_t["roi.features"]).reshape(ref.shape)
+    m = np.abs(ref).max() if ref.size else 0.0
+    return (np.abs(ours - ref).max() / m) if m > 0 else 0.0
 
 
 def match_proposals(ref_t, ours_t, cfg):
@@ -209,7 +279,18 @@ def match_proposals(ref_t, ours_t, cfg):
     return pairs, bad
 
 
-def detect_json(cfg_name, model, image, detect, s, cfg, extra=()):
+_models = {}
+
+
+def torch_model(path):
+    """The reference model of a file, loaded once."""
+    if path not in _models:
+        from ipgnet.modelfile import load_model
+        _models[path] = load_model(path)[0].eval()
+    return _models[path]
+
+
+def detect_json(cfg_name, model, image, detect, s, cfg, extra=(), eps=1e-4):
     """Both command-line detectors at threshold 0.3 give the same JSON Lines:
     same image fields, and detections equal by the rules above (compared in
     network pixels, with 0.3 as the threshold for borderline cases)."""
@@ -227,7 +308,7 @@ def detect_json(cfg_name, model, image, detect, s, cfg, extra=()):
     labels_ok = all(d["label"] == f"class{d['label_id']}" for d in ra["detections"] + rb["detections"])
     check(labels_ok, f"{tag}: label names follow label ids")
     as_net = lambda dets: [([v * s for v in d["box"]], d["score"], d["label_id"]) for d in dets]
-    compare_detections(tag, as_net(ra["detections"]), as_net(rb["detections"]), s, cfg, 0.3)
+    compare_detections(tag, as_net(ra["detections"]), as_net(rb["detections"]), s, cfg, 0.3, eps)
 
 
 def parity(cfg_name, detect, tmp):
@@ -266,7 +347,14 @@ def parity(cfg_name, detect, tmp):
         worst = (0.0, "")
         bad = []
         pairs = None
-        if "rpn.proposals" in ref_t and "rpn.proposals" in ours_t:
+        two_stage = "rpn.proposals" in ref_t and "rpn.proposals" in ours_t
+        if two_stage:
+            hw = tuple(ref_t["input"].shape[-2:])
+            iso = roi_align_isolated(ours_t, cfg, hw)
+            check(iso <= 1e-5, f"{tag}: RoIAlign on our own P2..P5 and proposals = torchvision's "
+                               f"(ratio {iso:.2e})")
+            iso = box_head_isolated(torch_model(model), ours_t, cfg)
+            check(iso <= 1e-5, f"{tag}: box head on our own RoI features = torchvision's (ratio {iso:.2e})")
             pairs, mismatched = match_proposals(ref_t, ours_t, cfg)
             check(not mismatched and len(pairs) >= 0.8 * ref_t["rpn.proposals"].shape[1],
                   f"{tag}: proposals equal ({ref_t['rpn.proposals'].shape[1]} reference, "
@@ -289,11 +377,13 @@ def parity(cfg_name, detect, tmp):
             m = np.abs(b).max() if b.size else 0.0
             d = np.abs(a - b).max() if b.size else 0.0
             ratio = d / m if m > 0 else d
-            if ratio > worst[0]:
+            rtol = STAGE_RTOL.get(stage, RTOL)
+            if ratio / rtol > worst[0] / STAGE_RTOL.get(worst[1], RTOL):
                 worst = (ratio, stage)
-            if not ratio <= RTOL:
-                bad.append(f"{stage} ratio {ratio:.3e}")
-        check(not bad, f"{tag}: {len(order) - 3} stages within {RTOL:g} relative "
+            if not ratio <= rtol:
+                bad.append(f"{stage} ratio {ratio:.3e} (tolerance {rtol:g})")
+        check(not bad, f"{tag}: {len(order) - 3} stages within {RTOL:g} relative"
+                       + (" (RoI features 1e-3)" if pairs is not None else "") + " "
                        f"(worst {worst[0]:.2e} at {worst[1]})" + (f"; first divergence: {bad[0]}" if bad else ""))
         # Final detections, in network-input pixels.
         s = float(ref_meta["scale"])
@@ -311,9 +401,17 @@ def parity(cfg_name, detect, tmp):
         fw, fh = line["width"], line["height"]
         ref = [([min(max(b[0] / s, 0), fw) * s, min(max(b[1] / s, 0), fh) * s,
                  min(max(b[2] / s, 0), fw) * s, min(max(b[3] / s, 0), fh) * s], sc, lb) for b, sc, lb in ref]
-        compare_detections(tag, ref, ours, s, cfg)
+        if two_stage:
+            # post-processing alone: torchvision on our own box head outputs
+            # and proposals, clipped to the frame like ours
+            alone = [([min(max(b[0] / s, 0), fw) * s, min(max(b[1] / s, 0), fh) * s,
+                       min(max(b[2] / s, 0), fw) * s, min(max(b[3] / s, 0), fh) * s], sc, lb)
+                     for b, sc, lb in postprocess_isolated(torch_model(model), ours_t, hw)]
+            compare_detections(tag + " (post-processing on our own head outputs)", alone, ours, s, cfg)
+        compare_detections(tag + (" (end to end)" if two_stage else ""), ref, ours, s, cfg,
+                           eps=TWO_STAGE_SCORE_EPS if two_stage else 1e-4)
         if spec is images[0] or size:
-            detect_json(cfg_name, model, image, detect, s, cfg, size)
+            detect_json(cfg_name, model, image, detect, s, cfg, size, TWO_STAGE_SCORE_EPS if two_stage else 1e-4)
 
 
 def main():
