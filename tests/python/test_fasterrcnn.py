@@ -160,6 +160,10 @@ def test_config_rejects_the_other_archs_keys(arch, key, value):
     ({"roi_sampling_ratio": 0}, "adaptive"),
     ({"roi_sampling_ratio": -1}, "roi_sampling_ratio"),
     ({"representation_size": 0}, "representation_size"),
+    # the C engine's upper bounds (ipg/config.c), so a file Python writes is one C reads
+    ({"rpn_pre_nms_top_n": 10001}, "rpn_pre_nms_top_n must be at most 10000"),
+    ({"rpn_post_nms_top_n": 10001}, "rpn_post_nms_top_n must be at most 10000"),
+    ({"representation_size": 65537}, "representation_size must be at most 65536"),
     ({"detections_per_img": None}, "null"),
 ])
 def test_config_validation(change, message):

@@ -45,14 +45,20 @@ def test_info_counts_parameters_and_flop(tmp_path):
     assert abs(json.loads(r2.stdout)["conv_gflop"] / js["conv_gflop"] - 4.0) < 0.15
 
 
-@pytest.mark.parametrize("levels", [[2, 3, 4, 5], []])
-def test_info_flop_equals_the_engines(tmp_path, levels):
+@pytest.mark.parametrize("levels, arch", [([2, 3, 4, 5], "retinanet"), ([], "retinanet"),
+                                          ([2, 3, 4, 5], "fasterrcnn")])
+def test_info_flop_equals_the_engines(tmp_path, levels, arch):
     if not os.path.exists(DETECT):
         pytest.skip("build/tools/cli/ipgnet-detect not built")
+    from ipgnet.config import Config
     from ipgnet.modelfile import save_model
     from ipgnet.random_model import random_model
 
     config = small_config(ipg_levels=levels, input=[160, 96])
+    if arch == "fasterrcnn":   # the box head counted at rpn_post_nms_top_n RoIs on both sides
+        d = config.to_dict()
+        del d["topk_candidates"], d["anchor_sizes"], d["box_weights"], d["detections_per_img"]
+        config = Config.from_dict(dict(d, arch=arch, representation_size=64, rpn_post_nms_top_n=300))
     path = str(tmp_path / "m.safetensors")
     save_model(random_model(config, seed=2), config, ["a", "b", "c"], path)
     js = json.loads(run_info("-m", path, "--json").stdout)
