@@ -21,7 +21,7 @@ mkdir -p build/demo
 video=build/demo/sample.mp4
 [ -f "$video" ] || PYTHONPATH=tools /usr/bin/python3 -m ipgnet synth-video --out "$video" --seed 0 --frames 250
 
-# The shipped model (AP50 48 % on the val set, docs/MODELS.md): its correct boxes
+# The shipped model (AP50 53 % on the val set, docs/MODELS.md): its correct boxes
 # on this real footage mostly score 0.3-0.6, so the demo draws from 0.3.
 IPGNET_THRESHOLD=${IPGNET_THRESHOLD:-0.3} \
   ./pipelines/detect-file.sh "$video" "$model" build/demo/annotated.mp4 build/demo/annotated.jsonl

@@ -23,9 +23,10 @@ model as they are (IPGFasterRCNN shifts them past torchvision's background
 class itself).  Logged losses: "cls" = focal loss (retinanet), or RoI
 classifier + RPN objectness (fasterrcnn); "box" = box regression, or RoI box +
 RPN box (fasterrcnn); "loss" = cls + box, the optimised sum.  Fasterrcnn
-samples proposals at torchvision's train-time RPN top-n (2000 / 2000).  BatchNorm trains in train mode (batch statistics;
-meant for batches >= 4 -- from scratch a frozen BN would be an identity and
-the network would train without normalisation); ``--freeze-bn`` keeps every BN
+samples proposals at torchvision's train-time RPN top-n (2000 / 2000).
+BatchNorm trains in train mode (batch statistics; meant for batches >= 4 --
+from scratch a frozen BN would be an identity and the network would train
+without normalisation); ``--freeze-bn`` keeps every BN
 in eval mode with frozen affine parameters, for fine-tuning a model whose BN
 statistics are already good.
 
