@@ -3,7 +3,14 @@
 model file, frame and thread count, alternating the two.
 
     /usr/bin/python3 tools/bench.py [--runs N] [--device D] [--configs a,b,...]
-                                    [--no-pipeline]     (after a build in build/)
+                                    [--no-pipeline] [--peer cpu|cuda]
+                                    (after a build in build/)
+
+On a GPU, ``--device gpu --peer cuda`` times the engine on the GPU's OpenCL
+driver against PyTorch CUDA in fp32 (TF32 off, as our kernels are fp32); the
+ceiling is then PyTorch's best fp32 SGEMM (8192^3) on that GPU, and the
+pipeline check is skipped. IPGNET_PYTHON names the Python that has torch
+(default /usr/bin/python3), IPGNET_FACES the folder of the test photos.
 
 Prints, in order:
   * the machine's fp32 ceiling: the best of 3 large SGEMMs (4096^3) of
@@ -11,7 +18,8 @@ Prints, in order:
     PyTorch runs convolutions through oneDNN; its torch.mm goes to whatever
     libblas.so.3 is, netlib's reference BLAS by default, so it is no ceiling.);
   * per config: medians of ours and PyTorch (two alternating rounds of N runs
-    each), their ratio, our convolution GFLOP/s and its fraction of the
+    each), their ratio (and, below the table, the ratio of the best single
+    runs: PyTorch CPU's run times spread widely on a shared VM), our convolution GFLOP/s and its fraction of the
     ceiling, our start-up (model load + context + prepare + first frame) and
     both processes' peak RSS;
   * per config: device time per layer group (``ipgnet-detect --profile``) as
@@ -36,7 +44,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-PY = "/usr/bin/python3"
+PY = os.environ.get("IPGNET_PYTHON", "/usr/bin/python3")
+FACES = os.environ.get("IPGNET_FACES", "/usr/share/pixmaps/faces")
 DETECT = os.path.join(ROOT, "build", "tools", "cli", "ipgnet-detect")
 BENCH_DIR = os.path.join(ROOT, "build", "bench")
 THREADS = 2
@@ -77,7 +86,7 @@ def run(cmd):
 
 
 def value(out, key):
-    m = re.search(rf"^{key}=([0-9.]+)", out, re.M)
+    m = re.search(rf"(?:^|\s){key}=([0-9.]+)", out, re.M)
     if not m:
         sys.exit(f"bench: no {key}= in:\n{out}")
     return float(m.group(1))
@@ -107,6 +116,20 @@ def ceiling():
     return value(run([PY, "-c", code, OPENBLAS]), "sgemm_gflops")
 
 
+def cuda_ceiling(peer):
+    """Best of 3 PyTorch fp32 SGEMMs (8192^3, TF32 off) on the CUDA device, GFLOP/s."""
+    code = ("import sys, time, torch\n"
+            "torch.backends.cuda.matmul.allow_tf32 = False\n"
+            "d = torch.device(sys.argv[1]); n = 8192\n"
+            "a = torch.rand(n, n, device=d); b = torch.rand(n, n, device=d)\n"
+            "c = a @ b; torch.cuda.synchronize(d); best = 0\n"
+            "for _ in range(3):\n"
+            "    t = time.perf_counter(); c = a @ b; torch.cuda.synchronize(d)\n"
+            "    best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)\n"
+            "print(f'sgemm_gflops={best:.1f} gpu={torch.cuda.get_device_name(d)}')\n")
+    return value(run([PY, "-c", code, peer]), "sgemm_gflops")
+
+
 def ensure_inputs(name):
     stem, args, size = CONFIGS[name]
     os.makedirs(BENCH_DIR, exist_ok=True)
@@ -121,7 +144,7 @@ def ensure_inputs(name):
     image = os.path.join(BENCH_DIR, f"frame-{size[0]}x{size[1]}.png")
     if not os.path.exists(image):
         run([PY, "-c", "import sys\nfrom PIL import Image\n"
-             "im = Image.open('/usr/share/pixmaps/faces/mountain.jpg').convert('RGB')\n"
+             f"im = Image.open({os.path.join(FACES, 'mountain.jpg')!r}).convert('RGB')\n"
              f"im.resize(({size[0]}, {size[1]}), Image.BILINEAR).save(sys.argv[1])\n", image])
     return model, image
 
@@ -145,12 +168,20 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--configs", default="r50,r18w05,demo,frcnn")
     ap.add_argument("--no-pipeline", action="store_true")
+    ap.add_argument("--peer", default="cpu", help="PyTorch's device: cpu (default) or cuda[:N]")
     a = ap.parse_args()
+    gpu_peer = a.peer.startswith("cuda")
+    if gpu_peer:
+        a.no_pipeline = True
     if not os.path.exists(DETECT):
         sys.exit("bench: build/tools/cli/ipgnet-detect is missing: build first (meson setup build && ninja -C build)")
-    ceil = ceiling()
-    print(f"ceiling: OpenBLAS SGEMM 4096^3 at {THREADS} threads = {ceil:.1f} GFLOP/s")
-    rows, groups, pipes = [], {}, []
+    if gpu_peer:
+        ceil = cuda_ceiling(a.peer)
+        print(f"ceiling: PyTorch fp32 SGEMM 8192^3 on {a.peer} = {ceil:.1f} GFLOP/s")
+    else:
+        ceil = ceiling()
+        print(f"ceiling: OpenBLAS SGEMM 4096^3 at {THREADS} threads = {ceil:.1f} GFLOP/s")
+    rows, groups, pipes, tf32, best = [], {}, [], {}, {}
     for name in a.configs.split(","):
         if name not in CONFIGS:
             sys.exit(f"bench: unknown config {name!r} (known: {', '.join(CONFIGS)})")
@@ -158,19 +189,26 @@ def main():
         if model is None:
             print(f"{name}: models/ipgnet-demo.safetensors not present, skipped")
             continue
-        ours, torch_ms, starts, rss_o, rss_t = [], [], [], [], []
+        ours, torch_ms, starts, rss_o, rss_t, ours_best, torch_best = [], [], [], [], [], [], []
         for _ in range(2):   # alternate, so drift hits both alike
             o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
             ours.append(value(o, "median_ms"))
+            ours_best.append(value(o, "min_ms"))
             starts.append(value(o, "startup_ms"))
             gflop = value(o, "conv_gflop")
             rss_o.append(r)
             t, r = run_rss([PY, "-m", "ipgnet", "bench", "-m", model, image, "--runs", str(a.runs),
-                            "--threads", str(THREADS)])
+                            "--threads", str(THREADS), "--device", a.peer])
             torch_ms.append(value(t, "median_ms"))
+            torch_best.append(value(t, "min_ms"))
             rss_t.append(r)
+        if gpu_peer:   # PyTorch's own default on CUDA: convolutions in TF32
+            t, _ = run_rss([PY, "-m", "ipgnet", "bench", "-m", model, image, "--runs", str(a.runs),
+                            "--device", a.peer, "--tf32"])
+            tf32[name] = value(t, "median_ms")
         o_ms, t_ms = statistics.median(ours), statistics.median(torch_ms)
         rows.append((name, o_ms, t_ms, gflop, min(starts), max(rss_o), max(rss_t)))
+        best[name] = (min(ours_best), min(torch_best))
         prof = run([DETECT, "-m", model, "--device", a.device, "--bench", "2", "--profile", image])
         groups[name] = [(g, float(ms), float(gf)) for g, ms, gf in
                         re.findall(r"^(\S+)\s+([0-9.]+) ms\s+([0-9.]+) GFLOP/s$", prof, re.M)]
@@ -182,6 +220,11 @@ def main():
     for name, o, t, gf, st, ro, rt in rows:
         print(f"{name:<8} {o:8.1f} {t:8.1f} {o / t:6.2f} {gf:7.2f} {gf / (o * 1e-3):8.1f} "
               f"{gf / (o * 1e-3) / ceil:7.2f} {st:8.0f} {ro:7.0f} {rt:8.0f} {ro / rt:9.2f}")
+    for name, (o, t) in best.items():
+        print(f"{name}: best single run, ours {o:.1f} ms, PyTorch {t:.1f} ms, ratio {o / t:.2f}")
+    for name, t in tf32.items():
+        o = next(r[1] for r in rows if r[0] == name)
+        print(f"{name}: PyTorch with TF32 convolutions (its CUDA default) {t:.1f} ms, ours / that {o / t:.2f}")
     for name, gs in groups.items():
         print(f"\nlayer groups, {name} (device time of one run; fraction of the {ceil:.0f} GFLOP/s ceiling)")
         for g, ms, gf in gs:

@@ -32,8 +32,10 @@ sys.path.insert(0, os.path.join(SOURCE, "tools"))
 
 from ipgnet.modelfile import read_safetensors  # noqa: E402
 
-PY = "/usr/bin/python3"
-FACES = "/usr/share/pixmaps/faces"   # Debian package gnome-control-center-data
+# Overridable for a machine without Debian's packages (a GPU box whose torch
+# lives elsewhere): IPGNET_PYTHON, IPGNET_FACES.
+PY = os.environ.get("IPGNET_PYTHON", "/usr/bin/python3")
+FACES = os.environ.get("IPGNET_FACES", "/usr/share/pixmaps/faces")   # gnome-control-center-data
 
 # name: (random-model arguments, images). Images: a photo path, or
 # ("random", w, h, seed) for uniform noise written as PNG.
@@ -242,8 +244,9 @@ def match_proposals(ref_t, ours_t, cfg):
     sorted by score, so a 1e-7 difference between two near-equal scores
     swaps them, and an IoU or score at a threshold may change the set. Rows
     pair by score (within 1e-4) and box (within 0.05 pixels); an unpaired
-    row must be borderline: its score within 1e-4 of the post-NMS cut, or an
-    IoU with another proposal within 1e-3 of rpn_nms_thresh. Returns
+    row must be borderline: its score within 1e-4 of the post-NMS cut or of
+    a level's pre-NMS top-n cut, or an IoU with another proposal within 1e-3
+    of rpn_nms_thresh. Returns
     (pairs [(ref row, ours row)] usable for the RoI stages, list of real
     mismatches)."""
     rb = np.asarray(ref_t["rpn.proposals"], dtype=np.float64).reshape(-1, 4)
@@ -261,9 +264,20 @@ def match_proposals(ref_t, ours_t, cfg):
         else:
             unpaired_ref.append(i)
     cap = cfg["rpn_post_nms_top_n"]
+    # A level with more anchors than rpn_pre_nms_top_n keeps its top n logits:
+    # a candidate whose probability sits within 1e-4 of that level's n-th may
+    # be in one engine's set and not the other's.
+    k = cfg["rpn_pre_nms_top_n"]
+    cuts = []
+    for name in [n for n in ref_t if n.startswith("rpn.cls.")]:
+        v = np.sort(np.asarray(ref_t[name], dtype=np.float64).ravel())[::-1]
+        if v.size > k:
+            cuts.append(1.0 / (1.0 + np.exp(-v[k - 1])))
 
     def borderline(box, score, boxes, scores):
         if len(scores) >= cap and abs(score - scores[-1]) <= 1e-4:
+            return True
+        if any(abs(score - c) <= 1e-4 for c in cuts):
             return True
         return any(abs(iou(box, b) - cfg["rpn_nms_thresh"]) <= 1e-3 for b in boxes)
 

@@ -127,3 +127,24 @@ def test_cli_reports_bad_model(tmp_path, png_image, capsys):
     p.write_bytes(b"\x00" * 3)
     assert main(["detect", "-m", str(p), png_image]) == 1
     assert "too short" in capsys.readouterr().err
+
+
+def test_bench_prints_min_and_median(model_file, png_image, capsys):
+    threads = torch.get_num_threads()
+    try:
+        assert main(["bench", "-m", model_file, png_image, "--runs", "3", "--threads", "1"]) == 0
+    finally:
+        torch.set_num_threads(threads)   # bench pins the process's threads
+    out = capsys.readouterr().out
+    assert out.count("detections") == 3 and "device=cpu threads=1" in out
+    lo = float(out.split("min_ms=")[1].split()[0])
+    med = float(out.split("median_ms=")[1].split()[0])
+    assert 0 < lo <= med
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_bench_on_cuda_without_cuda_says_so(model_file, png_image, capsys):
+    assert main(["bench", "-m", model_file, png_image, "--device", "cuda"]) == 1
+    assert "sees no CUDA device" in capsys.readouterr().err
+    assert main(["bench", "-m", model_file, png_image, "--device", "tpu9"]) == 1
+    assert "--device 'tpu9'" in capsys.readouterr().err

@@ -92,7 +92,7 @@ def cmd_export(args):
 def cmd_bench(args):
     from .bench import bench
 
-    return bench(args.model, args.image, args.runs, args.threads, args.input_size)
+    return bench(args.model, args.image, args.runs, args.threads, args.input_size, args.device, args.tf32)
 
 
 def cmd_info(args):
@@ -163,12 +163,14 @@ def main(argv=None):
     e.add_argument("--dtype", type=_dtype, default="F32")
     e.set_defaults(func=cmd_export)
 
-    b = sub.add_parser("bench", help="time the PyTorch CPU reference on one image")
+    b = sub.add_parser("bench", help="time the PyTorch reference on one image (CPU or CUDA)")
     b.add_argument("-m", "--model", required=True)
     b.add_argument("image")
     b.add_argument("--runs", type=int, default=5)
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--input-size", type=_size, default=None)
+    b.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    b.add_argument("--tf32", action="store_true", help="on CUDA, let convolutions and matmuls use TF32")
     b.set_defaults(func=cmd_bench)
 
     # synthetic data (tools/ipgnet/synth.py, synth_video.py)

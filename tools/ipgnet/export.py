@@ -20,7 +20,8 @@ from .modelfile import ModelFileError, save_model
 def load_checkpoint(path):
     if os.path.isdir(path):
         path = os.path.join(path, "last.pt")
-    ckpt = torch.load(path, map_location="cpu")
+    # our own checkpoint: it holds RNG states, which torch >= 2.6 refuses by default
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(ckpt, dict) or not {"model", "config", "labels"} <= set(ckpt):
         raise ModelFileError(f"{path}: not a checkpoint (need a dict with model, config, labels)")
     config = Config.from_dict(ckpt["config"])

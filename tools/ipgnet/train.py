@@ -208,7 +208,8 @@ def resolve_args(args):
         path = os.path.join(out, "last.pt")
         if not os.path.exists(path):
             raise SystemExit(f"ipgnet train: --resume but {path} does not exist")
-        ckpt = torch.load(path, map_location="cpu")
+        # our own checkpoint: it holds RNG states, which torch >= 2.6 refuses by default
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
         saved = ckpt.get("args", {})
         for k in FIXED_ON_RESUME:
             v = getattr(args, k, None)
