@@ -335,6 +335,8 @@ typedef struct {
     float *   h_box;
     float *   h_score;
     int32_t * h_label;
+    int32_t * h_index;            // flat (location, anchor, class) index per slot
+    int32_t * h_order;            // one level's (flat index, slot) pairs, to sort
     ipg_candidate_t * cands;
     ipg_candidate_t * kept;
     int32_t * nms_scratch;

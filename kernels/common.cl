@@ -22,16 +22,21 @@ uint ipg_order_key(float f)
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-// The k-th largest ipg_order_key of vals[0..n) (1 <= k <= n), exactly: four
-// 8-bit radix passes, each a histogram of the keys that match the prefix
-// found so far. Every work-item of one work-group calls it (it has
-// barriers). `hist`: 256 uints, `state`: 4 uints of local memory. Returns
-// the key T; *n_eq = how many keys equal to T belong to the top k (the
-// other k - *n_eq are above T); *n_tied = how many keys equal T in all.
-uint ipg_radix_kth(__global const float * vals, int n, int k, __local uint * hist, __local uint * state, int * n_eq,
-                   int * n_tied)
+// The k-th largest key of n elements (1 <= k <= the number of keyed
+// elements), exactly: four 8-bit radix passes, each a histogram of the keys
+// that match the prefix found so far. The key of element i is
+// ipg_order_key(vals[i]); or, when `index` is given, ~index[i] for only the
+// elements whose ipg_order_key(vals[i]) equals `tie` -- so that the k-th
+// largest is the k-th smallest index among them. Every work-item of one
+// work-group calls it (it has barriers). `hist`: 256 uints, `state`: 4 uints
+// of local memory. Returns the key T; *n_eq = how many keys equal to T
+// belong to the top k (the other k - *n_eq are above T); *n_tied = how many
+// keys equal T in all.
+uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index, uint tie, int n, int k,
+                         __local uint * hist, __local uint * state, int * n_eq, int * n_tied)
 {
     const int lid = get_local_id(0), L = get_local_size(0);
+    barrier(CLK_LOCAL_MEM_FENCE);   // a previous call's results are read before state is reset
     if (lid == 0) { state[0] = 0; state[1] = 0; state[2] = (uint) k; }   // prefix, mask, remaining
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int pass = 0; pass < 4; pass++) {
@@ -40,7 +45,11 @@ uint ipg_radix_kth(__global const float * vals, int n, int k, __local uint * his
         barrier(CLK_LOCAL_MEM_FENCE);
         const uint pf = state[0], mk = state[1];
         for (int i = lid; i < n; i += L) {
-            const uint key = ipg_order_key(vals[i]);
+            uint key = ipg_order_key(vals[i]);
+            if (index) {
+                if (key != tie) continue;
+                key = ~(uint) index[i];
+            }
             if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & 255u]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -62,6 +71,13 @@ uint ipg_radix_kth(__global const float * vals, int n, int k, __local uint * his
     *n_eq = (int) state[2];
     *n_tied = (int) state[3];
     return state[0];
+}
+
+// The k-th largest ipg_order_key of vals[0..n) (1 <= k <= n): see above.
+uint ipg_radix_kth(__global const float * vals, int n, int k, __local uint * hist, __local uint * state, int * n_eq,
+                   int * n_tied)
+{
+    return ipg_radix_kth_keyed(vals, (__global const int *) 0, 0u, n, k, hist, state, n_eq, n_tied);
 }
 
 // torchvision BoxCoder.decode_single for one box: anchor or proposal `a`

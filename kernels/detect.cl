@@ -33,7 +33,11 @@ __kernel void ipg_retina_candidates(__global const float * logits, int h, int w,
 
 // Top-k by score of one level's candidates, one work-group per level: the
 // exact k-th largest key T (ipg_radix_kth, common.cl), then every key above T
-// and enough keys equal to T are taken (in no particular order).
+// and, of the keys equal to T, those of the smallest flat indices: the
+// candidates arrive in atomic order, so this is what makes a tie across the
+// cut (flat areas, the letterbox padding) give the same set on every run.
+// The selected slots are in no particular order (the host sorts a level's
+// candidates by flat index).
 // Work: global (L * levels), local (L); `hist` is 256 uints of local memory.
 __kernel void ipg_topk_select(__global const float * cand_score, __global const int * cand_index,
                               __global const int * count, __global const int * offsets,
@@ -62,12 +66,18 @@ __kernel void ipg_topk_select(__global const float * cand_score, __global const 
     int n_eq, n_tied;                          // keys equal to T to take, and in all
     const uint T = ipg_radix_kth(s, n, k, hist, state, &n_eq, &n_tied);
     const int n_gt = k - n_eq;                 // keys strictly above T
+    // Keys equal to T are taken when ~index >= I: the n_eq smallest indices.
+    uint I = 0;
+    if (n_tied > n_eq) {
+        int e, t;
+        I = ipg_radix_kth_keyed(s, ix, T, n, n_eq, hist, state, &e, &t);
+    }
     for (int i = lid; i < n; i += L) {
         const uint key = ipg_order_key(s[i]);
         if (key > T) {
             const int p = atomic_inc(&pos_gt);
             os[p] = s[i]; oi[p] = ix[i];
-        } else if (key == T) {
+        } else if (key == T && ~(uint) ix[i] >= I) {
             const int q = atomic_inc(&pos_eq);
             if (q < n_eq) { os[n_gt + q] = s[i]; oi[n_gt + q] = ix[i]; }
         }

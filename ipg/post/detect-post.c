@@ -56,11 +56,13 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
     post->h_box = malloc((size_t) L * k * 4 * sizeof(float));
     post->h_score = malloc((size_t) L * k * sizeof(float));
     post->h_label = malloc((size_t) L * k * sizeof(int32_t));
+    post->h_index = malloc((size_t) L * k * sizeof(int32_t));
+    post->h_order = malloc((size_t) k * 2 * sizeof(int32_t));
     post->cands = malloc((size_t) L * k * sizeof(ipg_candidate_t));
     post->nms_scratch = malloc((size_t) L * k * 2 * sizeof(int32_t));
     post->kept = malloc((size_t) L * k * sizeof(ipg_candidate_t));
-    if (!post->kept || !post->zeros || !post->h_count || !post->h_box || !post->h_score || !post->h_label || !post->cands ||
-        !post->nms_scratch) {
+    if (!post->kept || !post->zeros || !post->h_count || !post->h_box || !post->h_score || !post->h_label ||
+        !post->h_index || !post->h_order || !post->cands || !post->nms_scratch) {
         ipg_format_error(p->err, p->err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
@@ -144,6 +146,12 @@ ipg_status_t ipg_retina_post_reset(ipg_cl_t * cl, ipg_retina_post_t * post, char
     return IPG_OK;
 }
 
+// (flat index, slot) pairs by flat index; flat indices within a level are unique.
+static int by_flat_index(const void * a, const void * b) {
+    const int32_t x = ((const int32_t *) a)[0], y = ((const int32_t *) b)[0];
+    return (x > y) - (x < y);
+}
+
 ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, float nms_thresh, int32_t max_keep,
                                      ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size) {
     const int32_t L = post->levels, k = post->k;
@@ -163,17 +171,30 @@ ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, fl
         if (rc == CL_SUCCESS)
             rc = clEnqueueReadBuffer(cl->queue, post->out_label, CL_FALSE, at * sizeof(int32_t),
                                      (size_t) n * sizeof(int32_t), post->h_label + at, 0, NULL, NULL);
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueReadBuffer(cl->queue, post->top_index, CL_FALSE, at * sizeof(int32_t),
+                                     (size_t) n * sizeof(int32_t), post->h_index + at, 0, NULL, NULL);
     }
     if (rc == CL_SUCCESS) rc = clFinish(cl->queue);
     if (rc != CL_SUCCESS) {
         ipg_format_error(err, err_size, "reading detections back failed: %s", ipg_cl_error_name(rc));
         return IPG_ERR_OPENCL;
     }
-    // Concatenate levels in order, as torchvision does before batched_nms.
+    // Concatenate levels in order, as torchvision does before batched_nms;
+    // within a level by flat index, since the device fills the slots in
+    // atomic order. With the device's tie rule (detect.cl), the same frame
+    // then gives the same candidates in the same order, and so the same
+    // NMS result, on every run.
     int32_t n = 0;
     for (int32_t l = 0; l < L; l++) {
+        int32_t * order = post->h_order;
         for (int32_t i = 0; i < post->h_count[l]; i++) {
-            const size_t at = (size_t) l * k + i;
+            order[2 * i] = post->h_index[(size_t) l * k + i];
+            order[2 * i + 1] = i;
+        }
+        qsort(order, (size_t) post->h_count[l], 2 * sizeof(int32_t), by_flat_index);
+        for (int32_t j = 0; j < post->h_count[l]; j++) {
+            const size_t at = (size_t) l * k + order[2 * j + 1];
             ipg_candidate_t * c = &post->cands[n++];
             memcpy(c->box, post->h_box + at * 4, sizeof c->box);
             c->score = post->h_score[at];
@@ -191,6 +212,8 @@ void ipg_retina_post_free(ipg_retina_post_t * post) {
     free(post->h_box);
     free(post->h_score);
     free(post->h_label);
+    free(post->h_index);
+    free(post->h_order);
     free(post->cands);
     free(post->nms_scratch);
     free(post->kept);

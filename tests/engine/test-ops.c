@@ -2,8 +2,9 @@
 // test-ops.c: every kernel of kernels/ against a naive host reference, on
 // sizes that hit the remainders of the register tiles (1x1, 3x5, 13 and 24
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
-// the host NMS on hand-made cases. Runs on whatever OpenCL device
-// IPG_TEST_DEVICE names (default: auto).
+// the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
+// cut too). Runs on whatever OpenCL device IPG_TEST_DEVICE names (default:
+// auto).
 #include "ipg-impl.h"
 
 #include <math.h>
@@ -333,6 +334,121 @@ static void test_nms(void) {
     CHECK(ipg_nms_classwise(d, 0, 0.5f, 10, scratch, out) == 0, "NMS of nothing");
 }
 
+// ---- RetinaNet top-k (detect.cl: ipg_topk_select) --------------------------
+
+typedef struct { float score; int32_t flat; } topk_cand_t;
+
+static int topk_by_score_then_flat(const void * pa, const void * pb) {
+    const topk_cand_t * a = pa, * b = pb;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    return (a->flat > b->flat) - (a->flat < b->flat);
+}
+
+static int int_asc(const void * pa, const void * pb) {
+    const int32_t a = *(const int32_t *) pa, b = *(const int32_t *) pb;
+    return (a > b) - (a < b);
+}
+
+// Levels of `n[l]` candidates (count `count[l]`, of which only `slots[l]`
+// were stored), each in a shuffled order with unique flat indices. `values`
+// > 0: scores drawn from that many values, so ties cross the cut. Checks the
+// selected set per level against the host's (score desc, flat index asc)
+// top k, and that a second shuffle of the same candidates selects the same.
+static void test_topk_select(const char * name, int levels, const int * n, const int * count, int k, int values,
+                             size_t L) {
+    int total = 0, offsets[8], slots[8];
+    for (int l = 0; l < levels; l++) { offsets[l] = total; slots[l] = n[l]; total += n[l]; }
+    ipg_plan_t p;
+    plan_init(&p);
+    cl_mem score = ipg_plan_buffer(&p, (size_t) total * sizeof(float), NULL);
+    cl_mem index = ipg_plan_buffer(&p, (size_t) total * sizeof(int32_t), NULL);
+    cl_mem cnt = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), count);
+    cl_mem off = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), offsets);
+    cl_mem slt = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), slots);
+    cl_mem top_score = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(float), NULL);
+    cl_mem top_index = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(int32_t), NULL);
+    cl_mem top_count = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), NULL);
+    ipg_step_t * st = top_count ? ipg_plan_step(&p, "ipg_topk_select") : NULL;
+    size_t kernel_wg = 0;
+    if (st && clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg,
+                                       &kernel_wg, NULL) == CL_SUCCESS && kernel_wg > 0 && L > kernel_wg)
+        L = kernel_wg;
+    if (L > g_cl.max_wg_size) L = g_cl.max_wg_size;
+    ipg_status_t rc = IPG_ERR_OPENCL;
+    if (st) {
+        ipg_step_mem(st, score); ipg_step_mem(st, index); ipg_step_mem(st, cnt); ipg_step_mem(st, off);
+        ipg_step_mem(st, slt); ipg_step_int(st, k);
+        ipg_step_mem(st, top_score); ipg_step_mem(st, top_index); ipg_step_mem(st, top_count);
+        ipg_step_local(st, 256 * sizeof(cl_uint));
+        ipg_step_range(st, 1, (size_t[]) { L * (size_t) levels }, (size_t[]) { L });
+        rc = ipg_plan_finalize(&p);
+    }
+    CHECK(rc == IPG_OK, "%s: setup: %s", name, g_err);
+    topk_cand_t * c = malloc((size_t) total * sizeof *c);
+    for (int l = 0; l < levels; l++)
+        for (int i = 0; i < n[l]; i++) {
+            topk_cand_t * e = &c[offsets[l] + i];
+            const float u = 0.5f * (frand() + 1.0f);
+            e->score = values > 0 ? 0.05f + 0.9f * (float) ((int) (u * values) % values) / (float) values : u;
+            e->flat = 3 * i + (l % 3);   // unique, not contiguous
+        }
+    int32_t * want = malloc((size_t) levels * k * sizeof(int32_t)), want_n[8];
+    for (int l = 0; l < levels; l++) {
+        const int m = count[l] < slots[l] ? count[l] : slots[l];
+        topk_cand_t * tmp = malloc((size_t) (m > 0 ? m : 1) * sizeof *tmp);
+        memcpy(tmp, &c[offsets[l]], (size_t) m * sizeof *tmp);
+        qsort(tmp, (size_t) m, sizeof *tmp, topk_by_score_then_flat);
+        want_n[l] = m < k ? m : k;
+        for (int i = 0; i < want_n[l]; i++) want[(size_t) l * k + i] = tmp[i].flat;
+        qsort(&want[(size_t) l * k], (size_t) want_n[l], sizeof(int32_t), int_asc);
+        free(tmp);
+    }
+    float * hs = malloc((size_t) total * sizeof(float));
+    int32_t * hi = malloc((size_t) total * sizeof(int32_t));
+    float * gs = malloc((size_t) levels * k * sizeof(float));
+    int32_t * gi = malloc((size_t) levels * k * sizeof(int32_t)), gn[8];
+    for (int round = 0; round < 2 && rc == IPG_OK; round++) {
+        for (int l = 0; l < levels; l++)   // a fresh shuffle of each level's stored candidates
+            for (int i = n[l] - 1; i > 0; i--) {
+                g_rng ^= g_rng << 13; g_rng ^= g_rng >> 17; g_rng ^= g_rng << 5;
+                const int j = (int) (g_rng % (uint32_t) (i + 1));
+                topk_cand_t t = c[offsets[l] + i]; c[offsets[l] + i] = c[offsets[l] + j]; c[offsets[l] + j] = t;
+            }
+        for (int i = 0; i < total; i++) { hs[i] = c[i].score; hi[i] = c[i].flat; }
+        cl_int e = clEnqueueWriteBuffer(g_cl.queue, score, CL_TRUE, 0, (size_t) total * sizeof(float), hs, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueWriteBuffer(g_cl.queue, index, CL_TRUE, 0, (size_t) total * sizeof(int32_t), hi, 0, NULL, NULL);
+        CHECK(e == CL_SUCCESS && ipg_plan_run(&p) == IPG_OK, "%s: run: %s", name, g_err);
+        e = clEnqueueReadBuffer(g_cl.queue, top_score, CL_TRUE, 0, (size_t) levels * k * sizeof(float), gs, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueReadBuffer(g_cl.queue, top_index, CL_TRUE, 0, (size_t) levels * k * sizeof(int32_t), gi, 0,
+                                    NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueReadBuffer(g_cl.queue, top_count, CL_TRUE, 0, (size_t) levels * sizeof(int32_t), gn, 0, NULL,
+                                    NULL);
+        CHECK(e == CL_SUCCESS, "%s: read back: %s", name, ipg_cl_error_name(e));
+        int wrong = 0, wrong_score = 0, wrong_n = 0;
+        for (int l = 0; l < levels; l++) {
+            if (gn[l] != want_n[l]) { wrong_n++; continue; }
+            for (int i = 0; i < gn[l]; i++) {   // each slot's score is its candidate's
+                const int32_t f = gi[(size_t) l * k + i];
+                const topk_cand_t * src = NULL;
+                for (int j = 0; j < n[l] && !src; j++)
+                    if (c[offsets[l] + j].flat == f) src = &c[offsets[l] + j];
+                wrong_score += !src || src->score != gs[(size_t) l * k + i];
+            }
+            qsort(&gi[(size_t) l * k], (size_t) gn[l], sizeof(int32_t), int_asc);
+            for (int i = 0; i < gn[l]; i++) wrong += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+        }
+        CHECK(wrong_n == 0 && wrong == 0 && wrong_score == 0,
+              "%s, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
+              "(score desc, flat index asc), %d scores not their candidate's", name, round + 1, wrong_n, wrong,
+              wrong_score);
+    }
+    free(c); free(want); free(hs); free(hi); free(gs); free(gi);
+    ipg_plan_free(&p);
+}
+
 int main(void) {
     const char * dev = getenv("IPG_TEST_DEVICE");
     if (ipg_cl_init(&g_cl, dev, false, g_err, sizeof g_err) != IPG_OK) {
@@ -374,6 +490,20 @@ int main(void) {
     test_upsample_add(24, 1, 1, 1, 1);
     test_anchors();
     test_nms();
+    {
+        // one level under k, one over with distinct scores, one whose
+        // stored candidates are fewer than counted
+        const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
+        test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256);
+        // ties across the cut: 7 score values over 5000 candidates
+        const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
+        test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256);
+        test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7);
+        test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1);
+        // every candidate tied
+        const int n3[1] = { 4097 }, c3[1] = { 4097 };
+        test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64);
+    }
     ipg_cl_free(&g_cl);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
