@@ -43,10 +43,20 @@ run() {
     py=$(command -v python3)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
     "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-    nv=$(find /usr/local/nvidia /usr/lib /usr/lib64 /lib /usr/local/lib -name 'libnvidia-opencl.so*' 2>/dev/null | sort | tail -1)
+    local dirs="/usr/local/nvidia /usr/lib /usr/lib64 /lib /usr/local/lib"
+    # shellcheck disable=SC2086
+    nv=$(find $dirs -name 'libnvidia-opencl.so.1' 2>/dev/null | head -1)
+    # shellcheck disable=SC2086
+    [ -n "$nv" ] || nv=$(find $dirs -name 'libnvidia-opencl.so*' 2>/dev/null | head -1)
     nvdir=$(dirname "${nv:-/nonexistent/x}")
     echo "NVIDIA OpenCL library: ${nv:-none}"
+    # GPU containers often get the driver's library but not its ICD entry
+    # (nvidia-container-toolkit issue 682): name it both ways.
     export OCL_ICD_FILENAMES=$nv
+    if [ -n "$nv" ]; then
+        { mkdir -p /etc/OpenCL/vendors && echo "$nv" > /etc/OpenCL/vendors/nvidia.icd; } 2>/dev/null ||
+            echo "(could not write /etc/OpenCL/vendors/nvidia.icd)"
+    fi
     export LD_LIBRARY_PATH=$R/.dev/lib:$nvdir:${LD_LIBRARY_PATH:-}
     export IPGNET_PYTHON=$py IPGNET_FACES=$R/.dev/faces PYTHONPATH=$R/tools
     local detect=build/tools/cli/ipgnet-detect
