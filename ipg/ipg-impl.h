@@ -336,7 +336,6 @@ typedef struct {
     float *   h_score;
     int32_t * h_label;
     int32_t * h_index;            // flat (location, anchor, class) index per slot
-    int32_t * h_order;            // one level's (flat index, slot) pairs, to sort
     ipg_candidate_t * cands;
     ipg_candidate_t * kept;
     int32_t * nms_scratch;
@@ -386,5 +385,10 @@ cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 // `max_keep` survivors to `out` in score order. `scratch` holds 2n ints.
 int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh, int32_t max_keep,
                           int32_t * scratch, ipg_candidate_t * out);
+
+// Sorts n (flat index, slot) int pairs by flat index (unique within a set):
+// the device writes candidates in atomic order, and both detectors put them
+// back in torchvision's order with this before NMS.
+void ipg_sort_by_flat_index(int32_t * pairs, int32_t n);
 
 #endif // IPG_IMPL_H

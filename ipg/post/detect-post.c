@@ -57,12 +57,11 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
     post->h_score = malloc((size_t) L * k * sizeof(float));
     post->h_label = malloc((size_t) L * k * sizeof(int32_t));
     post->h_index = malloc((size_t) L * k * sizeof(int32_t));
-    post->h_order = malloc((size_t) k * 2 * sizeof(int32_t));
     post->cands = malloc((size_t) L * k * sizeof(ipg_candidate_t));
     post->nms_scratch = malloc((size_t) L * k * 2 * sizeof(int32_t));
     post->kept = malloc((size_t) L * k * sizeof(ipg_candidate_t));
     if (!post->kept || !post->zeros || !post->h_count || !post->h_box || !post->h_score || !post->h_label ||
-        !post->h_index || !post->h_order || !post->cands || !post->nms_scratch) {
+        !post->h_index || !post->cands || !post->nms_scratch) {
         ipg_format_error(p->err, p->err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
@@ -146,12 +145,6 @@ ipg_status_t ipg_retina_post_reset(ipg_cl_t * cl, ipg_retina_post_t * post, char
     return IPG_OK;
 }
 
-// (flat index, slot) pairs by flat index; flat indices within a level are unique.
-static int by_flat_index(const void * a, const void * b) {
-    const int32_t x = ((const int32_t *) a)[0], y = ((const int32_t *) b)[0];
-    return (x > y) - (x < y);
-}
-
 ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, float nms_thresh, int32_t max_keep,
                                      ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size) {
     const int32_t L = post->levels, k = post->k;
@@ -186,13 +179,13 @@ ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, fl
     // then gives the same candidates in the same order, and so the same
     // NMS result, on every run.
     int32_t n = 0;
+    int32_t * order = post->nms_scratch;   // free until the NMS below
     for (int32_t l = 0; l < L; l++) {
-        int32_t * order = post->h_order;
         for (int32_t i = 0; i < post->h_count[l]; i++) {
             order[2 * i] = post->h_index[(size_t) l * k + i];
             order[2 * i + 1] = i;
         }
-        qsort(order, (size_t) post->h_count[l], 2 * sizeof(int32_t), by_flat_index);
+        ipg_sort_by_flat_index(order, post->h_count[l]);
         for (int32_t j = 0; j < post->h_count[l]; j++) {
             const size_t at = (size_t) l * k + order[2 * j + 1];
             ipg_candidate_t * c = &post->cands[n++];
@@ -213,7 +206,6 @@ void ipg_retina_post_free(ipg_retina_post_t * post) {
     free(post->h_score);
     free(post->h_label);
     free(post->h_index);
-    free(post->h_order);
     free(post->cands);
     free(post->nms_scratch);
     free(post->kept);
@@ -233,6 +225,15 @@ static int by_score_desc(const void * a, const void * b) {
     const sort_key_t * x = a, * y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);   // stable, as torch's sort(stable=True)
+}
+
+static int by_flat_index(const void * a, const void * b) {
+    const int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+    return (x > y) - (x < y);
+}
+
+void ipg_sort_by_flat_index(int32_t * pairs, int32_t n) {
+    if (n > 1) qsort(pairs, (size_t) n, 2 * sizeof(int32_t), by_flat_index);
 }
 
 // IoU as torchvision's CPU nms kernel computes it.

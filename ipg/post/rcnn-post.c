@@ -70,11 +70,6 @@ ipg_status_t ipg_rcnn_post_reset(ipg_cl_t * cl, ipg_rcnn_post_t * post, char * e
     return IPG_OK;
 }
 
-static int by_flat_index(const void * a, const void * b) {
-    const int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
-    return (x > y) - (x < y);
-}
-
 ipg_status_t ipg_rcnn_post_collect(ipg_cl_t * cl, ipg_rcnn_post_t * post, float nms_thresh, int32_t max_keep,
                                    ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size) {
     cl_int n = 0;
@@ -106,7 +101,7 @@ ipg_status_t ipg_rcnn_post_collect(ipg_cl_t * cl, ipg_rcnn_post_t * post, float 
         pairs[2 * i] = post->h_flat[i];
         pairs[2 * i + 1] = i;
     }
-    qsort(pairs, (size_t) n, 2 * sizeof(int32_t), by_flat_index);
+    ipg_sort_by_flat_index(pairs, n);
     for (int32_t i = 0; i < n; i++) {
         const int32_t at = pairs[2 * i + 1];
         ipg_candidate_t * c = &post->cands[i];
