@@ -2,10 +2,12 @@
 // cl-runtime.c: OpenCL device choice, context, queue and the one program that
 // holds every kernel (embedded at build time, or read from IPG_KERNEL_DIR for
 // kernel development). Every CL call is checked; failures become messages.
-#include "ipg-impl.h"
+#include "cl-runtime.h"
+#include "ipg-error.h"
 #include "ipg-kernels.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +33,6 @@ const char * ipg_cl_error_name(cl_int code) {
 }
 
 typedef struct {
-    cl_platform_id platform;
     cl_device_id   device;
     int32_t        platform_index, device_index;
     cl_device_type type;
@@ -64,7 +65,6 @@ static int32_t enumerate(device_entry_t * out, char * err, size_t err_size) {
         for (cl_uint d = 0; d < n_dev && n < MAX_DEVICES; d++, n++) {
             device_entry_t * e = &out[n];
             memset(e, 0, sizeof *e);
-            e->platform = platforms[p];
             e->device = devices[d];
             e->platform_index = (int32_t) p;
             e->device_index = (int32_t) d;
@@ -186,19 +186,15 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
                          device ? device : "auto", list);
         return IPG_ERR_NO_DEVICE;
     }
-    cl->platform = devs[pick].platform;
     cl->device = devs[pick].device;
     snprintf(cl->device_name, sizeof cl->device_name, "%s / %s", devs[pick].platform_name, devs[pick].name);
     cl->is_cpu = (devs[pick].type & CL_DEVICE_TYPE_CPU) != 0;
-    cl->profiling = profiling;
     cl_int rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size,
                                 NULL);
     if (rc != CL_SUCCESS || cl->max_wg_size == 0) {
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_GROUP_SIZE unavailable (%s); assuming 1", ipg_cl_error_name(rc));
         cl->max_wg_size = 1;   // the only size the specification guarantees
     }
-    rc = clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof cl->local_mem_size, &cl->local_mem_size, NULL);
-    if (rc != CL_SUCCESS) cl->local_mem_size = 16384;   // the OpenCL 1.2 minimum for a full profile
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -220,7 +216,9 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
         goto fail;
     }
     char options[256];
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d", IPG_GEMM_MR, IPG_GEMM_NR);
+    // The constants the host and the kernels share (cl-runtime.h).
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d", IPG_GEMM_MR,
+             IPG_GEMM_NR, IPG_RADIX_BINS);
     rc = clBuildProgram(cl->program, 1, &cl->device, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char log[4096] = "";

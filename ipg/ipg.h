@@ -175,6 +175,12 @@ typedef struct {
     // Time every kernel with OpenCL events (ipg_ctx_profile_report). Costs a
     // little per launch; for benchmarks and tuning.
     int32_t profile;
+    // Comma-separated label names to report ("person,car"); NULL or "" = all.
+    // An unknown name fails ipg_ctx_init with IPG_ERR_INVALID_ARG. Applied
+    // before max_detections (class-wise NMS is per class, so the kept
+    // detections of those classes are the same as without the filter). The
+    // string is copied.
+    const char * classes;
 } ipg_ctx_params_t;
 
 ipg_ctx_params_t ipg_ctx_params_default(void);
@@ -202,6 +208,9 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
 // Runs the network on an already normalised network input: a float tensor
 // [3][input_height][input_width] (NCHW, batch 1). Detections are reported in
 // network-input pixels (scale 1, clipped to the input). For parity tests.
+// Like ipg_ctx_run, it needs a prepared context (any frame size and format:
+// the preprocessing is skipped); before ipg_ctx_prepare it returns
+// IPG_ERR_STATE.
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input,
                                 ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // log.c: the library's only way to talk: a process-wide log callback and
 // error strings written into caller buffers. Never stdout, never exit.
-#include "ipg-impl.h"
+#include "ipg-error.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void default_log(ipg_log_level_t level, const char * message, void * user_data) {

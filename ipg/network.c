@@ -3,10 +3,14 @@
 // device, and plans one frame's data flow:
 //   input -> pyramid I_2..I_32
 //   stem -> layer1 -> C2 -> F2 = fuse(C2, T2(I_4)) -> layer2 -> C3 -> F3 ...
-//   one-stage: FPN(F3, F4, F5) -> P3..P7 -> RetinaNet head per level
-//   two-stage: FPN(F2..F5) -> P2..P6 -> RPN head per level -> proposals
-//              -> MultiScaleRoIAlign over P2..P5 -> box head and predictor
-#include "ipg-impl.h"
+//   -> FPN -> P3..P7 or P2..P6 (the detector's neck)
+//   -> the detector's head (detector.h): RetinaNet's per level, or Faster
+//      R-CNN's RPN, proposals, MultiScaleRoIAlign and box head
+#include "network.h"
+
+#include "arch.h"
+#include "detector.h"
+#include "ipg-error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +62,7 @@ fail:
     return IPG_ERR_NO_MEMORY;
 }
 
-ipg_status_t ipg_network_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_network_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     ipg_plan_stage(p, "input", &g->input);
     ipg_status_t st = ipg_guidance_plan_pyramid(p, g);
     ipg_tensor_t x = { 0 };
@@ -68,12 +72,6 @@ ipg_status_t ipg_network_plan(ipg_plan_t * p, ipg_graph_t * g) {
         if (st == IPG_OK) st = ipg_guidance_plan_level(p, g, s + 2);
     }
     if (st == IPG_OK) st = ipg_fpn_plan(p, g);
-    if (g->model->cfg.arch == IPG_ARCH_FASTERRCNN) {
-        if (st == IPG_OK) st = ipg_rpn_head_plan(p, g);
-        if (st == IPG_OK) st = ipg_rpn_proposals_plan(p, g);
-        if (st == IPG_OK) st = ipg_roi_head_plan(p, g);
-    } else if (st == IPG_OK) {
-        st = ipg_retinanet_head_plan(p, g);
-    }
+    if (st == IPG_OK) st = g->model->detector->plan(p, g);
     return st;
 }

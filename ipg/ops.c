@@ -1,177 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// ops.c: the plan (a list of kernel launches with their arguments, built once
-// per frame size) and the ops that append to it. Nothing here runs a kernel:
-// ctx.c enqueues the finished plan for every frame.
-#include "ipg-impl.h"
+// ops.c: the ops. Each appends its kernel launches to a plan (plan.c) with
+// every argument recorded; nothing here runs a kernel.
+#include "ops.h"
+
+#include "ipg-error.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-// ---- plan ----------------------------------------------------------------
-
-static bool grow(void ** arr, int32_t * cap, int32_t need, size_t elem) {
-    if (need <= *cap) return true;
-    int32_t n = *cap ? *cap * 2 : 32;
-    while (n < need) n *= 2;
-    void * p = realloc(*arr, (size_t) n * elem);
-    if (!p) return false;
-    memset((char *) p + (size_t) *cap * elem, 0, (size_t) (n - *cap) * elem);
-    *arr = p;
-    *cap = n;
-    return true;
-}
-
-ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w) {
-    if (c <= 0 || h <= 0 || w <= 0) {
-        ipg_format_error(p->err, p->err_size, "tensor of size %dx%dx%d is empty: the input is too small for the network",
-                         c, h, w);
-        return IPG_ERR_INVALID_ARG;
-    }
-    if (!grow((void **) &p->buffers, &p->cap_buffers, p->n_buffers + 1, sizeof *p->buffers)) {
-        ipg_format_error(p->err, p->err_size, "out of memory");
-        return IPG_ERR_NO_MEMORY;
-    }
-    t->c = c; t->h = h; t->w = w;
-    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, ((size_t) c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL,
-                           p->err, p->err_size);
-    if (!t->buf) return IPG_ERR_NO_MEMORY;
-    p->buffers[p->n_buffers++] = t->buf;
-    return IPG_OK;
-}
-
-cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host) {
-    if (!grow((void **) &p->buffers, &p->cap_buffers, p->n_buffers + 1, sizeof *p->buffers)) {
-        ipg_format_error(p->err, p->err_size, "out of memory");
-        return NULL;
-    }
-    cl_mem m = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, bytes, host, p->err, p->err_size);
-    if (m) p->buffers[p->n_buffers++] = m;
-    return m;
-}
-
-ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
-    if (!grow((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof *p->steps)) {
-        ipg_format_error(p->err, p->err_size, "out of memory");
-        return NULL;
-    }
-    cl_int rc;
-    cl_kernel k = clCreateKernel(p->cl->program, kernel_name, &rc);
-    if (rc != CL_SUCCESS) {
-        ipg_format_error(p->err, p->err_size, "clCreateKernel(%s) failed: %s", kernel_name, ipg_cl_error_name(rc));
-        return NULL;
-    }
-    p->cl->objects_created++;
-    ipg_step_t * s = &p->steps[p->n_steps++];
-    memset(s, 0, sizeof *s);
-    s->kernel = k;
-    s->kernel_name = kernel_name;
-    s->group = p->group;
-    return s;
-}
-
-static ipg_arg_t * next_arg(ipg_step_t * s) {
-    // IPG_MAX_ARGS bounds every kernel in kernels/; exceeding it is a bug here.
-    return s->n_args < IPG_MAX_ARGS ? &s->args[s->n_args++] : &s->args[IPG_MAX_ARGS - 1];
-}
-void ipg_step_mem(ipg_step_t * s, cl_mem m)       { ipg_arg_t * a = next_arg(s); a->kind = IPG_ARG_MEM; a->mem = m; }
-void ipg_step_memref(ipg_step_t * s, cl_mem * m)  { ipg_arg_t * a = next_arg(s); a->kind = IPG_ARG_MEMREF; a->memref = m; }
-void ipg_step_int(ipg_step_t * s, int32_t v)      { ipg_arg_t * a = next_arg(s); a->kind = IPG_ARG_INT; a->i = v; }
-void ipg_step_float(ipg_step_t * s, float v)      { ipg_arg_t * a = next_arg(s); a->kind = IPG_ARG_FLOAT; a->f = v; }
-void ipg_step_local(ipg_step_t * s, size_t bytes) { ipg_arg_t * a = next_arg(s); a->kind = IPG_ARG_LOCAL; a->i = (cl_int) bytes; }
-
-void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws) {
-    s->dims = dims;
-    for (cl_uint d = 0; d < dims; d++) {
-        s->gws[d] = gws[d];
-        s->lws[d] = lws ? lws[d] : 0;
-    }
-    s->has_lws = lws != NULL;
-    // OpenCL 1.2 needs global sizes divisible by the local size: round up;
-    // every kernel bounds-checks its ids.
-    if (lws)
-        for (cl_uint d = 0; d < dims; d++) s->gws[d] = (s->gws[d] + lws[d] - 1) / lws[d] * lws[d];
-}
-
-void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {
-    if (!grow((void **) &p->stages, &p->cap_stages, p->n_stages + 1, sizeof *p->stages)) return;   // dumps are best effort
-    ipg_stage_t * st = &p->stages[p->n_stages++];
-    st->after_step = p->n_steps - 1;
-    snprintf(st->name, sizeof st->name, "%s", name);
-    st->t = *t;
-    st->count = NULL;
-    st->count_axis = 0;
-}
-
-void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis) {
-    const int32_t n = p->n_stages;
-    ipg_plan_stage(p, name, t);
-    if (p->n_stages == n + 1) {
-        p->stages[n].count = count;
-        p->stages[n].count_axis = axis;
-    }
-}
-
-ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
-    if (p->scratch_bytes > 0) {
-        p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
-        if (!p->scratch) return IPG_ERR_NO_MEMORY;
-    }
-    for (int32_t i = 0; i < p->n_steps; i++) {
-        ipg_step_t * s = &p->steps[i];
-        for (int32_t a = 0; a < s->n_args; a++) {
-            const ipg_arg_t * arg = &s->args[a];
-            cl_int rc;
-            switch (arg->kind) {
-                case IPG_ARG_MEM:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), &arg->mem); break;
-                case IPG_ARG_MEMREF: rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), arg->memref); break;
-                case IPG_ARG_INT:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_int), &arg->i); break;
-                case IPG_ARG_FLOAT:  rc = clSetKernelArg(s->kernel, a, sizeof(cl_float), &arg->f); break;
-                default:             rc = clSetKernelArg(s->kernel, a, (size_t) arg->i, NULL); break;
-            }
-            if (rc != CL_SUCCESS) {
-                ipg_format_error(p->err, p->err_size, "clSetKernelArg(%s, %d) failed: %s", s->kernel_name, a,
-                                 ipg_cl_error_name(rc));
-                return IPG_ERR_OPENCL;
-            }
-        }
-    }
-    return IPG_OK;
-}
-
-ipg_status_t ipg_plan_run(ipg_plan_t * p) {
-    for (int32_t i = 0; i < p->n_steps; i++) {
-        const ipg_step_t * s = &p->steps[i];
-        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
-                                           0, NULL, NULL);
-        if (rc != CL_SUCCESS) {
-            ipg_format_error(p->err, p->err_size, "launching %s failed: %s", s->kernel_name, ipg_cl_error_name(rc));
-            clFinish(p->cl->queue);
-            return IPG_ERR_OPENCL;
-        }
-    }
-    cl_int rc = clFinish(p->cl->queue);
-    if (rc != CL_SUCCESS) {
-        ipg_format_error(p->err, p->err_size, "clFinish failed: %s", ipg_cl_error_name(rc));
-        return IPG_ERR_OPENCL;
-    }
-    return IPG_OK;
-}
-
-void ipg_plan_free(ipg_plan_t * p) {
-    for (int32_t i = 0; i < p->n_steps; i++) clReleaseKernel(p->steps[i].kernel);
-    for (int32_t i = 0; i < p->n_buffers; i++) clReleaseMemObject(p->buffers[i]);
-    if (p->scratch) clReleaseMemObject(p->scratch);
-    free(p->steps);
-    free(p->buffers);
-    free(p->stages);
-    ipg_cl_t * cl = p->cl;
-    char * err = p->err;
-    size_t err_size = p->err_size;
-    memset(p, 0, sizeof *p);
-    p->cl = cl;
-    p->err = err;
-    p->err_size = err_size;
-}
 
 // ---- convolution ---------------------------------------------------------
 
@@ -247,7 +82,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
         if (!s) return IPG_ERR_OPENCL;
         const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
-        const size_t nb = (size_t) OH * (((size_t) OW + 15) / 16);
+        const size_t nb = (size_t) OH * (((size_t) OW + IPG_GEMM_NR - 1) / IPG_GEMM_NR);
         ipg_step_mem(s, conv->w_packed);
         ipg_step_mem(s, in->buf);
         ipg_step_mem(s, conv->bias);

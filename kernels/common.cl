@@ -13,6 +13,12 @@
 #ifndef IPG_GEMM_NR
 #define IPG_GEMM_NR 16    // output pixels per work-item (must match the host's packing)
 #endif
+#ifndef IPG_RADIX_BINS
+#define IPG_RADIX_BINS 256   // bins of one radix pass (the select kernels' local histogram)
+#endif
+#if IPG_RADIX_BINS != 256
+#error "the radix select makes four 8-bit passes over 32-bit keys: IPG_RADIX_BINS must be 256"
+#endif
 
 // An unsigned key that orders like the float value (negative values too):
 // negatives have every bit flipped, the others only the sign bit.
@@ -28,7 +34,7 @@ uint ipg_order_key(float f)
 // ipg_order_key(vals[i]); or, when `index` is given, ~index[i] for only the
 // elements whose ipg_order_key(vals[i]) equals `tie` -- so that the k-th
 // largest is the k-th smallest index among them. Every work-item of one
-// work-group calls it (it has barriers). `hist`: 256 uints, `state`: 4 uints
+// work-group calls it (it has barriers). `hist`: IPG_RADIX_BINS uints, `state`: 4 uints
 // of local memory. Returns the key T; *n_eq = how many keys equal to T
 // belong to the top k (the other k - *n_eq are above T); *n_tied = how many
 // keys equal T in all.
@@ -41,7 +47,7 @@ uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int pass = 0; pass < 4; pass++) {
         const int shift = 24 - 8 * pass;
-        for (int b = lid; b < 256; b += L) hist[b] = 0;
+        for (int b = lid; b < IPG_RADIX_BINS; b += L) hist[b] = 0;
         barrier(CLK_LOCAL_MEM_FENCE);
         const uint pf = state[0], mk = state[1];
         for (int i = lid; i < n; i += L) {
@@ -50,12 +56,12 @@ uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index
                 if (key != tie) continue;
                 key = ~(uint) index[i];
             }
-            if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & 255u]);
+            if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & (IPG_RADIX_BINS - 1)]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (lid == 0) {
             uint cum = 0;
-            for (int b = 255; b >= 0; b--) {
+            for (int b = IPG_RADIX_BINS - 1; b >= 0; b--) {
                 if (cum + hist[b] >= state[2]) {
                     state[0] |= (uint) b << shift;
                     state[2] -= cum;
@@ -64,7 +70,7 @@ uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index
                 }
                 cum += hist[b];
             }
-            state[1] |= 255u << shift;
+            state[1] |= (uint) (IPG_RADIX_BINS - 1) << shift;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -94,6 +100,30 @@ float4 ipg_decode_box(float4 a, float4 d, float4 w, float clip, float image_w, f
     const float hw = 0.5f * pw, hh = 0.5f * ph;
     return (float4) (clamp(pcx - hw, 0.0f, image_w), clamp(pcy - hh, 0.0f, image_h),
                      clamp(pcx + hw, 0.0f, image_w), clamp(pcy + hh, 0.0f, image_h));
+}
+
+// The fused epilogue of both convolution kernels (gemm.cl, conv-direct.cl) for
+// one output row segment of `lanes` <= 16 pixels at out[at..], res[at..]:
+// bias, the residual (flags bit 1), ReLU (bit 0), the store. res is only read
+// with bit 1.
+inline void ipg_conv_epilogue(float16 v, float bias, __global const float * res, __global float * out, size_t at,
+                              int lanes, int flags)
+{
+    v += bias;
+    if (lanes == 16) {
+        if (flags & 2) v += vload16(0, res + at);
+        if (flags & 1) v = fmax(v, 0.0f);
+        vstore16(v, 0, out + at);
+    } else {
+        float t[16];
+        vstore16(v, 0, t);
+        for (int j = 0; j < lanes; j++) {
+            float e = t[j];
+            if (flags & 2) e += res[at + j];
+            if (flags & 1) e = fmax(e, 0.0f);
+            out[at + j] = e;
+        }
+    }
 }
 
 // IoU as torchvision's CPU nms kernel computes it.

@@ -1,6 +1,6 @@
 // ============================================================================
 // conv-direct.cl: 3x3 stride-1 pad-1 convolution as a GEMM that reads its
-// input in place (implicit im2col), with gemm.cl's fused epilogue.
+// input in place (implicit im2col), with the fused epilogue of common.cl.
 //
 // Why: im2col writes K = 9 C rows per output pixel; for the head's 3x3 convs
 // on P3 that is 9x the input size through memory, twice (pack, then GEMM).
@@ -22,8 +22,6 @@
 // for gemm.cl.
 // ============================================================================
 
-#define DMR IPG_GEMM_MR
-
 __kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
                                  __global const float * bias, __global const float * res,
                                  __global float * out, int M, int C, int H, int W, int flags)
@@ -43,9 +41,9 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
     const float16 zero = 0.0f;
     const uint16 shift_in_left = (uint16) (15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
     const uint16 shift_in_right = (uint16) (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-    __global const float * a = A + (size_t) mb * K * DMR;
-    float16 acc[DMR];
-    for (int i = 0; i < DMR; i++) acc[i] = 0.0f;
+    __global const float * a = A + (size_t) mb * K * IPG_GEMM_MR;
+    float16 acc[IPG_GEMM_MR];
+    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
     for (int c = 0; c < C; c++) {
         for (int ky = 0; ky < 3; ky++) {
             const int iy = oy + ky - 1;
@@ -57,34 +55,20 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
             const float16 b0 = left ? vload16(0, row + ox0 - 1) : shuffle2(zero, b1, shift_in_left);
             const float16 b2 = right ? vload16(0, row + ox0 + 1)
                                      : select(shuffle2(b1, zero, shift_in_right), zero, past_end);
-            __global const float * ak = a + (size_t) (c * 9 + ky * 3) * DMR;
+            __global const float * ak = a + (size_t) (c * 9 + ky * 3) * IPG_GEMM_MR;
             #pragma unroll
-            for (int i = 0; i < DMR; i++) {
+            for (int i = 0; i < IPG_GEMM_MR; i++) {
                 acc[i] = fma((float16) ak[i], b0, acc[i]);
-                acc[i] = fma((float16) ak[DMR + i], b1, acc[i]);
-                acc[i] = fma((float16) ak[2 * DMR + i], b2, acc[i]);
+                acc[i] = fma((float16) ak[IPG_GEMM_MR + i], b1, acc[i]);
+                acc[i] = fma((float16) ak[2 * IPG_GEMM_MR + i], b2, acc[i]);
             }
         }
     }
     const size_t plane = (size_t) H * W;
     const size_t pix = (size_t) oy * W + ox0;
-    for (int i = 0; i < DMR; i++) {
-        const int m = mb * DMR + i;
+    for (int i = 0; i < IPG_GEMM_MR; i++) {
+        const int m = mb * IPG_GEMM_MR + i;
         if (m >= M) break;
-        float16 v = acc[i] + bias[m];
-        if (lanes == 16) {
-            if (flags & 2) v += vload16(0, res + m * plane + pix);
-            if (flags & 1) v = fmax(v, 0.0f);
-            vstore16(v, 0, out + m * plane + pix);
-        } else {
-            float t[16];
-            vstore16(v, 0, t);
-            for (int j = 0; j < lanes; j++) {
-                float e = t[j];
-                if (flags & 2) e += res[m * plane + pix + j];
-                if (flags & 1) e = fmax(e, 0.0f);
-                out[m * plane + pix + j] = e;
-            }
-        }
+        ipg_conv_epilogue(acc[i], bias[m], res, out, m * plane + pix, lanes, flags);
     }
 }

@@ -29,30 +29,15 @@
 #error "gemm.cl is written for an 8 x 16 or 16 x 16 register tile"
 #endif
 
-#define MR IPG_GEMM_MR
-
-// The epilogue: bias, residual, ReLU, and the store of one tile.
+// The epilogue (common.cl) and the store of one MR x 16 tile.
 inline void ipg_gemm_store(const float16 * acc, int mb, int n0, __global const float * bias,
                            __global const float * res, __global float * out, int M, int N, int flags)
 {
-    for (int i = 0; i < MR; i++) {
-        const int m = mb * MR + i;
+    const int lanes = min(16, N - n0);
+    for (int i = 0; i < IPG_GEMM_MR; i++) {
+        const int m = mb * IPG_GEMM_MR + i;
         if (m >= M) break;
-        float16 v = acc[i] + bias[m];
-        if (n0 + 16 <= N) {
-            if (flags & 2) v += vload16(0, res + (size_t) m * N + n0);
-            if (flags & 1) v = fmax(v, 0.0f);
-            vstore16(v, 0, out + (size_t) m * N + n0);
-        } else {
-            float t[16];
-            vstore16(v, 0, t);
-            for (int j = 0; j < 16 && n0 + j < N; j++) {
-                float e = t[j];
-                if (flags & 2) e += res[(size_t) m * N + n0 + j];
-                if (flags & 1) e = fmax(e, 0.0f);
-                out[(size_t) m * N + n0 + j] = e;
-            }
-        }
+        ipg_conv_epilogue(acc[i], bias[m], res, out, (size_t) m * N + n0, lanes, flags);
     }
 }
 
@@ -62,14 +47,14 @@ __kernel void ipg_gemm_packed(__global const float * A, __global const float * B
 {
     const int mb = get_global_id(0);
     const int nb = get_global_id(1);
-    __global const float * a = A + (size_t) mb * K * MR;
+    __global const float * a = A + (size_t) mb * K * IPG_GEMM_MR;
     __global const float * b = B + (size_t) nb * K * 16;
-    float16 acc[MR];
-    for (int i = 0; i < MR; i++) acc[i] = 0.0f;
+    float16 acc[IPG_GEMM_MR];
+    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
     for (int k = 0; k < K; k++) {
         const float16 bv = vload16(k, b);
         #pragma unroll
-        for (int i = 0; i < MR; i++) acc[i] = fma((float16) a[k * MR + i], bv, acc[i]);
+        for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) a[k * IPG_GEMM_MR + i], bv, acc[i]);
     }
     ipg_gemm_store(acc, mb, nb * 16, bias, res, out, M, N, flags);
 }

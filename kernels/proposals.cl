@@ -137,7 +137,7 @@ __kernel void ipg_nms_scan(__global const float * box, __global const float * sc
 }
 
 // How many of a[0..n) (non-increasing) are >= s (or_equal) or > s.
-int count_ahead(__global const uint * a, int n, uint s, int or_equal)
+int ipg_count_ahead(__global const uint * a, int n, uint s, int or_equal)
 {
     int lo = 0, hi = n;
     while (lo < hi) {
@@ -168,7 +168,7 @@ __kernel void ipg_rpn_merge(__global const float * kept_box, __global const floa
     const uint key = kept_key[(size_t) l * k_max + p];
     int rank = p;
     for (int m = 0; m < levels; m++)
-        if (m != l) rank += count_ahead(kept_key + (size_t) m * k_max, kept_count[m], key, m < l);
+        if (m != l) rank += ipg_count_ahead(kept_key + (size_t) m * k_max, kept_count[m], key, m < l);
     if (rank >= max_rois) return;
     vstore4(vload4((size_t) l * k_max + p, kept_box), rank, rois);
     roi_score[rank] = kept_score[(size_t) l * k_max + p];

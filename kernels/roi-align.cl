@@ -25,7 +25,7 @@ __kernel void ipg_nchw_to_nhwc(__global const float * in, int C, int h, int w, _
 // Channels accumulated together: a bin's sampling points and bilinear
 // weights are computed once per 16 channels (torchvision's CPU kernel
 // precomputes them once per RoI), and each tap is one 16-wide load.
-#define ROI_CHANNEL_BLOCK 16
+#define IPG_ROI_CHANNEL_BLOCK 16
 
 // Work: global (max_rois, S * S): one work-item per (RoI, bin), looping over
 // the channels; r is the fastest dimension so that stores coalesce.
@@ -63,8 +63,8 @@ __kernel void ipg_roi_align(__global const float * rois, __global const int * ro
     const float bin_w = roi_w / (float) S, bin_h = roi_h / (float) S;
     const int ph = bin / S, pw = bin - ph * S;
     const float count = (float) (sampling * sampling);
-    for (int c0 = 0; c0 < C; c0 += ROI_CHANNEL_BLOCK) {
-        const int nc = min(ROI_CHANNEL_BLOCK, C - c0);
+    for (int c0 = 0; c0 < C; c0 += IPG_ROI_CHANNEL_BLOCK) {
+        const int nc = min(IPG_ROI_CHANNEL_BLOCK, C - c0);
         float16 acc = (float16) (0.0f);
         for (int iy = 0; iy < sampling; iy++) {
             const float y = start_h + (float) ph * bin_h + ((float) iy + 0.5f) * bin_h / (float) sampling;
@@ -83,17 +83,17 @@ __kernel void ipg_roi_align(__global const float * rois, __global const int * ro
                 __global const float * p2 = f + ((size_t) y_low * w + x_high) * C + c0;
                 __global const float * p3 = f + ((size_t) y_high * w + x_low) * C + c0;
                 __global const float * p4 = f + ((size_t) y_high * w + x_high) * C + c0;
-                if (nc == ROI_CHANNEL_BLOCK) {
+                if (nc == IPG_ROI_CHANNEL_BLOCK) {
                     acc += w1 * vload16(0, p1) + w2 * vload16(0, p2) + w3 * vload16(0, p3) + w4 * vload16(0, p4);
                 } else {
-                    float v[ROI_CHANNEL_BLOCK];
+                    float v[IPG_ROI_CHANNEL_BLOCK];
                     vstore16(acc, 0, v);
                     for (int j = 0; j < nc; j++) v[j] += w1 * p1[j] + w2 * p2[j] + w3 * p3[j] + w4 * p4[j];
                     acc = vload16(0, v);
                 }
             }
         }
-        float v[ROI_CHANNEL_BLOCK];
+        float v[IPG_ROI_CHANNEL_BLOCK];
         vstore16(acc / count, 0, v);
         for (int j = 0; j < nc; j++) o[(c0 + j) * stride_c] = v[j];
     }

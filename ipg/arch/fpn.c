@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // fpn.c: torchvision's FeaturePyramidNetwork (1x1 lateral, nearest upsample
 // to the lateral's size + add, 3x3 output conv) with either neck of the
-// contract:
-//   one-stage: over F3..F5, then LastLevelP6P7 fed by P5:
+// contract, as the detector asks (ipg_fpn_neck_t):
+//   P3..P7 (one-stage): over F3..F5, then LastLevelP6P7 fed by P5:
 //              P6 = conv3x3/2(P5), P7 = conv3x3/2(ReLU(P6));
-//   two-stage: over F2..F5, then LastLevelMaxPool: P6 = max pool 1x1/2 of P5.
-#include "../ipg-impl.h"
+//   P2..P6 (two-stage): over F2..F5, then LastLevelMaxPool: P6 = max pool
+//              1x1/2 of P5.
+#include "../arch.h"
 
 #include <stdio.h>
 
-int ipg_fpn_bind(ipg_binder_t * b) {
+int ipg_fpn_bind(ipg_binder_t * b, ipg_fpn_neck_t neck) {
     const ipg_config_t * cfg = &b->model->cfg;
     ipg_net_desc_t *     net = &b->model->net;
     const int32_t        fc = cfg->fpn_channels;
-    const bool           two_stage = cfg->arch == IPG_ARCH_FASTERRCNN;
-    const int32_t        first = two_stage ? 0 : 1;   // index of the first input among C2..C5
+    const bool           max_pool = neck == IPG_FPN_P2_P6;
+    const int32_t        first = max_pool ? 0 : 1;   // index of the first input among C2..C5
     net->n_fpn_inputs = 4 - first;
     char name[96];
     for (int32_t i = 0; i < net->n_fpn_inputs; i++) {
@@ -26,14 +27,14 @@ int ipg_fpn_bind(ipg_binder_t * b) {
         if (net->fpn_layer[i] < 0) return -1;
     }
     net->p6 = net->p7 = -1;
-    if (two_stage) return 0;
+    if (max_pool) return 0;
     net->p6 = ipg_bind_conv(b, "backbone.fpn.extra_blocks.p6", fc, fc, 3, 2, 1, true, NULL);
     if (net->p6 < 0) return -1;
     net->p7 = ipg_bind_conv(b, "backbone.fpn.extra_blocks.p7", fc, fc, 3, 2, 1, true, NULL);
     return net->p7 < 0 ? -1 : 0;
 }
 
-ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_net_desc_t * net = &g->model->net;
     const ipg_conv_dev_t * convs = g->wd->convs;
     const int32_t          n = net->n_fpn_inputs;

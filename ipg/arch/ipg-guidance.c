@@ -6,7 +6,8 @@
 // The concat is never materialised: the 1x1 conv is split by input columns
 // into two GEMMs, the first adding C_l as its residual, the second adding the
 // first's result.
-#include "../ipg-impl.h"
+#include "../arch.h"
+#include "../ipg-error.h"
 
 #include <stdio.h>
 
@@ -47,7 +48,7 @@ int ipg_guidance_bind(ipg_binder_t * b) {
     return 0;
 }
 
-ipg_status_t ipg_guidance_plan_pyramid(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_guidance_plan_pyramid(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t * cfg = &g->model->cfg;
     int32_t top = 0;
     for (int32_t i = 0; i < cfg->num_ipg_levels; i++)
@@ -66,7 +67,7 @@ ipg_status_t ipg_guidance_plan_pyramid(ipg_plan_t * p, ipg_graph_t * g) {
     return IPG_OK;
 }
 
-ipg_status_t ipg_guidance_plan_level(ipg_plan_t * p, ipg_graph_t * g, int32_t level) {
+ipg_status_t ipg_guidance_plan_level(ipg_plan_t * p, ipg_net_tensors_t * g, int32_t level) {
     const int32_t            i = level - 2;
     const ipg_net_desc_t *   net = &g->model->net;
     const ipg_weights_dev_t * wd = g->wd;

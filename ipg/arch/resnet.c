@@ -2,8 +2,10 @@
 // resnet.c: torchvision's ResNet (v1.5: stride on the 3x3 of a bottleneck)
 // with a width multiplier. Tensor names are torchvision's under
 // "backbone.body.", so ImageNet weights load unchanged.
-#include "../ipg-impl.h"
+#include "../arch.h"
+#include "../ipg-error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int ipg_resnet_bind(ipg_binder_t * b) {
@@ -57,7 +59,7 @@ int ipg_resnet_bind(ipg_binder_t * b) {
     return 0;
 }
 
-ipg_status_t ipg_resnet_plan_stem(ipg_plan_t * p, ipg_graph_t * g, ipg_tensor_t * out) {
+ipg_status_t ipg_resnet_plan_stem(ipg_plan_t * p, ipg_net_tensors_t * g, ipg_tensor_t * out) {
     p->group = "stem";
     ipg_tensor_t t = { 0 };
     ipg_status_t st = ipg_op_conv(p, &g->wd->convs[g->model->net.stem], &g->input, NULL, true, &t);
@@ -67,7 +69,7 @@ ipg_status_t ipg_resnet_plan_stem(ipg_plan_t * p, ipg_graph_t * g, ipg_tensor_t 
 }
 
 // One residual block: relu(convN(...relu(conv1(x))) + identity).
-static ipg_status_t plan_block(ipg_plan_t * p, ipg_graph_t * g, const ipg_block_desc_t * blk, const ipg_tensor_t * x,
+static ipg_status_t plan_block(ipg_plan_t * p, ipg_net_tensors_t * g, const ipg_block_desc_t * blk, const ipg_tensor_t * x,
                                ipg_tensor_t * out) {
     const ipg_conv_dev_t * convs = g->wd->convs;
     ipg_tensor_t identity = *x, t1 = { 0 }, t2 = { 0 };
@@ -86,7 +88,7 @@ static ipg_status_t plan_block(ipg_plan_t * p, ipg_graph_t * g, const ipg_block_
     return st;
 }
 
-ipg_status_t ipg_resnet_plan_stage(ipg_plan_t * p, ipg_graph_t * g, int32_t stage, const ipg_tensor_t * in,
+ipg_status_t ipg_resnet_plan_stage(ipg_plan_t * p, ipg_net_tensors_t * g, int32_t stage, const ipg_tensor_t * in,
                                    ipg_tensor_t * out) {
     static const char * groups[4] = { "layer1", "layer2", "layer3", "layer4" };
     p->group = groups[stage];

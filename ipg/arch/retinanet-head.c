@@ -2,7 +2,7 @@
 // retinanet-head.c: torchvision's RetinaNetHead, shared over P3..P7: two
 // towers of four conv3x3+ReLU (no norm), then cls_logits (A*K channels) and
 // bbox_reg (A*4 channels). The raw conv outputs go to post-processing.
-#include "../ipg-impl.h"
+#include "../arch.h"
 
 #include <stdio.h>
 
@@ -37,7 +37,7 @@ static ipg_status_t plan_tower(ipg_plan_t * p, const ipg_conv_dev_t * convs, con
     return ipg_op_conv(p, &convs[last], &x, NULL, false, out);
 }
 
-ipg_status_t ipg_retinanet_head_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_retinanet_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_net_desc_t * net = &g->model->net;
     p->group = "head";
     for (int32_t l = 0; l < 5; l++) {

@@ -6,16 +6,21 @@
 // 1x1 conv through the packed GEMM (M = outputs, N = RoIs, K = inputs).
 // The GEMM always covers max_rois columns: the frame's count is only known
 // on the device, and columns past it hold zeros.
-#include "../ipg-impl.h"
+#include "../arch.h"
+#include "../ipg-error.h"
 
 #include <math.h>
+
+// Features of one RoI the box head accepts (C * S * S): far above any real
+// config, and it keeps fc6's K and the RoIAlign output's index math in int.
+#define MAX_BOX_HEAD_INPUT (1 << 24)
 
 int ipg_roi_head_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
     ipg_net_desc_t *     net = &b->model->net;
     const int32_t        s = cfg->roi_output_size, rep = cfg->representation_size;
     const int64_t        in = (int64_t) cfg->fpn_channels * s * s;
-    if (in > 1 << 24) {
+    if (in > MAX_BOX_HEAD_INPUT) {
         ipg_format_error(b->err, b->err_size, "the box head's input (%lld features) is too large", (long long) in);
         return -1;
     }
@@ -32,7 +37,7 @@ static float infer_scale(int32_t feature, int32_t image) {
     return (float) pow(2.0, rint(log2((double) feature / (double) image)));
 }
 
-ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t *   cfg = &g->model->cfg;
     const ipg_net_desc_t * net = &g->model->net;
     const ipg_conv_dev_t * convs = g->wd->convs;

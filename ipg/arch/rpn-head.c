@@ -2,7 +2,7 @@
 // rpn-head.c: torchvision's RPNHead, shared over P2..P6: conv3x3 + ReLU, then
 // two 1x1 convs: objectness logits (A channels) and box deltas (4A). The raw
 // outputs go to the proposal stage (rpn-proposals.c).
-#include "../ipg-impl.h"
+#include "../arch.h"
 
 #include <stdio.h>
 
@@ -19,7 +19,7 @@ int ipg_rpn_head_bind(ipg_binder_t * b) {
     return net->rpn_box < 0 ? -1 : 0;
 }
 
-ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_net_desc_t * net = &g->model->net;
     const ipg_conv_dev_t * convs = g->wd->convs;
     p->group = "rpn";

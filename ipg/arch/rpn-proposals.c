@@ -6,12 +6,12 @@
 // inside the level at rpn_nms_thresh; then the levels merged by score and the
 // first rpn_post_nms_top_n kept as RoIs. Every buffer is sized for the
 // maximum here; the frame's RoI count stays on the device.
-#include "../ipg-impl.h"
+#include "../arch.h"
+#include "../post.h"
 
-#include <math.h>
 #include <string.h>
 
-ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_graph_t * g) {
+ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t * cfg = &g->model->cfg;
     ipg_proposals_t *    pr = &g->prop;
     const int32_t        A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
@@ -44,8 +44,6 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_graph_t * g) {
     if (st == IPG_OK) st = ipg_plan_tensor(p, &pr->roi_score, 1, 1, pr->max_rois);
     if (st != IPG_OK) return st;
 
-    size_t wg = p->cl->max_wg_size < 256 ? p->cl->max_wg_size : 256;
-    const float clip = (float) log(1000.0 / 16.0);
     for (int32_t l = 0; l < L; l++) {
         const ipg_tensor_t * cls = &g->head_cls[l];
         const ipg_tensor_t * box = &g->head_box[l];
@@ -59,16 +57,13 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_graph_t * g) {
 
         ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_select");
         if (!s) return IPG_ERR_OPENCL;
-        size_t kernel_wg = 0;
-        if (clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg,
-                                     &kernel_wg, NULL) == CL_SUCCESS && kernel_wg > 0 && kernel_wg < wg)
-            wg = kernel_wg;
+        const size_t wg = ipg_step_select_wg(p, s);
         ipg_step_mem(s, cls->buf);
         ipg_step_int(s, cls->h); ipg_step_int(s, cls->w); ipg_step_int(s, A); ipg_step_int(s, k);
         ipg_step_mem(s, pr->sel_key);
         ipg_step_mem(s, pr->sel_index);
         ipg_step_int(s, base);
-        ipg_step_local(s, 256 * sizeof(cl_uint));
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
         ipg_step_range(s, 1, (size_t[]) { wg }, (size_t[]) { wg });
 
         if (!(s = ipg_plan_step(p, "ipg_rpn_sort_decode"))) return IPG_ERR_OPENCL;
@@ -80,7 +75,7 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_graph_t * g) {
         ipg_step_int(s, cls->h); ipg_step_int(s, cls->w); ipg_step_int(s, A);
         ipg_step_mem(s, base_anchors);
         ipg_step_int(s, anchors.stride_w); ipg_step_int(s, anchors.stride_h);
-        ipg_step_float(s, clip);
+        ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
         ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
         ipg_step_float(s, cfg->rpn_score_thresh);
         ipg_step_mem(s, pr->box);

@@ -3,7 +3,7 @@
 // match bit for bit: base anchors round(±[w, h] / 2) per (ratio, size) with
 // the ratio as the outer loop, and the grid stride image_size // grid_size
 // (integer division, as torchvision does, even where it is not exact).
-#include "../ipg-impl.h"
+#include "../post.h"
 
 #include <math.h>
 

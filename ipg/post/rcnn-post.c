@@ -1,20 +1,55 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// rcnn-post.c: Faster R-CNN post-processing, torchvision semantics
-// (RoIHeads.postprocess_detections). The device takes each RoI's softmax,
-// decodes and clips its per-class boxes and compacts the candidates above
-// the threshold (kernels/rcnn-detect.cl); the host reads them back, restores
-// torchvision's (RoI, class) order and runs class-wise NMS, as for RetinaNet
-// (detect-post.c).
-#include "../ipg-impl.h"
+// rcnn-post.c: the Faster R-CNN detector (detector.h): its two stages on
+// P2..P6 (arch/rpn-head.c, arch/rpn-proposals.c, arch/roi-head.c) and its
+// post-processing, torchvision semantics (RoIHeads.postprocess_detections).
+// The device takes each RoI's softmax, decodes and clips its per-class boxes
+// and compacts the candidates above the threshold (kernels/rcnn-detect.cl);
+// the host reads them back, restores torchvision's (RoI, class) order and
+// runs class-wise NMS (nms.c), as for RetinaNet.
+#include "../detector.h"
+#include "../ipg-error.h"
+#include "../post.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-ipg_status_t ipg_rcnn_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float candidate_thresh, ipg_rcnn_post_t * post) {
+typedef struct {
+    int32_t   max_cands;           // max_rois * num_classes
+    cl_mem    count, box, score, label, flat;
+    int32_t   thresh_step, thresh_arg;   // ipg_rcnn_candidates' score threshold
+    int32_t   zero;
+    float *   h_box;
+    float *   h_score;
+    int32_t * h_label;
+    int32_t * h_flat;
+    ipg_candidate_t * cands;
+    ipg_candidate_t * kept;
+    int32_t * nms_scratch;
+} rcnn_post_t;
+
+static void rcnn_free(void * state) {
+    rcnn_post_t * post = state;
+    if (!post) return;
+    free(post->h_box);
+    free(post->h_score);
+    free(post->h_label);
+    free(post->h_flat);
+    free(post->cands);
+    free(post->kept);
+    free(post->nms_scratch);
+    free(post);
+}
+
+static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, float candidate_thresh,
+                                   void ** state) {
     const ipg_config_t * cfg = &g->model->cfg;
     const int32_t R = g->prop.max_rois, K = cfg->num_classes;
-    memset(post, 0, sizeof *post);
+    rcnn_post_t * post = calloc(1, sizeof *post);
+    *state = post;
+    if (!post) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return IPG_ERR_NO_MEMORY;
+    }
     if ((int64_t) R * K > INT32_MAX / 16) {
         ipg_format_error(p->err, p->err_size, "%d RoIs x %d classes is too many candidates", R, K);
         return IPG_ERR_INVALID_ARG;
@@ -43,15 +78,16 @@ ipg_status_t ipg_rcnn_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float can
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_rcnn_candidates");
     if (!s) return IPG_ERR_OPENCL;
+    post->thresh_step = p->n_steps - 1;
     ipg_step_mem(s, g->roi_cls.buf);
     ipg_step_mem(s, g->roi_box.buf);
     ipg_step_mem(s, g->prop.rois.buf);
     ipg_step_mem(s, g->prop.roi_count);
     ipg_step_int(s, R); ipg_step_int(s, K);
     for (int i = 0; i < 4; i++) ipg_step_float(s, cfg->box_weights[i]);
-    ipg_step_float(s, (float) log(1000.0 / 16.0));
+    ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
     ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
-    ipg_step_float(s, candidate_thresh);   // IPG_RCNN_THRESH_ARG
+    post->thresh_arg = ipg_step_float(s, candidate_thresh);
     ipg_step_mem(s, post->count);
     ipg_step_mem(s, post->box);
     ipg_step_mem(s, post->score);
@@ -61,7 +97,8 @@ ipg_status_t ipg_rcnn_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float can
     return IPG_OK;
 }
 
-ipg_status_t ipg_rcnn_post_reset(ipg_cl_t * cl, ipg_rcnn_post_t * post, char * err, size_t err_size) {
+static ipg_status_t rcnn_reset(void * state, ipg_cl_t * cl, char * err, size_t err_size) {
+    const rcnn_post_t * post = state;
     cl_int rc = clEnqueueWriteBuffer(cl->queue, post->count, CL_FALSE, 0, sizeof(cl_int), &post->zero, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
         ipg_format_error(err, err_size, "resetting the candidate counter failed: %s", ipg_cl_error_name(rc));
@@ -70,8 +107,10 @@ ipg_status_t ipg_rcnn_post_reset(ipg_cl_t * cl, ipg_rcnn_post_t * post, char * e
     return IPG_OK;
 }
 
-ipg_status_t ipg_rcnn_post_collect(ipg_cl_t * cl, ipg_rcnn_post_t * post, float nms_thresh, int32_t max_keep,
-                                   ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size) {
+static ipg_status_t rcnn_collect(void * state, ipg_cl_t * cl, float nms_thresh, int32_t max_keep,
+                                 const bool * keep_label, ipg_candidate_t ** out, int32_t * n_out, char * err,
+                                 size_t err_size) {
+    rcnn_post_t * post = state;
     cl_int n = 0;
     cl_int rc = clEnqueueReadBuffer(cl->queue, post->count, CL_TRUE, 0, sizeof n, &n, 0, NULL, NULL);
     if (rc == CL_SUCCESS && n > 0) {
@@ -109,18 +148,35 @@ ipg_status_t ipg_rcnn_post_collect(ipg_cl_t * cl, ipg_rcnn_post_t * post, float 
         c->score = post->h_score[at];
         c->label = post->h_label[at];
     }
-    *n_out = ipg_nms_classwise(post->cands, n, nms_thresh, max_keep, post->nms_scratch, post->kept);
+    *n_out = ipg_nms_classwise(post->cands, n, nms_thresh, max_keep, keep_label, post->nms_scratch, post->kept);
     *out = post->kept;
     return IPG_OK;
 }
 
-void ipg_rcnn_post_free(ipg_rcnn_post_t * post) {
-    free(post->h_box);
-    free(post->h_score);
-    free(post->h_label);
-    free(post->h_flat);
-    free(post->cands);
-    free(post->kept);
-    free(post->nms_scratch);
-    memset(post, 0, sizeof *post);
+static ipg_status_t rcnn_set_thresholds(void * state, ipg_plan_t * p, float candidate_thresh) {
+    const rcnn_post_t * post = state;
+    return ipg_plan_update_float(p, post->thresh_step, post->thresh_arg, candidate_thresh);
 }
+
+static int rcnn_bind(ipg_binder_t * b) {
+    return ipg_rpn_head_bind(b) || ipg_roi_head_bind(b) ? -1 : 0;
+}
+
+static ipg_status_t rcnn_plan(ipg_plan_t * p, ipg_net_tensors_t * t) {
+    ipg_status_t st = ipg_rpn_head_plan(p, t);
+    if (st == IPG_OK) st = ipg_rpn_proposals_plan(p, t);
+    if (st == IPG_OK) st = ipg_roi_head_plan(p, t);
+    return st;
+}
+
+const ipg_detector_i ipg_detector_fasterrcnn = {
+    .name           = "fasterrcnn",
+    .fpn_neck       = IPG_FPN_P2_P6,
+    .bind           = rcnn_bind,
+    .plan           = rcnn_plan,
+    .post_plan      = rcnn_post_plan,
+    .reset          = rcnn_reset,
+    .collect        = rcnn_collect,
+    .set_thresholds = rcnn_set_thresholds,
+    .free           = rcnn_free,
+};

@@ -6,7 +6,7 @@
 // tensor entry point agrees with the frame entry point; thresholds and input
 // size overrides behave. Usage: test-ctx MODEL
 #include "ipg.h"
-#include "ipg-impl.h"   // ipg_ctx_cl_objects_created
+#include "cl-runtime.h"   // ipg_ctx_cl_objects_created
 
 #include <math.h>
 #include <stdbool.h>
@@ -338,6 +338,58 @@ int main(int argc, char ** argv) {
         }
         params.nms_threshold = -1.0f;
     }
+    // The class filter: exactly the unfiltered run's detections of those
+    // classes. At a threshold that keeps half of the reference, the cap
+    // plays no part, so the two runs are comparable one for one.
+    if (ref.n >= 2) {
+        ipg_ctx_params_t cp = ipg_ctx_params_default();
+        cp.score_threshold = ref.d[ref.n / 2].score;
+        st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "init for the class filter: %s", err);
+        result_t all = { .n = 0 };
+        if (st == IPG_OK) {
+            all = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            ipg_ctx_free(ctx);
+        }
+        CHECK(all.n > 0 && all.n < ref.n, "test data: %d of %d detections at threshold %g", all.n, ref.n,
+              cp.score_threshold);
+        if (all.n > 0) {
+            const int32_t a = all.d[0].label;
+            int32_t b = a;
+            for (int i = 0; i < all.n && b == a; i++) b = all.d[i].label;
+            char classes[256];
+            snprintf(classes, sizeof classes, "%s,%s", ipg_model_label(model, b), ipg_model_label(model, a));
+            result_t want = { .n = 0 };
+            for (int i = 0; i < all.n; i++)
+                if (all.d[i].label == a || all.d[i].label == b) want.d[want.n++] = all.d[i];
+            cp.classes = classes;
+            st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
+            memset(classes, 0, sizeof classes);   // the context keeps its own copy
+            CHECK(st == IPG_OK, "init with classes: %s", err);
+            if (st == IPG_OK) {
+                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                CHECK(same(&r, &want), "classes \"%s,%s\" give the unfiltered run's %d detections of them (got %d)",
+                      ipg_model_label(model, b), ipg_model_label(model, a), want.n, r.n);
+                ipg_ctx_free(ctx);
+            }
+            cp.classes = "";
+            st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
+            if (st == IPG_OK) {
+                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                CHECK(same(&r, &all), "classes \"\" reports every class");
+                ipg_ctx_free(ctx);
+            }
+        }
+        cp.classes = "no-such-class";
+        ctx = NULL;
+        st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
+        char want_msg[512];
+        snprintf(want_msg, sizeof want_msg, "unknown class \"no-such-class\": the model's labels are %s, ",
+                 ipg_model_label(model, 0));
+        CHECK(st == IPG_ERR_INVALID_ARG && ctx == NULL && strncmp(err, want_msg, strlen(want_msg)) == 0,
+              "an unknown class is refused with the labels: %s", err);
+    }
+
     // max_detections caps the count; an input size override runs.
     params.score_threshold = 0.0f;
     params.max_detections = 3;

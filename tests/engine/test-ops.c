@@ -3,11 +3,15 @@
 // sizes that hit the remainders of the register tiles (1x1, 3x5, 13 and 24
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
-// cut too). Runs on whatever OpenCL device IPG_TEST_DEVICE names (default:
-// auto).
-#include "ipg-impl.h"
+// cut too), and the plan's argument cap. Runs on whatever OpenCL device
+// IPG_TEST_DEVICE names (default: auto).
+#include "ipg-error.h"
+#include "nms.h"
+#include "ops.h"
+#include "post.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,21 +324,46 @@ static void test_nms(void) {
     };
     ipg_candidate_t out[6];
     int32_t scratch[12];
-    int32_t n = ipg_nms_classwise(c, 6, 0.5f, 100, scratch, out);
+    int32_t n = ipg_nms_classwise(c, 6, 0.5f, 100, NULL, scratch, out);
     const float want_scores[5] = { 0.9f, 0.8f, 0.7f, 0.6f, 0.4f };
     bool ok = n == 5;
     for (int i = 0; ok && i < 5; i++) ok = out[i].score == want_scores[i];
     CHECK(ok, "class-wise NMS kept %d boxes (want 5, in score order)", n);
-    n = ipg_nms_classwise(c, 6, 0.5f, 2, scratch, out);
+    n = ipg_nms_classwise(c, 6, 0.5f, 2, NULL, scratch, out);
     CHECK(n == 2 && out[0].score == 0.9f && out[1].score == 0.8f, "NMS max_keep 2 kept %d", n);
     // IoU exactly at the threshold is not suppressed (torchvision: IoU > thresh).
     ipg_candidate_t d[2] = { { { 0, 0, 10, 10 }, 0.9f, 0 }, { { 0, 0, 10, 5 }, 0.8f, 0 } };   // IoU 0.5
-    n = ipg_nms_classwise(d, 2, 0.5f, 10, scratch, out);
+    n = ipg_nms_classwise(d, 2, 0.5f, 10, NULL, scratch, out);
     CHECK(n == 2, "IoU == threshold must survive, kept %d", n);
-    CHECK(ipg_nms_classwise(d, 0, 0.5f, 10, scratch, out) == 0, "NMS of nothing");
+    CHECK(ipg_nms_classwise(d, 0, 0.5f, 10, NULL, scratch, out) == 0, "NMS of nothing");
+    // A class filter drops the other classes before the cap: class 1's two
+    // boxes, though class 0 scores higher.
+    const bool only1[2] = { false, true };
+    n = ipg_nms_classwise(c, 6, 0.5f, 2, only1, scratch, out);
+    CHECK(n == 2 && out[0].score == 0.8f && out[1].score == 0.4f && out[0].label == 1 && out[1].label == 1,
+          "NMS with class 1 only kept %d", n);
 }
 
-// ---- RetinaNet top-k (detect.cl: ipg_topk_select) --------------------------
+// An argument past IPG_MAX_ARGS is refused: the setter says so and the plan
+// does not finalise (no silent overwrite of the last argument).
+static void test_arg_cap(void) {
+    ipg_plan_t p = { .cl = &g_cl, .err = g_err, .err_size = sizeof g_err };
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_relu");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    int32_t last = 0;
+    for (int32_t i = 0; i < IPG_MAX_ARGS; i++) last = ipg_step_int(s, i);
+    CHECK(last == IPG_MAX_ARGS - 1, "the setters return the argument index (%d)", last);
+    CHECK(ipg_step_float(s, 1.0f) == -1, "argument %d refused", IPG_MAX_ARGS);
+    CHECK(s->n_args == IPG_MAX_ARGS && s->args[IPG_MAX_ARGS - 1].i == IPG_MAX_ARGS - 1,
+          "the last argument is not overwritten");
+    ipg_step_range(s, 1, (size_t[]) { 1 }, NULL);
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_relu") && strstr(g_err, "arguments"),
+          "a plan with too many arguments is an error: %s", g_err);
+    ipg_plan_free(&p);
+}
+
+// ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
 
 typedef struct { float score; int32_t flat; } topk_cand_t;
 
@@ -490,6 +519,7 @@ int main(void) {
     test_upsample_add(24, 1, 1, 1, 1);
     test_anchors();
     test_nms();
+    test_arg_cap();
     {
         // one level under k, one over with distinct scores, one whose
         // stored candidates are fewer than counted

@@ -23,10 +23,13 @@
 // cut-offs), the reference accepts either verdict (RoIAlign, candidates) or
 // refuses the data ("test data" checks: proposals), so that the comparisons
 // hold on any conforming OpenCL device. Runs on IPG_TEST_DEVICE (default: auto).
-#include "ipg-impl.h"
+#include "ipg-error.h"
+#include "plan.h"
+#include "post.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1343,16 +1346,16 @@ static void test_rcnn(const rcnn_case_t * rc) {
         ipg_step_mem(s, tcount);
         ipg_step_int(s, R); ipg_step_int(s, K);
         for (int i = 0; i < 4; i++) ipg_step_float(s, wts[i]);
-        ipg_step_float(s, (float) log(1000.0 / 16.0));
+        ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
         ipg_step_float(s, (float) image_w); ipg_step_float(s, (float) image_h);
-        ipg_step_float(s, rc->thresh);
+        const int32_t thresh_arg = ipg_step_float(s, rc->thresh);
         ipg_step_mem(s, ccount);
         ipg_step_mem(s, obox);
         ipg_step_mem(s, oscore);
         ipg_step_mem(s, olabel);
         ipg_step_mem(s, oflat);
         ipg_step_range(s, 1, (size_t[]) { (size_t) R }, NULL);
-        CHECK(s->args[IPG_RCNN_THRESH_ARG].f == rc->thresh, "IPG_RCNN_THRESH_ARG is not the threshold");
+        CHECK(thresh_arg >= 0 && s->args[thresh_arg].f == rc->thresh, "the recorded argument is not the threshold");
         st = ipg_plan_finalize(&p);
     }
     CHECK(st == IPG_OK, "%s setup: %s", what, g_err);

@@ -1,5 +1,5 @@
 // ============================================================================
-// detect.cl: RetinaNet post-processing on the device, torchvision semantics.
+// retina-detect.cl: RetinaNet post-processing on the device, torchvision semantics.
 //
 // Per level: the class-logit map [A*K][h][w] is scanned for sigmoid scores
 // above the threshold (ipg_retina_candidates), the top k of those are
@@ -38,7 +38,7 @@ __kernel void ipg_retina_candidates(__global const float * logits, int h, int w,
 // cut (flat areas, the letterbox padding) give the same set on every run.
 // The selected slots are in no particular order (the host sorts a level's
 // candidates by flat index).
-// Work: global (L * levels), local (L); `hist` is 256 uints of local memory.
+// Work: global (L * levels), local (L); `hist` is IPG_RADIX_BINS uints of local memory.
 __kernel void ipg_topk_select(__global const float * cand_score, __global const int * cand_index,
                               __global const int * count, __global const int * offsets,
                               __global const int * slots, int k,

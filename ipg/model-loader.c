@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// model.c: loads a model file: container (safetensors.c), metadata and config
-// (config.c), then every weight through the arch binders, which check names
-// and shapes and fold BatchNorm. What remains is host memory only; the
-// OpenCL side (ctx.c) uploads it per device.
-#include "ipg-impl.h"
+// model-loader.c: loads a model file: container (safetensors.c), metadata and
+// config (config.c), then every weight through the arch binders, which call
+// back into the binder service here (ipg_bind_conv, ipg_bind_linear: names
+// and shapes checked, BatchNorm folded). The head is the config's detector
+// (detector.h). What remains is host memory only; the OpenCL side (ctx.c)
+// uploads it per device.
+#include "model-loader.h"
+
+#include "arch.h"
+#include "detector.h"
+#include "ipg-error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +151,7 @@ static void describe(ipg_model_t * m) {
     char levels[32] = "";
     for (int32_t i = 0; i < c->num_ipg_levels; i++)
         snprintf(levels + strlen(levels), sizeof levels - strlen(levels), "%s%d", i ? "," : "", c->ipg_levels[i]);
-    snprintf(m->desc, sizeof m->desc, "%s %s x%g ipg[%s] fpn%d %d classes %dx%d",
-             c->arch == IPG_ARCH_FASTERRCNN ? "fasterrcnn" : "retinanet", c->backbone, c->width, levels,
+    snprintf(m->desc, sizeof m->desc, "%s %s x%g ipg[%s] fpn%d %d classes %dx%d", m->detector->name, c->backbone, c->width, levels,
              c->fpn_channels, c->num_classes, c->input_width, c->input_height);
 }
 
@@ -207,10 +213,14 @@ static ipg_status_t load(const char * path, const uint8_t * bytes, size_t size, 
         goto fail;
     }
 
+    m->detector = ipg_detector_for_arch(m->cfg.arch);
+    if (!m->detector) {
+        snprintf(msg, sizeof msg, "bad config: arch %d has no detector in this library", (int) m->cfg.arch);
+        goto fail;
+    }
     ipg_binder_t b = { .model = m, .file = &file, .used = used, .err = msg, .err_size = sizeof msg };
-    const bool two_stage = m->cfg.arch == IPG_ARCH_FASTERRCNN;
-    if (ipg_resnet_bind(&b) || ipg_guidance_bind(&b) || ipg_fpn_bind(&b) ||
-        (two_stage ? ipg_rpn_head_bind(&b) || ipg_roi_head_bind(&b) : ipg_retinanet_head_bind(&b)))
+    if (ipg_resnet_bind(&b) || ipg_guidance_bind(&b) || ipg_fpn_bind(&b, m->detector->fpn_neck) ||
+        m->detector->bind(&b))
         goto fail;
     for (int32_t i = 0; i < file.n_tensors; i++) {
         if (!used[i]) {

@@ -1,29 +1,72 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// detect-post.c: RetinaNet post-processing, torchvision semantics
-// (RetinaNet.postprocess_detections). The device keeps, per level, the
-// candidates above the score threshold, selects the top k and decodes their
-// boxes (kernels/detect.cl); the host reads back at most levels * k decoded
-// candidates and runs class-wise NMS. NMS stays on the host: it is a
-// sequential greedy pass over a few thousand boxes, and the readback it
-// needs is ~100 KB.
-#include "../ipg-impl.h"
+// retina-post.c: the RetinaNet detector (detector.h): its head
+// (arch/retinanet-head.c) on P3..P7 and its post-processing, torchvision
+// semantics (RetinaNet.postprocess_detections). The device keeps, per level,
+// the candidates above the score threshold, selects the top k and decodes
+// their boxes (kernels/retina-detect.cl); the host reads back at most
+// levels * k decoded candidates and runs class-wise NMS (nms.c). NMS stays on
+// the host: it is a sequential greedy pass over a few thousand boxes, and the
+// readback it needs is ~100 KB.
+#include "../detector.h"
+#include "../ipg-error.h"
+#include "../post.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float candidate_thresh,
-                                  ipg_retina_post_t * post) {
+#define LEVELS 5   // P3..P7
+
+// Device buffers (owned by the plan) and host staging (owned here), sized at
+// prepare time.
+typedef struct {
+    int32_t   levels, k;
+    cl_mem    cand_score, cand_index, count, offsets, slots;
+    cl_mem    top_score, top_index, top_count, out_box, out_score, out_label;
+    int32_t   thresh_step[LEVELS];   // the ipg_retina_candidates steps ...
+    int32_t   thresh_arg;            // ... and their score-threshold argument
+    int32_t * zeros;              // levels ints, to reset `count`
+    int32_t * h_count;
+    float *   h_box;
+    float *   h_score;
+    int32_t * h_label;
+    int32_t * h_index;            // flat (location, anchor, class) index per slot
+    ipg_candidate_t * cands;
+    ipg_candidate_t * kept;
+    int32_t * nms_scratch;
+} retina_post_t;
+
+static void retina_free(void * state) {
+    retina_post_t * post = state;
+    if (!post) return;
+    free(post->zeros);
+    free(post->h_count);
+    free(post->h_box);
+    free(post->h_score);
+    free(post->h_label);
+    free(post->h_index);
+    free(post->cands);
+    free(post->nms_scratch);
+    free(post->kept);
+    free(post);
+}
+
+static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, float candidate_thresh,
+                                     void ** state) {
     const ipg_config_t * cfg = &g->model->cfg;
-    const int32_t L = 5, K = cfg->num_classes;
+    const int32_t L = LEVELS, K = cfg->num_classes;
     const int32_t A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
     const int32_t k = cfg->topk_candidates;
-    memset(post, 0, sizeof *post);
+    retina_post_t * post = calloc(1, sizeof *post);
+    *state = post;
+    if (!post) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return IPG_ERR_NO_MEMORY;
+    }
     post->levels = L;
     post->k = k;
     p->group = "post";
 
-    int32_t offsets[5], slots[5];
+    int32_t offsets[LEVELS], slots[LEVELS];
     int64_t total = 0;
     for (int32_t l = 0; l < L; l++) {
         const int64_t n = (int64_t) g->head_cls[l].h * g->head_cls[l].w * A * K;
@@ -71,9 +114,10 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
         const ipg_tensor_t * t = &g->head_cls[l];
         ipg_step_t * s = ipg_plan_step(p, "ipg_retina_candidates");
         if (!s) return IPG_ERR_OPENCL;
+        post->thresh_step[l] = p->n_steps - 1;
         ipg_step_mem(s, t->buf);
         ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A * K);
-        ipg_step_float(s, candidate_thresh);
+        post->thresh_arg = ipg_step_float(s, candidate_thresh);
         // Each level writes at its own offset of the shared arrays (no
         // sub-buffers: their offsets would have to meet alignment rules).
         ipg_step_mem(s, post->cand_score);
@@ -86,13 +130,9 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
     }
 
     // 2. Exact top-k per level, one work-group each.
-    size_t wg = p->cl->max_wg_size < 256 ? p->cl->max_wg_size : 256;
     ipg_step_t * s = ipg_plan_step(p, "ipg_topk_select");
     if (!s) return IPG_ERR_OPENCL;
-    size_t kernel_wg = 0;
-    if (clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
-                                 NULL) == CL_SUCCESS && kernel_wg > 0 && kernel_wg < wg)
-        wg = kernel_wg;
+    const size_t wg = ipg_step_select_wg(p, s);
     ipg_step_mem(s, post->cand_score);
     ipg_step_mem(s, post->cand_index);
     ipg_step_mem(s, post->count);
@@ -102,11 +142,10 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
     ipg_step_mem(s, post->top_score);
     ipg_step_mem(s, post->top_index);
     ipg_step_mem(s, post->top_count);
-    ipg_step_local(s, 256 * sizeof(cl_uint));
+    ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
     ipg_step_range(s, 1, (size_t[]) { wg * L }, (size_t[]) { wg });
 
     // 3. Decode the selected candidates against their anchors.
-    const float clip = (float) log(1000.0 / 16.0);
     for (int32_t l = 0; l < L; l++) {
         const ipg_tensor_t * t = &g->head_box[l];
         ipg_level_anchors_t anchors;
@@ -120,7 +159,7 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
         ipg_step_mem(s, base);
         ipg_step_int(s, anchors.stride_w); ipg_step_int(s, anchors.stride_h);
         for (int i = 0; i < 4; i++) ipg_step_float(s, cfg->box_weights[i]);
-        ipg_step_float(s, clip);
+        ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
         ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
         ipg_step_mem(s, post->top_score);
         ipg_step_mem(s, post->top_index);
@@ -135,7 +174,8 @@ ipg_status_t ipg_retina_post_plan(ipg_plan_t * p, const ipg_graph_t * g, float c
     return IPG_OK;
 }
 
-ipg_status_t ipg_retina_post_reset(ipg_cl_t * cl, ipg_retina_post_t * post, char * err, size_t err_size) {
+static ipg_status_t retina_reset(void * state, ipg_cl_t * cl, char * err, size_t err_size) {
+    const retina_post_t * post = state;
     cl_int rc = clEnqueueWriteBuffer(cl->queue, post->count, CL_FALSE, 0, (size_t) post->levels * sizeof(int32_t),
                                      post->zeros, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
@@ -145,8 +185,10 @@ ipg_status_t ipg_retina_post_reset(ipg_cl_t * cl, ipg_retina_post_t * post, char
     return IPG_OK;
 }
 
-ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, float nms_thresh, int32_t max_keep,
-                                     ipg_candidate_t ** out, int32_t * n_out, char * err, size_t err_size) {
+static ipg_status_t retina_collect(void * state, ipg_cl_t * cl, float nms_thresh, int32_t max_keep,
+                                   const bool * keep_label, ipg_candidate_t ** out, int32_t * n_out, char * err,
+                                   size_t err_size) {
+    retina_post_t * post = state;
     const int32_t L = post->levels, k = post->k;
     cl_int rc = clEnqueueReadBuffer(cl->queue, post->top_count, CL_TRUE, 0, L * sizeof(int32_t), post->h_count, 0,
                                     NULL, NULL);
@@ -175,7 +217,7 @@ ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, fl
     }
     // Concatenate levels in order, as torchvision does before batched_nms;
     // within a level by flat index, since the device fills the slots in
-    // atomic order. With the device's tie rule (detect.cl), the same frame
+    // atomic order. With the device's tie rule (retina-detect.cl), the same frame
     // then gives the same candidates in the same order, and so the same
     // NMS result, on every run.
     int32_t n = 0;
@@ -194,76 +236,32 @@ ipg_status_t ipg_retina_post_collect(ipg_cl_t * cl, ipg_retina_post_t * post, fl
             c->label = post->h_label[at];
         }
     }
-    *n_out = ipg_nms_classwise(post->cands, n, nms_thresh, max_keep, post->nms_scratch, post->kept);
+    *n_out = ipg_nms_classwise(post->cands, n, nms_thresh, max_keep, keep_label, post->nms_scratch, post->kept);
     *out = post->kept;
     return IPG_OK;
 }
 
-void ipg_retina_post_free(ipg_retina_post_t * post) {
-    free(post->zeros);
-    free(post->h_count);
-    free(post->h_box);
-    free(post->h_score);
-    free(post->h_label);
-    free(post->h_index);
-    free(post->cands);
-    free(post->nms_scratch);
-    free(post->kept);
-    memset(post, 0, sizeof *post);
-}
-
-// ---- NMS ---------------------------------------------------------------------
-
-// Sort keys carry the score and the index themselves, so the comparator needs
-// no global state (two contexts may run NMS on two threads at once).
-typedef struct {
-    float   score;
-    int32_t index;
-} sort_key_t;
-
-static int by_score_desc(const void * a, const void * b) {
-    const sort_key_t * x = a, * y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);   // stable, as torch's sort(stable=True)
-}
-
-static int by_flat_index(const void * a, const void * b) {
-    const int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
-    return (x > y) - (x < y);
-}
-
-void ipg_sort_by_flat_index(int32_t * pairs, int32_t n) {
-    if (n > 1) qsort(pairs, (size_t) n, 2 * sizeof(int32_t), by_flat_index);
-}
-
-// IoU as torchvision's CPU nms kernel computes it.
-static float iou(const float * a, const float * b) {
-    const float area_a = (a[2] - a[0]) * (a[3] - a[1]);
-    const float area_b = (b[2] - b[0]) * (b[3] - b[1]);
-    const float w = fmaxf(0.0f, fminf(a[2], b[2]) - fmaxf(a[0], b[0]));
-    const float h = fmaxf(0.0f, fminf(a[3], b[3]) - fmaxf(a[1], b[1]));
-    const float inter = w * h;
-    return inter / (area_a + area_b - inter);
-}
-
-int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh, int32_t max_keep,
-                          int32_t * scratch, ipg_candidate_t * out) {
-    if (n <= 0) return 0;
-    sort_key_t * order = (sort_key_t *) scratch;   // n keys = 2n ints
-    for (int32_t i = 0; i < n; i++) order[i] = (sort_key_t) { c[i].score, i };
-    qsort(order, (size_t) n, sizeof *order, by_score_desc);
-    // Greedy: a box survives unless a kept, higher-scoring box of its class
-    // overlaps it by IoU > thresh.
-    int32_t n_kept = 0;
-    for (int32_t oi = 0; oi < n && n_kept < max_keep; oi++) {
-        const ipg_candidate_t * ci = &c[order[oi].index];
-        bool suppressed = false;
-        for (int32_t j = 0; j < n_kept && !suppressed; j++) {
-            const ipg_candidate_t * cj = &c[order[j].index];   // order[0..n_kept) holds the kept
-            if (cj->label == ci->label && iou(cj->box, ci->box) > iou_thresh) suppressed = true;
-        }
-        if (!suppressed) order[n_kept++].index = order[oi].index;   // n_kept <= oi: safe in place
+static ipg_status_t retina_set_thresholds(void * state, ipg_plan_t * p, float candidate_thresh) {
+    const retina_post_t * post = state;
+    for (int32_t l = 0; l < post->levels; l++) {
+        ipg_status_t st = ipg_plan_update_float(p, post->thresh_step[l], post->thresh_arg, candidate_thresh);
+        if (st != IPG_OK) return st;
     }
-    for (int32_t i = 0; i < n_kept; i++) out[i] = c[order[i].index];
-    return n_kept;
+    return IPG_OK;
 }
+
+static int retina_bind(ipg_binder_t * b) { return ipg_retinanet_head_bind(b); }
+
+static ipg_status_t retina_plan(ipg_plan_t * p, ipg_net_tensors_t * t) { return ipg_retinanet_head_plan(p, t); }
+
+const ipg_detector_i ipg_detector_retinanet = {
+    .name           = "retinanet",
+    .fpn_neck       = IPG_FPN_P3_P7,
+    .bind           = retina_bind,
+    .plan           = retina_plan,
+    .post_plan      = retina_post_plan,
+    .reset          = retina_reset,
+    .collect        = retina_collect,
+    .set_thresholds = retina_set_thresholds,
+    .free           = retina_free,
+};

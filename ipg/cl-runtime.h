@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// cl-runtime.h: the OpenCL device of a context (cl-runtime.c): device choice,
+// context, queue and the one program holding every kernel of kernels/, and
+// the constants the host and the kernels must agree on. Not installed.
+#ifndef IPG_CL_RUNTIME_H
+#define IPG_CL_RUNTIME_H
+
+#include "ipg.h"
+
+#include <CL/cl.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// ---- constants shared with kernels/ ---------------------------------------
+// Passed to the program with -D at build time (ipg_cl_init); each .cl file
+// keeps an #ifndef default for reading on its own.
+
+// The GEMM register tile: output channels x output pixels per work-item.
+// Weights are packed [ceil(M / MR)][K][MR] at upload, activations
+// [ceil(N / NR)][K][NR] by conv-pack.cl.
+#define IPG_GEMM_MR 16
+#define IPG_GEMM_NR 16
+// Bins of one radix pass of the exact top-k select (common.cl: four 8-bit
+// passes over 32-bit keys); the select kernels take that many uints of local
+// memory, and their work-group is at most this size (one bin per work-item
+// when it is cleared).
+#define IPG_RADIX_BINS 256
+
+// ---- the device -----------------------------------------------------------
+
+typedef struct {
+    cl_device_id     device;
+    cl_context       context;
+    cl_command_queue queue;
+    cl_program       program;       // all embedded kernels, one program
+    char             device_name[256];
+    bool             is_cpu;
+    size_t           max_wg_size;
+    uint64_t         objects_created; // programs built, buffers, kernels: all before the first run
+} ipg_cl_t;
+
+const char * ipg_cl_error_name(cl_int code);
+// Selects the device, creates context, queue (with profiling if asked), and
+// builds the program.
+ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, char * err, size_t err_size);
+void         ipg_cl_free(ipg_cl_t * cl);
+cl_mem       ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host,
+                           char * err, size_t err_size);
+
+// OpenCL objects (programs, buffers, kernels) a context has created so far: a
+// test checks that running frames creates none (everything is made at init and
+// prepare). Defined in ctx.c.
+uint64_t     ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
+
+#endif // IPG_CL_RUNTIME_H

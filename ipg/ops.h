@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// ops.h: the ops (ops.c). Each appends its kernel launches to a plan and
+// allocates its output tensor (unless out->buf is set); nothing runs here.
+// Not installed.
+#ifndef IPG_OPS_H
+#define IPG_OPS_H
+
+#include "model-loader.h"
+#include "plan.h"
+
+// Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR].
+typedef struct {
+    cl_mem  w_packed;
+    cl_mem  bias;
+    int32_t cout, cin, kh, kw, stride, pad;
+} ipg_conv_dev_t;
+
+// Packs and uploads input columns [cin_begin, cin_begin + cin_count) of a
+// host conv (the bias only if with_bias).
+ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin_begin, int32_t cin_count,
+                             bool with_bias, ipg_conv_dev_t * out, char * err, size_t err_size);
+void         ipg_conv_dev_free(ipg_conv_dev_t * d);
+
+// out = act(conv(in) + bias [+ res]).
+ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                         const ipg_tensor_t * res, bool relu, ipg_tensor_t * out);
+ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
+ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
+// out = lateral + nearest-upsample(top) to lateral's size.
+ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, const ipg_tensor_t * top,
+                                 ipg_tensor_t * out);
+ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
+// Every other pixel of every other row: max pool 1x1 stride 2 (LastLevelMaxPool).
+ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
+
+#endif // IPG_OPS_H

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// plan.c: the plan, a list of kernel launches with their arguments, built
+// once per frame size (the ops, ops.c, and the arch builders append to it),
+// finalised, then enqueued for every frame (ipg_plan_enqueue).
+#include "plan.h"
+
+#include "ipg-error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool grow(void ** arr, int32_t * cap, int32_t need, size_t elem) {
+    if (need <= *cap) return true;
+    int32_t n = *cap ? *cap * 2 : 32;
+    while (n < need) n *= 2;
+    void * p = realloc(*arr, (size_t) n * elem);
+    if (!p) return false;
+    memset((char *) p + (size_t) *cap * elem, 0, (size_t) (n - *cap) * elem);
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
+ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w) {
+    if (c <= 0 || h <= 0 || w <= 0) {
+        ipg_format_error(p->err, p->err_size, "tensor of size %dx%dx%d is empty: the input is too small for the network",
+                         c, h, w);
+        return IPG_ERR_INVALID_ARG;
+    }
+    if (!grow((void **) &p->buffers, &p->cap_buffers, p->n_buffers + 1, sizeof *p->buffers)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return IPG_ERR_NO_MEMORY;
+    }
+    t->c = c; t->h = h; t->w = w;
+    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, ((size_t) c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL,
+                           p->err, p->err_size);
+    if (!t->buf) return IPG_ERR_NO_MEMORY;
+    p->buffers[p->n_buffers++] = t->buf;
+    return IPG_OK;
+}
+
+cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host) {
+    if (!grow((void **) &p->buffers, &p->cap_buffers, p->n_buffers + 1, sizeof *p->buffers)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return NULL;
+    }
+    cl_mem m = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, bytes, host, p->err, p->err_size);
+    if (m) p->buffers[p->n_buffers++] = m;
+    return m;
+}
+
+ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
+    if (!grow((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof *p->steps)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return NULL;
+    }
+    cl_int rc;
+    cl_kernel k = clCreateKernel(p->cl->program, kernel_name, &rc);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(p->err, p->err_size, "clCreateKernel(%s) failed: %s", kernel_name, ipg_cl_error_name(rc));
+        return NULL;
+    }
+    p->cl->objects_created++;
+    ipg_step_t * s = &p->steps[p->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->kernel = k;
+    s->kernel_name = kernel_name;
+    s->group = p->group;
+    return s;
+}
+
+// The next argument slot, or NULL past IPG_MAX_ARGS: the step is marked and
+// ipg_plan_finalize refuses the plan.
+static ipg_arg_t * next_arg(ipg_step_t * s, int32_t * index) {
+    if (s->n_args >= IPG_MAX_ARGS) {
+        s->too_many_args = true;
+        *index = -1;
+        return NULL;
+    }
+    *index = s->n_args;
+    return &s->args[s->n_args++];
+}
+
+int32_t ipg_step_mem(ipg_step_t * s, cl_mem m) {
+    int32_t i;
+    ipg_arg_t * a = next_arg(s, &i);
+    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_MEM, .mem = m };
+    return i;
+}
+
+int32_t ipg_step_memref(ipg_step_t * s, cl_mem * m) {
+    int32_t i;
+    ipg_arg_t * a = next_arg(s, &i);
+    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_MEMREF, .memref = m };
+    return i;
+}
+
+int32_t ipg_step_int(ipg_step_t * s, int32_t v) {
+    int32_t i;
+    ipg_arg_t * a = next_arg(s, &i);
+    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_INT, .i = v };
+    return i;
+}
+
+int32_t ipg_step_float(ipg_step_t * s, float v) {
+    int32_t i;
+    ipg_arg_t * a = next_arg(s, &i);
+    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_FLOAT, .f = v };
+    return i;
+}
+
+int32_t ipg_step_local(ipg_step_t * s, size_t bytes) {
+    int32_t i;
+    ipg_arg_t * a = next_arg(s, &i);
+    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes };
+    return i;
+}
+
+void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws) {
+    s->dims = dims;
+    for (cl_uint d = 0; d < dims; d++) {
+        s->gws[d] = gws[d];
+        s->lws[d] = lws ? lws[d] : 0;
+    }
+    s->has_lws = lws != NULL;
+    // OpenCL 1.2 needs global sizes divisible by the local size: round up;
+    // every kernel bounds-checks its ids.
+    if (lws)
+        for (cl_uint d = 0; d < dims; d++) s->gws[d] = (s->gws[d] + lws[d] - 1) / lws[d] * lws[d];
+}
+
+size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
+    size_t wg = p->cl->max_wg_size < IPG_RADIX_BINS ? p->cl->max_wg_size : IPG_RADIX_BINS;
+    size_t kernel_wg = 0;
+    if (clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
+                                 NULL) == CL_SUCCESS && kernel_wg > 0 && kernel_wg < wg)
+        wg = kernel_wg;
+    return wg;
+}
+
+void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {
+    if (!grow((void **) &p->stages, &p->cap_stages, p->n_stages + 1, sizeof *p->stages)) return;   // dumps are best effort
+    ipg_stage_t * st = &p->stages[p->n_stages++];
+    st->after_step = p->n_steps - 1;
+    snprintf(st->name, sizeof st->name, "%s", name);
+    st->t = *t;
+    st->count = NULL;
+    st->count_axis = 0;
+}
+
+void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis) {
+    const int32_t n = p->n_stages;
+    ipg_plan_stage(p, name, t);
+    if (p->n_stages == n + 1) {
+        p->stages[n].count = count;
+        p->stages[n].count_axis = axis;
+    }
+}
+
+ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
+    if (p->scratch_bytes > 0) {
+        p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
+        if (!p->scratch) return IPG_ERR_NO_MEMORY;
+    }
+    for (int32_t i = 0; i < p->n_steps; i++) {
+        ipg_step_t * s = &p->steps[i];
+        if (s->too_many_args) {
+            ipg_format_error(p->err, p->err_size, "kernel %s was given more than %d arguments (IPG_MAX_ARGS)",
+                             s->kernel_name, IPG_MAX_ARGS);
+            return IPG_ERR_INVALID_ARG;
+        }
+        for (int32_t a = 0; a < s->n_args; a++) {
+            const ipg_arg_t * arg = &s->args[a];
+            cl_int rc;
+            switch (arg->kind) {
+                case IPG_ARG_MEM:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), &arg->mem); break;
+                case IPG_ARG_MEMREF: rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), arg->memref); break;
+                case IPG_ARG_INT:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_int), &arg->i); break;
+                case IPG_ARG_FLOAT:  rc = clSetKernelArg(s->kernel, a, sizeof(cl_float), &arg->f); break;
+                default:             rc = clSetKernelArg(s->kernel, a, (size_t) arg->i, NULL); break;
+            }
+            if (rc != CL_SUCCESS) {
+                ipg_format_error(p->err, p->err_size, "clSetKernelArg(%s, %d) failed: %s", s->kernel_name, a,
+                                 ipg_cl_error_name(rc));
+                return IPG_ERR_OPENCL;
+            }
+        }
+    }
+    return IPG_OK;
+}
+
+ipg_status_t ipg_plan_update_float(ipg_plan_t * p, int32_t step, int32_t arg, float v) {
+    if (step < 0 || step >= p->n_steps || arg < 0 || arg >= p->steps[step].n_args ||
+        p->steps[step].args[arg].kind != IPG_ARG_FLOAT) {
+        ipg_format_error(p->err, p->err_size, "internal: step %d has no float argument %d", step, arg);
+        return IPG_ERR_INVALID_ARG;
+    }
+    ipg_step_t * s = &p->steps[step];
+    const cl_float f = v;
+    cl_int rc = clSetKernelArg(s->kernel, (cl_uint) arg, sizeof f, &f);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(p->err, p->err_size, "updating argument %d of %s failed: %s", arg, s->kernel_name,
+                         ipg_cl_error_name(rc));
+        return IPG_ERR_OPENCL;
+    }
+    s->args[arg].f = f;
+    return IPG_OK;
+}
+
+ipg_status_t ipg_plan_enqueue(ipg_plan_t * p, int32_t first, cl_event * events, ipg_plan_stage_fn on_stage,
+                              void * user_data) {
+    int32_t next_stage = 0;
+    while (next_stage < p->n_stages && p->stages[next_stage].after_step < first - 1) next_stage++;
+    for (int32_t i = first; i < p->n_steps; i++) {
+        const ipg_step_t * s = &p->steps[i];
+        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
+                                           0, NULL, events ? &events[i] : NULL);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(p->err, p->err_size, "launching %s failed: %s", s->kernel_name, ipg_cl_error_name(rc));
+            clFinish(p->cl->queue);
+            return IPG_ERR_OPENCL;
+        }
+        // The stages of the steps that just ran ("input" hangs on the
+        // preprocessing step, index first - 1 when it is skipped).
+        for (; on_stage && next_stage < p->n_stages && p->stages[next_stage].after_step <= i; next_stage++) {
+            ipg_status_t st = on_stage(&p->stages[next_stage], user_data);
+            if (st != IPG_OK) return st;
+        }
+    }
+    return IPG_OK;
+}
+
+ipg_status_t ipg_plan_run(ipg_plan_t * p) {
+    ipg_status_t st = ipg_plan_enqueue(p, 0, NULL, NULL, NULL);
+    if (st != IPG_OK) return st;
+    cl_int rc = clFinish(p->cl->queue);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(p->err, p->err_size, "clFinish failed: %s", ipg_cl_error_name(rc));
+        return IPG_ERR_OPENCL;
+    }
+    return IPG_OK;
+}
+
+void ipg_plan_free(ipg_plan_t * p) {
+    for (int32_t i = 0; i < p->n_steps; i++) clReleaseKernel(p->steps[i].kernel);
+    for (int32_t i = 0; i < p->n_buffers; i++) clReleaseMemObject(p->buffers[i]);
+    if (p->scratch) clReleaseMemObject(p->scratch);
+    free(p->steps);
+    free(p->buffers);
+    free(p->stages);
+    ipg_cl_t * cl = p->cl;
+    char * err = p->err;
+    size_t err_size = p->err_size;
+    memset(p, 0, sizeof *p);
+    p->cl = cl;
+    p->err = err;
+    p->err_size = err_size;
+}
+

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// plan.h: the plan of one frame size (plan.c): device tensors, and one
+// ipg_step_t per kernel launch with every argument recorded, built once at
+// prepare and enqueued for every frame. Not installed.
+#ifndef IPG_PLAN_H
+#define IPG_PLAN_H
+
+#include "cl-runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// A device tensor, batch 1, NCHW float32. Its buffer has IPG_TENSOR_SLACK
+// floats past the end: conv-direct.cl's vector loads may read (never use) up
+// to 16 floats past a row.
+#define IPG_TENSOR_SLACK 16
+typedef struct {
+    cl_mem  buf;
+    int32_t c, h, w;
+} ipg_tensor_t;
+
+// A kernel argument whose value is bound at plan finalisation, so that a
+// step may name a buffer (the shared scratch) that grows while planning.
+typedef struct {
+    enum { IPG_ARG_MEM, IPG_ARG_MEMREF, IPG_ARG_INT, IPG_ARG_FLOAT, IPG_ARG_LOCAL } kind;   // LOCAL: i bytes
+    cl_mem   mem;
+    cl_mem * memref;
+    cl_int   i;
+    cl_float f;
+} ipg_arg_t;
+
+// Arguments a step can hold: the widest kernel (ipg_roi_align) takes 24.
+// One more is a plan error (ipg_plan_finalize), never a silent overwrite.
+#define IPG_MAX_ARGS 32
+
+typedef struct {
+    cl_kernel    kernel;         // owned: one kernel object per step keeps its args
+    const char * kernel_name;
+    cl_uint      dims;
+    size_t       gws[3];
+    size_t       lws[3];
+    bool         has_lws;
+    int32_t      n_args;
+    bool         too_many_args;  // an argument past IPG_MAX_ARGS was refused
+    ipg_arg_t    args[IPG_MAX_ARGS];
+    const char * group;          // profiling group ("stem", "layer2", "head", ...)
+    double       flop;           // arithmetic of this launch (convolutions only)
+} ipg_step_t;
+
+// A named tensor handed to the stage callback once step `after_step` ran.
+// With `count` set, only the first *count rows (count_axis 1: along h) or
+// columns (2: along w) are valid this frame; the dump reports just those.
+typedef struct {
+    int32_t      after_step;
+    char         name[32];
+    ipg_tensor_t t;
+    cl_mem       count;
+    int32_t      count_axis;
+} ipg_stage_t;
+
+typedef struct ipg_plan {
+    ipg_cl_t *     cl;
+    ipg_step_t *   steps;
+    int32_t        n_steps, cap_steps;
+    cl_mem *       buffers;       // every buffer the plan allocated (owned)
+    int32_t        n_buffers, cap_buffers;
+    cl_mem         scratch;       // packed im2col operand, shared by all convs
+    bool           pack_all_convs; // no direct 3x3 path (IPG_CONV=pack; tests)
+    size_t         scratch_bytes;
+    ipg_stage_t *  stages;
+    int32_t        n_stages, cap_stages;
+    const char *   group;         // current profiling group
+    char *         err;
+    size_t         err_size;
+} ipg_plan_t;
+
+ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w);
+cl_mem       ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
+// Appends a launch of `kernel_name`; NULL on failure (p->err set). The
+// returned pointer is valid until the next ipg_plan_step: keep step indices
+// (p->n_steps - 1), not pointers, across steps.
+ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name);
+// Each appends the next argument and returns its index, to record where a
+// value that changes later lives (ipg_plan_update_float); -1 past IPG_MAX_ARGS
+// (then ipg_plan_finalize fails).
+int32_t      ipg_step_mem(ipg_step_t * s, cl_mem m);
+int32_t      ipg_step_memref(ipg_step_t * s, cl_mem * m);
+int32_t      ipg_step_int(ipg_step_t * s, int32_t v);
+int32_t      ipg_step_float(ipg_step_t * s, float v);
+int32_t      ipg_step_local(ipg_step_t * s, size_t bytes);
+void         ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+// The work-group size for a one-work-group select kernel (the radix select
+// of common.cl): the device's and the kernel's limits, at most IPG_RADIX_BINS.
+size_t       ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);
+void         ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
+// A stage of which only the first *count rows (axis 1) or columns (axis 2) are valid.
+void         ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count,
+                                    int32_t axis);
+// Allocates the shared scratch and sets every recorded argument.
+ipg_status_t ipg_plan_finalize(ipg_plan_t * p);
+// Rewrites one float argument of a finalised plan in place (a threshold).
+ipg_status_t ipg_plan_update_float(ipg_plan_t * p, int32_t step, int32_t arg, float v);
+
+// Called by ipg_plan_enqueue for each stage once its step is enqueued.
+typedef ipg_status_t (*ipg_plan_stage_fn)(const ipg_stage_t * stage, void * user_data);
+// Enqueues steps first..n_steps - 1 in order (one event each into `events`
+// when not NULL, indexed by step) and hands out the stages that hang on them
+// (those after step first - 1 included: "input" hangs on the preprocessing).
+// Does not wait.
+ipg_status_t ipg_plan_enqueue(ipg_plan_t * p, int32_t first, cl_event * events, ipg_plan_stage_fn on_stage,
+                              void * user_data);
+// Enqueues every step and waits (tests).
+ipg_status_t ipg_plan_run(ipg_plan_t * p);
+void         ipg_plan_free(ipg_plan_t * p);
+
+#endif // IPG_PLAN_H

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// preprocess.c: the frame side of a context, paired with
+// kernels/preprocess.cl: the packed frame buffer and its upload, and the
+// letterbox step (bilinear taps computed here exactly as PyTorch computes
+// them, the Y'CbCr matrix, normalisation) that makes the network input.
+#include "preprocess.h"
+
+#include "ipg-error.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+// Byte offsets of R, G, B within a packed pixel.
+static void channel_offsets(ipg_pixel_format_t f, int32_t * r, int32_t * g, int32_t * b) {
+    switch (f) {
+        case IPG_PIXEL_RGB: case IPG_PIXEL_RGBX: case IPG_PIXEL_RGBA: *r = 0; *g = 1; *b = 2; break;
+        case IPG_PIXEL_BGR: case IPG_PIXEL_BGRX: case IPG_PIXEL_BGRA: *r = 2; *g = 1; *b = 0; break;
+        case IPG_PIXEL_XRGB: case IPG_PIXEL_ARGB:                     *r = 1; *g = 2; *b = 3; break;
+        default: /* XBGR, ABGR */                                      *r = 3; *g = 2; *b = 1; break;
+    }
+}
+
+// Bilinear taps of one axis, as PyTorch's CPU upsample_bilinear2d computes
+// them: scale = (float) in / out; src = scale * (dst + 0.5) - 0.5 in double,
+// clamped at 0; lambda = (float) (src - floor(src)).
+static void axis_taps(int32_t in, int32_t out, int32_t * i0, int32_t * i1, float * l1) {
+    const float scale = (float) in / (float) out;
+    for (int32_t d = 0; d < out; d++) {
+        double src = (double) scale * (d + 0.5) - 0.5;
+        if (src < 0) src = 0;
+        int32_t a = (int32_t) floor(src);
+        if (a > in - 1) a = in - 1;
+        i0[d] = a;
+        i1[d] = a < in - 1 ? a + 1 : a;
+        l1[d] = (float) (src - a);
+    }
+}
+
+// The taps of both axes in two plan buffers: indices [x0][x1][y0][y1] and
+// weights [x][y].
+static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_letterbox_t * lb, cl_mem * idx, cl_mem * lambda1) {
+    const int32_t nw = lb->new_w, nh = lb->new_h;
+    int32_t * ih = malloc(2 * ((size_t) nw + nh) * sizeof(int32_t));
+    float * lh = malloc(((size_t) nw + nh) * sizeof(float));
+    if (!ih || !lh) {
+        free(ih); free(lh);
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return IPG_ERR_NO_MEMORY;
+    }
+    axis_taps(lb->frame_w, nw, ih, ih + nw, lh);
+    axis_taps(lb->frame_h, nh, ih + 2 * nw, ih + 2 * nw + nh, lh + nw);
+    *idx = ipg_plan_buffer(p, 2 * ((size_t) nw + nh) * sizeof(int32_t), ih);
+    *lambda1 = *idx ? ipg_plan_buffer(p, ((size_t) nw + nh) * sizeof(float), lh) : NULL;
+    free(ih);
+    free(lh);
+    return *idx && *lambda1 ? IPG_OK : IPG_ERR_NO_MEMORY;
+}
+
+// Y'CbCr -> R'G'B' on the 0..255 scale from the matrix's Kr, Kb:
+// { y_offset, y_scale, c_scale, r_v, g_u, g_v, b_u }.
+static void yuv_coefficients(ipg_yuv_matrix_t matrix, int32_t full_range, float coef[8]) {
+    double kr = 0.299, kb = 0.114;                                  // BT.601
+    if (matrix == IPG_YUV_BT709) { kr = 0.2126; kb = 0.0722; }
+    if (matrix == IPG_YUV_BT2020) { kr = 0.2627; kb = 0.0593; }
+    const double kg = 1.0 - kr - kb;
+    coef[0] = full_range ? 0.0f : 16.0f;
+    coef[1] = (float) (full_range ? 1.0 : 255.0 / 219.0);
+    coef[2] = (float) (full_range ? 1.0 : 255.0 / 224.0);
+    coef[3] = (float) (2.0 * (1.0 - kr));
+    coef[4] = (float) (2.0 * kb * (1.0 - kb) / kg);
+    coef[5] = (float) (2.0 * kr * (1.0 - kr) / kg);
+    coef[6] = (float) (2.0 * (1.0 - kb));
+    coef[7] = 0.0f;
+}
+
+size_t ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format) {
+    if (ipg_pixel_format_is_planar(format))
+        return (size_t) w * h + 2 * (size_t) ((w + 1) / 2) * ((h + 1) / 2);
+    return (size_t) w * h * ipg_pixel_format_bpp(format);
+}
+
+// Copies one plane (rows x row bytes, host rows `stride` apart) to `offset`
+// of the frame buffer, packed. Rows are packed on the way in, so kernels see
+// one layout whatever the stride.
+static ipg_status_t upload_plane(ipg_cl_t * cl, cl_mem frame_buf, const uint8_t * data, int32_t stride, int32_t row,
+                                 int32_t rows, size_t offset, const char * what, char * err, size_t err_size) {
+    if (!data || stride < row) {
+        ipg_format_error(err, err_size, "frame %s: %s (stride %d, a row is %d bytes)", what,
+                         data ? "stride smaller than a row" : "no data", stride, row);
+        return IPG_ERR_INVALID_ARG;
+    }
+    const size_t buffer_origin[3] = { offset, 0, 0 }, host_origin[3] = { 0, 0, 0 };
+    const size_t region[3] = { (size_t) row, (size_t) rows, 1 };
+    cl_int rc = clEnqueueWriteBufferRect(cl->queue, frame_buf, CL_TRUE, buffer_origin, host_origin, region,
+                                         (size_t) row, 0, (size_t) stride, 0, data, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(err, err_size, "uploading the frame's %s failed: %s", what,
+                         ipg_cl_error_name(rc));
+        return IPG_ERR_OPENCL;
+    }
+    return IPG_OK;
+}
+
+ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterbox_t * lb, const ipg_frame_t * frame,
+                              char * err, size_t err_size) {
+    const int32_t w = lb->frame_w, h = lb->frame_h;
+    if (!ipg_pixel_format_is_planar(lb->format))
+        return upload_plane(cl, frame_buf, frame->data, frame->stride, w * ipg_pixel_format_bpp(lb->format), h, 0,
+                            "pixels", err, err_size);
+    const int32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
+    ipg_status_t st = upload_plane(cl, frame_buf, frame->planes[0], frame->strides[0], w, h, 0, "Y plane", err,
+                                   err_size);
+    if (st != IPG_OK) return st;
+    if (lb->format == IPG_PIXEL_NV12)
+        return upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h,
+                            "UV plane", err, err_size);
+    st = upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], cw, ch, (size_t) w * h, "U plane", err,
+                      err_size);
+    if (st != IPG_OK) return st;
+    return upload_plane(cl, frame_buf, frame->planes[2], frame->strides[2], cw, ch,
+                        (size_t) w * h + (size_t) cw * ch, "V plane", err, err_size);
+}
+
+ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg,
+                                 cl_mem frame_buf, const ipg_tensor_t * input) {
+    const bool planar = ipg_pixel_format_is_planar(lb->format) != 0;
+    p->group = "preprocess";
+    cl_mem idx = NULL, lambda1 = NULL;
+    ipg_status_t st = letterbox_taps(p, lb, &idx, &lambda1);
+    if (st != IPG_OK) return st;
+    ipg_step_t * s = ipg_plan_step(p, planar ? "ipg_letterbox_yuv420" : "ipg_letterbox_rgb8");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, frame_buf);
+    if (planar) {
+        float coef[8];
+        yuv_coefficients(lb->matrix, lb->full_range, coef);
+        cl_mem cbuf = ipg_plan_buffer(p, sizeof coef, coef);
+        if (!cbuf) return IPG_ERR_NO_MEMORY;
+        ipg_step_int(s, lb->frame_w); ipg_step_int(s, lb->frame_h);
+        ipg_step_int(s, lb->format == IPG_PIXEL_NV12);
+        ipg_step_mem(s, cbuf);
+    } else {
+        const int32_t bpp = ipg_pixel_format_bpp(lb->format);
+        int32_t r_off, g_off, b_off;
+        channel_offsets(lb->format, &r_off, &g_off, &b_off);
+        ipg_step_int(s, lb->frame_w * bpp); ipg_step_int(s, bpp);
+        ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
+    }
+    ipg_step_int(s, lb->new_w); ipg_step_int(s, lb->new_h);
+    ipg_step_mem(s, idx);
+    ipg_step_mem(s, lambda1);
+    for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->mean[i]);
+    for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->std[i]);
+    ipg_step_mem(s, input->buf);
+    ipg_step_int(s, input->w); ipg_step_int(s, input->h);
+    ipg_step_range(s, 2, (size_t[]) { (size_t) input->w, (size_t) input->h }, NULL);
+    return IPG_OK;
+}
