@@ -334,18 +334,26 @@ static ipg_status_t finish_run(ipg_ctx_t * ctx, double scale, int32_t clip_w, in
     return IPG_OK;
 }
 
-ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detection_t * dets, int32_t max_dets,
-                         int32_t * n_dets) {
-    if (!ctx || !frame || !n_dets || (max_dets > 0 && !dets) || max_dets < 0) {
-        if (ctx) ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run: NULL or invalid argument");
+// The checks both run entry points make: arguments, then the order of calls.
+static ipg_status_t check_run(ipg_ctx_t * ctx, const void * input, ipg_detection_t * dets, int32_t max_dets,
+                              int32_t * n_dets, const char * fn) {
+    if (!ctx || !input || !n_dets || (max_dets > 0 && !dets) || max_dets < 0) {
+        if (ctx) ipg_format_error(ctx->err, sizeof ctx->err, "%s: NULL or invalid argument", fn);
         return IPG_ERR_INVALID_ARG;
     }
     *n_dets = 0;
     if (!ctx->prepared) {
-        ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run called before ipg_ctx_prepare");
+        ipg_format_error(ctx->err, sizeof ctx->err, "%s called before ipg_ctx_prepare", fn);
         return IPG_ERR_STATE;
     }
-    ipg_status_t st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, &ctx->lb, frame, ctx->err, sizeof ctx->err);
+    return IPG_OK;
+}
+
+ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detection_t * dets, int32_t max_dets,
+                         int32_t * n_dets) {
+    ipg_status_t st = check_run(ctx, frame, dets, max_dets, n_dets, "ipg_ctx_run");
+    if (st != IPG_OK) return st;
+    st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, &ctx->lb, frame, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
     st = enqueue_from(ctx, 0);
     if (st != IPG_OK) return st;
@@ -354,22 +362,15 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
 
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detection_t * dets, int32_t max_dets,
                                 int32_t * n_dets) {
-    if (!ctx || !input || !n_dets || (max_dets > 0 && !dets) || max_dets < 0) {
-        if (ctx) ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run_tensor: NULL or invalid argument");
-        return IPG_ERR_INVALID_ARG;
-    }
-    *n_dets = 0;
-    if (!ctx->prepared) {
-        ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run_tensor called before ipg_ctx_prepare");
-        return IPG_ERR_STATE;
-    }
+    ipg_status_t st = check_run(ctx, input, dets, max_dets, n_dets, "ipg_ctx_run_tensor");
+    if (st != IPG_OK) return st;
     const size_t bytes = (size_t) 3 * ctx->in_w * ctx->in_h * sizeof(float);
     cl_int rc = clEnqueueWriteBuffer(ctx->cl.queue, ctx->net.input.buf, CL_TRUE, 0, bytes, input, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
         ipg_format_error(ctx->err, sizeof ctx->err, "uploading the input tensor failed: %s", ipg_cl_error_name(rc));
         return IPG_ERR_OPENCL;
     }
-    ipg_status_t st = enqueue_from(ctx, ctx->first_net_step);
+    st = enqueue_from(ctx, ctx->first_net_step);
     if (st != IPG_OK) return st;
     return finish_run(ctx, 1.0, ctx->in_w, ctx->in_h, dets, max_dets, n_dets);
 }

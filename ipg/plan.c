@@ -70,51 +70,25 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     return s;
 }
 
-// The next argument slot, or NULL past IPG_MAX_ARGS: the step is marked and
-// ipg_plan_finalize refuses the plan.
-static ipg_arg_t * next_arg(ipg_step_t * s, int32_t * index) {
+// Appends an argument and returns its index; past IPG_MAX_ARGS the step is
+// marked instead and ipg_plan_finalize refuses the plan.
+static int32_t push_arg(ipg_step_t * s, ipg_arg_t a) {
     if (s->n_args >= IPG_MAX_ARGS) {
         s->too_many_args = true;
-        *index = -1;
-        return NULL;
+        return -1;
     }
-    *index = s->n_args;
-    return &s->args[s->n_args++];
+    s->args[s->n_args] = a;
+    return s->n_args++;
 }
 
-int32_t ipg_step_mem(ipg_step_t * s, cl_mem m) {
-    int32_t i;
-    ipg_arg_t * a = next_arg(s, &i);
-    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_MEM, .mem = m };
-    return i;
-}
-
+int32_t ipg_step_mem(ipg_step_t * s, cl_mem m) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_MEM, .mem = m }); }
 int32_t ipg_step_memref(ipg_step_t * s, cl_mem * m) {
-    int32_t i;
-    ipg_arg_t * a = next_arg(s, &i);
-    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_MEMREF, .memref = m };
-    return i;
+    return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_MEMREF, .memref = m });
 }
-
-int32_t ipg_step_int(ipg_step_t * s, int32_t v) {
-    int32_t i;
-    ipg_arg_t * a = next_arg(s, &i);
-    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_INT, .i = v };
-    return i;
-}
-
-int32_t ipg_step_float(ipg_step_t * s, float v) {
-    int32_t i;
-    ipg_arg_t * a = next_arg(s, &i);
-    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_FLOAT, .f = v };
-    return i;
-}
-
+int32_t ipg_step_int(ipg_step_t * s, int32_t v) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_INT, .i = v }); }
+int32_t ipg_step_float(ipg_step_t * s, float v) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_FLOAT, .f = v }); }
 int32_t ipg_step_local(ipg_step_t * s, size_t bytes) {
-    int32_t i;
-    ipg_arg_t * a = next_arg(s, &i);
-    if (a) *a = (ipg_arg_t) { .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes };
-    return i;
+    return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes });
 }
 
 void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws) {
