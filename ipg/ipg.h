@@ -69,7 +69,7 @@ typedef enum {
     IPG_ERR_IO,             // a file could not be opened or read
     IPG_ERR_BAD_FILE,       // the model file is malformed or inconsistent
     IPG_ERR_NO_DEVICE,      // no OpenCL device matches the request
-    IPG_ERR_OPENCL,         // an OpenCL or CLBlast call failed
+    IPG_ERR_OPENCL,         // an OpenCL call failed
     IPG_ERR_NO_MEMORY,      // host or device allocation failed
     IPG_ERR_STATE,          // call out of order (e.g. run before prepare)
 } ipg_status_t;

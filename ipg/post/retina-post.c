@@ -250,15 +250,11 @@ static ipg_status_t retina_set_thresholds(void * state, ipg_plan_t * p, float ca
     return IPG_OK;
 }
 
-static int retina_bind(ipg_binder_t * b) { return ipg_retinanet_head_bind(b); }
-
-static ipg_status_t retina_plan(ipg_plan_t * p, ipg_net_tensors_t * t) { return ipg_retinanet_head_plan(p, t); }
-
 const ipg_detector_i ipg_detector_retinanet = {
     .name           = "retinanet",
     .fpn_neck       = IPG_FPN_P3_P7,
-    .bind           = retina_bind,
-    .plan           = retina_plan,
+    .bind           = ipg_retinanet_head_bind,
+    .plan           = ipg_retinanet_head_plan,
     .post_plan      = retina_post_plan,
     .reset          = retina_reset,
     .collect        = retina_collect,
