@@ -7,6 +7,8 @@
 #endif
 
 #include "stage-dump.h"
+#include "error.h"
+#include "json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -57,7 +59,7 @@ static void remember_error(stage_dump_t * dump, const char * fmt, ...) {
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dump->error, sizeof dump->error, fmt, ap);
+    ipg_format_error_prefixed_v(dump->error, sizeof dump->error, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -175,27 +177,12 @@ static void sb_printf(sbuf_t * b, const char * fmt, ...) {
     sb_putn(b, tmp, (size_t)n);
 }
 
-// A JSON string literal (UTF-8 passed through; quotes, backslashes and
-// control characters escaped).
+static void sb_sink(void * ud, const char * bytes, size_t n) {
+    sb_putn(ud, bytes, n);
+}
+
 static void sb_json_string(sbuf_t * b, const char * s) {
-    sb_putn(b, "\"", 1);
-    for (const unsigned char * p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':  sb_puts(b, "\\\""); break;
-        case '\\': sb_puts(b, "\\\\"); break;
-        case '\n': sb_puts(b, "\\n"); break;
-        case '\r': sb_puts(b, "\\r"); break;
-        case '\t': sb_puts(b, "\\t"); break;
-        case '\b': sb_puts(b, "\\b"); break;
-        case '\f': sb_puts(b, "\\f"); break;
-        default:
-            if (*p < 0x20)
-                sb_printf(b, "\\u%04x", *p);
-            else
-                sb_putn(b, (const char *)p, 1);
-        }
-    }
-    sb_putn(b, "\"", 1);
+    ipg_json_write_string(s, strlen(s), false, sb_sink, b);
 }
 
 static int write_all(FILE * f, const void * data, size_t n) {
@@ -213,11 +200,11 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
     if (err && err_size)
         err[0] = '\0';
     if (!dump || !path) {
-        snprintf(err, err ? err_size : 0, "stage dump: no dump or no path");
+        ipg_format_error(err, err_size, "stage dump: no dump or no path");
         return -1;
     }
     if (dump->error[0]) {
-        snprintf(err, err ? err_size : 0, "%s: %s", path, dump->error);
+        ipg_format_error_prefixed(err, err_size, path, "%s", dump->error);
         return -1;
     }
 
@@ -254,13 +241,13 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
     free(order.s);
     if (failed) {
         free(hdr.s);
-        snprintf(err, err ? err_size : 0, "%s: out of memory building the header", path);
+        ipg_format_error_prefixed(err, err_size, path, "out of memory building the header");
         return -1;
     }
 
     FILE * f = fopen(path, "wb");
     if (!f) {
-        snprintf(err, err ? err_size : 0, "%s: cannot create (%s)", path, strerror(errno));
+        ipg_format_error_prefixed(err, err_size, path, "cannot create (%s)", strerror(errno));
         free(hdr.s);
         return -1;
     }
@@ -289,7 +276,7 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
         e = errno;
     }
     if (!ok) {
-        snprintf(err, err ? err_size : 0, "%s: write failed (%s)", path, strerror(e));
+        ipg_format_error_prefixed(err, err_size, path, "write failed (%s)", strerror(e));
         remove(path);
         return -1;
     }
