@@ -284,8 +284,11 @@ def test_pnm(tool, tmp):
 
 # ---- corrupt inputs --------------------------------------------------------
 
-def expect_failure(tool, name, path, tmp, want=None):
-    r = subprocess.run([tool, path, os.path.join(tmp, "never.ppm")], capture_output=True, timeout=60)
+def expect_failure(tool, name, path, tmp, want=None, timeout=60):
+    try:
+        r = subprocess.run([tool, path, os.path.join(tmp, "never.ppm")], capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return check(name, False, f"no answer within {timeout} s")
     err = r.stderr.decode(errors="replace").strip()
     ok = r.returncode == 1 and path in err and "\n" not in err
     if want and want not in err:
@@ -313,6 +316,12 @@ def test_corrupt(tool, tmp):
     d = os.path.join(tmp, "a-directory.png")
     os.mkdir(d)
     expect_failure(tool, "directory", d, tmp, "directory")
+    # Special files are refused before they are opened (issue 18): a FIFO
+    # without a writer would block the open, /dev/zero would never end.
+    p = os.path.join(tmp, "a-fifo.jpg")
+    os.mkfifo(p)
+    expect_failure(tool, "FIFO refused at once", p, tmp, "not a regular file", timeout=10)
+    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp, "not a regular file", timeout=10)
     if os.geteuid() != 0:
         p = os.path.join(tmp, "unreadable.jpg")
         source_image().save(p, "JPEG")
