@@ -29,31 +29,13 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from checks import check, finish, skip
+
 SAMPLE_DIR = "/usr/share/pixmaps/faces"
 SAMPLE_PACKAGE = "gnome-control-center-data"
 SAMPLE_JPEGS = ["cat.jpg", "mountain.jpg", "surfer.jpg", "tomatoes.jpg",  # progressive 4:4:4, 512x512
                 "coffee.jpg", "sunset.jpg", "puppy.jpg"]                   # baseline 4:2:0, 96x96
 SAMPLE_PNGS = ["baseball.png", "butterfly.png", "soccerball.png"]          # RGBA photos, 96x96
-
-PASSED = 0
-FAILED = 0
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print(f"ok    {name}")
-    else:
-        FAILED += 1
-        print(f"FAIL  {name}{': ' + detail if detail else ''}")
-    sys.stdout.flush()
-    return ok
-
-
-def skip(name, why):
-    print(f"skip  {name}: {why}")
-
 
 def read_ppm(path):
     with open(path, "rb") as f:
@@ -463,8 +445,7 @@ def main():
         test_generated_png(tool, tmp)
         test_pnm(tool, tmp)
         test_corrupt(tool, tmp)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return finish()
 
 
 if __name__ == "__main__":
