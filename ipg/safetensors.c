@@ -564,3 +564,87 @@ float ipg_half_to_float(uint16_t h) {
     memcpy(&f, &bits, sizeof(f));
     return f;
 }
+
+// ---- writing ----------------------------------------------------------------
+
+typedef struct {
+    char * s;
+    size_t len, cap;
+    bool   failed;
+} st_buf_t;
+
+static void st_buf_put(void * ud, const char * bytes, size_t n) {
+    st_buf_t * b = ud;
+    if (b->failed) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 1024;
+        while (b->len + n + 1 > ncap) {
+            ncap *= 2;
+        }
+        char * ns = realloc(b->s, ncap);
+        if (ns == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s   = ns;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->len, bytes, n);
+    b->len += n;
+}
+
+static void st_buf_str(st_buf_t * b, const char * s) {
+    st_buf_put(b, s, strlen(s));
+}
+
+static void st_buf_json(st_buf_t * b, const char * s) {
+    ipg_json_write_string(s, strlen(s), false, st_buf_put, b);
+}
+
+uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const ipg_st_entry_t * entries,
+                              int32_t n_entries, size_t * size) {
+    st_buf_t b = { NULL, 0, 0, false };
+    st_buf_put(&b, "\0\0\0\0\0\0\0\0", 8); // the length, filled in below
+    st_buf_str(&b, "{");
+    if (n_meta > 0) {
+        st_buf_str(&b, "\"__metadata__\": {");
+        for (int32_t i = 0; i < n_meta; i++) {
+            st_buf_str(&b, i ? ", " : "");
+            st_buf_json(&b, meta[2 * i]);
+            st_buf_str(&b, ": ");
+            st_buf_json(&b, meta[2 * i + 1]);
+        }
+        st_buf_str(&b, "}");
+    }
+    char num[96];
+    for (int32_t t = 0; t < n_entries; t++) {
+        const ipg_st_entry_t * e = &entries[t];
+        st_buf_str(&b, t || n_meta > 0 ? ", " : "");
+        st_buf_json(&b, e->name);
+        st_buf_str(&b, ": {\"dtype\": ");
+        st_buf_json(&b, e->dtype);
+        st_buf_str(&b, ", \"shape\": [");
+        for (int32_t d = 0; d < e->n_dims; d++) {
+            snprintf(num, sizeof(num), "%s%" PRId64, d ? ", " : "", e->shape[d]);
+            st_buf_str(&b, num);
+        }
+        snprintf(num, sizeof(num), "], \"data_offsets\": [%" PRIu64 ", %" PRIu64 "]}", e->begin, e->end);
+        st_buf_str(&b, num);
+    }
+    st_buf_str(&b, "}");
+    while (!b.failed && (b.len - 8) % 8 != 0) {
+        st_buf_str(&b, " ");
+    }
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    const uint64_t header_len = b.len - 8;
+    for (int i = 0; i < 8; i++) {
+        b.s[i] = (char) (uint8_t) (header_len >> (8 * i));
+    }
+    *size = b.len;
+    return (uint8_t *) b.s;
+}
