@@ -75,8 +75,9 @@ typedef struct {
 // little-endian header length and the JSON header
 //     {"__metadata__": {"K": "V", ...}, "NAME": {"dtype": "F32", "shape": [2, 3],
 //      "data_offsets": [0, 24]}, ...}
-// in the order given, padded with spaces to a multiple of 8 bytes (the
-// layout of tools/ipgnet/modelfile.py). `meta` holds n_meta key, value pairs
+// in the order given, padded with spaces to a multiple of 8 bytes (what
+// tools/ipgnet/modelfile.py writes, there with compact separators). `meta`
+// holds n_meta key, value pairs
 // (no "__metadata__" when n_meta is 0). The caller appends the data buffer.
 // *size receives 8 + the header length. NULL when out of memory.
 uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const ipg_st_entry_t * entries,

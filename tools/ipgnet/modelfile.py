@@ -1,11 +1,10 @@
 """safetensors reading and writing, by hand (no safetensors package).
 
 Why by hand: the reference runs on Debian's /usr/bin/python3, and Debian
-(bookworm) packages no python3-safetensors; the PyPI package could only live
-in .venv, which the reference does not use. Its writer would also not keep
-the files byte-identical (it writes compact JSON, and orders tensors by dtype
-alignment rather than by name). The C side's one writer, with the same
-layout, is ipg_st_write_header() in ipg/safetensors.c.
+(bookworm) packages no python3-safetensors (`apt-cache policy` knows none);
+the PyPI package could only live in .venv, which the reference does not use.
+The C side's one writer is ipg_st_write_header() in ipg/safetensors.c (the
+same entries, with ", " and ": " separators).
 
 Layout written:
     u64 LE  N                      header length (includes the padding)
