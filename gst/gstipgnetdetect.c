@@ -142,6 +142,41 @@ enum
     "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
     ", width = (int) [ 1, 8192 ], height = (int) [ 1, 8192 ]"
 
+/* The formats of DETECT_CAPS and the library's name for each. */
+static const struct
+{
+  GstVideoFormat video;
+  ipg_pixel_format_t pixel;
+} pixel_formats[] = {
+  {GST_VIDEO_FORMAT_RGB, IPG_PIXEL_RGB},
+  {GST_VIDEO_FORMAT_BGR, IPG_PIXEL_BGR},
+  {GST_VIDEO_FORMAT_RGBx, IPG_PIXEL_RGBX},
+  {GST_VIDEO_FORMAT_BGRx, IPG_PIXEL_BGRX},
+  {GST_VIDEO_FORMAT_xRGB, IPG_PIXEL_XRGB},
+  {GST_VIDEO_FORMAT_xBGR, IPG_PIXEL_XBGR},
+  {GST_VIDEO_FORMAT_RGBA, IPG_PIXEL_RGBA},
+  {GST_VIDEO_FORMAT_BGRA, IPG_PIXEL_BGRA},
+  {GST_VIDEO_FORMAT_ARGB, IPG_PIXEL_ARGB},
+  {GST_VIDEO_FORMAT_ABGR, IPG_PIXEL_ABGR},
+  {GST_VIDEO_FORMAT_I420, IPG_PIXEL_I420},
+  {GST_VIDEO_FORMAT_NV12, IPG_PIXEL_NV12},
+};
+
+static gboolean
+pixel_format_from_video_format (GstVideoFormat video,
+    ipg_pixel_format_t * pixel)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (pixel_formats); i++) {
+    if (pixel_formats[i].video == video) {
+      *pixel = pixel_formats[i].pixel;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (DETECT_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -546,7 +581,8 @@ parse_input_size (const gchar * str, gint32 * width, gint32 * height)
   h = g_ascii_strtoll (str, &end, 10);
   if (end == str || *end != '\0')
     return FALSE;
-  if (w < 32 || h < 32 || w > 8192 || h > 8192 || w % 32 || h % 32)
+  if (w < G_MININT32 || w > G_MAXINT32 || h < G_MININT32 || h > G_MAXINT32
+      || ipg_check_input_size ((gint32) w, (gint32) h, NULL, 0) != IPG_OK)
     return FALSE;
   *width = (gint32) w;
   *height = (gint32) h;
@@ -700,8 +736,9 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
           &self->input_height)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid input-size \"%s\": expected \"WxH\" with both sides "
-            "multiples of 32 between 32 and 8192 (e.g. \"640x384\"), or "
-            "empty for the model's size.", input_size), (NULL));
+            "multiples of 32 between 32 and %d (e.g. \"640x384\"), or "
+            "empty for the model's size.", input_size, IPG_MAX_INPUT_SIDE),
+        (NULL));
     goto done;
   }
 
@@ -785,47 +822,11 @@ gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     return FALSE;
   }
 
-  switch (GST_VIDEO_INFO_FORMAT (&info)) {
-    case GST_VIDEO_FORMAT_RGB:
-      format = IPG_PIXEL_RGB;
-      break;
-    case GST_VIDEO_FORMAT_BGR:
-      format = IPG_PIXEL_BGR;
-      break;
-    case GST_VIDEO_FORMAT_RGBx:
-      format = IPG_PIXEL_RGBX;
-      break;
-    case GST_VIDEO_FORMAT_BGRx:
-      format = IPG_PIXEL_BGRX;
-      break;
-    case GST_VIDEO_FORMAT_xRGB:
-      format = IPG_PIXEL_XRGB;
-      break;
-    case GST_VIDEO_FORMAT_xBGR:
-      format = IPG_PIXEL_XBGR;
-      break;
-    case GST_VIDEO_FORMAT_RGBA:
-      format = IPG_PIXEL_RGBA;
-      break;
-    case GST_VIDEO_FORMAT_BGRA:
-      format = IPG_PIXEL_BGRA;
-      break;
-    case GST_VIDEO_FORMAT_ARGB:
-      format = IPG_PIXEL_ARGB;
-      break;
-    case GST_VIDEO_FORMAT_ABGR:
-      format = IPG_PIXEL_ABGR;
-      break;
-    case GST_VIDEO_FORMAT_I420:
-      format = IPG_PIXEL_I420;
-      break;
-    case GST_VIDEO_FORMAT_NV12:
-      format = IPG_PIXEL_NV12;
-      break;
-    default:
-      GST_ERROR_OBJECT (self, "unsupported format %s",
-          GST_VIDEO_INFO_NAME (&info));
-      return FALSE;
+  if (!pixel_format_from_video_format (GST_VIDEO_INFO_FORMAT (&info),
+          &format)) {
+    GST_ERROR_OBJECT (self, "unsupported format %s",
+        GST_VIDEO_INFO_NAME (&info));
+    return FALSE;
   }
 
   self->matrix = IPG_YUV_BT601;

@@ -52,6 +52,8 @@
 #include <gst/video/video.h>
 
 #include "gstipgnetjson.h"
+#include "gstipgnetmeta.h"
+#include "json.h"
 
 struct _GstIpgNetJson
 {
@@ -359,51 +361,19 @@ gst_ipg_net_json_sink_event (GstBaseTransform * trans, GstEvent * event)
       (trans, event);
 }
 
+static void
+json_append_sink (void *ud, const char *bytes, size_t n)
+{
+  g_string_append_len ((GString *) ud, bytes, (gssize) n);
+}
+
 /* Appends a JSON string literal. Control characters, quotes and
- * backslashes are escaped; other bytes are copied, so UTF-8 stays UTF-8.
- * Invalid UTF-8 is replaced first: JSON text must be valid Unicode. */
+ * backslashes are escaped; UTF-8 stays UTF-8, and invalid UTF-8 becomes
+ * U+FFFD: JSON text must be valid Unicode. */
 static void
 json_append_string (GString * out, const gchar * s)
 {
-  gchar *valid = g_utf8_make_valid (s, -1);
-  const gchar *p;
-
-  g_string_append_c (out, '"');
-  for (p = valid; *p; p++) {
-    guchar c = (guchar) * p;
-
-    switch (c) {
-      case '"':
-        g_string_append (out, "\\\"");
-        break;
-      case '\\':
-        g_string_append (out, "\\\\");
-        break;
-      case '\n':
-        g_string_append (out, "\\n");
-        break;
-      case '\r':
-        g_string_append (out, "\\r");
-        break;
-      case '\t':
-        g_string_append (out, "\\t");
-        break;
-      case '\b':
-        g_string_append (out, "\\b");
-        break;
-      case '\f':
-        g_string_append (out, "\\f");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          g_string_append_printf (out, "\\u%04x", c);
-        else
-          g_string_append_c (out, c);
-        break;
-    }
-  }
-  g_string_append_c (out, '"');
-  g_free (valid);
+  ipg_json_write_string (s, strlen (s), FALSE, json_append_sink, out);
 }
 
 /* Appends a number in the shortest form that reads back to the same double,
@@ -421,25 +391,6 @@ json_append_double (GString * out, gdouble v)
   if (g_ascii_strtod (buf, NULL) != v)
     g_ascii_formatd (buf, sizeof (buf), "%.17g", v);
   g_string_append (out, buf);
-}
-
-/* Reads a numeric field of any numeric type (producers differ: double,
- * float, int). */
-static gboolean
-structure_get_number (const GstStructure * s, const gchar * field,
-    gdouble * out)
-{
-  const GValue *v = gst_structure_get_value (s, field);
-  GValue d = G_VALUE_INIT;
-
-  if (v == NULL || !g_value_type_transformable (G_VALUE_TYPE (v),
-          G_TYPE_DOUBLE))
-    return FALSE;
-  g_value_init (&d, G_TYPE_DOUBLE);
-  if (!g_value_transform (v, &d))
-    return FALSE;
-  *out = g_value_get_double (&d);
-  return TRUE;
 }
 
 static void
@@ -461,10 +412,10 @@ json_append_object (GstIpgNetJson * self, GString * out,
 
   det = gst_video_region_of_interest_meta_get_param (roi, "detection");
   has_box = det != NULL &&
-      structure_get_number (det, "x_min", &x_min) &&
-      structure_get_number (det, "y_min", &y_min) &&
-      structure_get_number (det, "x_max", &x_max) &&
-      structure_get_number (det, "y_max", &y_max);
+      gst_ipg_net_structure_get_number (det, "x_min", &x_min) &&
+      gst_ipg_net_structure_get_number (det, "y_min", &y_min) &&
+      gst_ipg_net_structure_get_number (det, "x_max", &x_max) &&
+      gst_ipg_net_structure_get_number (det, "y_max", &y_max);
   if (!has_box) {
     x_min = (gdouble) roi->x / self->width;
     y_min = (gdouble) roi->y / self->height;
@@ -483,11 +434,11 @@ json_append_object (GstIpgNetJson * self, GString * out,
   g_string_append_c (out, '}');
 
   if (det != NULL) {
-    if (structure_get_number (det, "confidence", &confidence)) {
+    if (gst_ipg_net_structure_get_number (det, "confidence", &confidence)) {
       g_string_append (out, ", \"confidence\": ");
       json_append_double (out, confidence);
     }
-    if (structure_get_number (det, "label_id", &label_id)) {
+    if (gst_ipg_net_structure_get_number (det, "label_id", &label_id)) {
       g_string_append (out, ", \"label_id\": ");
       json_append_double (out, label_id);
     }

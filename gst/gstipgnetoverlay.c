@@ -43,6 +43,7 @@
 #include <pango/pangocairo.h>
 
 #include "gstipgnetoverlay.h"
+#include "gstipgnetmeta.h"
 
 /* Number of class colours (palette[] below). */
 #define PALETTE_SIZE 20
@@ -334,23 +335,6 @@ hash_label (const gchar * s)
   return h;
 }
 
-static gboolean
-structure_get_number (const GstStructure * s, const gchar * field,
-    gdouble * out)
-{
-  const GValue *v = gst_structure_get_value (s, field);
-  GValue d = G_VALUE_INIT;
-
-  if (v == NULL || !g_value_type_transformable (G_VALUE_TYPE (v),
-          G_TYPE_DOUBLE))
-    return FALSE;
-  g_value_init (&d, G_TYPE_DOUBLE);
-  if (!g_value_transform (v, &d))
-    return FALSE;
-  *out = g_value_get_double (&d);
-  return TRUE;
-}
-
 static void
 roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
 {
@@ -368,9 +352,9 @@ roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
   det = gst_video_region_of_interest_meta_get_param (meta, "detection");
   if (det != NULL) {
     label = gst_structure_get_string (det, "label");
-    info->has_confidence = structure_get_number (det, "confidence",
+    info->has_confidence = gst_ipg_net_structure_get_number (det, "confidence",
         &info->confidence);
-    if (!structure_get_number (det, "label_id", &label_id))
+    if (!gst_ipg_net_structure_get_number (det, "label_id", &label_id))
       label_id = -1.0;
   }
   if (label == NULL || *label == '\0')

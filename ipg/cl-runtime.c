@@ -3,7 +3,8 @@
 // holds every kernel (embedded at build time, or read from IPG_KERNEL_DIR for
 // kernel development). Every CL call is checked; failures become messages.
 #include "cl-runtime.h"
-#include "ipg-error.h"
+#include "file-io.h"
+#include "log.h"
 #include "ipg-kernels.h"
 
 #include <ctype.h>
@@ -137,22 +138,13 @@ static char * load_sources(char * err, size_t err_size) {
         if (dir && *dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, ipg_kernel_sources[i].name);
-            FILE * f = fopen(path, "rb");
-            if (!f) {
-                ipg_format_error(err, err_size, "IPG_KERNEL_DIR is set but %s cannot be opened", path);
+            char msg[512];
+            // A kernel source is tens of kilobytes: 16 MiB is a wrong path, not a kernel.
+            if (ipg_file_read(path, (size_t) 16 << 20, (uint8_t **) &files[i], &sizes[i], msg, sizeof msg) !=
+                IPG_OK) {
+                ipg_format_error(err, err_size, "IPG_KERNEL_DIR is set but %s", msg);
                 goto done;
             }
-            fseek(f, 0, SEEK_END);
-            long len = ftell(f);
-            fseek(f, 0, SEEK_SET);
-            files[i] = malloc(len > 0 ? (size_t) len + 1 : 1);
-            if (!files[i] || len < 0 || fread(files[i], 1, (size_t) len, f) != (size_t) len) {
-                fclose(f);
-                ipg_format_error(err, err_size, "cannot read %s", path);
-                goto done;
-            }
-            fclose(f);
-            sizes[i] = (size_t) len;
         } else {
             sizes[i] = ipg_kernel_sources[i].size;
         }

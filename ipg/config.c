@@ -6,6 +6,8 @@
 // keys are ignored so that a newer exporter's extra fields do not break an
 // older library; missing required keys are errors.
 #include "config.h"
+#include "error.h"
+#include "ipg.h"
 #include "json.h"
 
 #include <math.h>
@@ -25,12 +27,9 @@ typedef struct {
 static void cfg_error(cfg_err_t * e, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void cfg_error(cfg_err_t * e, const char * fmt, ...) {
-    if (e->err == NULL || e->err_size == 0) {
-        return;
-    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->err, e->err_size, fmt, ap);
+    ipg_format_error_prefixed_v(e->err, e->err_size, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -239,14 +238,31 @@ static bool cfg_parse_levels(cfg_err_t * e, const ipg_json_value_t * root, ipg_c
     return true;
 }
 
+// The network input's sides: multiples of the backbone's total stride (32),
+// from one stride up to IPG_MAX_INPUT_SIDE. The one statement of the rule.
+#define IPG_INPUT_SIDE_STEP 32
+
+static bool ipg_input_side_ok(int32_t side) {
+    return side >= IPG_INPUT_SIDE_STEP && side <= IPG_MAX_INPUT_SIDE && side % IPG_INPUT_SIDE_STEP == 0;
+}
+
+ipg_status_t ipg_check_input_size(int32_t width, int32_t height, char * err, size_t err_size) {
+    if (!ipg_input_side_ok(width) || !ipg_input_side_ok(height)) {
+        ipg_format_error(err, err_size, "input size %dx%d: both sides must be multiples of %d in %d..%d", (int) width,
+                         (int) height, IPG_INPUT_SIDE_STEP, IPG_INPUT_SIDE_STEP, IPG_MAX_INPUT_SIDE);
+        return IPG_ERR_INVALID_ARG;
+    }
+    return IPG_OK;
+}
+
 static bool cfg_parse_input(cfg_err_t * e, const ipg_json_value_t * root, ipg_config_t * c) {
     const ipg_json_value_t * v = cfg_required(e, root, "input");
     int32_t wh[2];
-    if (v == NULL || cfg_ints(e, v, "input", 2, 2, 32, 8192, wh) < 0) {
+    if (v == NULL || cfg_ints(e, v, "input", 2, 2, IPG_INPUT_SIDE_STEP, IPG_MAX_INPUT_SIDE, wh) < 0) {
         return false;
     }
     for (int i = 0; i < 2; i++) {
-        if (wh[i] % 32 != 0) {
+        if (!ipg_input_side_ok(wh[i])) { // in range: only the multiple can be wrong
             cfg_error(e, "'input' %s: the %s %d is not a multiple of 32", CFG_VAL(v), i ? "height" : "width",
                       (int) wh[i]);
             return false;

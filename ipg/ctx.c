@@ -6,7 +6,7 @@
 // allocated or compiled in run.
 #include "cl-runtime.h"
 #include "detector.h"
-#include "ipg-error.h"
+#include "log.h"
 #include "network.h"
 #include "plan.h"
 #include "preprocess.h"
@@ -117,10 +117,7 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
     ipg_ctx_params_t p = params ? *params : ipg_ctx_params_default();
     const ipg_config_t * cfg = &model->cfg;
     if ((p.input_width != 0 || p.input_height != 0) &&
-        (p.input_width < 32 || p.input_height < 32 || p.input_width % 32 || p.input_height % 32 ||
-         p.input_width > 8192 || p.input_height > 8192)) {
-        ipg_format_error(err, err_size, "input size %dx%d: both sides must be multiples of 32 in 32..8192",
-                         p.input_width, p.input_height);
+        ipg_check_input_size(p.input_width, p.input_height, err, err_size) != IPG_OK) {
         return IPG_ERR_INVALID_ARG;
     }
     if (p.score_threshold > 1.0f || p.nms_threshold > 1.0f || isnan(p.score_threshold) || isnan(p.nms_threshold)) {

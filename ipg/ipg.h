@@ -147,6 +147,14 @@ void         ipg_model_input_size(const ipg_model_t * model, int32_t * width, in
 // (or "fasterrcnn ...").
 const char * ipg_model_description(const ipg_model_t * model);
 
+// The largest network input side. A network input size (a model's config
+// "input", ipg_ctx_params_t.input_width/height, the tools' --input-size) has
+// both sides multiples of 32 in 32..IPG_MAX_INPUT_SIDE; anything else is
+// IPG_ERR_INVALID_ARG with "input size WxH: both sides must be multiples of
+// 32 in 32..8192" in `err`.
+#define IPG_MAX_INPUT_SIDE 8192
+ipg_status_t ipg_check_input_size(int32_t width, int32_t height, char * err, size_t err_size);
+
 // ---- device listing --------------------------------------------------------
 
 // Writes one line per OpenCL device ("P:D  platform / device (type)") into

@@ -10,6 +10,7 @@
 // limits.max_memory, so a hostile document cannot make us allocate more than
 // the caller allowed, whatever its size.
 #include "json.h"
+#include "error.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -67,16 +68,11 @@ static void json_error_at(ipg_json_parser_t * p, size_t offset, const char * fmt
         return; // keep the first, most precise message
     }
     p->failed = true;
-    if (p->err == NULL || p->err_size == 0) {
-        return;
-    }
-    int n = snprintf(p->err, p->err_size, "JSON error at byte %zu: ", offset);
-    if (n < 0 || (size_t) n >= p->err_size) {
-        return;
-    }
+    char where[48];
+    snprintf(where, sizeof(where), "JSON error at byte %zu", offset);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->err + n, p->err_size - (size_t) n, fmt, ap);
+    ipg_format_error_prefixed_v(p->err, p->err_size, where, fmt, ap);
     va_end(ap);
 }
 
@@ -873,6 +869,70 @@ const char * ipg_json_type_name(ipg_json_type_t type) {
     return "unknown";
 }
 
+// ---- writing strings ---------------------------------------------------------
+
+// Decodes the well-formed sequence of `len` bytes at s (see json_utf8_seq).
+static uint32_t json_utf8_code_point(const unsigned char * s, size_t len) {
+    static const unsigned char lead_mask[5] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+    uint32_t cp = s[0] & lead_mask[len];
+    for (size_t i = 1; i < len; i++) {
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    return cp;
+}
+
+static void json_sink_u_escape(ipg_json_sink_fn sink, void * ud, uint32_t unit) {
+    char esc[8];
+    snprintf(esc, sizeof(esc), "\\u%04x", (unsigned) (unit & 0xffffu));
+    sink(ud, esc, 6);
+}
+
+void ipg_json_write_string(const char * s, size_t len, bool ascii_only, ipg_json_sink_fn sink, void * ud) {
+    const unsigned char * b = (const unsigned char *) s;
+    sink(ud, "\"", 1);
+    size_t i = 0;
+    while (i < len) {
+        size_t n = json_utf8_seq(b + i, len - i);
+        if (n == 0) {
+            // Not UTF-8: what Python's surrogateescape decoding gives, or the
+            // replacement character (as GLib's g_utf8_make_valid()).
+            if (ascii_only) {
+                json_sink_u_escape(sink, ud, 0xdc00u | b[i]);
+            } else {
+                sink(ud, "\xef\xbf\xbd", 3);
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp = json_utf8_code_point(b + i, n);
+        const char * short_esc = NULL;
+        switch (cp) {
+            case '"':  short_esc = "\\\""; break;
+            case '\\': short_esc = "\\\\"; break;
+            case '\n': short_esc = "\\n"; break;
+            case '\r': short_esc = "\\r"; break;
+            case '\t': short_esc = "\\t"; break;
+            case '\b': short_esc = "\\b"; break;
+            case '\f': short_esc = "\\f"; break;
+            default: break;
+        }
+        if (short_esc != NULL) {
+            sink(ud, short_esc, 2);
+        } else if (cp < 0x20 || cp == 0x7f) {
+            json_sink_u_escape(sink, ud, cp);
+        } else if (cp < 0x80 || !ascii_only) {
+            sink(ud, s + i, n);
+        } else if (cp < 0x10000) {
+            json_sink_u_escape(sink, ud, cp);
+        } else {
+            json_sink_u_escape(sink, ud, 0xd800u | ((cp - 0x10000) >> 10));
+            json_sink_u_escape(sink, ud, 0xdc00u | ((cp - 0x10000) & 0x3ff));
+        }
+        i += n;
+    }
+    sink(ud, "\"", 1);
+}
+
 // ---- formatting for messages -----------------------------------------------
 
 typedef struct {
@@ -896,23 +956,12 @@ static void json_w_str(ipg_json_writer_t * w, const char * s) {
     json_w_bytes(w, s, strlen(s));
 }
 
+static void json_w_sink(void * ud, const char * bytes, size_t n) {
+    json_w_bytes(ud, bytes, n);
+}
+
 static void json_w_string(ipg_json_writer_t * w, const char * s, size_t n) {
-    json_w_bytes(w, "\"", 1);
-    for (size_t i = 0; i < n && !w->full; i++) {
-        unsigned char c = (unsigned char) s[i];
-        char          esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) c;
-            json_w_bytes(w, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            json_w_str(w, esc);
-        } else {
-            json_w_bytes(w, (const char *) &c, 1);
-        }
-    }
-    json_w_bytes(w, "\"", 1);
+    ipg_json_write_string(s, n, false, json_w_sink, w);
 }
 
 static void json_w_value(ipg_json_writer_t * w, const ipg_json_value_t * v) {

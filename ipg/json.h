@@ -107,6 +107,22 @@ const ipg_json_value_t * ipg_json_at(const ipg_json_value_t * arr, size_t i);
 // "null", "boolean", "number", "string", "array", "object".
 const char * ipg_json_type_name(ipg_json_type_t type);
 
+// Receives the bytes of a JSON text being written, in order.
+typedef void (*ipg_json_sink_fn)(void * ud, const char * bytes, size_t n);
+
+// Writes the `len` bytes at `s` as a JSON string literal, quotes included,
+// through `sink` (the one JSON string writer of the library and its tools).
+// Quote, backslash, \b \f \n \r \t get their short escapes; the other control
+// characters and DEL become \u00XX (lower-case hex). Then:
+//   ascii_only false: UTF-8 is copied; each byte that does not start a
+//     well-formed sequence becomes U+FFFD, as GLib's g_utf8_make_valid()
+//     does (the GStreamer element's output);
+//   ascii_only true: Python's json.dumps() of os.fsdecode(s) (ensure_ascii):
+//     all but printable ASCII as \uXXXX, surrogate pairs above U+FFFF, and
+//     each byte that is not UTF-8 as the lone surrogate \udc80..\udcff (the
+//     CLI's output, equal to the Python reference's).
+void ipg_json_write_string(const char * s, size_t len, bool ascii_only, ipg_json_sink_fn sink, void * ud);
+
 // Writes a compact, single-line JSON rendering of `v` for error messages,
 // shortened with "..." to fit `size` (always NUL-terminated when size > 0).
 // Returns `buf`.

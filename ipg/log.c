@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// log.c: the library's only way to talk: a process-wide log callback and
-// error strings written into caller buffers. Never stdout, never exit.
-#include "ipg-error.h"
+// log.c: the library's only way to talk: a process-wide log callback (error
+// strings for caller buffers are error.c's). Never stdout, never exit.
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,12 +38,4 @@ void ipg_log(ipg_log_level_t level, const char * fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     g_log_fn(level, msg, g_log_ud);
-}
-
-void ipg_format_error(char * err, size_t err_size, const char * fmt, ...) {
-    if (!err || err_size == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
 }

@@ -9,7 +9,7 @@
 
 #include "arch.h"
 #include "detector.h"
-#include "ipg-error.h"
+#include "log.h"
 
 #include <math.h>
 #include <stdio.h>

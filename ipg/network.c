@@ -10,7 +10,7 @@
 
 #include "arch.h"
 #include "detector.h"
-#include "ipg-error.h"
+#include "log.h"
 
 #include <stdlib.h>
 #include <string.h>

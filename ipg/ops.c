@@ -3,7 +3,7 @@
 // every argument recorded; nothing here runs a kernel.
 #include "ops.h"
 
-#include "ipg-error.h"
+#include "log.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 // finalised, then enqueued for every frame (ipg_plan_enqueue).
 #include "plan.h"
 
-#include "ipg-error.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

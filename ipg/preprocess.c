@@ -5,7 +5,7 @@
 // them, the Y'CbCr matrix, normalisation) that makes the network input.
 #include "preprocess.h"
 
-#include "ipg-error.h"
+#include "log.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,21 +3,16 @@
 // safetensors.h). Style after gguf.cpp: every length is checked against what
 // is left, every product against INT64_MAX, and a bad file gets one sentence
 // naming the tensor, the field and the numbers.
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L   // fileno, fstat
-#endif
-
 #include "safetensors.h"
+#include "error.h"
+#include "file-io.h"
 #include "json.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 // The reference implementation's cap; a real header is tens of kilobytes.
 #define IPG_ST_MAX_HEADER ((uint64_t) 100000000)
@@ -45,18 +40,6 @@ const char * ipg_st_dtype_name(ipg_st_dtype_t dtype) {
         return "?";
     }
     return ipg_st_dtypes[dtype].name;
-}
-
-static void st_error(char * err, size_t err_size, const char * fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void st_error(char * err, size_t err_size, const char * fmt, ...) {
-    if (err == NULL || err_size == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
 }
 
 void ipg_st_free(ipg_st_file_t * f) {
@@ -134,7 +117,7 @@ static int st_entry_cmp(const void * a, const void * b) {
 static int st_parse_metadata(const ipg_json_value_t * v, ipg_st_file_t * f, char * err, size_t err_size) {
     if (v->type != IPG_JSON_OBJECT) {
         char vbuf[80];
-        st_error(err, err_size, "__metadata__ must be an object of strings, got %s", ipg_json_format(v, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "__metadata__ must be an object of strings, got %s", ipg_json_format(v, vbuf, sizeof(vbuf)));
         return 2;
     }
     size_t n = v->u.object.count;
@@ -143,7 +126,7 @@ static int st_parse_metadata(const ipg_json_value_t * v, ipg_st_file_t * f, char
     }
     f->meta = calloc(n, sizeof(*f->meta));
     if (f->meta == NULL) {
-        st_error(err, err_size, "out of memory reading __metadata__");
+        ipg_format_error(err, err_size, "out of memory reading __metadata__");
         return 2;
     }
     for (size_t i = 0; i < n; i++) {
@@ -151,27 +134,27 @@ static int st_parse_metadata(const ipg_json_value_t * v, ipg_st_file_t * f, char
         bool has_nul = false;
         char * key = st_strdup(m->key, m->key_len, &has_nul);
         if (has_nul) {
-            st_error(err, err_size, "metadata key at header byte %zu contains a NUL character", m->key_offset);
+            ipg_format_error(err, err_size, "metadata key at header byte %zu contains a NUL character", m->key_offset);
             return 2;
         }
         if (key == NULL) {
-            st_error(err, err_size, "out of memory reading __metadata__");
+            ipg_format_error(err, err_size, "out of memory reading __metadata__");
             return 2;
         }
         f->meta[f->n_meta].key = key;
         f->n_meta++;
         if (m->value.type != IPG_JSON_STRING) {
-            st_error(err, err_size, "metadata value for key '%s' is not a string (it is a %s)",
+            ipg_format_error(err, err_size, "metadata value for key '%s' is not a string (it is a %s)",
                      key, ipg_json_type_name(m->value.type));
             return 2;
         }
         char * val = st_strdup(m->value.u.string.ptr, m->value.u.string.len, &has_nul);
         if (has_nul) {
-            st_error(err, err_size, "metadata value for key '%s' contains a NUL character", key);
+            ipg_format_error(err, err_size, "metadata value for key '%s' contains a NUL character", key);
             return 2;
         }
         if (val == NULL) {
-            st_error(err, err_size, "out of memory reading __metadata__");
+            ipg_format_error(err, err_size, "out of memory reading __metadata__");
             return 2;
         }
         f->meta[f->n_meta - 1].value = val;
@@ -193,7 +176,7 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     const char * name = e->t.name;
     char         vbuf[96];
     if (v->type != IPG_JSON_OBJECT) {
-        st_error(err, err_size, "tensor '%s': entry must be an object, got %s", name, ipg_json_format(v, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "tensor '%s': entry must be an object, got %s", name, ipg_json_format(v, vbuf, sizeof(vbuf)));
         return 2;
     }
 
@@ -201,14 +184,14 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     const ipg_json_value_t * shape   = ipg_json_get(v, "shape");
     const ipg_json_value_t * offsets = ipg_json_get(v, "data_offsets");
     if (dtype == NULL || shape == NULL || offsets == NULL) {
-        st_error(err, err_size, "tensor '%s': missing '%s'", name,
+        ipg_format_error(err, err_size, "tensor '%s': missing '%s'", name,
                  dtype == NULL ? "dtype" : shape == NULL ? "shape" : "data_offsets");
         return 2;
     }
 
     // dtype
     if (dtype->type != IPG_JSON_STRING) {
-        st_error(err, err_size, "tensor '%s': dtype %s is not a string", name,
+        ipg_format_error(err, err_size, "tensor '%s': dtype %s is not a string", name,
                  ipg_json_format(dtype, vbuf, sizeof(vbuf)));
         return 2;
     }
@@ -221,19 +204,19 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
         }
     }
     if (dt < 0) {
-        st_error(err, err_size, "tensor '%s': unknown dtype %s", name, ipg_json_format(dtype, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "tensor '%s': unknown dtype %s", name, ipg_json_format(dtype, vbuf, sizeof(vbuf)));
         return 2;
     }
     e->t.dtype = (ipg_st_dtype_t) dt;
 
     // shape
     if (shape->type != IPG_JSON_ARRAY) {
-        st_error(err, err_size, "tensor '%s': shape %s is not an array", name,
+        ipg_format_error(err, err_size, "tensor '%s': shape %s is not an array", name,
                  ipg_json_format(shape, vbuf, sizeof(vbuf)));
         return 2;
     }
     if (shape->u.array.count > IPG_ST_MAX_DIMS) {
-        st_error(err, err_size, "tensor '%s': shape has %zu dimensions, at most %d are supported",
+        ipg_format_error(err, err_size, "tensor '%s': shape has %zu dimensions, at most %d are supported",
                  name, shape->u.array.count, IPG_ST_MAX_DIMS);
         return 2;
     }
@@ -244,7 +227,7 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
         const ipg_json_value_t * d = &shape->u.array.items[i];
         uint64_t dim;
         if (!st_get_u63(d, &dim)) {
-            st_error(err, err_size, "tensor '%s': shape[%d] is %s, not a non-negative integer",
+            ipg_format_error(err, err_size, "tensor '%s': shape[%d] is %s, not a non-negative integer",
                      name, (int) i, ipg_json_format(d, vbuf, sizeof(vbuf)));
             return 2;
         }
@@ -269,7 +252,7 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     }
     const size_t esize = ipg_st_dtypes[dt].size;
     if (overflow || numel > INT64_MAX / (int64_t) esize) {
-        st_error(err, err_size, "tensor '%s': shape %s overflows (more than INT64_MAX bytes)", name, sbuf);
+        ipg_format_error(err, err_size, "tensor '%s': shape %s overflows (more than INT64_MAX bytes)", name, sbuf);
         return 2;
     }
     e->t.numel = numel;
@@ -279,23 +262,23 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     uint64_t begin, end;
     if (offsets->type != IPG_JSON_ARRAY || offsets->u.array.count != 2 ||
         !st_get_u63(&offsets->u.array.items[0], &begin) || !st_get_u63(&offsets->u.array.items[1], &end)) {
-        st_error(err, err_size, "tensor '%s': data_offsets %s must be [begin, end], two non-negative integers",
+        ipg_format_error(err, err_size, "tensor '%s': data_offsets %s must be [begin, end], two non-negative integers",
                  name, ipg_json_format(offsets, vbuf, sizeof(vbuf)));
         return 2;
     }
     if (begin > end) {
-        st_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are reversed (begin > end)",
+        ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are reversed (begin > end)",
                  name, begin, end);
         return 2;
     }
     if (end - begin != need) {
-        st_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are %" PRIu64
+        ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are %" PRIu64
                  " bytes but %s shape %s needs %" PRIu64,
                  name, begin, end, end - begin, ipg_st_dtypes[dt].name, sbuf, need);
         return 2;
     }
     if (need > SIZE_MAX) {
-        st_error(err, err_size, "tensor '%s': %" PRIu64 " bytes do not fit in memory", name, need);
+        ipg_format_error(err, err_size, "tensor '%s': %" PRIu64 " bytes do not fit in memory", name, need);
         return 2;
     }
     e->begin    = begin;
@@ -310,7 +293,7 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
     const size_t    size = f->file_size;
 
     if (size < 8) {
-        st_error(err, err_size, "file is %zu bytes, too short for the 8-byte header length", size);
+        ipg_format_error(err, err_size, "file is %zu bytes, too short for the 8-byte header length", size);
         return 2;
     }
     uint64_t n = 0;
@@ -319,28 +302,28 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
     }
     // File size first: for a truncated or foreign file it is the useful fact.
     if (n > (uint64_t) (size - 8)) {
-        st_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%zu bytes)%s",
+        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%zu bytes)%s",
                  n, size, n > IPG_ST_MAX_HEADER ? " and the 100000000-byte limit" : "");
         return 2;
     }
     if (n > IPG_ST_MAX_HEADER) {
-        st_error(err, err_size, "header length %" PRIu64 " exceeds the 100000000-byte limit", n);
+        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the 100000000-byte limit", n);
         return 2;
     }
     const char * hdr = (const char *) b + 8;
     if (n == 0) {
-        st_error(err, err_size, "header length is 0 (not a safetensors file?)");
+        ipg_format_error(err, err_size, "header length is 0 (not a safetensors file?)");
         return 2;
     }
     if (hdr[0] != '{') {
-        st_error(err, err_size, "header does not start with '{' (not a safetensors file?)");
+        ipg_format_error(err, err_size, "header does not start with '{' (not a safetensors file?)");
         return 2;
     }
 
     char jerr[256];
     ipg_json_doc_t * doc = NULL;
     if (ipg_json_parse(hdr, (size_t) n, &doc, jerr, sizeof(jerr)) != 0) {
-        st_error(err, err_size, "header is not valid JSON: %s", jerr);
+        ipg_format_error(err, err_size, "header is not valid JSON: %s", jerr);
         return 2;
     }
     const ipg_json_value_t * root = ipg_json_root(doc);
@@ -352,18 +335,18 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
 
     if (root->type != IPG_JSON_OBJECT) {
         // Unreachable after the '{' check, kept for a parser that changes.
-        st_error(err, err_size, "header is not a JSON object");
+        ipg_format_error(err, err_size, "header is not a JSON object");
         rc = 2;
         goto done;
     }
     if (root->u.object.count > (size_t) INT32_MAX) {
-        st_error(err, err_size, "header has too many entries");
+        ipg_format_error(err, err_size, "header has too many entries");
         rc = 2;
         goto done;
     }
     entries = calloc(root->u.object.count ? root->u.object.count : 1, sizeof(*entries));
     if (entries == NULL) {
-        st_error(err, err_size, "out of memory reading the header");
+        ipg_format_error(err, err_size, "out of memory reading the header");
         rc = 2;
         goto done;
     }
@@ -379,18 +362,18 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
         }
         bool has_nul = false;
         if (m->key_len == 0) {
-            st_error(err, err_size, "tensor at header byte %zu has an empty name", m->key_offset);
+            ipg_format_error(err, err_size, "tensor at header byte %zu has an empty name", m->key_offset);
             rc = 2;
             goto done;
         }
         if (st_has_control(m->key, m->key_len)) {
-            st_error(err, err_size, "tensor name at header byte %zu contains a control character", m->key_offset);
+            ipg_format_error(err, err_size, "tensor name at header byte %zu contains a control character", m->key_offset);
             rc = 2;
             goto done;
         }
         char * name = st_strdup(m->key, m->key_len, &has_nul);
         if (name == NULL) {
-            st_error(err, err_size, "out of memory reading the header");
+            ipg_format_error(err, err_size, "out of memory reading the header");
             rc = 2;
             goto done;
         }
@@ -410,7 +393,7 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
         total = total > UINT64_MAX - nb ? UINT64_MAX : total + nb;
     }
     if (total > (uint64_t) data_size) {
-        st_error(err, err_size, "the data buffer is %zu bytes but the tensors need %" PRIu64
+        ipg_format_error(err, err_size, "the data buffer is %zu bytes but the tensors need %" PRIu64
                  " (the file is truncated?)", data_size, total);
         rc = 2;
         goto done;
@@ -422,23 +405,23 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
     for (size_t i = 0; i < n_entries; i++) {
         st_entry_t * e = &entries[i];
         if (e->end > (uint64_t) data_size) {
-            st_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
+            ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
                      "] lie outside the data buffer (%zu bytes)", e->t.name, e->begin, e->end, data_size);
             rc = 2;
             goto done;
         }
         if (e->begin < covered) {
-            st_error(err, err_size, "tensors '%s' and '%s' overlap at byte %" PRIu64 " of the data buffer",
+            ipg_format_error(err, err_size, "tensors '%s' and '%s' overlap at byte %" PRIu64 " of the data buffer",
                      last, e->t.name, e->begin);
             rc = 2;
             goto done;
         }
         if (e->begin > covered) {
             if (last != NULL) {
-                st_error(err, err_size, "hole in the data buffer between byte %" PRIu64 " and %" PRIu64
+                ipg_format_error(err, err_size, "hole in the data buffer between byte %" PRIu64 " and %" PRIu64
                          " (after tensor '%s')", covered, e->begin, last);
             } else {
-                st_error(err, err_size, "hole in the data buffer between byte 0 and %" PRIu64
+                ipg_format_error(err, err_size, "hole in the data buffer between byte 0 and %" PRIu64
                          " (before tensor '%s')", e->begin, e->t.name);
             }
             rc = 2;
@@ -449,7 +432,7 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
         e->t.data = data + e->begin;
     }
     if (covered != (uint64_t) data_size) {
-        st_error(err, err_size, "%" PRIu64 " unused bytes at the end of the data buffer (after %s%s%s)",
+        ipg_format_error(err, err_size, "%" PRIu64 " unused bytes at the end of the data buffer (after %s%s%s)",
                  (uint64_t) data_size - covered, last ? "tensor '" : "the header", last ? last : "",
                  last ? "'" : "");
         rc = 2;
@@ -458,7 +441,7 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
 
     f->tensors = malloc((n_entries ? n_entries : 1) * sizeof(*f->tensors));
     if (f->tensors == NULL) {
-        st_error(err, err_size, "out of memory reading the header");
+        ipg_format_error(err, err_size, "out of memory reading the header");
         rc = 2;
         goto done;
     }
@@ -484,13 +467,13 @@ int ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char *
         err[0] = '\0';
     }
     if (out == NULL || (bytes == NULL && size > 0)) {
-        st_error(err, err_size, "ipg_st_parse: invalid arguments");
+        ipg_format_error(err, err_size, "ipg_st_parse: invalid arguments");
         return 2;
     }
     memset(out, 0, sizeof(*out));
     out->file = malloc(size ? size : 1);
     if (out->file == NULL) {
-        st_error(err, err_size, "out of memory copying %zu bytes", size);
+        ipg_format_error(err, err_size, "out of memory copying %zu bytes", size);
         return 2;
     }
     if (size > 0) {
@@ -509,76 +492,15 @@ int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_s
         err[0] = '\0';
     }
     if (out == NULL || path == NULL) {
-        st_error(err, err_size, "ipg_st_load: invalid arguments");
+        ipg_format_error(err, err_size, "ipg_st_load: invalid arguments");
         return 1;
     }
     memset(out, 0, sizeof(*out));
-    FILE * fp = fopen(path, "rb");
-    if (fp == NULL) {
-        st_error(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+    uint8_t * buf = NULL;
+    size_t    len = 0;
+    if (ipg_file_read(path, SIZE_MAX, &buf, &len, err, err_size) != IPG_OK) {
         return 1;
     }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0) {
-        st_error(err, err_size, "%s: cannot stat: %s", path, strerror(errno));
-        fclose(fp);
-        return 1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        st_error(err, err_size, "%s: cannot read: %s", path, strerror(EISDIR));
-        fclose(fp);
-        return 1;
-    }
-    // A device or pipe could stream forever (/dev/zero): regular files only.
-    if (!S_ISREG(st.st_mode)) {
-        st_error(err, err_size, "%s: cannot read: not a regular file", path);
-        fclose(fp);
-        return 1;
-    }
-
-    // Read to EOF rather than trusting st_size, so a file that changes size
-    // under us is still read consistently.
-    size_t    cap  = st.st_size > 0 && (uint64_t) st.st_size < SIZE_MAX ? (size_t) st.st_size + 1 : 1 << 16;
-    size_t    len  = 0;
-    uint8_t * buf  = malloc(cap);
-    if (buf == NULL) {
-        st_error(err, err_size, "%s: out of memory reading %zu bytes", path, cap);
-        fclose(fp);
-        return 1;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > SIZE_MAX / 2) {
-                st_error(err, err_size, "%s: too large", path);
-                free(buf);
-                fclose(fp);
-                return 1;
-            }
-            uint8_t * nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                st_error(err, err_size, "%s: out of memory", path);
-                free(buf);
-                fclose(fp);
-                return 1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0 || len < cap) {
-            if (ferror(fp)) {
-                st_error(err, err_size, "%s: cannot read: %s", path, strerror(errno));
-                free(buf);
-                fclose(fp);
-                return 1;
-            }
-            if (feof(fp)) {
-                break;
-            }
-        }
-    }
-    fclose(fp);
 
     out->file      = buf;
     out->file_size = len;
@@ -588,7 +510,7 @@ int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_s
     msg[0] = '\0';
     int  rc = st_parse_owned(out, msg, sizeof(msg));
     if (rc != 0) {
-        st_error(err, err_size, "%s: %s", path, msg);
+        ipg_format_error_prefixed(err, err_size, path, "%s", msg);
         ipg_st_free(out);
     }
     return rc;
@@ -641,4 +563,88 @@ float ipg_half_to_float(uint16_t h) {
     float f;
     memcpy(&f, &bits, sizeof(f));
     return f;
+}
+
+// ---- writing ----------------------------------------------------------------
+
+typedef struct {
+    char * s;
+    size_t len, cap;
+    bool   failed;
+} st_buf_t;
+
+static void st_buf_put(void * ud, const char * bytes, size_t n) {
+    st_buf_t * b = ud;
+    if (b->failed) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 1024;
+        while (b->len + n + 1 > ncap) {
+            ncap *= 2;
+        }
+        char * ns = realloc(b->s, ncap);
+        if (ns == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s   = ns;
+        b->cap = ncap;
+    }
+    memcpy(b->s + b->len, bytes, n);
+    b->len += n;
+}
+
+static void st_buf_str(st_buf_t * b, const char * s) {
+    st_buf_put(b, s, strlen(s));
+}
+
+static void st_buf_json(st_buf_t * b, const char * s) {
+    ipg_json_write_string(s, strlen(s), false, st_buf_put, b);
+}
+
+uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const ipg_st_entry_t * entries,
+                              int32_t n_entries, size_t * size) {
+    st_buf_t b = { NULL, 0, 0, false };
+    st_buf_put(&b, "\0\0\0\0\0\0\0\0", 8); // the length, filled in below
+    st_buf_str(&b, "{");
+    if (n_meta > 0) {
+        st_buf_str(&b, "\"__metadata__\": {");
+        for (int32_t i = 0; i < n_meta; i++) {
+            st_buf_str(&b, i ? ", " : "");
+            st_buf_json(&b, meta[2 * i]);
+            st_buf_str(&b, ": ");
+            st_buf_json(&b, meta[2 * i + 1]);
+        }
+        st_buf_str(&b, "}");
+    }
+    char num[96];
+    for (int32_t t = 0; t < n_entries; t++) {
+        const ipg_st_entry_t * e = &entries[t];
+        st_buf_str(&b, t || n_meta > 0 ? ", " : "");
+        st_buf_json(&b, e->name);
+        st_buf_str(&b, ": {\"dtype\": ");
+        st_buf_json(&b, e->dtype);
+        st_buf_str(&b, ", \"shape\": [");
+        for (int32_t d = 0; d < e->n_dims; d++) {
+            snprintf(num, sizeof(num), "%s%" PRId64, d ? ", " : "", e->shape[d]);
+            st_buf_str(&b, num);
+        }
+        snprintf(num, sizeof(num), "], \"data_offsets\": [%" PRIu64 ", %" PRIu64 "]}", e->begin, e->end);
+        st_buf_str(&b, num);
+    }
+    st_buf_str(&b, "}");
+    while (!b.failed && (b.len - 8) % 8 != 0) {
+        st_buf_str(&b, " ");
+    }
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    const uint64_t header_len = b.len - 8;
+    for (int i = 0; i < 8; i++) {
+        b.s[i] = (char) (uint8_t) (header_len >> (8 * i));
+    }
+    *size = b.len;
+    return (uint8_t *) b.s;
 }

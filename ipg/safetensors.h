@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// safetensors.h: a distrustful reader of the safetensors container.
+// safetensors.h: a distrustful reader of the safetensors container, and the
+// header writer that the tools and tests share.
 //
 // Layout: u64 little-endian N, then N bytes of JSON header, then the data
 // buffer. The header is an object: "__metadata__" (string -> string) plus one
@@ -58,6 +59,29 @@ void ipg_st_free(ipg_st_file_t * f);
 const ipg_st_tensor_t * ipg_st_find(const ipg_st_file_t * f, const char * name);
 const char *            ipg_st_meta(const ipg_st_file_t * f, const char * key);   // NULL if absent
 const char *            ipg_st_dtype_name(ipg_st_dtype_t dtype);
+
+// ---- writing ----------------------------------------------------------------
+
+// One tensor entry of a header being written.
+typedef struct {
+    const char *    name;
+    const char *    dtype;       // "F32", "F16", ... (written as given)
+    int32_t         n_dims;
+    const int64_t * shape;       // n_dims dimensions
+    uint64_t        begin, end;  // data_offsets, relative to the data buffer
+} ipg_st_entry_t;
+
+// The one safetensors writer: returns a malloc'd buffer holding the u64
+// little-endian header length and the JSON header
+//     {"__metadata__": {"K": "V", ...}, "NAME": {"dtype": "F32", "shape": [2, 3],
+//      "data_offsets": [0, 24]}, ...}
+// in the order given, padded with spaces to a multiple of 8 bytes (what
+// tools/ipgnet/modelfile.py writes, there with compact separators). `meta`
+// holds n_meta key, value pairs
+// (no "__metadata__" when n_meta is 0). The caller appends the data buffer.
+// *size receives 8 + the header length. NULL when out of memory.
+uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const ipg_st_entry_t * entries,
+                              int32_t n_entries, size_t * size);
 
 // IEEE half -> float.
 float ipg_half_to_float(uint16_t h);

@@ -7,7 +7,7 @@
 // into two GEMMs, the first adding C_l as its residual, the second adding the
 // first's result.
 #include "../arch.h"
-#include "../ipg-error.h"
+#include "../log.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
 // with a width multiplier. Tensor names are torchvision's under
 // "backbone.body.", so ImageNet weights load unchanged.
 #include "../arch.h"
-#include "../ipg-error.h"
+#include "../log.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 // The GEMM always covers max_rois columns: the frame's count is only known
 // on the device, and columns past it hold zeros.
 #include "../arch.h"
-#include "../ipg-error.h"
+#include "../log.h"
 
 #include <math.h>
 

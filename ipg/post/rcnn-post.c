@@ -7,7 +7,7 @@
 // the host reads them back, restores torchvision's (RoI, class) order and
 // runs class-wise NMS (nms.c), as for RetinaNet.
 #include "../detector.h"
-#include "../ipg-error.h"
+#include "../log.h"
 #include "../post.h"
 
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 // the host: it is a sequential greedy pass over a few thousand boxes, and the
 // readback it needs is ~100 KB.
 #include "../detector.h"
-#include "../ipg-error.h"
+#include "../log.h"
 #include "../post.h"
 
 #include <stdlib.h>

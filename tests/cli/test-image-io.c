@@ -16,29 +16,29 @@ int main(int argc, char ** argv) {
         return 2;
     }
     char err[1024];
-    ipg_image_t img;
-    if (ipg_image_load(argv[1], &img, err, sizeof err) != 0) {
+    cli_image_t img;
+    if (cli_image_load(argv[1], &img, err, sizeof err) != 0) {
         fprintf(stderr, "test-image-io: %s\n", err);
         return 1;
     }
     if (img.stride != 3 * img.width || !img.data) {
         fprintf(stderr, "test-image-io: %s: bad stride %d for width %d\n", argv[1],
                 (int)img.stride, (int)img.width);
-        ipg_image_free(&img);
+        cli_image_free(&img);
         return 1;
     }
     FILE * f = fopen(argv[2], "wb");
     if (!f) {
         perror(argv[2]);
-        ipg_image_free(&img);
+        cli_image_free(&img);
         return 1;
     }
     fprintf(f, "P6\n%d %d\n255\n", (int)img.width, (int)img.height);
     size_t n = (size_t)img.stride * (size_t)img.height;
     int ok = fwrite(img.data, 1, n, f) == n;
     ok = (fclose(f) == 0) && ok;
-    ipg_image_free(&img);
-    ipg_image_free(&img);    // a second free must be harmless
+    cli_image_free(&img);
+    cli_image_free(&img);    // a second free must be harmless
     if (!ok) {
         fprintf(stderr, "test-image-io: %s: write failed\n", argv[2]);
         return 1;

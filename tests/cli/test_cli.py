@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -29,34 +28,9 @@ import tempfile
 import numpy as np
 from PIL import Image
 
+from checks import check, finish, skip
+
 SAMPLE = "/usr/share/pixmaps/faces/mountain.jpg"    # Debian: gnome-control-center-data
-PASSED = 0
-FAILED = 0
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print(f"ok    {name}")
-    else:
-        FAILED += 1
-        print(f"FAIL  {name}{': ' + detail if detail else ''}")
-    sys.stdout.flush()
-    return ok
-
-
-def skip(name, why):
-    print(f"skip  {name}: {why}")
-
-
-def finish(skipped=False):
-    print(f"{PASSED} passed, {FAILED} failed")
-    if FAILED:
-        return 1
-    return 77 if skipped else 0
-
-
 def run(tool, *args, timeout=300):
     r = subprocess.run([tool, *args], capture_output=True, timeout=timeout)
     return r.returncode, r.stdout.decode("utf-8", "surrogateescape"), r.stderr.decode("utf-8", "surrogateescape")

@@ -29,31 +29,13 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from checks import check, finish, skip
+
 SAMPLE_DIR = "/usr/share/pixmaps/faces"
 SAMPLE_PACKAGE = "gnome-control-center-data"
 SAMPLE_JPEGS = ["cat.jpg", "mountain.jpg", "surfer.jpg", "tomatoes.jpg",  # progressive 4:4:4, 512x512
                 "coffee.jpg", "sunset.jpg", "puppy.jpg"]                   # baseline 4:2:0, 96x96
 SAMPLE_PNGS = ["baseball.png", "butterfly.png", "soccerball.png"]          # RGBA photos, 96x96
-
-PASSED = 0
-FAILED = 0
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print(f"ok    {name}")
-    else:
-        FAILED += 1
-        print(f"FAIL  {name}{': ' + detail if detail else ''}")
-    sys.stdout.flush()
-    return ok
-
-
-def skip(name, why):
-    print(f"skip  {name}: {why}")
-
 
 def read_ppm(path):
     with open(path, "rb") as f:
@@ -284,8 +266,11 @@ def test_pnm(tool, tmp):
 
 # ---- corrupt inputs --------------------------------------------------------
 
-def expect_failure(tool, name, path, tmp, want=None):
-    r = subprocess.run([tool, path, os.path.join(tmp, "never.ppm")], capture_output=True, timeout=60)
+def expect_failure(tool, name, path, tmp, want=None, timeout=60):
+    try:
+        r = subprocess.run([tool, path, os.path.join(tmp, "never.ppm")], capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return check(name, False, f"no answer within {timeout} s")
     err = r.stderr.decode(errors="replace").strip()
     ok = r.returncode == 1 and path in err and "\n" not in err
     if want and want not in err:
@@ -313,6 +298,12 @@ def test_corrupt(tool, tmp):
     d = os.path.join(tmp, "a-directory.png")
     os.mkdir(d)
     expect_failure(tool, "directory", d, tmp, "directory")
+    # Special files are refused before they are opened (issue 18): a FIFO
+    # without a writer would block the open, /dev/zero would never end.
+    p = os.path.join(tmp, "a-fifo.jpg")
+    os.mkfifo(p)
+    expect_failure(tool, "FIFO refused at once", p, tmp, "not a regular file", timeout=10)
+    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp, "not a regular file", timeout=10)
     if os.geteuid() != 0:
         p = os.path.join(tmp, "unreadable.jpg")
         source_image().save(p, "JPEG")
@@ -454,8 +445,7 @@ def main():
         test_generated_png(tool, tmp)
         test_pnm(tool, tmp)
         test_corrupt(tool, tmp)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -19,20 +19,7 @@ import tempfile
 
 import numpy as np
 
-PASSED = 0
-FAILED = 0
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print(f"ok    {name}")
-    else:
-        FAILED += 1
-        print(f"FAIL  {name}{': ' + detail if detail else ''}")
-    return ok
-
+from checks import check, finish
 
 def read_safetensors(path):
     """Returns (header length, header dict, {name: array}) of a safetensors file."""
@@ -78,7 +65,7 @@ def main():
         r = subprocess.run([tool, out], capture_output=True, timeout=60)
         check("test-stage-dump runs", r.returncode == 0, r.stderr.decode(errors="replace"))
         if r.returncode != 0:
-            print(f"{PASSED} passed, {FAILED} failed")
+            finish()
             return 1
         check("write into a missing directory fails with a message",
               b"/nonexistent-dir/x.safetensors" in r.stdout, r.stdout.decode(errors="replace"))
@@ -104,8 +91,7 @@ def main():
             want = want.astype(np.float32).reshape(shape)
             check(f"tensor {name!r} shape and values",
                   t.shape == shape and np.array_equal(t, want), f"shape {t.shape}")
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
 // cut too), and the plan's argument cap. Runs on whatever OpenCL device
 // IPG_TEST_DEVICE names (default: auto).
-#include "ipg-error.h"
+#include "log.h"
 #include "nms.h"
 #include "ops.h"
 #include "post.h"

@@ -23,7 +23,7 @@
 // cut-offs), the reference accepts either verdict (RoIAlign, candidates) or
 // refuses the data ("test data" checks: proposals), so that the comparisons
 // hold on any conforming OpenCL device. Runs on IPG_TEST_DEVICE (default: auto).
-#include "ipg-error.h"
+#include "log.h"
 #include "plan.h"
 #include "post.h"
 

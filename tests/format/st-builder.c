@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// st-builder.c: in-memory safetensors files for the format tests.
+// st-builder.c: in-memory safetensors files for the format tests; the good
+// file through the library's writer (ipg_st_write_header), bad ones raw.
 #include "st-builder.h"
+#include "safetensors.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,34 +20,13 @@ const st_good_tensor_t st_good_tensors[] = {
 };
 const int32_t st_good_n_tensors = (int32_t) (sizeof(st_good_tensors) / sizeof(st_good_tensors[0]));
 
-#define ST_GOOD_DATA_SIZE 264
+#define ST_GOOD_DATA_SIZE   264
+#define ST_GOOD_MAX_TENSORS 16
+_Static_assert(sizeof(st_good_tensors) / sizeof(st_good_tensors[0]) <= ST_GOOD_MAX_TENSORS,
+               "st_build_good_meta's entry array is too small");
 
 uint8_t st_good_data_byte(size_t i) {
     return (uint8_t) (i * 7 + 3);
-}
-
-char * st_json_quote(const char * s) {
-    size_t n   = strlen(s);
-    char * out = malloc(n * 6 + 3);
-    if (out == NULL) {
-        return NULL;
-    }
-    size_t o = 0;
-    out[o++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s[i];
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char) c;
-        } else if (c < 0x20) {
-            o += (size_t) snprintf(out + o, 7, "\\u%04x", c);
-        } else {
-            out[o++] = (char) c;
-        }
-    }
-    out[o++] = '"';
-    out[o]   = '\0';
-    return out;
 }
 
 uint8_t * st_build_raw(uint64_t header_len_field, const char * header, size_t header_len,
@@ -85,36 +65,23 @@ uint8_t * st_build_good(size_t * size, size_t * header_len) {
 }
 
 uint8_t * st_build_good_meta(const char * config, const char * labels, size_t * size, size_t * header_len) {
-    char * cfg = st_json_quote(config);
-    char * lab = st_json_quote(labels);
-    size_t cap = 8192 + strlen(cfg) + strlen(lab);
-    char * h   = malloc(cap);
-    if (cfg == NULL || lab == NULL || h == NULL) {
-        free(cfg);
-        free(lab);
-        free(h);
-        return NULL;
-    }
-    size_t o = (size_t) snprintf(h, cap, "{\"__metadata__\": {\"format\": \"ipgnet\", \"format_version\": \"1\", "
-                                 "\"config\": %s, \"labels\": %s}", cfg, lab);
+    const char *   meta[] = { "format", "ipgnet", "format_version", "1", "config", config, "labels", labels };
+    ipg_st_entry_t entries[ST_GOOD_MAX_TENSORS];
     for (int32_t t = 0; t < st_good_n_tensors; t++) {
         const st_good_tensor_t * g = &st_good_tensors[t];
-        o += (size_t) snprintf(h + o, cap - o, ", \"%s\": {\"dtype\": \"%s\", \"shape\": [", g->name, g->dtype);
-        for (int32_t d = 0; d < g->n_dims; d++) {
-            o += (size_t) snprintf(h + o, cap - o, "%s%lld", d ? ", " : "", (long long) g->shape[d]);
-        }
-        o += (size_t) snprintf(h + o, cap - o, "], \"data_offsets\": [%zu, %zu]}", g->begin, g->begin + g->nbytes);
+        entries[t] = (ipg_st_entry_t) { g->name, g->dtype, g->n_dims, g->shape, g->begin, g->begin + g->nbytes };
     }
-    o += (size_t) snprintf(h + o, cap - o, "}");
-    // Pad with spaces to a multiple of 8, as the reference writer does.
-    while (o % 8 != 0) {
-        h[o++] = ' ';
+    size_t    prefix;
+    uint8_t * head = ipg_st_write_header(meta, 4, entries, st_good_n_tensors, &prefix);
+    uint8_t * b    = head ? realloc(head, prefix + ST_GOOD_DATA_SIZE) : NULL;
+    if (b == NULL) {
+        free(head);
+        return NULL;
     }
-    h[o] = '\0';
-    free(cfg);
-    free(lab);
-    *header_len = o;
-    uint8_t * b = st_build(h, ST_GOOD_DATA_SIZE, size);
-    free(h);
+    for (size_t i = 0; i < ST_GOOD_DATA_SIZE; i++) {
+        b[prefix + i] = st_good_data_byte(i);
+    }
+    *header_len = prefix - 8;
+    *size       = prefix + ST_GOOD_DATA_SIZE;
     return b;
 }

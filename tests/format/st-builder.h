@@ -41,9 +41,6 @@ extern const int32_t          st_good_n_tensors;
 // Byte i of the good file's data buffer.
 uint8_t st_good_data_byte(size_t i);
 
-// A JSON string literal (quoted, escaped) of `s`. malloc'd.
-char * st_json_quote(const char * s);
-
 // 8-byte little-endian `header_len_field`, then `header` (header_len bytes),
 // then `data`. malloc'd; *size receives the total.
 uint8_t * st_build_raw(uint64_t header_len_field, const char * header, size_t header_len,

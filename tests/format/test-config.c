@@ -2,7 +2,9 @@
 // test-config.c: the config parser derives the right fields from a good
 // config, fills defaults, and refuses each bad field with a message naming
 // it; the labels parser returns one freeable block or a precise error.
+#include "check.h"
 #include "config.h"
+#include "ipg.h"
 #include "st-builder.h"
 
 #include <math.h>
@@ -10,17 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int n_checks;
-static int n_failed;
-
-static void check(bool ok, const char * what, const char * detail) {
-    n_checks++;
-    if (!ok) {
-        n_failed++;
-    }
-    printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail && detail[0] ? ": " : "", detail ? detail : "");
-}
 
 // The good config as (key, value) pairs, so that a case can replace or drop
 // one field and keep the rest valid.
@@ -491,6 +482,31 @@ static void test_labels(void) {
     check(ipg_labels_parse("[1]", 3, &labels, NULL, 0) == -1, "no error buffer is fine", NULL);
 }
 
+// The input-size rule that the config, the context and the tools share.
+static void test_input_size(void) {
+    static const struct {
+        int32_t w, h;
+        bool    ok;
+    } cases[] = {
+        { 32, 32, true },   { 8192, 8192, true }, { 640, 384, true }, { 0, 32, false },     { 32, 0, false },
+        { 16, 32, false },  { 100, 96, false },   { 96, 100, false }, { 8224, 32, false }, { 32, 8224, false },
+        { -32, 32, false }, { INT32_MAX, 32, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[128] = "";
+        char what[96];
+        snprintf(what, sizeof(what), "input size %dx%d %s", (int) cases[i].w, (int) cases[i].h,
+                 cases[i].ok ? "accepted" : "refused");
+        ipg_status_t st = ipg_check_input_size(cases[i].w, cases[i].h, err, sizeof(err));
+        check(cases[i].ok ? st == IPG_OK && err[0] == '\0' : st == IPG_ERR_INVALID_ARG, what, err);
+    }
+    char err[128] = "";
+    ipg_check_input_size(100, 96, err, sizeof(err));
+    check(strcmp(err, "input size 100x96: both sides must be multiples of 32 in 32..8192") == 0,
+          "input size message names the size and the rule", err);
+    check(ipg_check_input_size(100, 96, NULL, 0) == IPG_ERR_INVALID_ARG, "no error buffer is fine", NULL);
+}
+
 int main(void) {
     test_good();
     test_backbones();
@@ -498,6 +514,6 @@ int main(void) {
     test_bad();
     test_fasterrcnn();
     test_labels();
-    printf("%d checks, %d failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    test_input_size();
+    return check_summary();
 }

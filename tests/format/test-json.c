@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // test-json.c: the strict JSON parser accepts RFC 8259 documents with the
 // right DOM, and refuses everything else with a byte offset, without ever
-// reading past the given length.
+// reading past the given length; the string writer escapes as documented.
+#include "check.h"
 #include "json.h"
 
 #include <locale.h>
@@ -10,17 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int n_checks;
-static int n_failed;
-
-static void check(bool ok, const char * what, const char * detail) {
-    n_checks++;
-    if (!ok) {
-        n_failed++;
-    }
-    printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail && detail[0] ? ": " : "", detail ? detail : "");
-}
 
 // Parses a copy of exactly `len` bytes (no terminator), so that ASan flags
 // any read past the end.
@@ -393,6 +383,68 @@ static void test_locale(void) {
     setlocale(LC_NUMERIC, "C");
 }
 
+// The one JSON string writer, in both of its modes, byte for byte.
+typedef struct {
+    char   buf[256];
+    size_t len;
+} sink_buf_t;
+
+static void sink_into(void * ud, const char * bytes, size_t n) {
+    sink_buf_t * b = ud;
+    if (b->len + n < sizeof(b->buf)) {
+        memcpy(b->buf + b->len, bytes, n);
+        b->len += n;
+        b->buf[b->len] = '\0';
+    }
+}
+
+static void test_write_string(void) {
+    static const struct {
+        const char * in;
+        size_t       len;
+        bool         ascii_only;
+        const char * out;
+        const char * what;
+    } cases[] = {
+        { "plain", 5, false, "\"plain\"", "printable ASCII is copied" },
+        { "", 0, true, "\"\"", "empty string" },
+        { "q\"b\\", 4, false, "\"q\\\"b\\\\\"", "quote and backslash" },
+        { "\b\f\n\r\t", 5, true, "\"\\b\\f\\n\\r\\t\"", "short escapes" },
+        { "\x01\x1f\x7f", 3, false, "\"\\u0001\\u001f\\u007f\"", "other controls and DEL as \\u00XX" },
+        { "a\0b", 3, false, "\"a\\u0000b\"", "an embedded NUL (the length rules)" },
+        { "caf\xc3\xa9 \xe2\x82\xac", 9, false, "\"caf\xc3\xa9 \xe2\x82\xac\"", "UTF-8 copied" },
+        { "caf\xc3\xa9 \xe2\x82\xac", 9, true, "\"caf\\u00e9 \\u20ac\"", "ascii_only: \\uXXXX, lower-case" },
+        { "\xf0\x9f\x98\x80", 4, true, "\"\\ud83d\\ude00\"", "ascii_only: a surrogate pair above U+FFFF" },
+        { "\xf0\x9f\x98\x80", 4, false, "\"\xf0\x9f\x98\x80\"", "four-byte UTF-8 copied" },
+        { "a\xff" "b", 3, true, "\"a\\udcffb\"", "ascii_only: an invalid byte as a lone surrogate" },
+        { "a\xff" "b", 3, false, "\"a\xef\xbf\xbd" "b\"", "invalid byte -> U+FFFD" },
+        { "\xe2\x82", 2, false, "\"\xef\xbf\xbd\xef\xbf\xbd\"", "truncated sequence: one U+FFFD per byte" },
+        { "\xed\xa0\x80", 3, true, "\"\\udced\\udca0\\udc80\"", "encoded surrogate is not UTF-8" },
+        { "\xc0\xaf", 2, true, "\"\\udcc0\\udcaf\"", "overlong form is not UTF-8" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sink_buf_t b = { { 0 }, 0 };
+        ipg_json_write_string(cases[i].in, cases[i].len, cases[i].ascii_only, sink_into, &b);
+        check(b.len == strlen(cases[i].out) && memcmp(b.buf, cases[i].out, b.len) == 0, cases[i].what, b.buf);
+    }
+
+    // What the writer writes, the parser reads back to the same bytes.
+    const char   text[] = "k\"\\\n\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80";
+    const size_t len    = sizeof(text) - 1;
+    for (int ascii_only = 0; ascii_only < 2; ascii_only++) {
+        sink_buf_t b = { { 0 }, 0 };
+        ipg_json_write_string(text, len, ascii_only, sink_into, &b);
+        ipg_json_doc_t * doc = NULL;
+        char             err[256] = "";
+        int              rc  = ipg_json_parse(b.buf, b.len, &doc, err, sizeof(err));
+        const ipg_json_value_t * r = rc == 0 ? ipg_json_root(doc) : NULL;
+        check(r != NULL && r->type == IPG_JSON_STRING && r->u.string.len == len &&
+                  memcmp(r->u.string.ptr, text, len) == 0,
+              ascii_only ? "round trip, ascii_only" : "round trip, UTF-8", err);
+        ipg_json_free(doc);
+    }
+}
+
 int main(void) {
     test_locale();
     test_scalars();
@@ -401,8 +453,8 @@ int main(void) {
     test_depth();
     test_invalid();
     test_truncations();
+    test_write_string();
     check(strcmp(ipg_json_type_name(IPG_JSON_OBJECT), "object") == 0 &&
           strcmp(ipg_json_type_name((ipg_json_type_t) 42), "unknown") == 0, "type names", NULL);
-    printf("%d checks, %d failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    return check_summary();
 }

@@ -3,29 +3,22 @@
 // field right, and refuses each crafted bad file with its own message
 // (the enumerated-corruption style of llama.cpp's test-gguf).
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L   // mkstemp, unlink
+#define _POSIX_C_SOURCE 200809L   // mkstemp, mkdtemp, mkfifo, unlink
 #endif
 
+#include "check.h"
+#include "file-io.h"
 #include "safetensors.h"
 #include "st-builder.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-static int n_checks;
-static int n_failed;
-
-static void check(bool ok, const char * what, const char * detail) {
-    n_checks++;
-    if (!ok) {
-        n_failed++;
-    }
-    printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail && detail[0] ? ": " : "", detail ? detail : "");
-}
 
 // ---- good file ---------------------------------------------------------------
 
@@ -506,6 +499,73 @@ static void test_load(void) {
     free(bytes);
 }
 
+// Special files are refused before the first blocking open or read: a FIFO
+// without a writer would hang the loader (issue 18), and /dev/zero never
+// ends. An alarm turns a regression into a failure rather than a hang.
+static void on_alarm(int sig) {
+    (void) sig;
+    static const char msg[] = "FAIL a special file hung the reader (no answer within 10 s)\n";
+    ssize_t           n     = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+    (void) n;
+    _exit(1);
+}
+
+static void test_special_files(void) {
+    char          err[512] = "";
+    ipg_st_file_t f;
+    char          dir[]    = "/tmp/ipg-test-fifo-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        check(false, "mkdtemp", NULL);
+        return;
+    }
+    char fifo[sizeof(dir) + 16];
+    snprintf(fifo, sizeof(fifo), "%s/model.fifo", dir);
+    if (mkfifo(fifo, 0600) != 0) {
+        check(false, "mkfifo", NULL);
+        rmdir(dir);
+        return;
+    }
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    int  rc = ipg_st_load(fifo, &f, err, sizeof(err));
+    char expect[sizeof(fifo) + 64];
+    snprintf(expect, sizeof(expect), "%s: cannot read: not a regular file", fifo);
+    check(rc == 1 && strcmp(err, expect) == 0, "FIFO model path -> 1 at once, not a regular file", err);
+
+    uint8_t * bytes = NULL;
+    size_t    size  = 0;
+    check(ipg_file_read(fifo, 1024, &bytes, &size, err, sizeof(err)) == IPG_ERR_IO && bytes == NULL &&
+              strcmp(err, expect) == 0,
+          "ipg_file_read: FIFO refused", err);
+    check(ipg_file_read("/dev/zero", SIZE_MAX, &bytes, &size, err, sizeof(err)) == IPG_ERR_IO && bytes == NULL &&
+              strcmp(err, "/dev/zero: cannot read: not a regular file") == 0,
+          "ipg_file_read: device refused", err);
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
+    unlink(fifo);
+
+    // The size limit is checked before anything is read.
+    char file[sizeof(dir) + 16];
+    snprintf(file, sizeof(file), "%s/ten", dir);
+    FILE * fp = fopen(file, "wb");
+    if (fp != NULL) {
+        fputs("0123456789", fp);
+        fclose(fp);
+    }
+    snprintf(expect, sizeof(expect), "%s: 10 bytes, more than the limit of 9", file);
+    check(ipg_file_read(file, 9, &bytes, &size, err, sizeof(err)) == IPG_ERR_IO && bytes == NULL &&
+              strcmp(err, expect) == 0,
+          "ipg_file_read: over the limit refused, bytes and limit named", err);
+    check(ipg_file_read(file, 10, &bytes, &size, err, sizeof(err)) == IPG_OK && size == 10 &&
+              memcmp(bytes, "0123456789", 11) == 0,
+          "ipg_file_read: at the limit read whole, NUL-terminated", err);
+    free(bytes);
+    check(ipg_file_read(NULL, 10, &bytes, &size, err, sizeof(err)) == IPG_ERR_INVALID_ARG && err[0],
+          "ipg_file_read: NULL path refused", err);
+    unlink(file);
+    rmdir(dir);
+}
+
 // Reference values of IEEE half -> float, every class of encoding.
 static void test_half(void) {
     static const struct { uint16_t h; float f; } cases[] = {
@@ -531,7 +591,7 @@ int main(void) {
     test_bad_files();
     test_bad_arguments();
     test_load();
+    test_special_files();
     test_half();
-    printf("%d checks, %d failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    return check_summary();
 }

@@ -3,21 +3,16 @@
 // image-io.c: JPEG (TurboJPEG), PNG (libpng) and binary PPM/PGM decoding to
 // tightly packed 8-bit RGB. See image-io.h.
 
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L   // fileno, strdup
-#endif
-
 #include "image-io.h"
+#include "error.h"
+#include "file-io.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <turbojpeg.h>
 
 // Files larger than this are refused before decoding (a 16384 x 16384 image
@@ -25,27 +20,7 @@
 // compression, which is still under this).
 #define MAX_FILE_BYTES ((size_t)2 << 30)
 
-static void set_err(char * err, size_t err_size, const char * name, const char * fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static void set_err(char * err, size_t err_size, const char * name, const char * fmt, ...) {
-    if (!err || err_size == 0)
-        return;
-    int n = snprintf(err, err_size, "%s: ", name ? name : "(image)");
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
-void ipg_image_free(ipg_image_t * img) {
+void cli_image_free(cli_image_t * img) {
     if (!img)
         return;
     free(img->data);
@@ -55,12 +30,12 @@ void ipg_image_free(ipg_image_t * img) {
 static int check_dims(long long w, long long h, const char * kind, const char * name,
                       char * err, size_t err_size) {
     if (w <= 0 || h <= 0) {
-        set_err(err, err_size, name, "%s image has zero size (%lld x %lld)", kind, w, h);
+        ipg_format_error_prefixed(err, err_size, name, "%s image has zero size (%lld x %lld)", kind, w, h);
         return -1;
     }
-    if (w > IPG_IMAGE_MAX_DIM || h > IPG_IMAGE_MAX_DIM) {
-        set_err(err, err_size, name, "%s image too large (%lld x %lld, at most %d x %d)",
-                kind, w, h, IPG_IMAGE_MAX_DIM, IPG_IMAGE_MAX_DIM);
+    if (w > CLI_IMAGE_MAX_DIM || h > CLI_IMAGE_MAX_DIM) {
+        ipg_format_error_prefixed(err, err_size, name, "%s image too large (%lld x %lld, at most %d x %d)",
+                kind, w, h, CLI_IMAGE_MAX_DIM, CLI_IMAGE_MAX_DIM);
         return -1;
     }
     return 0;
@@ -83,23 +58,23 @@ static int tj_failure(tjhandle tj, const char * name, char * err, size_t err_siz
     const char * msg = tj_message(tj);
     int warning = tj && tjGetErrorCode(tj) == TJERR_WARNING;
     if (strstr(msg, "Premature end") || strstr(msg, "premature end"))
-        set_err(err, err_size, name, "truncated JPEG data (%s)", msg);
+        ipg_format_error_prefixed(err, err_size, name, "truncated JPEG data (%s)", msg);
     else if (warning)
-        set_err(err, err_size, name, "corrupt JPEG data (%s)", msg);
+        ipg_format_error_prefixed(err, err_size, name, "corrupt JPEG data (%s)", msg);
     else
-        set_err(err, err_size, name, "cannot decode JPEG (%s)", msg);
+        ipg_format_error_prefixed(err, err_size, name, "cannot decode JPEG (%s)", msg);
     return -1;
 }
 
 static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
-                       ipg_image_t * out, char * err, size_t err_size) {
+                       cli_image_t * out, char * err, size_t err_size) {
     if (size > ULONG_MAX) {
-        set_err(err, err_size, name, "JPEG file too large");
+        ipg_format_error_prefixed(err, err_size, name, "JPEG file too large");
         return -1;
     }
     tjhandle tj = tjInitDecompress();
     if (!tj) {
-        set_err(err, err_size, name, "cannot initialise the JPEG decoder (%s)", tj_message(NULL));
+        ipg_format_error_prefixed(err, err_size, name, "cannot initialise the JPEG decoder (%s)", tj_message(NULL));
         return -1;
     }
     int w = 0, h = 0, subsamp = 0, colorspace = 0;
@@ -111,7 +86,7 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
     if (w == 0 && h == 0) {
         // libjpeg reached the end of the data before a frame header (it
         // takes the file for a tables-only stream).
-        set_err(err, err_size, name, "truncated JPEG data (no frame header before the end of the file)");
+        ipg_format_error_prefixed(err, err_size, name, "truncated JPEG data (no frame header before the end of the file)");
         tjDestroy(tj);
         return -1;
     }
@@ -123,7 +98,7 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
     size_t npix = (size_t)w * (size_t)h;
     uint8_t * buf = malloc(npix * (cmyk ? 4 : 3));
     if (!buf) {
-        set_err(err, err_size, name, "out of memory for a %d x %d image", w, h);
+        ipg_format_error_prefixed(err, err_size, name, "out of memory for a %d x %d image", w, h);
         tjDestroy(tj);
         return -1;
     }
@@ -195,18 +170,18 @@ static void png_read_mem(png_structp png, png_bytep dst, size_t n) {
 }
 
 static int decode_png(const uint8_t * bytes, size_t size, const char * name,
-                      ipg_image_t * out, char * err, size_t err_size) {
+                      cli_image_t * out, char * err, size_t err_size) {
     png_src_t src = { .data = bytes, .size = size, .pos = 0, .truncated = 0, .msg = "" };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src,
                                              png_on_error, png_on_warning);
     if (!png) {
-        set_err(err, err_size, name, "cannot initialise the PNG decoder");
+        ipg_format_error_prefixed(err, err_size, name, "cannot initialise the PNG decoder");
         return -1;
     }
     png_infop info = png_create_info_struct(png);
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
-        set_err(err, err_size, name, "cannot initialise the PNG decoder");
+        ipg_format_error_prefixed(err, err_size, name, "cannot initialise the PNG decoder");
         return -1;
     }
     // Modified after setjmp(), read after longjmp(): volatile.
@@ -221,9 +196,9 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
         if (dims_bad)
             return -1;      // message already written
         if (src.truncated)
-            set_err(err, err_size, name, "truncated PNG data (%s)", src.msg);
+            ipg_format_error_prefixed(err, err_size, name, "truncated PNG data (%s)", src.msg);
         else
-            set_err(err, err_size, name, "corrupt PNG data (%s)", src.msg);
+            ipg_format_error_prefixed(err, err_size, name, "corrupt PNG data (%s)", src.msg);
         return -1;
     }
 
@@ -321,10 +296,10 @@ static long long pnm_number(const uint8_t * b, size_t size, size_t * pos) {
 }
 
 static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
-                      ipg_image_t * out, char * err, size_t err_size) {
+                      cli_image_t * out, char * err, size_t err_size) {
     char kind = (char)bytes[1];
     if (kind != '5' && kind != '6') {
-        set_err(err, err_size, name,
+        ipg_format_error_prefixed(err, err_size, name,
                 "unsupported PNM variant P%c (only binary PGM P5 and PPM P6 with maxval 255)",
                 (kind >= 0x20 && kind < 0x7f) ? kind : '?');
         return -1;
@@ -335,27 +310,27 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
     for (int i = 0; i < 3; i++) {
         v[i] = pnm_number(bytes, size, &pos);
         if (v[i] == -1) {
-            set_err(err, err_size, name, "truncated %s header", fmt);
+            ipg_format_error_prefixed(err, err_size, name, "truncated %s header", fmt);
             return -1;
         }
         if (v[i] < 0) {
-            set_err(err, err_size, name, "malformed %s header%s", fmt,
+            ipg_format_error_prefixed(err, err_size, name, "malformed %s header%s", fmt,
                     v[i] == -2 ? " (number too large)" : "");
             return -1;
         }
     }
     if (v[2] != 255) {
-        set_err(err, err_size, name, "unsupported %s maxval %lld (only 255)", fmt, v[2]);
+        ipg_format_error_prefixed(err, err_size, name, "unsupported %s maxval %lld (only 255)", fmt, v[2]);
         return -1;
     }
     // Exactly one whitespace byte separates the header from the pixels.
     if (pos >= size) {
-        set_err(err, err_size, name, "truncated %s data (no pixels)", fmt);
+        ipg_format_error_prefixed(err, err_size, name, "truncated %s data (no pixels)", fmt);
         return -1;
     }
     if (!(bytes[pos] == ' ' || bytes[pos] == '\t' || bytes[pos] == '\n' || bytes[pos] == '\r' ||
           bytes[pos] == '\v' || bytes[pos] == '\f')) {
-        set_err(err, err_size, name, "malformed %s header", fmt);
+        ipg_format_error_prefixed(err, err_size, name, "malformed %s header", fmt);
         return -1;
     }
     pos++;
@@ -365,13 +340,13 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
     size_t ch = kind == '6' ? 3 : 1;
     size_t need = w * h * ch;
     if (size - pos < need) {
-        set_err(err, err_size, name, "truncated %s data (%zu of %zu pixel bytes)", fmt,
+        ipg_format_error_prefixed(err, err_size, name, "truncated %s data (%zu of %zu pixel bytes)", fmt,
                 size - pos, need);
         return -1;
     }
     uint8_t * data = malloc(w * h * 3);
     if (!data) {
-        set_err(err, err_size, name, "out of memory for a %zu x %zu image", w, h);
+        ipg_format_error_prefixed(err, err_size, name, "out of memory for a %zu x %zu image", w, h);
         return -1;
     }
     const uint8_t * s = bytes + pos;
@@ -392,17 +367,19 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
 
 static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
-int ipg_image_decode(const uint8_t * bytes, size_t size, const char * name,
-                     ipg_image_t * out, char * err, size_t err_size) {
+int cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
+                     cli_image_t * out, char * err, size_t err_size) {
     if (err && err_size)
         err[0] = '\0';
+    if (!name)
+        name = "(image)";
     if (!out) {
-        set_err(err, err_size, name, "no output image");
+        ipg_format_error_prefixed(err, err_size, name, "no output image");
         return -1;
     }
     memset(out, 0, sizeof *out);
     if (!bytes || size == 0) {
-        set_err(err, err_size, name, "empty file");
+        ipg_format_error_prefixed(err, err_size, name, "empty file");
         return -1;
     }
     if (size >= 2 && bytes[0] == 0xff && bytes[1] == 0xd8)
@@ -410,86 +387,31 @@ int ipg_image_decode(const uint8_t * bytes, size_t size, const char * name,
     size_t cmp = size < sizeof png_sig ? size : sizeof png_sig;
     if (cmp >= 4 && memcmp(bytes, png_sig, cmp) == 0) {
         if (size < sizeof png_sig + 8) {
-            set_err(err, err_size, name, "truncated PNG data (%zu bytes)", size);
+            ipg_format_error_prefixed(err, err_size, name, "truncated PNG data (%zu bytes)", size);
             return -1;
         }
         return decode_png(bytes, size, name, out, err, err_size);
     }
     if (size >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '7')
         return decode_pnm(bytes, size, name, out, err, err_size);
-    set_err(err, err_size, name, "not a JPEG, PNG or PPM image");
+    ipg_format_error_prefixed(err, err_size, name, "not a JPEG, PNG or PPM image");
     return -1;
 }
 
-int ipg_image_load(const char * path, ipg_image_t * out, char * err, size_t err_size) {
+int cli_image_load(const char * path, cli_image_t * out, char * err, size_t err_size) {
     if (err && err_size)
         err[0] = '\0';
     if (out)
         memset(out, 0, sizeof *out);
     if (!path || !*path) {
-        set_err(err, err_size, "(no path)", "no file name given");
+        ipg_format_error_prefixed(err, err_size, "(no path)", "no file name given");
         return -1;
     }
-    FILE * f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, err_size, path, "cannot open (%s)", strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            fclose(f);
-            set_err(err, err_size, path, "is a directory");
-            return -1;
-        }
-        if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > MAX_FILE_BYTES) {
-            fclose(f);
-            set_err(err, err_size, path, "file too large (%lld bytes)", (long long)st.st_size);
-            return -1;
-        }
-    }
-    size_t cap = (S_ISREG(st.st_mode) && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
+    uint8_t * buf = NULL;
     size_t len = 0;
-    uint8_t * buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        set_err(err, err_size, path, "out of memory reading the file");
+    if (ipg_file_read(path, MAX_FILE_BYTES, &buf, &len, err, err_size) != IPG_OK)
         return -1;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAX_FILE_BYTES) {
-                free(buf);
-                fclose(f);
-                set_err(err, err_size, path, "file too large");
-                return -1;
-            }
-            size_t ncap = cap * 2;
-            uint8_t * nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                free(buf);
-                fclose(f);
-                set_err(err, err_size, path, "out of memory reading the file");
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                int e = errno;
-                free(buf);
-                fclose(f);
-                set_err(err, err_size, path, "cannot read (%s)", e ? strerror(e) : "I/O error");
-                return -1;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    int rc = ipg_image_decode(buf, len, path, out, err, err_size);
+    int rc = cli_image_decode(buf, len, path, out, err, err_size);
     free(buf);
     return rc;
 }

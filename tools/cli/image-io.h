@@ -16,17 +16,17 @@ extern "C" {
 #endif
 
 // Largest accepted width and height.
-#define IPG_IMAGE_MAX_DIM 16384
+#define CLI_IMAGE_MAX_DIM 16384
 
 typedef struct {
     int32_t   width;
     int32_t   height;
     int32_t   stride;     // bytes from one row to the next: always 3 * width
     uint8_t * data;       // height * stride bytes, R G B per pixel
-} ipg_image_t;
+} cli_image_t;
 
 // Decodes `path` into `out` (which the caller then frees with
-// ipg_image_free()). Returns 0 on success. On failure returns non-zero, leaves
+// cli_image_free()). Returns 0 on success. On failure returns non-zero, leaves
 // `out` empty and writes a message such as "photo.jpg: truncated JPEG data
 // (...)" into `err` (when err is not NULL and err_size > 0).
 //
@@ -37,14 +37,14 @@ typedef struct {
 // error. PNG palette, grayscale, low and 16-bit depths are converted to 8-bit
 // RGB (16-bit keeps the high byte); alpha is dropped without compositing.
 // PPM (P6) and PGM (P5) must have maxval 255.
-int  ipg_image_load(const char * path, ipg_image_t * out, char * err, size_t err_size);
+int  cli_image_load(const char * path, cli_image_t * out, char * err, size_t err_size);
 
 // Same, from a buffer in memory; `name` is only used in messages.
-int  ipg_image_decode(const uint8_t * bytes, size_t size, const char * name,
-                      ipg_image_t * out, char * err, size_t err_size);
+int  cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
+                      cli_image_t * out, char * err, size_t err_size);
 
 // Frees the pixels and zeroes *img. Safe on a zeroed or already freed image.
-void ipg_image_free(ipg_image_t * img);
+void cli_image_free(cli_image_t * img);
 
 #ifdef __cplusplus
 }

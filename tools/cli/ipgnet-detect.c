@@ -17,6 +17,7 @@
 
 #include "image-io.h"
 #include "ipg.h"
+#include "json.h"
 #include "stage-dump.h"
 
 #include <getopt.h>
@@ -61,72 +62,14 @@ static void usage(FILE * f) {
 
 // ---- JSON output -------------------------------------------------------------
 
-// Decodes one UTF-8 sequence at s (NUL-terminated). Returns its length and
-// the code point in *cp, or 0 when the bytes are not valid UTF-8.
-static int utf8_decode(const unsigned char * s, unsigned * cp) {
-    unsigned c = s[0];
-    int n;
-    unsigned min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        n = 2; min = 0x80; c &= 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3; min = 0x800; c &= 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4; min = 0x10000; c &= 0x07;
-    } else {
-        return 0;
-    }
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
+static void json_file_sink(void * ud, const char * bytes, size_t n) {
+    fwrite(bytes, 1, n, ud);
 }
 
-// Writes s as a JSON string the way Python's json.dumps() does (ensure_ascii:
-// everything outside printable ASCII as \uXXXX, lower-case hex, surrogate
-// pairs above U+FFFF). A byte that is not valid UTF-8 becomes the lone
-// surrogate U+DC80..U+DCFF, as Python's os.fsdecode() + json.dumps() writes
-// such a file name.
+// Writes s as a JSON string the way Python's json.dumps() does (ensure_ascii),
+// the bytes of a file name that is not UTF-8 as os.fsdecode() decodes them.
 static void json_string(FILE * f, const char * s) {
-    fputc('"', f);
-    const unsigned char * p = (const unsigned char *)s;
-    while (*p) {
-        unsigned cp;
-        int n = utf8_decode(p, &cp);
-        if (n == 0) {
-            fprintf(f, "\\u%04x", 0xdc00u | *p);
-            p++;
-            continue;
-        }
-        p += n;
-        switch (cp) {
-        case '"':  fputs("\\\"", f); continue;
-        case '\\': fputs("\\\\", f); continue;
-        case '\n': fputs("\\n", f); continue;
-        case '\r': fputs("\\r", f); continue;
-        case '\t': fputs("\\t", f); continue;
-        case '\b': fputs("\\b", f); continue;
-        case '\f': fputs("\\f", f); continue;
-        default: break;
-        }
-        if (cp >= 0x20 && cp < 0x7f) {
-            fputc((int)cp, f);
-        } else if (cp < 0x10000) {
-            fprintf(f, "\\u%04x", cp);
-        } else {
-            unsigned v = cp - 0x10000;
-            fprintf(f, "\\u%04x\\u%04x", 0xd800u | (v >> 10), 0xdc00u | (v & 0x3ff));
-        }
-    }
-    fputc('"', f);
+    ipg_json_write_string(s, strlen(s), true, json_file_sink, f);
 }
 
 static void json_number(FILE * f, const char * fmt, float v) {
@@ -136,7 +79,7 @@ static void json_number(FILE * f, const char * fmt, float v) {
         fputs("null", f);
 }
 
-static void print_json(const ipg_model_t * model, const char * path, const ipg_image_t * img,
+static void print_json(const ipg_model_t * model, const char * path, const cli_image_t * img,
                        const ipg_detection_t * dets, int32_t n) {
     fputs("{\"image\": ", stdout);
     json_string(stdout, path);
@@ -200,7 +143,7 @@ static int cmp_double(const void * a, const void * b) {
 
 // Steady-state timing: preprocessing to detections, the frame already in
 // host memory. Prints one line per run and a summary ending in median_ms.
-static int bench(ipg_ctx_t * ctx, const ipg_image_t * img, int runs, int profile,
+static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile,
                  ipg_detection_t * dets, double startup_ms) {
     ipg_frame_t frame = { .data = img->data, .stride = img->stride };
     int32_t n = 0;
@@ -324,13 +267,15 @@ int main(int argc, char ** argv) {
             break;
         }
         case OPT_PROFILE: profile = 1; break;
-        case OPT_INPUT_SIZE:
-            if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 || in_w < 32 || in_h < 32 || in_w % 32 ||
-                in_h % 32) {
-                fprintf(stderr, PROG ": invalid --input-size '%s' (WxH, multiples of 32)\n", optarg);
+        case OPT_INPUT_SIZE: {
+            char why[128] = "expected WxH";
+            if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
+                ipg_check_input_size(in_w, in_h, why, sizeof why) != IPG_OK) {
+                fprintf(stderr, PROG ": invalid --input-size '%s' (%s)\n", optarg, why);
                 return 2;
             }
             break;
+        }
         case 'h': usage(stdout); return 0;
         default:  usage(stderr); return 2;      // getopt printed the reason
         }
@@ -401,8 +346,8 @@ int main(int argc, char ** argv) {
 
     int status = 0;
     if (bench_runs > 0) {
-        ipg_image_t img;
-        if (ipg_image_load(argv[optind], &img, err, sizeof err) != 0) {
+        cli_image_t img;
+        if (cli_image_load(argv[optind], &img, err, sizeof err) != 0) {
             fprintf(stderr, PROG ": %s\n", err);
             status = 1;
         } else {
@@ -414,7 +359,7 @@ int main(int argc, char ** argv) {
                 startup_ms += now_ms() - t_prepare;
                 status = bench(ctx, &img, bench_runs, profile, dets, startup_ms);
             }
-            ipg_image_free(&img);
+            cli_image_free(&img);
         }
         free(dets);
         ipg_ctx_free(ctx);
@@ -423,8 +368,8 @@ int main(int argc, char ** argv) {
     }
     for (int i = optind; i < argc; i++) {
         const char * path = argv[i];
-        ipg_image_t img;
-        if (ipg_image_load(path, &img, err, sizeof err) != 0) {
+        cli_image_t img;
+        if (cli_image_load(path, &img, err, sizeof err) != 0) {
             // err already starts with the path.
             fprintf(stderr, PROG ": %s\n", err);
             status = 1;
@@ -433,7 +378,7 @@ int main(int argc, char ** argv) {
         // A call with the current size and format does nothing.
         if (ipg_ctx_prepare(ctx, img.width, img.height, IPG_PIXEL_RGB) != IPG_OK) {
             fprintf(stderr, PROG ": %s: %s\n", path, ipg_ctx_last_error(ctx));
-            ipg_image_free(&img);
+            cli_image_free(&img);
             status = 1;
             continue;
         }
@@ -441,7 +386,7 @@ int main(int argc, char ** argv) {
         int32_t n = 0;
         if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {
             fprintf(stderr, PROG ": %s: %s\n", path, ipg_ctx_last_error(ctx));
-            ipg_image_free(&img);
+            cli_image_free(&img);
             status = 1;
             continue;
         }
@@ -452,7 +397,7 @@ int main(int argc, char ** argv) {
         else
             print_text(model, path, dets, n);
         fflush(stdout);
-        ipg_image_free(&img);
+        cli_image_free(&img);
 
         if (dump) {
             if (stage_dump_write(dump, dump_path, err, sizeof err) != 0) {

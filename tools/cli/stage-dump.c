@@ -7,6 +7,9 @@
 #endif
 
 #include "stage-dump.h"
+#include "error.h"
+#include "json.h"
+#include "safetensors.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -57,7 +60,7 @@ static void remember_error(stage_dump_t * dump, const char * fmt, ...) {
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dump->error, sizeof dump->error, fmt, ap);
+    ipg_format_error_prefixed_v(dump->error, sizeof dump->error, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -124,7 +127,7 @@ void stage_dump_callback(const char * name, const float * data, int32_t channels
     s->count = count;
 }
 
-// ---- a small growable string for the JSON header ---------------------------
+// ---- a small growable string for the order metadata ------------------------
 
 typedef struct {
     char * s;
@@ -156,46 +159,12 @@ static void sb_puts(sbuf_t * b, const char * s) {
     sb_putn(b, s, strlen(s));
 }
 
-static void sb_printf(sbuf_t * b, const char * fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void sb_printf(sbuf_t * b, const char * fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->failed = 1;
-        return;
-    }
-    sb_putn(b, tmp, (size_t)n);
+static void sb_sink(void * ud, const char * bytes, size_t n) {
+    sb_putn(ud, bytes, n);
 }
 
-// A JSON string literal (UTF-8 passed through; quotes, backslashes and
-// control characters escaped).
 static void sb_json_string(sbuf_t * b, const char * s) {
-    sb_putn(b, "\"", 1);
-    for (const unsigned char * p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':  sb_puts(b, "\\\""); break;
-        case '\\': sb_puts(b, "\\\\"); break;
-        case '\n': sb_puts(b, "\\n"); break;
-        case '\r': sb_puts(b, "\\r"); break;
-        case '\t': sb_puts(b, "\\t"); break;
-        case '\b': sb_puts(b, "\\b"); break;
-        case '\f': sb_puts(b, "\\f"); break;
-        default:
-            if (*p < 0x20)
-                sb_printf(b, "\\u%04x", *p);
-            else
-                sb_putn(b, (const char *)p, 1);
-        }
-    }
-    sb_putn(b, "\"", 1);
+    ipg_json_write_string(s, strlen(s), false, sb_sink, b);
 }
 
 static int write_all(FILE * f, const void * data, size_t n) {
@@ -213,11 +182,11 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
     if (err && err_size)
         err[0] = '\0';
     if (!dump || !path) {
-        snprintf(err, err ? err_size : 0, "stage dump: no dump or no path");
+        ipg_format_error(err, err_size, "stage dump: no dump or no path");
         return -1;
     }
     if (dump->error[0]) {
-        snprintf(err, err ? err_size : 0, "%s: %s", path, dump->error);
+        ipg_format_error_prefixed(err, err_size, path, "%s", dump->error);
         return -1;
     }
 
@@ -231,44 +200,41 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
     }
     sb_puts(&order, "]");
 
-    sbuf_t hdr = { 0 };
-    sb_puts(&hdr, "{\"__metadata__\": {\"order\": ");
-    sb_json_string(&hdr, order.failed ? "" : order.s);
-    sb_puts(&hdr, "}");
-    uint64_t offset = 0;
-    for (size_t i = 0; i < dump->n; i++) {
-        const stage_t * s = &dump->stages[i];
-        uint64_t bytes = (uint64_t)s->count * sizeof(float);
-        sb_puts(&hdr, ", ");
-        sb_json_string(&hdr, s->name);
-        sb_printf(&hdr, ": {\"dtype\": \"F32\", \"shape\": [%d, %d, %d], ", (int)s->c, (int)s->h,
-                  (int)s->w);
-        sb_printf(&hdr, "\"data_offsets\": [%llu, %llu]}", (unsigned long long)offset,
-                  (unsigned long long)(offset + bytes));
-        offset += bytes;
+    ipg_st_entry_t * entries = calloc(dump->n ? dump->n : 1, sizeof *entries);
+    int64_t * shapes = calloc(dump->n ? dump->n * 3 : 1, sizeof *shapes);
+    uint8_t * hdr = NULL;
+    size_t hdr_len = 0;
+    if (!order.failed && entries && shapes) {
+        uint64_t offset = 0;
+        for (size_t i = 0; i < dump->n; i++) {
+            const stage_t * s = &dump->stages[i];
+            int64_t * shape = &shapes[3 * i];
+            shape[0] = s->c;
+            shape[1] = s->h;
+            shape[2] = s->w;
+            uint64_t bytes = (uint64_t)s->count * sizeof(float);
+            entries[i] = (ipg_st_entry_t){ s->name, "F32", 3, shape, offset, offset + bytes };
+            offset += bytes;
+        }
+        const char * meta[] = { "order", order.s };
+        hdr = ipg_st_write_header(meta, 1, entries, (int32_t)dump->n, &hdr_len);
     }
-    sb_puts(&hdr, "}");
-    while (!hdr.failed && hdr.len % 8 != 0)
-        sb_puts(&hdr, " ");
-    int failed = order.failed || hdr.failed;
     free(order.s);
-    if (failed) {
-        free(hdr.s);
-        snprintf(err, err ? err_size : 0, "%s: out of memory building the header", path);
+    free(entries);
+    free(shapes);
+    if (!hdr) {
+        ipg_format_error_prefixed(err, err_size, path, "out of memory building the header");
         return -1;
     }
 
     FILE * f = fopen(path, "wb");
     if (!f) {
-        snprintf(err, err ? err_size : 0, "%s: cannot create (%s)", path, strerror(errno));
-        free(hdr.s);
+        ipg_format_error_prefixed(err, err_size, path, "cannot create (%s)", strerror(errno));
+        free(hdr);
         return -1;
     }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++)
-        len8[i] = (unsigned char)(((uint64_t)hdr.len >> (8 * i)) & 0xff);
-    int ok = write_all(f, len8, 8) && write_all(f, hdr.s, hdr.len);
-    free(hdr.s);
+    int ok = write_all(f, hdr, hdr_len);
+    free(hdr);
     int le = host_is_little_endian();
     for (size_t i = 0; ok && i < dump->n; i++) {
         const stage_t * s = &dump->stages[i];
@@ -289,7 +255,7 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
         e = errno;
     }
     if (!ok) {
-        snprintf(err, err ? err_size : 0, "%s: write failed (%s)", path, strerror(e));
+        ipg_format_error_prefixed(err, err_size, path, "write failed (%s)", strerror(e));
         remove(path);
         return -1;
     }

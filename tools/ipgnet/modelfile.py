@@ -1,5 +1,11 @@
 """safetensors reading and writing, by hand (no safetensors package).
 
+Why by hand: the reference runs on Debian's /usr/bin/python3, and Debian
+(bookworm) packages no python3-safetensors (`apt-cache policy` knows none);
+the PyPI package could only live in .venv, which the reference does not use.
+The C side's one writer is ipg_st_write_header() in ipg/safetensors.c (the
+same entries, with ", " and ": " separators).
+
 Layout written:
     u64 LE  N                      header length (includes the padding)
     N bytes JSON header (UTF-8), padded with spaces to a multiple of 8:
