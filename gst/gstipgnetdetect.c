@@ -92,7 +92,6 @@ struct _GstIpgNetDetect
   ipg_ctx_t *ctx;
   gchar *model_name;
   GQuark *label_quarks;
-  gboolean *keep;               /* per label; NULL = keep all */
   gint32 input_width, input_height;
   guint64 frame_index;
 
@@ -603,71 +602,28 @@ model_labels_string (const ipg_model_t * model)
   return g_string_free (s, FALSE);
 }
 
-/* Fills self->keep from "a,b,c"; FALSE (with an element error) on a label
- * the model does not have. */
-static gboolean
-parse_object_class (GstIpgNetDetect * self, const gchar * object_class)
-{
-  gchar **names;
-  gint32 n_labels = ipg_model_num_labels (self->model);
-  gboolean ok = TRUE, any = FALSE;
-  guint i;
-
-  if (object_class == NULL || *object_class == '\0')
-    return TRUE;
-
-  names = g_strsplit (object_class, ",", -1);
-  self->keep = g_new0 (gboolean, n_labels);
-  for (i = 0; names[i] != NULL && ok; i++) {
-    const gchar *name = g_strstrip (names[i]);
-    gint32 j;
-
-    if (*name == '\0')
-      continue;
-    for (j = 0; j < n_labels; j++) {
-      if (strcmp (name, ipg_model_label (self->model, j)) == 0)
-        break;
-    }
-    if (j == n_labels) {
-      gchar *labels = model_labels_string (self->model);
-
-      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-          ("Unknown object-class \"%s\": the model's labels are %s.", name,
-              labels), ("object-class=\"%s\"", object_class));
-      g_free (labels);
-      ok = FALSE;
-    } else {
-      self->keep[j] = TRUE;
-      any = TRUE;
-    }
-  }
-  g_strfreev (names);
-  /* Only commas and blanks: keep everything. */
-  if (ok && !any)
-    g_clear_pointer (&self->keep, g_free);
-  return ok;
-}
-
 /* Creates self->ctx from the current properties. Posts the element error. */
 static gboolean
 create_context (GstIpgNetDetect * self)
 {
   ipg_ctx_params_t params = ipg_ctx_params_default ();
   gchar err[1024] = "";
-  gchar *device;
+  gchar *device, *object_class;
   ipg_status_t st;
 
   GST_OBJECT_LOCK (self);
   device = g_strdup (self->device);
   params.score_threshold = (float) self->threshold;
   params.nms_threshold = (float) self->iou_threshold;
-  /* With a class filter, ask for the model's maximum and cut after
-   * filtering, so that other classes do not crowd out the wanted ones. */
-  params.max_detections = self->keep ? 0 : (gint32) self->max_detections;
+  /* The library filters classes before the cap, so that other classes do
+   * not crowd out the wanted ones. */
+  params.max_detections = (gint32) self->max_detections;
+  object_class = g_strdup (self->object_class);
   self->params_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
   params.device = device;
+  params.classes = object_class;
   params.input_width = self->input_width;
   params.input_height = self->input_height;
 
@@ -675,16 +631,19 @@ create_context (GstIpgNetDetect * self)
   if (st != IPG_OK) {
     if (st == IPG_ERR_INVALID_ARG)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err),
-          ("ipg_ctx_init: %s (device \"%s\")", ipg_status_name (st), device));
+          ("ipg_ctx_init: %s (device \"%s\", object-class \"%s\")",
+              ipg_status_name (st), device, object_class));
     else
       GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err),
           ("ipg_ctx_init: %s (device \"%s\")", ipg_status_name (st), device));
     g_free (device);
+    g_free (object_class);
     return FALSE;
   }
   GST_INFO_OBJECT (self, "running %s on %s",
       ipg_model_description (self->model), ipg_ctx_device_name (self->ctx));
   g_free (device);
+  g_free (object_class);
   return TRUE;
 }
 
@@ -715,7 +674,7 @@ static gboolean
 gst_ipg_net_detect_start (GstBaseTransform * trans)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
-  gchar *model_path, *object_class, *input_size;
+  gchar *model_path, *input_size;
   gchar err[1024] = "";
   ipg_status_t st;
   gint32 i, n_labels;
@@ -723,7 +682,6 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   model_path = g_strdup (self->model_path);
-  object_class = g_strdup (self->object_class);
   input_size = g_strdup (self->input_size);
   self->n_inferred = 0;
   self->total_ms = 0.0;
@@ -766,9 +724,6 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
     goto done;
   }
 
-  if (!parse_object_class (self, object_class))
-    goto done;
-
   n_labels = ipg_model_num_labels (self->model);
   self->label_quarks = g_new0 (GQuark, n_labels);
   for (i = 0; i < n_labels; i++)
@@ -788,7 +743,6 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
 
 done:
   g_free (model_path);
-  g_free (object_class);
   g_free (input_size);
   if (!ret)
     gst_ipg_net_detect_stop (trans);
@@ -804,7 +758,6 @@ gst_ipg_net_detect_stop (GstBaseTransform * trans)
   g_clear_pointer (&self->model, ipg_model_free);
   g_clear_pointer (&self->model_name, g_free);
   g_clear_pointer (&self->label_quarks, g_free);
-  g_clear_pointer (&self->keep, g_free);
   self->prepared = FALSE;
   return TRUE;
 }
@@ -962,7 +915,7 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     GST_OBJECT_LOCK (self);
     score = (gfloat) self->threshold;
     iou = (gfloat) self->iou_threshold;
-    cap = self->keep ? 0 : (gint32) self->max_detections;
+    cap = (gint32) self->max_detections;
     self->params_changed = FALSE;
     GST_OBJECT_UNLOCK (self);
     GST_DEBUG_OBJECT (self, "thresholds changed: score %.3f, IoU %.3f", score,
@@ -1021,8 +974,6 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       const ipg_detection_t *d = &self->dets[i];
 
       if (d->label < 0 || d->label >= ipg_model_num_labels (self->model))
-        continue;
-      if (self->keep && !self->keep[d->label])
         continue;
       attach_detection (self, buf, d, kept, post ? &objects : NULL);
       kept++;

@@ -73,13 +73,14 @@ static void list_labels(const ipg_model_t * model, char * buf, size_t size) {
     size_t len = 0;
     buf[0] = '\0';
     for (int32_t i = 0; i < ipg_model_num_labels(model) && len < size; i++)
-        len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? ", " : "", ipg_model_label(model, i));
+        len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? "," : "", ipg_model_label(model, i));
 }
 
-// params.classes ("person,car") -> one flag per label in ctx->keep_label;
-// NULL or "" reports every class.
+// params.classes (" person, car") -> one flag per label in ctx->keep_label.
+// Names are trimmed of blanks and empty names skipped; NULL, "" or only
+// commas and blanks report every class.
 static ipg_status_t parse_classes(ipg_ctx_t * ctx, const char * classes, char * err, size_t err_size) {
-    if (!classes || !*classes) return IPG_OK;
+    if (!classes || classes[strspn(classes, " \t,")] == '\0') return IPG_OK;
     const int32_t n = ipg_model_num_labels(ctx->model);
     ctx->classes = strdup(classes);
     ctx->keep_label = calloc((size_t) n, sizeof *ctx->keep_label);
@@ -87,20 +88,22 @@ static ipg_status_t parse_classes(ipg_ctx_t * ctx, const char * classes, char * 
         ipg_format_error(err, err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
-    for (const char * at = classes; ; at++) {
+    for (const char * at = classes;; at++) {
         const char * end = strchr(at, ',');
-        const size_t len = end ? (size_t) (end - at) : strlen(at);
+        size_t len = end ? (size_t) (end - at) : strlen(at);
+        while (len > 0 && (*at == ' ' || *at == '\t')) at++, len--;
+        while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t')) len--;
         int32_t i = 0;
-        while (i < n && !(strlen(ipg_model_label(ctx->model, i)) == len &&
-                          strncmp(ipg_model_label(ctx->model, i), at, len) == 0))
+        while (len > 0 && i < n &&
+               !(strlen(ipg_model_label(ctx->model, i)) == len && strncmp(ipg_model_label(ctx->model, i), at, len) == 0))
             i++;
-        if (i == n) {
+        if (len > 0 && i == n) {
             char labels[IPG_ERR_LEN / 2];
             list_labels(ctx->model, labels, sizeof labels);
             ipg_format_error(err, err_size, "unknown class \"%.*s\": the model's labels are %s", (int) len, at, labels);
             return IPG_ERR_INVALID_ARG;
         }
-        ctx->keep_label[i] = true;
+        if (len > 0) ctx->keep_label[i] = true;
         if (!end) break;
         at = end;
     }

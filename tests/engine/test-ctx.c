@@ -358,7 +358,7 @@ int main(int argc, char ** argv) {
             int32_t b = a;
             for (int i = 0; i < all.n && b == a; i++) b = all.d[i].label;
             char classes[256];
-            snprintf(classes, sizeof classes, "%s,%s", ipg_model_label(model, b), ipg_model_label(model, a));
+            snprintf(classes, sizeof classes, " %s ,%s\t", ipg_model_label(model, b), ipg_model_label(model, a));   // blanks trimmed
             result_t want = { .n = 0 };
             for (int i = 0; i < all.n; i++)
                 if (all.d[i].label == a || all.d[i].label == b) want.d[want.n++] = all.d[i];
@@ -372,19 +372,22 @@ int main(int argc, char ** argv) {
                       ipg_model_label(model, b), ipg_model_label(model, a), want.n, r.n);
                 ipg_ctx_free(ctx);
             }
-            cp.classes = "";
-            st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
-            if (st == IPG_OK) {
-                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
-                CHECK(same(&r, &all), "classes \"\" reports every class");
-                ipg_ctx_free(ctx);
+            const char * all_classes[] = { "", " , ,\t" };   // empty and blank-only: no filter
+            for (int32_t k = 0; k < 2; k++) {
+                cp.classes = all_classes[k];
+                st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
+                if (st == IPG_OK) {
+                    result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                    CHECK(same(&r, &all), "classes \"%s\" reports every class", all_classes[k]);
+                    ipg_ctx_free(ctx);
+                }
             }
         }
         cp.classes = "no-such-class";
         ctx = NULL;
         st = ipg_ctx_init(model, &cp, &ctx, err, sizeof err);
         char want_msg[512];
-        snprintf(want_msg, sizeof want_msg, "unknown class \"no-such-class\": the model's labels are %s, ",
+        snprintf(want_msg, sizeof want_msg, "unknown class \"no-such-class\": the model's labels are %s,",
                  ipg_model_label(model, 0));
         CHECK(st == IPG_ERR_INVALID_ARG && ctx == NULL && strncmp(err, want_msg, strlen(want_msg)) == 0,
               "an unknown class is refused with the labels: %s", err);
