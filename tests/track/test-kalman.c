@@ -42,6 +42,10 @@ static void test_hand_computed(void) {
 
     ipg_track_kalman_predict(&kf);
     check_near(kf.pos[0], 100.0 + 520.0 / 121.0, 1e-12, "second predict moves by the velocity");
+    // a + 2b + c + 1 with the updated (a, b, c); b is no longer zero here.
+    check_near(kf.cov[0][0], 105.0 / 121.0 + 50.0 / 121.0 + 1.578125 - 625.0 / 1936.0 + 1.0, 1e-12,
+               "second predict var(cx)");
+    check_near(kf.cov[0][1], 25.0 / 121.0 + 1.578125 - 625.0 / 1936.0, 1e-12, "second predict cov(cx, vcx)");
 }
 
 // A box moving 3 px right and 1 px down per frame: the velocity converges
