@@ -565,17 +565,16 @@ track_detections (GstIpgNetTrack * self, GstBuffer * buf)
   return GST_FLOW_OK;
 }
 
-/* Rounded pixel span [a0, a1) clamped to [0, size). FALSE when empty. */
-static gboolean
+/* Rounded pixel span [a0, a1) inside [0, size), as ipgnetdetect rounds. */
+static void
 clamp_span (gfloat a0, gfloat a1, gint size, guint * pos, guint * len)
 {
   glong p0 = lroundf (a0), p1 = lroundf (a1);
 
-  p0 = CLAMP (p0, 0, size);
+  p0 = CLAMP (p0, 0, size - 1);
   p1 = CLAMP (p1, p0, size);
   *pos = (guint) p0;
   *len = (guint) (p1 - p0);
-  return *len > 0;
 }
 
 static void
@@ -599,9 +598,11 @@ add_predictions (GstIpgNetTrack * self, GstBuffer * buf)
     guint x, y, w, h;
 
     /* Predicted out of the frame: nothing to show. */
-    if (!clamp_span (o->box.x1, o->box.x2, self->width, &x, &w) ||
-        !clamp_span (o->box.y1, o->box.y2, self->height, &y, &h))
+    if (o->box.x2 <= 0.0f || o->box.y2 <= 0.0f || o->box.x1 >= self->width
+        || o->box.y1 >= self->height)
       continue;
+    clamp_span (o->box.x1, o->box.x2, self->width, &x, &w);
+    clamp_span (o->box.y1, o->box.y2, self->height, &y, &h);
     roi = gst_buffer_add_video_region_of_interest_meta_id (buf, label,
         x, y, w, h);
     det = gst_structure_new ("detection",
