@@ -3,6 +3,7 @@
  * ids stable along a moving box, new ids for new objects, predicted boxes
  * on frames the detector did not infer (also behind a real ipgnetdetect
  * with interval), frames and their order untouched, flush and EOS reset. */
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -431,6 +432,46 @@ GST_START_TEST (test_behind_ipgnetdetect)
 
 GST_END_TEST;
 
+/* ipgnetjson writes the id as "id" after "h" and marks predictions
+ * "tracked": true, as ipgnettrack documents. */
+GST_START_TEST (test_json_ids)
+{
+  gchar *dir = g_dir_make_tmp ("ipgnettrack-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "out.jsonl", NULL);
+  gchar *desc = g_strdup_printf ("ipgnettrack ! ipgnetjson location=%s",
+      path);
+  GstHarness *h = gst_harness_new_parse (desc);
+  gchar *text = NULL, **lines;
+  guint f, x = 30;
+  Roi r[16];
+
+  gst_harness_set_src_caps_str (h, CAPS);
+  for (f = 0; f < 3; f++)
+    push_frame (h, f, &x, 1, 40, r);
+  push_frame (h, 3, NULL, 0, 0, r);
+  gst_harness_teardown (h);
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 5);
+  fail_unless (strstr (lines[0], "\"id\"") == NULL, "%s", lines[0]);
+  fail_unless (strstr (lines[1], "\"h\": 24, \"id\": 1, \"roi_type\": "
+          "\"dog\"") != NULL, "%s", lines[1]);
+  fail_unless (strstr (lines[1], "tracked") == NULL, "%s", lines[1]);
+  fail_unless (strstr (lines[3], "\"id\": 1, ") != NULL, "%s", lines[3]);
+  fail_unless (strstr (lines[3], "\"tracked\": true") != NULL, "%s",
+      lines[3]);
+  g_strfreev (lines);
+  g_free (text);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
 static void
 check_double_range (GObjectClass * klass, const gchar * name, gdouble min,
     gdouble max, gdouble def)
@@ -521,6 +562,7 @@ ipgnettrack_suite (void)
   tcase_add_test (tc, test_behind_ipgnetdetect);
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_across_classes);
+  tcase_add_test (tc, test_json_ids);
   return s;
 }
 
