@@ -34,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 
-# ByteTrack's settings, shared by ours (the element's defaults) and the peer.
+# ByteTrack's settings, shared by ours (the element's defaults) and the peer;
+# --track-thresh changes the high score for both (a new track needs 0.1 more,
+# as in ByteTrack).
 TRACK_THRESH = 0.5
 LOW_THRESH = 0.1
 MATCH_THRESH = 0.8
@@ -106,13 +108,13 @@ def ours(frames):
     return [[(o["id"], o["box"]) for o in objs if o["id"] is not None] for objs in frames]
 
 
-def peer_bytetrack(frames, interval):
+def peer_bytetrack(frames, interval, track_thresh=TRACK_THRESH):
     """supervision's ByteTrack on the detections of the inferred frames, same settings as ours."""
     import numpy as np
     import supervision as sv
 
     # Same time before a lost track is dropped: MAX_AGE frames of video.
-    tracker = sv.ByteTrack(track_activation_threshold=TRACK_THRESH,
+    tracker = sv.ByteTrack(track_activation_threshold=track_thresh,
                            lost_track_buffer=max(1, math.ceil(MAX_AGE / interval)),
                            minimum_matching_threshold=MATCH_THRESH, frame_rate=30,
                            minimum_consecutive_frames=1)
@@ -170,17 +172,18 @@ def table(rows):
     return "\n".join(lines)
 
 
-def evaluate(video, model, gt_path, intervals, build, out_dir):
+def evaluate(video, model, gt_path, intervals, build, out_dir, track_thresh=TRACK_THRESH):
     gt = load_gt(gt_path)
     rows = []
+    thresholds = [f"track-thresh={track_thresh}", f"new-track-thresh={min(1.0, track_thresh + 0.1)}"]
     for interval in intervals:
         paths = {name: os.path.join(out_dir, f"{name}-i{interval}.jsonl") for name in ("ours", "ours-any")}
-        run_pipeline(video, model, interval, [(["per-class=true"], paths["ours"]),
-                                              (["per-class=false"], paths["ours-any"])], build)
+        run_pipeline(video, model, interval, [(["per-class=true"] + thresholds, paths["ours"]),
+                                              (["per-class=false"] + thresholds, paths["ours-any"])], build)
         frames = load_ipgnetjson(paths["ours"])
         rows.append(("ipgnettrack (per class)", interval, score(gt, ours(frames))))
         rows.append(("ipgnettrack (across classes)", interval, score(gt, ours(load_ipgnetjson(paths["ours-any"])))))
-        rows.append(("supervision ByteTrack 0.26.1", interval, score(gt, peer_bytetrack(frames, interval))))
+        rows.append(("supervision ByteTrack 0.26.1", interval, score(gt, peer_bytetrack(frames, interval, track_thresh))))
     return rows
 
 
@@ -194,6 +197,8 @@ def main(argv=None):
     ap.add_argument("--interval", type=int, nargs="+", default=[1, 3], help="ipgnetdetect interval(s)")
     ap.add_argument("--build", default="build", help="meson build directory (its gst/ holds the plugin)")
     ap.add_argument("--out-dir", help="keep the JSON Lines here (default: a temporary directory)")
+    ap.add_argument("--track-thresh", type=float, default=TRACK_THRESH,
+                    help="high score of both trackers (ByteTrack's default 0.5)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args(argv)
     try:
@@ -214,7 +219,7 @@ def main(argv=None):
             with tempfile.TemporaryDirectory() as tmp:
                 out_dir = a.out_dir or tmp
                 os.makedirs(out_dir, exist_ok=True)
-                rows = evaluate(a.video, a.model, gt, a.interval, a.build, out_dir)
+                rows = evaluate(a.video, a.model, gt, a.interval, a.build, out_dir, a.track_thresh)
     except (EvalError, OSError, ValueError, KeyError) as e:
         print(f"track_eval: {e}", file=sys.stderr)
         return 1
