@@ -6,16 +6,21 @@
 
 #include "gstipgnetdetect.h"
 #include "gstipgnetjson.h"
+#include "gstipgnetmeta.h"
 #include "gstipgnetoverlay.h"
+#include "gstipgnettrack.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
+  if (!gst_ipg_net_meta_register ())
+    return FALSE;
   ret |= GST_ELEMENT_REGISTER (ipgnetdetect, plugin);
   ret |= GST_ELEMENT_REGISTER (ipgnetoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (ipgnetjson, plugin);
+  ret |= GST_ELEMENT_REGISTER (ipgnettrack, plugin);
 
   return ret;
 }

@@ -28,7 +28,9 @@
  *
  * With #GstIpgNetDetect:interval set to N > 1 only every Nth frame (0, N,
  * 2N, ...) is inferred; the frames in between pass through without any new
- * detection meta. With #GstIpgNetDetect:post-messages every inferred frame
+ * detection meta, marked as not inferred by the custom meta
+ * "GstIpgNetNotInferredMeta" (see gstipgnetmeta.h; ipgnettrack fills them
+ * with predicted boxes). With #GstIpgNetDetect:post-messages every inferred frame
  * also posts an element message named "ipgnetdetect" with the fields
  * `timestamp`, `stream-time`, `running-time` (#GstClockTime), `width`,
  * `height` (int) and `objects`, a #GST_TYPE_LIST of "object" structures
@@ -62,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gstipgnetmeta.h"
 #include "ipg.h"
 
 #define IPGNET_MAX_DETECTIONS 1000
@@ -905,8 +908,11 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   thresholds_changed = self->params_changed;
   GST_OBJECT_UNLOCK (self);
 
-  if (self->frame_index++ % interval != 0)
+  if (self->frame_index++ % interval != 0) {
+    /* Tells "not looked at" from "nothing found" downstream. */
+    gst_buffer_add_custom_meta (buf, GST_IPG_NET_NOT_INFERRED_META);
     return GST_FLOW_OK;
+  }
 
   if (thresholds_changed) {
     gfloat score, iou;

@@ -25,7 +25,11 @@
  * "detection" parameter structure (as attached by ipgnetdetect); for a meta
  * without one the bounding box is derived from x, y, w, h, the label is the
  * roi_type name, and confidence and label_id are left out. Objects are
- * listed in the order their metas were attached.
+ * listed in the order their metas were attached. An object with an
+ * "object_id" param (ipgnettrack, DL Streamer's gvatrack) has its id as
+ * "id" after "h", as gvametaconvert writes it; a box that ipgnettrack
+ * predicted on a frame the detector did not infer has "tracked": true in
+ * its "detection".
  *
  * Every line is flushed as soon as it is written, so that a consumer
  * reading a pipe or following the file sees each frame at once and a write
@@ -401,13 +405,19 @@ json_append_object (GstIpgNetJson * self, GString * out,
   const gchar *roi_type = g_quark_to_string (roi->roi_type);
   const gchar *label = NULL;
   gdouble x_min, y_min, x_max, y_max, confidence, label_id;
-  gboolean has_box;
+  gboolean has_box, tracked = FALSE;
+  GstStructure *object_id;
+  gint id;
 
   if (roi_type == NULL)
     roi_type = "";
 
   g_string_append_printf (out, "{\"x\": %u, \"y\": %u, \"w\": %u, "
-      "\"h\": %u, \"roi_type\": ", roi->x, roi->y, roi->w, roi->h);
+      "\"h\": %u, ", roi->x, roi->y, roi->w, roi->h);
+  object_id = gst_video_region_of_interest_meta_get_param (roi, "object_id");
+  if (object_id != NULL && gst_structure_get_int (object_id, "id", &id))
+    g_string_append_printf (out, "\"id\": %d, ", id);
+  g_string_append (out, "\"roi_type\": ");
   json_append_string (out, roi_type);
 
   det = gst_video_region_of_interest_meta_get_param (roi, "detection");
@@ -443,6 +453,8 @@ json_append_object (GstIpgNetJson * self, GString * out,
       json_append_double (out, label_id);
     }
     label = gst_structure_get_string (det, "label");
+    if (gst_structure_get_boolean (det, "tracked", &tracked) && tracked)
+      g_string_append (out, ", \"tracked\": true");
   }
   g_string_append (out, ", \"label\": ");
   json_append_string (out, label != NULL ? label : roi_type);

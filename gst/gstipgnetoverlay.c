@@ -9,7 +9,8 @@
  * box outline, and above it a tag with the label and the confidence. Metas
  * from any producer are drawn; those without the "detection" parameter
  * structure (the one ipgnetdetect attaches, DL Streamer convention) get
- * their box and their roi_type name.
+ * their box and their roi_type name. A meta with an "object_id" param (an id
+ * from ipgnettrack or DL Streamer's gvatrack) is tagged "id: label".
  *
  * Each class gets a stable colour from a fixed palette: the "label_id" of
  * the "detection" structure when there is one, otherwise an FNV-1a hash of
@@ -316,6 +317,7 @@ typedef struct
 {
   gint64 x, y, w, h;            /* box in frame pixels, may overhang */
   const gchar *label;           /* never NULL */
+  gint id;                      /* the "object_id" param's id; 0: none */
   gboolean has_confidence;
   gdouble confidence;
   guint colour;                 /* index into palette[] */
@@ -348,6 +350,10 @@ roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
   info->h = meta->h;
   info->has_confidence = FALSE;
   info->confidence = 0.0;
+  info->id = 0;
+  det = gst_video_region_of_interest_meta_get_param (meta, "object_id");
+  if (det != NULL && !gst_structure_get_int (det, "id", &info->id))
+    info->id = 0;
 
   det = gst_video_region_of_interest_meta_get_param (meta, "detection");
   if (det != NULL) {
@@ -572,6 +578,13 @@ add_tag (GstIpgNetOverlay * self, GstVideoOverlayComposition ** comp,
         g_strdup (num);
   } else {
     text = g_strdup (info->label);
+  }
+  if (info->id > 0) {
+    gchar *with_id = *text ? g_strdup_printf ("%d: %s", info->id, text) :
+        g_strdup_printf ("%d", info->id);
+
+    g_free (text);
+    text = with_id;
   }
   if (*text == '\0' || !gst_ipg_net_overlay_ensure_layout (self)) {
     g_free (text);

@@ -2,21 +2,28 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Creates .venv (Debian's python3 with its system packages: torch, torchvision,
 # numpy, PIL, pytest) and installs pycocotools from PyPI into it, for
-# `python -m ipgnet eval`. Idempotent: says nothing and returns at once when
-# the venv already imports pycocotools.
+# `python -m ipgnet eval`, and motmetrics + supervision (ByteTrack) for
+# tools/track_eval.py. Every PyPI package is pinned to a version whose wheel
+# works with Debian's numpy 1.24 (numpy itself stays Debian's: a wheel that
+# pulled numpy 2 would break torch). Idempotent: says nothing and returns at
+# once when the venv already imports them all.
 #   tools/setup-venv.sh [VENV_DIR]      (default: .venv in the repository root)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$root/.venv}"
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import pycocotools.cocoeval" 2>/dev/null; then
+check='import pycocotools.cocoeval, motmetrics, supervision; supervision.ByteTrack'
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup-venv: creating $venv"
   /usr/bin/python3 -m venv --system-site-packages "$venv"
 fi
-echo "setup-venv: installing pycocotools into $venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "pycocotools==2.0.11"
-"$venv/bin/python" -c "import pycocotools.cocoeval"
+echo "setup-venv: installing pycocotools, motmetrics and supervision into $venv"
+"$venv/bin/pip" install -q --disable-pip-version-check "pycocotools==2.0.11" \
+  "numpy==$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')" \
+  "motmetrics==1.4.0" "supervision==0.26.1" "opencv-python==4.11.0.86" \
+  "scipy==1.15.3" "pandas==2.3.3" "matplotlib==3.10.9"
+"$venv/bin/python" -c "$check"

@@ -5,10 +5,12 @@ ground-truth JSON Lines file (FILE.gt.jsonl; for a directory DIR/sample.mp4 and
 DIR/sample.gt.jsonl), one line per frame:
 
     {"frame": i, "pts": i / fps, "width": W, "height": H,
-     "objects": [{"label": "digit3", "label_id": 3, "box": [x1, y1, x2, y2]}, ...]}
+     "objects": [{"label": "digit3", "label_id": 3, "box": [x1, y1, x2, y2], "id": 1}, ...]}
 
 label_id is 0-based (the model's label index; COCO category_id - 1), boxes are
 in frame pixels with exclusive right/bottom edges, like `ipgnet detect --json`.
+id is the object's identity, 1..N, the same on every frame (every digit stays
+in view for the whole clip), for scoring trackers (tools/track_eval.py).
 
 Background: opencv-doc's vtest.avi (street footage) decoded and scaled by
 GStreamer, or, when it cannot be decoded (or with --background photo), a slowly
@@ -133,7 +135,7 @@ def make_objects(rng, w, h, count, glyphs, pool):
             continue
         speed = rng.uniform(0.8, 3.5) * max(w, h) / 768
         ang = rng.uniform(0, 2 * np.pi)
-        objs.append({"label": label, "glyph": gid, "alpha": alpha, "x": x, "y": y,
+        objs.append({"id": len(objs) + 1, "label": label, "glyph": gid, "alpha": alpha, "x": x, "y": y,
                      "vx": speed * np.cos(ang), "vy": speed * np.sin(ang), "box": box,
                      "colour": _vivid_colour(rng), "noise": rng.uniform(2.0, 6.0)})
     return objs
@@ -220,7 +222,7 @@ def generate(out, seed=0, frames=300, fps=25, size=(768, 576), objects=None, bac
                 p.stdin.write(img.tobytes())
                 rec = {"frame": i, "pts": round(i / fps, 6), "width": w, "height": h,
                        "objects": [{"label": synth.CLASS_NAMES[o["label"]], "label_id": o["label"],
-                                    "box": [float(v) for v in o["box"]]} for o in objs]}
+                                    "box": [float(v) for v in o["box"]], "id": o["id"]} for o in objs]}
                 g.write(json.dumps(rec) + "\n")
                 step(objs, w, h)
     except BrokenPipeError:
