@@ -159,6 +159,18 @@ typedef struct {
 // pass, NMM, IoS 0.5, at most 64 tiles.
 ipg_tiling_t ipg_tiling_default(void);
 
+// IPG_OK when every field is in range (tile sides both 0, or both in
+// 1..16384; overlap 0..0.9; threshold 0..1; max_tiles 1..IPG_MAX_TILES_LIMIT);
+// else IPG_ERR_INVALID_ARG and a sentence naming the field in `err`.
+ipg_status_t ipg_tiling_check(const ipg_tiling_t * tiling, char * err, size_t err_size);
+
+// Names as the CLI and the element spell them: "nmm", "nms"; "ios", "iou".
+// The parsers return -1 for an unknown name.
+const char * ipg_tile_merge_name(ipg_tile_merge_t merge);
+const char * ipg_tile_metric_name(ipg_tile_metric_t metric);
+int32_t      ipg_tile_merge_parse(const char * name);
+int32_t      ipg_tile_metric_parse(const char * name);
+
 // ---- logging -------------------------------------------------------------
 
 typedef enum { IPG_LOG_ERROR = 0, IPG_LOG_WARNING, IPG_LOG_INFO, IPG_LOG_DEBUG } ipg_log_level_t;
@@ -230,6 +242,8 @@ typedef struct {
     // detections of those classes are the same as without the filter). The
     // string is copied.
     const char * classes;
+    // Tiled inference (see "tiling" above); ipg_ctx_params_default() turns it off.
+    ipg_tiling_t tiling;
 } ipg_ctx_params_t;
 
 ipg_ctx_params_t ipg_ctx_params_default(void);

@@ -4,9 +4,12 @@
 // network, per-image post-processing) is the ordinary batched plan.
 #include "tiling.h"
 
+#include "error.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 ipg_tiling_t ipg_tiling_default(void) {
     ipg_tiling_t t = { .tile_width = 0, .tile_height = 0, .overlap = 0.2, .full_frame = 1,
@@ -14,6 +17,47 @@ ipg_tiling_t ipg_tiling_default(void) {
                        .max_tiles = IPG_MAX_TILES_DEFAULT };
     return t;
 }
+
+ipg_status_t ipg_tiling_check(const ipg_tiling_t * t, char * err, size_t err_size) {
+    if ((t->tile_width == 0) != (t->tile_height == 0) || t->tile_width < 0 || t->tile_height < 0 ||
+        t->tile_width > 16384 || t->tile_height > 16384)
+        ipg_format_error(err, err_size, "tile size %dx%d: both sides 0 (tiling off) or both in 1..16384",
+                         t->tile_width, t->tile_height);
+    else if (!(t->overlap >= 0.0 && t->overlap <= 0.9))
+        ipg_format_error(err, err_size, "tile overlap %g: must lie in 0..0.9", t->overlap);
+    else if (!(t->match_threshold >= 0.0f && t->match_threshold <= 1.0f))
+        ipg_format_error(err, err_size, "tile match threshold %g: must lie in 0..1", (double) t->match_threshold);
+    else if ((int) t->merge < 0 || t->merge > IPG_TILE_MERGE_NMS)
+        ipg_format_error(err, err_size, "tile merge %d: neither nmm nor nms", (int) t->merge);
+    else if ((int) t->match_metric < 0 || t->match_metric > IPG_TILE_METRIC_IOU)
+        ipg_format_error(err, err_size, "tile match metric %d: neither ios nor iou", (int) t->match_metric);
+    else if (t->max_tiles < 1 || t->max_tiles > IPG_MAX_TILES_LIMIT)
+        ipg_format_error(err, err_size, "max tiles %d: must lie in 1..%d", t->max_tiles, IPG_MAX_TILES_LIMIT);
+    else
+        return IPG_OK;
+    return IPG_ERR_INVALID_ARG;
+}
+
+static const char * const merge_names[] = { "nmm", "nms" };
+static const char * const metric_names[] = { "ios", "iou" };
+
+const char * ipg_tile_merge_name(ipg_tile_merge_t merge) {
+    return (int) merge >= 0 && merge <= IPG_TILE_MERGE_NMS ? merge_names[merge] : "?";
+}
+
+const char * ipg_tile_metric_name(ipg_tile_metric_t metric) {
+    return (int) metric >= 0 && metric <= IPG_TILE_METRIC_IOU ? metric_names[metric] : "?";
+}
+
+static int32_t name_index(const char * const * names, int32_t n, const char * name) {
+    for (int32_t i = 0; name && i < n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+int32_t ipg_tile_merge_parse(const char * name) { return name_index(merge_names, 2, name); }
+
+int32_t ipg_tile_metric_parse(const char * name) { return name_index(metric_names, 2, name); }
 
 // Tiles along one axis, as SAHI's get_slice_bboxes places them: origins in
 // steps of tile - floor(overlap * tile) from 0, the last tile shifted inward
