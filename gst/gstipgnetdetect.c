@@ -62,6 +62,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gstipgnetmeta.h"
@@ -83,6 +84,7 @@ struct _GstIpgNetDetect
   guint interval;
   gchar *input_size;
   gboolean post_messages;
+  ipg_tiling_t tiling;          /* tile-* and max-tiles */
   gboolean params_changed;      /* threshold & co. changed: apply them */
 
   /* read-only properties, protected by the object lock */
@@ -96,6 +98,7 @@ struct _GstIpgNetDetect
   gchar *model_name;
   GQuark *label_quarks;
   gint32 input_width, input_height;
+  gboolean tiled;               /* the context tiles: detections carry tile, scale */
   guint64 frame_index;
 
   /* set in set_caps() */
@@ -125,6 +128,13 @@ enum
   PROP_INTERVAL,
   PROP_INPUT_SIZE,
   PROP_POST_MESSAGES,
+  PROP_TILE_SIZE,
+  PROP_TILE_OVERLAP,
+  PROP_TILE_FULL_FRAME,
+  PROP_TILE_MERGE,
+  PROP_TILE_MATCH_METRIC,
+  PROP_TILE_MATCH_THRESHOLD,
+  PROP_MAX_TILES,
   PROP_LABELS,
   PROP_LATENCY,
   PROP_QOS,
@@ -139,6 +149,13 @@ enum
 #define DEFAULT_PROP_INTERVAL 1
 #define DEFAULT_PROP_INPUT_SIZE ""
 #define DEFAULT_PROP_POST_MESSAGES FALSE
+#define DEFAULT_PROP_TILE_SIZE ""
+#define DEFAULT_PROP_TILE_OVERLAP 0.2
+#define DEFAULT_PROP_TILE_FULL_FRAME TRUE
+#define DEFAULT_PROP_TILE_MERGE IPG_TILE_MERGE_NMM
+#define DEFAULT_PROP_TILE_MATCH_METRIC IPG_TILE_METRIC_IOS
+#define DEFAULT_PROP_TILE_MATCH_THRESHOLD 0.5
+#define DEFAULT_PROP_MAX_TILES IPG_MAX_TILES_DEFAULT
 
 #define DETECT_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
     "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
@@ -202,6 +219,44 @@ static GstFlowReturn gst_ipg_net_detect_transform_ip (GstBaseTransform *
 G_DEFINE_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (ipgnetdetect, "ipgnetdetect", GST_RANK_NONE,
     GST_TYPE_IPG_NET_DETECT);
+
+/* The tile-merge and tile-match-metric enums: values are the library's, nicks
+ * its names ("nmm", "nms"; "ios", "iou"). */
+#define GST_TYPE_IPG_NET_TILE_MERGE (gst_ipg_net_tile_merge_get_type ())
+static GType
+gst_ipg_net_tile_merge_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {IPG_TILE_MERGE_NMM, "Greedy non-maximum merging: matched boxes become "
+          "their union (SAHI's default)", "nmm"},
+    {IPG_TILE_MERGE_NMS, "Greedy non-maximum suppression", "nms"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetTileMerge",
+            values));
+  return type;
+}
+
+#define GST_TYPE_IPG_NET_TILE_METRIC (gst_ipg_net_tile_metric_get_type ())
+static GType
+gst_ipg_net_tile_metric_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {IPG_TILE_METRIC_IOS, "Intersection over the smaller box: a box cut by "
+          "a tile border matches the whole one", "ios"},
+    {IPG_TILE_METRIC_IOU, "Intersection over union", "iou"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetTileMetric",
+            values));
+  return type;
+}
 
 /* ipg_log_set() is process-wide: installed once, from class_init. */
 static void
@@ -374,6 +429,117 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   /**
+   * GstIpgNetDetect:tile-size:
+   *
+   * Tiled inference for small objects in large frames, as SAHI does it:
+   * "WxH" in frame pixels cuts each frame into overlapping tiles of that
+   * size (the last row and column shifted inward), letterboxes every tile
+   * to the network input on the device (a tile smaller than the input is
+   * enlarged, which is what finds the smallest objects), runs them with an
+   * optional full-frame pass, and merges the detections across tiles. Each
+   * detection then also carries `tile` (int, row-major, -1 for the
+   * full-frame pass) and `scale` (double) in its "detection" param. Empty
+   * (the default) turns tiling off.
+   *
+   * |[
+   * gst-launch-1.0 filesrc location=1080p.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=models/ipgnet-demo.safetensors tile-size=512x512 ! ipgnetoverlay ! videoconvert ! autovideosink
+   * ]|
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_SIZE,
+      g_param_spec_string ("tile-size", "Tile size",
+          "Tiled inference: tile size \"WxH\" in frame pixels (empty: off)",
+          DEFAULT_PROP_TILE_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:tile-overlap:
+   *
+   * Fraction of a tile shared with its neighbour, on both axes.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_OVERLAP,
+      g_param_spec_double ("tile-overlap", "Tile overlap",
+          "Fraction of a tile shared with its neighbour", 0.0, 0.9,
+          DEFAULT_PROP_TILE_OVERLAP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:tile-full-frame:
+   *
+   * With tiling, also run the whole frame (objects larger than a tile).
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_FULL_FRAME,
+      g_param_spec_boolean ("tile-full-frame", "Tile full frame",
+          "With tiling, also run the whole frame", DEFAULT_PROP_TILE_FULL_FRAME,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:tile-merge:
+   *
+   * How detections of overlapping tiles are merged.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_MERGE,
+      g_param_spec_enum ("tile-merge", "Tile merge",
+          "How detections of overlapping tiles are merged",
+          GST_TYPE_IPG_NET_TILE_MERGE, DEFAULT_PROP_TILE_MERGE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:tile-match-metric:
+   *
+   * When two boxes of one label from different tiles are the same object.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_MATCH_METRIC,
+      g_param_spec_enum ("tile-match-metric", "Tile match metric",
+          "Overlap measure deciding that two boxes are one object",
+          GST_TYPE_IPG_NET_TILE_METRIC, DEFAULT_PROP_TILE_MATCH_METRIC,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:tile-match-threshold:
+   *
+   * Boxes of one label whose tile-match-metric exceeds this are merged (or
+   * suppressed).
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TILE_MATCH_THRESHOLD,
+      g_param_spec_double ("tile-match-threshold", "Tile match threshold",
+          "Boxes matching by more are one object", 0.0, 1.0,
+          DEFAULT_PROP_TILE_MATCH_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:max-tiles:
+   *
+   * A frame needing more tiles than this is refused when caps are set
+   * (an element error naming the numbers), never mid-stream.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_TILES,
+      g_param_spec_uint ("max-tiles", "Max tiles",
+          "Refuse frames needing more tiles than this", 1, IPG_MAX_TILES_LIMIT,
+          DEFAULT_PROP_MAX_TILES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstIpgNetDetect:labels:
    *
    * The loaded model's labels, comma-separated; NULL until a model has
@@ -433,6 +599,7 @@ gst_ipg_net_detect_init (GstIpgNetDetect * self)
   self->interval = DEFAULT_PROP_INTERVAL;
   self->input_size = g_strdup (DEFAULT_PROP_INPUT_SIZE);
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
+  self->tiling = ipg_tiling_default ();
 
   /* Only metadata is added: the frame is read, never written. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
@@ -507,6 +674,42 @@ gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
       break;
+    case PROP_TILE_SIZE:{
+      gint w = 0, h = 0;
+      gchar tail;
+
+      s = g_value_get_string (value);
+      if (s == NULL || *s == '\0') {
+        self->tiling.tile_width = self->tiling.tile_height = 0;
+      } else if (sscanf (s, "%dx%d%c", &w, &h, &tail) == 2 && w >= 1
+          && h >= 1 && w <= 16384 && h <= 16384) {
+        self->tiling.tile_width = w;
+        self->tiling.tile_height = h;
+      } else {
+        g_warning ("ipgnetdetect: invalid tile-size \"%s\": expected \"WxH\" "
+            "with both sides in 1..16384 (e.g. \"512x512\"), or empty for no "
+            "tiling; keeping the previous value", s);
+      }
+      break;
+    }
+    case PROP_TILE_OVERLAP:
+      self->tiling.overlap = g_value_get_double (value);
+      break;
+    case PROP_TILE_FULL_FRAME:
+      self->tiling.full_frame = g_value_get_boolean (value);
+      break;
+    case PROP_TILE_MERGE:
+      self->tiling.merge = g_value_get_enum (value);
+      break;
+    case PROP_TILE_MATCH_METRIC:
+      self->tiling.match_metric = g_value_get_enum (value);
+      break;
+    case PROP_TILE_MATCH_THRESHOLD:
+      self->tiling.match_threshold = (gfloat) g_value_get_double (value);
+      break;
+    case PROP_MAX_TILES:
+      self->tiling.max_tiles = (gint32) g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -551,6 +754,31 @@ gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_TILE_SIZE:
+      if (self->tiling.tile_width > 0)
+        g_value_take_string (value, g_strdup_printf ("%dx%d",
+                self->tiling.tile_width, self->tiling.tile_height));
+      else
+        g_value_set_string (value, "");
+      break;
+    case PROP_TILE_OVERLAP:
+      g_value_set_double (value, self->tiling.overlap);
+      break;
+    case PROP_TILE_FULL_FRAME:
+      g_value_set_boolean (value, self->tiling.full_frame);
+      break;
+    case PROP_TILE_MERGE:
+      g_value_set_enum (value, self->tiling.merge);
+      break;
+    case PROP_TILE_MATCH_METRIC:
+      g_value_set_enum (value, self->tiling.match_metric);
+      break;
+    case PROP_TILE_MATCH_THRESHOLD:
+      g_value_set_double (value, self->tiling.match_threshold);
+      break;
+    case PROP_MAX_TILES:
+      g_value_set_uint (value, (guint) self->tiling.max_tiles);
       break;
     case PROP_LABELS:
       g_value_set_string (value, self->labels);
@@ -622,6 +850,8 @@ create_context (GstIpgNetDetect * self)
    * not crowd out the wanted ones. */
   params.max_detections = (gint32) self->max_detections;
   object_class = g_strdup (self->object_class);
+  params.tiling = self->tiling;
+  self->tiled = self->tiling.tile_width > 0;
   self->params_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
@@ -852,6 +1082,7 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
   gint height = GST_VIDEO_INFO_HEIGHT (&self->info);
   const gchar *label = g_quark_to_string (self->label_quarks[d->label]);
   GstVideoRegionOfInterestMeta *roi;
+  GstStructure *detection;
   guint x, y, w, h;
 
   clamp_span (d->x1, d->x2, width, &x, &w);
@@ -859,8 +1090,7 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
   roi = gst_buffer_add_video_region_of_interest_meta_id (buf,
       self->label_quarks[d->label], x, y, w, h);
   roi->id = id;
-  gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection",
+  detection = gst_structure_new ("detection",
           "x_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x1 / width, 0.0, 1.0),
           "y_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->y1 / height, 0.0, 1.0),
           "x_max", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x2 / width, 0.0, 1.0),
@@ -869,7 +1099,13 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
           "label_id", G_TYPE_INT, (gint) d->label,
           "rotation", G_TYPE_DOUBLE, 0.0,
           "label", G_TYPE_STRING, label,
-          "model_name", G_TYPE_STRING, self->model_name, NULL));
+          "model_name", G_TYPE_STRING, self->model_name, NULL);
+  /* Tiling's provenance: the tile (-1: the full-frame pass) and the scale
+   * from frame to network-input pixels the object was seen at. */
+  if (self->tiled)
+    gst_structure_set (detection, "tile", G_TYPE_INT, (gint) d->tile,
+        "scale", G_TYPE_DOUBLE, (gdouble) d->scale, NULL);
+  gst_video_region_of_interest_meta_add_param (roi, detection);
 
   if (objects != NULL) {
     GValue v = G_VALUE_INIT;

@@ -47,7 +47,7 @@ struct ipg_ctx {
 ipg_ctx_params_t ipg_ctx_params_default(void) {
     ipg_ctx_params_t p = { .device = NULL, .input_width = 0, .input_height = 0,
                            .score_threshold = -1.0f, .nms_threshold = -1.0f, .max_detections = 0,
-                           .classes = NULL };
+                           .classes = NULL, .tiling = ipg_tiling_default() };
     return p;
 }
 

@@ -116,7 +116,60 @@ typedef struct {
     float   x1, y1, x2, y2;
     float   score;            // in [0, 1]
     int32_t label;            // index into the model's labels, 0-based
+    // Provenance: the tile the detection came from (row-major index; -1 for
+    // the full-frame pass, and for every detection when tiling is off) and
+    // the scale factor from frame to network-input pixels it was seen at.
+    int32_t tile;
+    float   scale;
 } ipg_detection_t;
+
+// ---- tiling ----------------------------------------------------------------
+//
+// Tiled inference (SAHI's slicing, docs/TILING.md): the frame is cut into
+// overlapping tiles, every tile is letterboxed to the network input on the
+// device (a tile smaller than the input is enlarged, which is what finds the
+// smallest objects), all tiles and an optional full-frame pass run as one
+// batch, and their detections are merged across tiles.
+
+typedef enum {
+    IPG_TILE_MERGE_NMM = 0,   // greedy non-maximum merging: matched boxes become their union (SAHI's default)
+    IPG_TILE_MERGE_NMS,       // greedy non-maximum suppression
+} ipg_tile_merge_t;
+
+typedef enum {
+    IPG_TILE_METRIC_IOS = 0,  // intersection over the smaller box: a box cut by a tile border matches the whole one
+    IPG_TILE_METRIC_IOU,      // intersection over union
+} ipg_tile_metric_t;
+
+#define IPG_MAX_TILES_DEFAULT 64
+#define IPG_MAX_TILES_LIMIT   1024
+
+typedef struct {
+    int32_t           tile_width;       // frame pixels; 0 = tiling off
+    int32_t           tile_height;
+    double            overlap;          // fraction of a tile shared with its neighbour, 0 .. 0.9
+    int32_t           full_frame;       // 1 = also run the whole frame (tile -1)
+    ipg_tile_merge_t  merge;
+    ipg_tile_metric_t match_metric;
+    float             match_threshold;  // boxes of one label with metric > this are merged / suppressed
+    int32_t           max_tiles;        // a frame needing more tiles is refused at prepare; 1 .. IPG_MAX_TILES_LIMIT
+} ipg_tiling_t;
+
+// Tiling off, and SAHI's defaults for the rest: overlap 0.2, full-frame
+// pass, NMM, IoS 0.5, at most 64 tiles.
+ipg_tiling_t ipg_tiling_default(void);
+
+// IPG_OK when every field is in range (tile sides both 0, or both in
+// 1..16384; overlap 0..0.9; threshold 0..1; max_tiles 1..IPG_MAX_TILES_LIMIT);
+// else IPG_ERR_INVALID_ARG and a sentence naming the field in `err`.
+ipg_status_t ipg_tiling_check(const ipg_tiling_t * tiling, char * err, size_t err_size);
+
+// Names as the CLI and the element spell them: "nmm", "nms"; "ios", "iou".
+// The parsers return -1 for an unknown name.
+const char * ipg_tile_merge_name(ipg_tile_merge_t merge);
+const char * ipg_tile_metric_name(ipg_tile_metric_t metric);
+int32_t      ipg_tile_merge_parse(const char * name);
+int32_t      ipg_tile_metric_parse(const char * name);
 
 // ---- logging -------------------------------------------------------------
 
@@ -189,6 +242,8 @@ typedef struct {
     // detections of those classes are the same as without the filter). The
     // string is copied.
     const char * classes;
+    // Tiled inference (see "tiling" above); ipg_ctx_params_default() turns it off.
+    ipg_tiling_t tiling;
 } ipg_ctx_params_t;
 
 ipg_ctx_params_t ipg_ctx_params_default(void);

@@ -61,6 +61,18 @@ def test_usage(tool, tmp):
     for t in ["1.5", "-0.1", "abc", "nan", "inf", "", "0.5x"]:
         rc, out, err = run(tool, "-m", "model.safetensors", "--threshold", t, img)
         check(f"--threshold {t!r}: exit 2", rc == 2 and "Usage" in err and out == "", f"rc {rc}")
+    # Tiling options: each bad value refused before anything loads, naming it.
+    for args, word in [(["--tile", "512"], "--tile"), (["--tile", "0x512"], "--tile"),
+                       (["--tile", "512x512x"], "--tile"), (["--tile-overlap", "x"], "--tile-overlap"),
+                       (["--tile", "64x64", "--tile-overlap", "0.95"], "overlap"),
+                       (["--tile", "64x64", "--tile-overlap", "-0.1"], "overlap"),
+                       (["--tile-merge", "wbf"], "--tile-merge"), (["--tile-match-metric", "giou"], "--tile-match-metric"),
+                       (["--tile", "64x64", "--tile-match-threshold", "1.5"], "threshold"),
+                       (["--tile", "64x64", "--max-tiles", "0"], "max tiles"),
+                       (["--tile", "64x64", "--max-tiles", "2000"], "max tiles"),
+                       (["--max-tiles", "2.5"], "--max-tiles")]:
+        rc, out, err = run(tool, "-m", "model.safetensors", *args, img)
+        check(f"{' '.join(args)}: exit 2, names it", rc == 2 and word in err and out == "", f"rc {rc} {err!r}")
     rc, out, err = run(tool, "--bogus", "-m", "m", img)
     check("unknown option: exit 2", rc == 2 and "Usage" in err and "bogus" in err, f"rc {rc}")
     rc, out, err = run(tool, "-m", "m", "--dump-stages", os.path.join(tmp, "d.st"), img, img)

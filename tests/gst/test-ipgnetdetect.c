@@ -1076,6 +1076,62 @@ GST_START_TEST (test_property_ranges)
 
 GST_END_TEST;
 
+/* The tiling properties: defaults, ranges, enum nicks, READY-only, and a
+ * bad tile-size refused with a warning that keeps the old value. */
+GST_START_TEST (test_tiling_properties)
+{
+  static const gchar *bad[] = { "512", "512x", "x512", "0x512", "-5x5",
+    "512x512x", "16385x16", "axb",
+  };
+  static const gchar *tile_props[] = { "tile-size", "tile-overlap",
+    "tile-full-frame", "tile-merge", "tile-match-metric",
+    "tile-match-threshold", "max-tiles",
+  };
+  GstElement *e = new_detect ();
+  GObjectClass *klass = G_OBJECT_GET_CLASS (e);
+  gchar *s;
+  gboolean full;
+  guint i;
+
+  check_double_range (klass, "tile-overlap", 0.0, 0.9, 0.2);
+  check_double_range (klass, "tile-match-threshold", 0.0, 1.0, 0.5);
+  check_uint_range (klass, "max-tiles", 1, 1024, 64);
+  for (i = 0; i < G_N_ELEMENTS (tile_props); i++)
+    fail_unless (g_object_class_find_property (klass, tile_props[i])->flags &
+        GST_PARAM_MUTABLE_READY, "%s", tile_props[i]);
+
+  g_object_get (e, "tile-size", &s, "tile-full-frame", &full, NULL);
+  fail_unless (s == NULL || *s == '\0', "tiling is off by default");
+  fail_unless (full);
+  g_free (s);
+  /* The enums by nick, as gst-launch-1.0 sets them. */
+  gst_util_set_object_arg (G_OBJECT (e), "tile-merge", "nms");
+  gst_util_set_object_arg (G_OBJECT (e), "tile-match-metric", "iou");
+  {
+    gint m, k;
+
+    g_object_get (e, "tile-merge", &m, "tile-match-metric", &k, NULL);
+    fail_unless_equals_int (m, 1);      /* "nms" */
+    fail_unless_equals_int (k, 1);      /* "iou" */
+  }
+
+  g_object_set (e, "tile-size", "640x360", NULL);
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    ASSERT_WARNING (g_object_set (e, "tile-size", bad[i], NULL));
+    g_object_get (e, "tile-size", &s, NULL);
+    fail_unless_equals_string (s, "640x360");
+    g_free (s);
+  }
+  ASSERT_WARNING (g_object_set (e, "tile-overlap", 0.95, NULL));
+  g_object_set (e, "tile-size", "", NULL);
+  g_object_get (e, "tile-size", &s, NULL);
+  fail_unless (s == NULL || *s == '\0');
+  g_free (s);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 /* labels is NULL before start and "dog,cat" after; latency > 0 after a
  * frame. */
 /* qos stays off whatever is set: the base class must never drop a frame. */
@@ -1126,6 +1182,7 @@ ipgnetdetect_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_property_ranges);
+  tcase_add_test (tc, test_tiling_properties);
   tcase_add_test (tc, test_labels_and_latency);
   tcase_add_test (tc, test_qos_stays_off);
   tcase_add_test (tc, test_formats_and_sizes);

@@ -48,6 +48,18 @@ static void usage(FILE * f) {
         "                           (safetensors; exactly one IMAGE)\n"
         "      --input-size WxH     network input size (multiples of 32; default:\n"
         "                           the model's)\n"
+        "      --tile WxH           tiled inference: cut each image into overlapping\n"
+        "                           WxH tiles (image pixels), each letterboxed to the\n"
+        "                           network input, merged across tiles (SAHI's slicing)\n"
+        "      --tile-overlap F     fraction of a tile shared with its neighbour,\n"
+        "                           0..0.9 (default 0.2)\n"
+        "      --no-full-frame      no full-image pass beside the tiles\n"
+        "      --tile-merge M       nmm (merge matched boxes, default) or nms\n"
+        "      --tile-match-metric M  ios (intersection over the smaller box, default)\n"
+        "                           or iou\n"
+        "      --tile-match-threshold T  boxes of one label matching by more merge\n"
+        "                           (default 0.5)\n"
+        "      --max-tiles N        refuse an image needing more tiles (default 64)\n"
         "      --bench N            time N inferences of the first IMAGE after one\n"
         "                           warm-up; prints startup_ms= (load, context,\n"
         "                           prepare, first frame) and, last, median_ms=<float>\n"
@@ -55,7 +67,8 @@ static void usage(FILE * f) {
         "  -h, --help               show this help and exit\n"
         "\n"
         "Text output: one line per detection, 'IMAGE: LABEL SCORE [x1, y1, x2, y2]',\n"
-        "or 'IMAGE: no detections'. Boxes are in image pixels.\n"
+        "or 'IMAGE: no detections'. Boxes are in image pixels. With --tile, each JSON\n"
+        "detection also has \"tile\" (-1: the full-image pass) and \"scale\".\n"
         "Exit status: 0 all images processed, 1 some image failed, 2 usage error,\n"
         "bad model or no device.\n");
 }
@@ -80,7 +93,7 @@ static void json_number(FILE * f, const char * fmt, float v) {
 }
 
 static void print_json(const ipg_model_t * model, const char * path, const cli_image_t * img,
-                       const ipg_detection_t * dets, int32_t n) {
+                       const ipg_detection_t * dets, int32_t n, int tiled) {
     fputs("{\"image\": ", stdout);
     json_string(stdout, path);
     printf(", \"width\": %d, \"height\": %d, \"detections\": [", (int)img->width, (int)img->height);
@@ -101,7 +114,12 @@ static void print_json(const ipg_model_t * model, const char * path, const cli_i
                 fputs(", ", stdout);
             json_number(stdout, "%.3f", box[k]);
         }
-        fputs("]}", stdout);
+        fputc(']', stdout);
+        if (tiled) {
+            printf(", \"tile\": %d, \"scale\": ", (int)d->tile);
+            json_number(stdout, "%.9g", d->scale);
+        }
+        fputc('}', stdout);
     }
     fputs("]}\n", stdout);
 }
@@ -128,7 +146,17 @@ static void print_text(const ipg_model_t * model, const char * path,
 
 // ---- main --------------------------------------------------------------------
 
-enum { OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE };
+enum {
+    OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE,
+    OPT_TILE, OPT_TILE_OVERLAP, OPT_NO_FULL_FRAME, OPT_TILE_MERGE, OPT_TILE_METRIC, OPT_TILE_THRESHOLD, OPT_MAX_TILES,
+};
+
+// A number option's value: the whole argument parsed, else 0.
+static int parse_double(const char * s, double * out) {
+    char * end = NULL;
+    *out = strtod(s, &end);
+    return end != s && *end == '\0' && isfinite(*out);
+}
 
 static double now_ms(void) {
     struct timespec ts;
@@ -231,6 +259,13 @@ int main(int argc, char ** argv) {
         { "bench",        required_argument, NULL, OPT_BENCH },
         { "profile",      no_argument,       NULL, OPT_PROFILE },
         { "input-size",   required_argument, NULL, OPT_INPUT_SIZE },
+        { "tile",         required_argument, NULL, OPT_TILE },
+        { "tile-overlap", required_argument, NULL, OPT_TILE_OVERLAP },
+        { "no-full-frame", no_argument,      NULL, OPT_NO_FULL_FRAME },
+        { "tile-merge",   required_argument, NULL, OPT_TILE_MERGE },
+        { "tile-match-metric", required_argument, NULL, OPT_TILE_METRIC },
+        { "tile-match-threshold", required_argument, NULL, OPT_TILE_THRESHOLD },
+        { "max-tiles",    required_argument, NULL, OPT_MAX_TILES },
         { "help",         no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -240,6 +275,8 @@ int main(int argc, char ** argv) {
     float threshold = 0.5f;
     int json = 0, want_list = 0, bench_runs = 0, profile = 0;
     int in_w = 0, in_h = 0;
+    ipg_tiling_t tiling = ipg_tiling_default();
+    double number;
 
     int opt;
     while ((opt = getopt_long(argc, argv, "m:d:t:jlh", longopts, NULL)) != -1) {
@@ -276,12 +313,65 @@ int main(int argc, char ** argv) {
             }
             break;
         }
+        case OPT_TILE: {
+            char tail;
+            if (sscanf(optarg, "%dx%d%c", &tiling.tile_width, &tiling.tile_height, &tail) != 2 ||
+                tiling.tile_width < 1 || tiling.tile_height < 1) {
+                fprintf(stderr, PROG ": invalid --tile '%s' (expected WxH in image pixels, e.g. 512x512)\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case OPT_TILE_OVERLAP:
+            if (!parse_double(optarg, &number)) {
+                fprintf(stderr, PROG ": invalid --tile-overlap '%s' (a number in 0..0.9)\n", optarg);
+                return 2;
+            }
+            tiling.overlap = number;
+            break;
+        case OPT_NO_FULL_FRAME: tiling.full_frame = 0; break;
+        case OPT_TILE_MERGE:
+            if (ipg_tile_merge_parse(optarg) < 0) {
+                fprintf(stderr, PROG ": invalid --tile-merge '%s' (nmm or nms)\n", optarg);
+                return 2;
+            }
+            tiling.merge = (ipg_tile_merge_t)ipg_tile_merge_parse(optarg);
+            break;
+        case OPT_TILE_METRIC:
+            if (ipg_tile_metric_parse(optarg) < 0) {
+                fprintf(stderr, PROG ": invalid --tile-match-metric '%s' (ios or iou)\n", optarg);
+                return 2;
+            }
+            tiling.match_metric = (ipg_tile_metric_t)ipg_tile_metric_parse(optarg);
+            break;
+        case OPT_TILE_THRESHOLD:
+            if (!parse_double(optarg, &number)) {
+                fprintf(stderr, PROG ": invalid --tile-match-threshold '%s' (a number in 0..1)\n", optarg);
+                return 2;
+            }
+            tiling.match_threshold = (float)number;
+            break;
+        case OPT_MAX_TILES:
+            if (!parse_double(optarg, &number) || number != floor(number)) {
+                fprintf(stderr, PROG ": invalid --max-tiles '%s' (a whole number in 1..%d)\n", optarg,
+                        IPG_MAX_TILES_LIMIT);
+                return 2;
+            }
+            tiling.max_tiles = number < 0 ? 0 : number > 1e6 ? 1000000 : (int32_t)number;
+            break;
         case 'h': usage(stdout); return 0;
         default:  usage(stderr); return 2;      // getopt printed the reason
         }
     }
     if (want_list)
         return list_devices();
+    {
+        char why[256];
+        if (ipg_tiling_check(&tiling, why, sizeof why) != IPG_OK) {
+            fprintf(stderr, PROG ": %s\n", why);
+            return 2;
+        }
+    }
     if (!model_path) {
         fprintf(stderr, PROG ": no model given (-m MODEL)\n");
         usage(stderr);
@@ -315,6 +405,7 @@ int main(int argc, char ** argv) {
     params.input_width = in_w;
     params.input_height = in_h;
     params.profile = profile;
+    params.tiling = tiling;
     ipg_ctx_t * ctx = NULL;
     err[0] = '\0';
     if (ipg_ctx_init(model, &params, &ctx, err, sizeof err) != IPG_OK) {
@@ -393,7 +484,7 @@ int main(int argc, char ** argv) {
         if (n < 0)
             n = 0;
         if (json)
-            print_json(model, path, &img, dets, n);
+            print_json(model, path, &img, dets, n, tiling.tile_width > 0);
         else
             print_text(model, path, dets, n);
         fflush(stdout);
