@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // ctx.c: the public context API. init = device + program + weights;
-// prepare = letterbox geometry + the plan (preprocess.c, network.c, the
+// prepare = the images of a frame (the whole frame, or its tiles and the
+// full-frame pass: tiling.c) + the plan (preprocess.c, network.c, the
 // detector's post-processing: every buffer, every kernel argument); run =
-// upload the frame, enqueue the plan, collect detections. Nothing is
-// allocated or compiled in run.
+// upload the frame, enqueue the plan, collect detections (tiled: map each
+// image's to frame pixels and merge them). Nothing is allocated or compiled
+// in run.
 #include "cl-runtime.h"
 #include "detector.h"
 #include "log.h"
 #include "network.h"
 #include "plan.h"
 #include "preprocess.h"
+#include "tiling.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,8 +31,13 @@ struct ipg_ctx {
     bool                prepared;
     ipg_letterbox_t     lb;               // the prepared frame size and format
     int32_t             in_w, in_h;       // network input
-    double              scale;            // s = min(in_w / frame_w, in_h / frame_h)
     cl_mem              frame_buf;        // packed frame (preprocess.h)
+    ipg_view_t *        views;            // the images of a frame: the full frame, or the full-frame pass and tiles
+    int32_t             n_views;
+    cl_mem              images;           // tiled: the letterboxed images [n_views][3][H][W]; else the net input
+    ipg_detection_t *   pool;             // tiled: every image's detections in frame pixels, image order
+    int32_t *           merge_scratch;    // tiled: ipg_tile_merge's 2 ints per pooled detection
+    int32_t             pool_cap;         // n_views * the model's per-image cap
     ipg_plan_t          plan;
     ipg_net_tensors_t   net;
     const ipg_detector_i * det;           // the model's detector
@@ -50,6 +58,9 @@ ipg_ctx_params_t ipg_ctx_params_default(void) {
                            .classes = NULL, .tiling = ipg_tiling_default() };
     return p;
 }
+
+static bool tiling_on(const ipg_tiling_t * t) { return t->tile_width > 0; }
+
 
 // Defaults for thresholds left negative or zero (ipg_ctx_params_t).
 static void resolve_thresholds(const ipg_config_t * cfg, ipg_ctx_params_t * p) {
@@ -127,6 +138,8 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
         ipg_format_error(err, err_size, "thresholds must lie in [0, 1]");
         return IPG_ERR_INVALID_ARG;
     }
+    if (ipg_tiling_check(&p.tiling, err, err_size) != IPG_OK) return IPG_ERR_INVALID_ARG;
+    p.tiling.full_frame = p.tiling.full_frame ? 1 : 0;
     ipg_ctx_t * ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         ipg_format_error(err, err_size, "out of memory");
@@ -163,14 +176,15 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
     return IPG_OK;
 }
 
-static void release_events(ipg_ctx_t * ctx) {
+// Releases the events of steps first.. (all: 0).
+static void release_events(ipg_ctx_t * ctx, int32_t first) {
     if (!ctx->events) return;
-    for (int32_t i = 0; i < ctx->plan.n_steps; i++)
+    for (int32_t i = first; i < ctx->plan.n_steps; i++)
         if (ctx->events[i]) { clReleaseEvent(ctx->events[i]); ctx->events[i] = NULL; }
 }
 
 static void unprepare(ipg_ctx_t * ctx) {
-    release_events(ctx);
+    release_events(ctx, 0);
     free(ctx->events);
     ctx->events = NULL;
     ipg_plan_free(&ctx->plan);
@@ -178,6 +192,14 @@ static void unprepare(ipg_ctx_t * ctx) {
     ctx->det_state = NULL;
     if (ctx->frame_buf) clReleaseMemObject(ctx->frame_buf);
     ctx->frame_buf = NULL;
+    free(ctx->views);
+    free(ctx->pool);
+    free(ctx->merge_scratch);
+    ctx->views = NULL;
+    ctx->pool = NULL;
+    ctx->merge_scratch = NULL;
+    ctx->n_views = ctx->pool_cap = 0;
+    ctx->images = NULL;
     memset(&ctx->net, 0, sizeof ctx->net);
     ctx->prepared = false;
 }
@@ -213,31 +235,64 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     if (ctx->prepared && cur->frame_w == frame_w && cur->frame_h == frame_h && cur->format == format &&
         (!planar || (cur->matrix == matrix && cur->full_range == full_range)))
         return IPG_OK;
+    // The tile grid first: a frame needing too many tiles is refused before
+    // anything of the current preparation is released.
+    const ipg_tiling_t * tl = &ctx->params.tiling;
+    const int32_t n_tiles = tiling_on(tl) ? ipg_tile_grid(frame_w, frame_h, tl->tile_width, tl->tile_height,
+                                                          tl->overlap, NULL, 0) : 0;
+    if (n_tiles > tl->max_tiles) {
+        ipg_format_error(ctx->err, sizeof ctx->err,
+                         "a %dx%d frame needs %d tiles of %dx%d at overlap %g, more than max-tiles %d", frame_w,
+                         frame_h, n_tiles, tl->tile_width, tl->tile_height, tl->overlap, tl->max_tiles);
+        return IPG_ERR_INVALID_ARG;
+    }
     unprepare(ctx);
     ctx->err[0] = '\0';
     const ipg_config_t * cfg = &ctx->model->cfg;
-
-    // Letterbox geometry (IPGNET.md): s = min(W / w, H / h), size rounded.
     ipg_letterbox_t lb = { .frame_w = frame_w, .frame_h = frame_h, .format = format, .matrix = matrix,
                            .full_range = full_range };
-    ctx->scale = fmin((double) ctx->in_w / frame_w, (double) ctx->in_h / frame_h);
-    lb.new_w = (int32_t) floor(frame_w * ctx->scale + 0.5);
-    lb.new_h = (int32_t) floor(frame_h * ctx->scale + 0.5);
-    if (lb.new_w < 1) lb.new_w = 1;
-    if (lb.new_h < 1) lb.new_h = 1;
-    if (lb.new_w > ctx->in_w) lb.new_w = ctx->in_w;
-    if (lb.new_h > ctx->in_h) lb.new_h = ctx->in_h;
 
     ipg_plan_t * p = &ctx->plan;
     ipg_net_tensors_t * t = &ctx->net;
     t->model = ctx->model;
     t->wd = &ctx->wd;
     ipg_status_t st = IPG_ERR_NO_MEMORY;
+    // The images: the full frame (tile -1), then the tiles in grid order.
+    const int32_t full = !tiling_on(tl) || tl->full_frame;
+    ctx->n_views = full + n_tiles;
+    ctx->views = calloc((size_t) ctx->n_views, sizeof *ctx->views);
+    ipg_tile_rect_t * rects = calloc((size_t) n_tiles + 1, sizeof *rects);
+    if (tiling_on(tl)) {
+        ctx->pool_cap = ctx->n_views * cfg->detections_per_img;
+        ctx->pool = calloc((size_t) ctx->pool_cap, sizeof *ctx->pool);
+        ctx->merge_scratch = calloc(2 * (size_t) ctx->pool_cap, sizeof *ctx->merge_scratch);
+    }
+    if (!ctx->views || !rects || (tiling_on(tl) && (!ctx->pool || !ctx->merge_scratch))) {
+        free(rects);
+        ipg_format_error(ctx->err, sizeof ctx->err, "out of memory for the %d images of a frame", ctx->n_views);
+        goto fail;
+    }
+    if (full) ctx->views[0] = ipg_view_make(-1, 0, 0, frame_w, frame_h, ctx->in_w, ctx->in_h);
+    if (n_tiles) ipg_tile_grid(frame_w, frame_h, tl->tile_width, tl->tile_height, tl->overlap, rects, n_tiles);
+    for (int32_t i = 0; i < n_tiles; i++)
+        ctx->views[full + i] = ipg_view_make(i, rects[i].x, rects[i].y, rects[i].w, rects[i].h, ctx->in_w,
+                                             ctx->in_h);
+    free(rects);
+
     ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, ipg_frame_bytes(frame_w, frame_h, format), NULL,
                                    ctx->err, sizeof ctx->err);
     if (!ctx->frame_buf) goto fail;
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
-    if (st == IPG_OK) st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_buf, &t->input);
+    if (st != IPG_OK) goto fail;
+    ctx->images = t->input.buf;
+    if (tiling_on(tl)) {
+        // Every image letterboxed from the one uploaded frame; each then
+        // goes through the network in turn.
+        ctx->images = ipg_plan_buffer(p, (size_t) ctx->n_views * 3 * ctx->in_w * ctx->in_h * sizeof(float), NULL);
+        if (!ctx->images) { st = IPG_ERR_NO_MEMORY; goto fail; }
+    }
+    st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_buf, ctx->views, ctx->n_views, ctx->images, ctx->in_w,
+                             ctx->in_h);
     if (st != IPG_OK) goto fail;
     ctx->first_net_step = p->n_steps;
 
@@ -259,8 +314,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
 
     ctx->lb = lb;
     ctx->prepared = true;
-    ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w, frame_h,
-            ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
+    ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %d x %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w,
+            frame_h, ctx->n_views, ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
     return IPG_OK;
 fail:
     unprepare(ctx);
@@ -307,30 +362,63 @@ static ipg_status_t dump_stage(const ipg_stage_t * stage, void * user_data) {
 static ipg_status_t enqueue_from(ipg_ctx_t * ctx, int32_t first) {
     ipg_status_t st = ctx->det->reset(ctx->det_state, &ctx->cl, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
-    release_events(ctx);
+    release_events(ctx, first);
     return ipg_plan_enqueue(&ctx->plan, first, ctx->events, ctx->stage_fn ? dump_stage : NULL, ctx);
 }
 
-static ipg_status_t finish_run(ipg_ctx_t * ctx, double scale, int32_t clip_w, int32_t clip_h, ipg_detection_t * dets,
-                               int32_t max_dets, int32_t * n_dets) {
+// Reads one image's detections back and maps them to frame pixels: X = x /
+// s + x0 in double, clipped to the view (IPGNET.md; the tiling spec), with
+// the view's provenance. Writes at most max_dets.
+static ipg_status_t collect_view(ipg_ctx_t * ctx, const ipg_view_t * v, ipg_detection_t * dets, int32_t max_dets,
+                                 int32_t * n_dets) {
     ipg_candidate_t * kept = NULL;
     int32_t n = 0;
     ipg_status_t st = ctx->det->collect(ctx->det_state, &ctx->cl, ctx->params.nms_threshold,
                                         ctx->params.max_detections, ctx->keep_label, &kept, &n, ctx->err,
                                         sizeof ctx->err);
     if (st != IPG_OK) return st;
+    const double lo[2] = { v->x0, v->y0 }, hi[2] = { v->x0 + v->w, v->y0 + v->h };
     int32_t out = 0;
     for (int32_t i = 0; i < n && out < max_dets; i++) {
         if (kept[i].score < ctx->params.score_threshold) continue;
+        float xy[4];
+        for (int k = 0; k < 4; k++)
+            xy[k] = (float) fmin(fmax(kept[i].box[k] / v->scale + lo[k & 1], lo[k & 1]), hi[k & 1]);
         ipg_detection_t * d = &dets[out++];
-        d->x1 = fminf(fmaxf((float) (kept[i].box[0] / scale), 0.0f), (float) clip_w);
-        d->y1 = fminf(fmaxf((float) (kept[i].box[1] / scale), 0.0f), (float) clip_h);
-        d->x2 = fminf(fmaxf((float) (kept[i].box[2] / scale), 0.0f), (float) clip_w);
-        d->y2 = fminf(fmaxf((float) (kept[i].box[3] / scale), 0.0f), (float) clip_h);
-        d->score = kept[i].score;
-        d->label = kept[i].label;
+        *d = (ipg_detection_t) { .x1 = xy[0], .y1 = xy[1], .x2 = xy[2], .y2 = xy[3], .score = kept[i].score,
+                                 .label = kept[i].label, .tile = v->tile, .scale = (float) v->scale };
     }
     *n_dets = out;
+    return IPG_OK;
+}
+
+// Tiled: every image through the network in turn, its detections pooled in
+// image order, then merged across images (tiling.c).
+static ipg_status_t run_tiled(ipg_ctx_t * ctx, ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets) {
+    release_events(ctx, 0);
+    ipg_status_t st = ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step, ctx->events, NULL, NULL);
+    if (st != IPG_OK) return st;
+    const size_t image_bytes = (size_t) 3 * ctx->in_w * ctx->in_h * sizeof(float);
+    int32_t pooled = 0;
+    for (int32_t b = 0; b < ctx->n_views; b++) {
+        cl_int rc = clEnqueueCopyBuffer(ctx->cl.queue, ctx->images, ctx->net.input.buf, (size_t) b * image_bytes, 0,
+                                        image_bytes, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(ctx->err, sizeof ctx->err, "copying image %d of the frame failed: %s", b,
+                             ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
+        }
+        st = enqueue_from(ctx, ctx->first_net_step);
+        int32_t n = 0;
+        if (st == IPG_OK)
+            st = collect_view(ctx, &ctx->views[b], ctx->pool + pooled, ctx->pool_cap - pooled, &n);
+        if (st != IPG_OK) return st;
+        pooled += n;
+    }
+    const ipg_tiling_t * tl = &ctx->params.tiling;
+    const int32_t keep = max_dets < ctx->params.max_detections ? max_dets : ctx->params.max_detections;
+    *n_dets = ipg_tile_merge(ctx->pool, pooled, tl->merge, tl->match_metric, tl->match_threshold, keep,
+                             ctx->merge_scratch, dets);
     return IPG_OK;
 }
 
@@ -355,9 +443,10 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
     if (st != IPG_OK) return st;
     st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, &ctx->lb, frame, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
+    if (tiling_on(&ctx->params.tiling)) return run_tiled(ctx, dets, max_dets, n_dets);
     st = enqueue_from(ctx, 0);
     if (st != IPG_OK) return st;
-    return finish_run(ctx, ctx->scale, ctx->lb.frame_w, ctx->lb.frame_h, dets, max_dets, n_dets);
+    return collect_view(ctx, &ctx->views[0], dets, max_dets, n_dets);
 }
 
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detection_t * dets, int32_t max_dets,
@@ -372,7 +461,8 @@ ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detect
     }
     st = enqueue_from(ctx, ctx->first_net_step);
     if (st != IPG_OK) return st;
-    return finish_run(ctx, 1.0, ctx->in_w, ctx->in_h, dets, max_dets, n_dets);
+    const ipg_view_t net_input = { .tile = -1, .w = ctx->in_w, .h = ctx->in_h, .scale = 1.0 };
+    return collect_view(ctx, &net_input, dets, max_dets, n_dets);
 }
 
 ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, float nms_threshold,
@@ -397,11 +487,14 @@ ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, floa
     return IPG_OK;
 }
 
+int32_t ipg_ctx_images_per_frame(const ipg_ctx_t * ctx) { return ctx && ctx->prepared ? ctx->n_views : 0; }
+
 double ipg_ctx_gflop(const ipg_ctx_t * ctx) {
+    if (!ctx || !ctx->prepared) return 0.0;
     double f = 0;
-    if (ctx && ctx->prepared)
-        for (int32_t i = 0; i < ctx->plan.n_steps; i++) f += ctx->plan.steps[i].flop;
-    return f * 1e-9;
+    for (int32_t i = 0; i < ctx->plan.n_steps; i++) f += ctx->plan.steps[i].flop;
+    // Tiled, the network's steps run once per image.
+    return f * 1e-9 * (tiling_on(&ctx->params.tiling) ? ctx->n_views : 1);
 }
 
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {

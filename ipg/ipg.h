@@ -242,7 +242,10 @@ typedef struct {
     // detections of those classes are the same as without the filter). The
     // string is copied.
     const char * classes;
-    // Tiled inference (see "tiling" above); ipg_ctx_params_default() turns it off.
+    // Tiled inference (off by default: ipg_tiling_default()). With tiling on,
+    // ipg_ctx_run returns the detections of every tile and of the full-frame
+    // pass, each image filtered, NMS'ed and capped as an untiled frame is,
+    // mapped to frame pixels and merged; max_detections caps the merged set.
     ipg_tiling_t tiling;
 } ipg_ctx_params_t;
 
@@ -255,7 +258,9 @@ void         ipg_ctx_free(ipg_ctx_t * ctx);
 // Compiles every program and allocates every buffer for frames of this size
 // and format. May be called again for a new size; a call with the current
 // size and format does nothing. Planar formats are taken as BT.601 limited
-// range here; ipg_ctx_prepare_yuv() names the colorimetry.
+// range here; ipg_ctx_prepare_yuv() names the colorimetry. With tiling on it
+// computes the tile grid: a frame needing more than tiling.max_tiles tiles is
+// refused with IPG_ERR_INVALID_ARG (the previous preparation stays).
 ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
                              ipg_pixel_format_t format);
 // The same, with the Y'CbCr matrix and range of planar formats (ignored for
@@ -276,6 +281,10 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
 // IPG_ERR_STATE.
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input,
                                 ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
+
+// The images the network runs per frame at the prepared size: the tiles plus
+// the full-frame pass with tiling on, 1 without; 0 before ipg_ctx_prepare.
+int32_t ipg_ctx_images_per_frame(const ipg_ctx_t * ctx);
 
 // Convolution work of one frame at the prepared size, in GFLOP (2 * MACs).
 double ipg_ctx_gflop(const ipg_ctx_t * ctx);

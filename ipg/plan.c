@@ -184,9 +184,18 @@ ipg_status_t ipg_plan_update_float(ipg_plan_t * p, int32_t step, int32_t arg, fl
 
 ipg_status_t ipg_plan_enqueue(ipg_plan_t * p, int32_t first, cl_event * events, ipg_plan_stage_fn on_stage,
                               void * user_data) {
+    return ipg_plan_enqueue_range(p, first, p->n_steps, events, on_stage, user_data);
+}
+
+ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, cl_event * events,
+                                    ipg_plan_stage_fn on_stage, void * user_data) {
+    if (first < 0 || end > p->n_steps || first > end) {
+        ipg_format_error(p->err, p->err_size, "internal: steps %d..%d of a plan of %d", first, end, p->n_steps);
+        return IPG_ERR_INVALID_ARG;
+    }
     int32_t next_stage = 0;
     while (next_stage < p->n_stages && p->stages[next_stage].after_step < first - 1) next_stage++;
-    for (int32_t i = first; i < p->n_steps; i++) {
+    for (int32_t i = first; i < end; i++) {
         const ipg_step_t * s = &p->steps[i];
         cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
                                            0, NULL, events ? &events[i] : NULL);

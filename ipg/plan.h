@@ -110,6 +110,9 @@ typedef ipg_status_t (*ipg_plan_stage_fn)(const ipg_stage_t * stage, void * user
 // Does not wait.
 ipg_status_t ipg_plan_enqueue(ipg_plan_t * p, int32_t first, cl_event * events, ipg_plan_stage_fn on_stage,
                               void * user_data);
+// The same for steps first..end - 1.
+ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, cl_event * events,
+                                    ipg_plan_stage_fn on_stage, void * user_data);
 // Enqueues every step and waits (tests).
 ipg_status_t ipg_plan_run(ipg_plan_t * p);
 void         ipg_plan_free(ipg_plan_t * p);

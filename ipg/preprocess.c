@@ -36,10 +36,10 @@ static void axis_taps(int32_t in, int32_t out, int32_t * i0, int32_t * i1, float
     }
 }
 
-// The taps of both axes in two plan buffers: indices [x0][x1][y0][y1] and
-// weights [x][y].
-static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_letterbox_t * lb, cl_mem * idx, cl_mem * lambda1) {
-    const int32_t nw = lb->new_w, nh = lb->new_h;
+// The taps of both axes of a view in two plan buffers: indices
+// [x0][x1][y0][y1] (relative to the view's origin) and weights [x][y].
+static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_view_t * v, cl_mem * idx, cl_mem * lambda1) {
+    const int32_t nw = v->new_w, nh = v->new_h;
     int32_t * ih = malloc(2 * ((size_t) nw + nh) * sizeof(int32_t));
     float * lh = malloc(((size_t) nw + nh) * sizeof(float));
     if (!ih || !lh) {
@@ -47,8 +47,8 @@ static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_letterbox_t * lb, c
         ipg_format_error(p->err, p->err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
-    axis_taps(lb->frame_w, nw, ih, ih + nw, lh);
-    axis_taps(lb->frame_h, nh, ih + 2 * nw, ih + 2 * nw + nh, lh + nw);
+    axis_taps(v->w, nw, ih, ih + nw, lh);
+    axis_taps(v->h, nh, ih + 2 * nw, ih + 2 * nw + nh, lh + nw);
     *idx = ipg_plan_buffer(p, 2 * ((size_t) nw + nh) * sizeof(int32_t), ih);
     *lambda1 = *idx ? ipg_plan_buffer(p, ((size_t) nw + nh) * sizeof(float), lh) : NULL;
     free(ih);
@@ -121,38 +121,72 @@ ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterb
                         (size_t) w * h + (size_t) cw * ch, "V plane", err, err_size);
 }
 
+ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t in_w, int32_t in_h) {
+    ipg_view_t v = { .tile = tile, .x0 = x0, .y0 = y0, .w = w, .h = h };
+    v.scale = fmin((double) in_w / w, (double) in_h / h);
+    v.new_w = (int32_t) floor(w * v.scale + 0.5);
+    v.new_h = (int32_t) floor(h * v.scale + 0.5);
+    if (v.new_w < 1) v.new_w = 1;
+    if (v.new_h < 1) v.new_h = 1;
+    if (v.new_w > in_w) v.new_w = in_w;
+    if (v.new_h > in_h) v.new_h = in_h;
+    return v;
+}
+
 ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg,
-                                 cl_mem frame_buf, const ipg_tensor_t * input) {
+                                 cl_mem frame_buf, const ipg_view_t * views, int32_t n_views, cl_mem images,
+                                 int32_t in_w, int32_t in_h) {
     const bool planar = ipg_pixel_format_is_planar(lb->format) != 0;
     p->group = "preprocess";
-    cl_mem idx = NULL, lambda1 = NULL;
-    ipg_status_t st = letterbox_taps(p, lb, &idx, &lambda1);
-    if (st != IPG_OK) return st;
-    ipg_step_t * s = ipg_plan_step(p, planar ? "ipg_letterbox_yuv420" : "ipg_letterbox_rgb8");
-    if (!s) return IPG_ERR_OPENCL;
-    ipg_step_mem(s, frame_buf);
+    cl_mem cbuf = NULL;
     if (planar) {
         float coef[8];
         yuv_coefficients(lb->matrix, lb->full_range, coef);
-        cl_mem cbuf = ipg_plan_buffer(p, sizeof coef, coef);
+        cbuf = ipg_plan_buffer(p, sizeof coef, coef);
         if (!cbuf) return IPG_ERR_NO_MEMORY;
-        ipg_step_int(s, lb->frame_w); ipg_step_int(s, lb->frame_h);
-        ipg_step_int(s, lb->format == IPG_PIXEL_NV12);
-        ipg_step_mem(s, cbuf);
-    } else {
-        const int32_t bpp = ipg_pixel_format_bpp(lb->format);
-        int32_t r_off, g_off, b_off;
-        channel_offsets(lb->format, &r_off, &g_off, &b_off);
-        ipg_step_int(s, lb->frame_w * bpp); ipg_step_int(s, bpp);
-        ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
     }
-    ipg_step_int(s, lb->new_w); ipg_step_int(s, lb->new_h);
-    ipg_step_mem(s, idx);
-    ipg_step_mem(s, lambda1);
-    for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->mean[i]);
-    for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->std[i]);
-    ipg_step_mem(s, input->buf);
-    ipg_step_int(s, input->w); ipg_step_int(s, input->h);
-    ipg_step_range(s, 2, (size_t[]) { (size_t) input->w, (size_t) input->h }, NULL);
+    // Every tile has one size: the full frame and the tiles make at most two tables.
+    cl_mem idx[2] = { NULL, NULL }, lambda1[2] = { NULL, NULL };
+    int32_t table_w[2] = { 0, 0 }, table_h[2] = { 0, 0 }, n_tables = 0;
+    for (int32_t b = 0; b < n_views; b++) {
+        const ipg_view_t * v = &views[b];
+        int32_t k = 0;
+        while (k < n_tables && !(table_w[k] == v->w && table_h[k] == v->h)) k++;
+        if (k == n_tables) {
+            if (n_tables == 2) {
+                ipg_format_error(p->err, p->err_size, "internal: the views of a frame have more than two sizes");
+                return IPG_ERR_INVALID_ARG;
+            }
+            ipg_status_t st = letterbox_taps(p, v, &idx[k], &lambda1[k]);
+            if (st != IPG_OK) return st;
+            table_w[k] = v->w;
+            table_h[k] = v->h;
+            n_tables++;
+        }
+        ipg_step_t * s = ipg_plan_step(p, planar ? "ipg_letterbox_yuv420" : "ipg_letterbox_rgb8");
+        if (!s) return IPG_ERR_OPENCL;
+        ipg_step_mem(s, frame_buf);
+        if (planar) {
+            ipg_step_int(s, lb->frame_w); ipg_step_int(s, lb->frame_h);
+            ipg_step_int(s, lb->format == IPG_PIXEL_NV12);
+            ipg_step_mem(s, cbuf);
+        } else {
+            const int32_t bpp = ipg_pixel_format_bpp(lb->format);
+            int32_t r_off, g_off, b_off;
+            channel_offsets(lb->format, &r_off, &g_off, &b_off);
+            ipg_step_int(s, lb->frame_w * bpp); ipg_step_int(s, bpp);
+            ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
+        }
+        ipg_step_int(s, v->x0); ipg_step_int(s, v->y0);
+        ipg_step_int(s, v->new_w); ipg_step_int(s, v->new_h);
+        ipg_step_mem(s, idx[k]);
+        ipg_step_mem(s, lambda1[k]);
+        for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->mean[i]);
+        for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->std[i]);
+        ipg_step_mem(s, images);
+        ipg_step_int(s, in_w); ipg_step_int(s, in_h);
+        ipg_step_int(s, b);
+        ipg_step_range(s, 2, (size_t[]) { (size_t) in_w, (size_t) in_h }, NULL);
+    }
     return IPG_OK;
 }

@@ -4,7 +4,11 @@
 // Work: one work-item per network-input pixel, global (W, H).
 // Pixel at (x, y) of the frame is at src[y * stride + x * bpp + {r,g,b}_off].
 // When the frame already has the scaled size the taps are the identity.
-// The frame is scaled to new_w x new_h (bilinear, align_corners = false, no
+// The source is a view of the frame: its whole, or a tile at (ox, oy) whose
+// taps index the tile (they clamp at the tile's edges, so no sample is read
+// outside it: the reference's crop, then resize). The result is image
+// `image` of a batch [B][3][H][W].
+// The view is scaled to new_w x new_h (bilinear, align_corners = false, no
 // antialiasing: PyTorch's F.interpolate on the float image x / 255), placed at
 // the top-left, then normalised (v - mean) / std; the rest is 0, which is
 // torchvision's batch padding after normalisation.
@@ -18,9 +22,10 @@ typedef struct {
     float lx0, lx1, ly0, ly1;
 } ipg_taps_t;
 
-// Taps of output pixel (x, y); false (after writing the zero padding) when
-// the pixel lies outside the scaled frame.
-inline bool ipg_letterbox_taps(int x, int y, int new_w, int new_h, __global const int * idx,
+// Taps of output pixel (x, y) in frame coordinates (the view's origin
+// added); false (after writing the zero padding) when the pixel lies outside
+// the scaled view.
+inline bool ipg_letterbox_taps(int x, int y, int ox, int oy, int new_w, int new_h, __global const int * idx,
                                __global const float * lambda1, __global float * dst, int W, int H,
                                ipg_taps_t * t)
 {
@@ -30,10 +35,10 @@ inline bool ipg_letterbox_taps(int x, int y, int new_w, int new_h, __global cons
         dst[2 * W * H + y * W + x] = 0.0f;
         return false;
     }
-    t->x0 = idx[x];
-    t->x1 = idx[new_w + x];
-    t->y0 = idx[2 * new_w + y];
-    t->y1 = idx[2 * new_w + new_h + y];
+    t->x0 = ox + idx[x];
+    t->x1 = ox + idx[new_w + x];
+    t->y0 = oy + idx[2 * new_w + y];
+    t->y1 = oy + idx[2 * new_w + new_h + y];
     t->lx1 = lambda1[x];
     t->lx0 = 1.0f - t->lx1;
     t->ly1 = lambda1[new_w + y];
@@ -44,18 +49,19 @@ inline bool ipg_letterbox_taps(int x, int y, int new_w, int new_h, __global cons
 __kernel void ipg_letterbox_rgb8(
     __global const uchar * src, int stride, int bpp,
     int r_off, int g_off, int b_off,
-    int new_w, int new_h,
+    int ox, int oy, int new_w, int new_h,
     __global const int * idx, __global const float * lambda1,
     float mean_r, float mean_g, float mean_b,
     float std_r, float std_g, float std_b,
-    __global float * dst, int W, int H)
+    __global float * dst, int W, int H, int image)
 {
     const int x = get_global_id(0);   // network-input column
     const int y = get_global_id(1);   // network-input row
     if (x >= W || y >= H) return;
     const int plane = W * H;
+    dst += (size_t) image * 3 * plane;
     ipg_taps_t t;
-    if (!ipg_letterbox_taps(x, y, new_w, new_h, idx, lambda1, dst, W, H, &t)) return;
+    if (!ipg_letterbox_taps(x, y, ox, oy, new_w, new_h, idx, lambda1, dst, W, H, &t)) return;
     const int x0 = t.x0, x1 = t.x1, y0 = t.y0, y1 = t.y1;
     const float lx0 = t.lx0, lx1 = t.lx1, ly0 = t.ly0, ly1 = t.ly1;
     __global const uchar * r00 = src + (size_t) y0 * stride + (size_t) x0 * bpp;
@@ -103,18 +109,19 @@ inline float3 ipg_yuv_pixel(__global const uchar * src, int w, int h, int nv12, 
 
 __kernel void ipg_letterbox_yuv420(
     __global const uchar * src, int src_w, int src_h, int nv12, __global const float * coef,
-    int new_w, int new_h,
+    int ox, int oy, int new_w, int new_h,
     __global const int * idx, __global const float * lambda1,
     float mean_r, float mean_g, float mean_b,
     float std_r, float std_g, float std_b,
-    __global float * dst, int W, int H)
+    __global float * dst, int W, int H, int image)
 {
     const int x = get_global_id(0);   // network-input column
     const int y = get_global_id(1);   // network-input row
     if (x >= W || y >= H) return;
     const int plane = W * H;
+    dst += (size_t) image * 3 * plane;
     ipg_taps_t t;
-    if (!ipg_letterbox_taps(x, y, new_w, new_h, idx, lambda1, dst, W, H, &t)) return;
+    if (!ipg_letterbox_taps(x, y, ox, oy, new_w, new_h, idx, lambda1, dst, W, H, &t)) return;
     const int x0 = t.x0, x1 = t.x1, y0 = t.y0, y1 = t.y1;
     const float lx0 = t.lx0, lx1 = t.lx1, ly0 = t.ly0, ly1 = t.ly1;
     const float3 p00 = ipg_yuv_pixel(src, src_w, src_h, nv12, x0, y0, coef);
