@@ -77,8 +77,8 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     }
     const int32_t K = conv->cin * conv->kh * conv->kw;
     const int32_t N = OH * OW, M = conv->cout;
-    // The batch is a grid dimension: image b's columns are its own N pixels
-    // (measured against N = B * OH * OW columns: docs/ARCHITECTURE.md).
+    // The batch is a grid dimension: image b's columns are its own N pixels,
+    // so no register tile straddles two images.
     const size_t B = (size_t) ipg_plan_batch(p);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
         // conv-direct.cl: the input read in place, no im2col copy.
