@@ -41,7 +41,8 @@ struct ipg_ctx {
     ipg_plan_t          plan;
     ipg_net_tensors_t   net;
     const ipg_detector_i * det;           // the model's detector
-    void *              det_state;        // its post-processing state, made at prepare
+    void **             det_states;       // its post-processing state per image of the batch, made at prepare
+    int32_t             batch;            // images per pass of the plan (plan.h): n_views, or 1 (detector.h)
     int32_t             first_net_step;   // steps before it are preprocessing
 
     cl_event *          events;           // one per step when profiling
@@ -188,8 +189,10 @@ static void unprepare(ipg_ctx_t * ctx) {
     free(ctx->events);
     ctx->events = NULL;
     ipg_plan_free(&ctx->plan);
-    ctx->det->free(ctx->det_state);
-    ctx->det_state = NULL;
+    for (int32_t b = 0; ctx->det_states && b < ctx->batch; b++) ctx->det->free(ctx->det_states[b]);
+    free(ctx->det_states);
+    ctx->det_states = NULL;
+    ctx->batch = 0;
     if (ctx->frame_buf) clReleaseMemObject(ctx->frame_buf);
     ctx->frame_buf = NULL;
     free(ctx->views);
@@ -279,13 +282,22 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
                                              ctx->in_h);
     free(rects);
 
+    // All images in one pass of the plan when the detector takes a batch;
+    // else one image a pass.
+    ctx->batch = ctx->det->batched ? ctx->n_views : 1;
+    p->batch = ctx->batch;
+    ctx->det_states = calloc((size_t) ctx->batch, sizeof *ctx->det_states);
+    if (!ctx->det_states) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "out of memory");
+        goto fail;
+    }
     ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, ipg_frame_bytes(frame_w, frame_h, format), NULL,
                                    ctx->err, sizeof ctx->err);
     if (!ctx->frame_buf) goto fail;
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
     if (st != IPG_OK) goto fail;
     ctx->images = t->input.buf;
-    if (tiling_on(tl)) {
+    if (ctx->batch < ctx->n_views) {
         // Every image letterboxed from the one uploaded frame; each then
         // goes through the network in turn.
         ctx->images = ipg_plan_buffer(p, (size_t) ctx->n_views * 3 * ctx->in_w * ctx->in_h * sizeof(float), NULL);
@@ -303,7 +315,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     p->pack_all_convs = conv_env && strcmp(conv_env, "pack") == 0;
     st = ipg_network_plan(p, t);
     if (st != IPG_OK) goto fail;
-    st = ctx->det->post_plan(p, t, candidate_threshold(cfg, ctx->params.score_threshold), &ctx->det_state);
+    for (int32_t b = 0; b < ctx->batch && st == IPG_OK; b++)
+        st = ctx->det->post_plan(p, t, b, candidate_threshold(cfg, ctx->params.score_threshold), &ctx->det_states[b]);
     if (st != IPG_OK) goto fail;
     st = ipg_plan_finalize(p);
     if (st != IPG_OK) goto fail;
@@ -325,7 +338,8 @@ fail:
 static ipg_status_t dump_stage(const ipg_stage_t * stage, void * user_data) {
     ipg_ctx_t * ctx = user_data;
     const ipg_tensor_t * t = &stage->t;
-    const size_t n = (size_t) t->c * t->h * t->w;
+    const int32_t channels = ipg_plan_batch(&ctx->plan) * t->c;   // a batch [B][C] as B * C channels
+    const size_t n = (size_t) channels * t->h * t->w;
     if (n > ctx->stage_host_size) {
         float * h = realloc(ctx->stage_host, n * sizeof(float));   // debugging path only
         if (!h) {
@@ -347,33 +361,35 @@ static ipg_status_t dump_stage(const ipg_stage_t * stage, void * user_data) {
     int32_t h = t->h, w = t->w;
     if (stage->count && stage->count_axis == 1) {
         h = count < 0 ? 0 : (count < t->h ? count : t->h);   // the first rows of each channel
-        for (int32_t c = 1; c < t->c; c++)
+        for (int32_t c = 1; c < channels; c++)
             memmove(ctx->stage_host + (size_t) c * h * w, ctx->stage_host + (size_t) c * t->h * w,
                     (size_t) h * w * sizeof(float));
     } else if (stage->count) {
         w = count < 0 ? 0 : (count < t->w ? count : t->w);   // the first columns of each row
-        for (int32_t row = 1; row < t->c * t->h; row++)
+        for (int32_t row = 1; row < channels * t->h; row++)
             memmove(ctx->stage_host + (size_t) row * w, ctx->stage_host + (size_t) row * t->w, (size_t) w * sizeof(float));
     }
-    ctx->stage_fn(stage->name, ctx->stage_host, t->c, h, w, ctx->stage_ud);
+    ctx->stage_fn(stage->name, ctx->stage_host, channels, h, w, ctx->stage_ud);
     return IPG_OK;
 }
 
 static ipg_status_t enqueue_from(ipg_ctx_t * ctx, int32_t first) {
-    ipg_status_t st = ctx->det->reset(ctx->det_state, &ctx->cl, ctx->err, sizeof ctx->err);
-    if (st != IPG_OK) return st;
+    for (int32_t b = 0; b < ctx->batch; b++) {
+        ipg_status_t st = ctx->det->reset(ctx->det_states[b], &ctx->cl, ctx->err, sizeof ctx->err);
+        if (st != IPG_OK) return st;
+    }
     release_events(ctx, first);
     return ipg_plan_enqueue(&ctx->plan, first, ctx->events, ctx->stage_fn ? dump_stage : NULL, ctx);
 }
 
-// Reads one image's detections back and maps them to frame pixels: X = x /
-// s + x0 in double, clipped to the view (IPGNET.md; the tiling spec), with
-// the view's provenance. Writes at most max_dets.
-static ipg_status_t collect_view(ipg_ctx_t * ctx, const ipg_view_t * v, ipg_detection_t * dets, int32_t max_dets,
-                                 int32_t * n_dets) {
+// Reads the detections of image `image` of the batch back and maps them to
+// frame pixels: X = x / s + x0 in double, clipped to the view v (IPGNET.md;
+// the tiling spec), with the view's provenance. Writes at most max_dets.
+static ipg_status_t collect_view(ipg_ctx_t * ctx, int32_t image, const ipg_view_t * v, ipg_detection_t * dets,
+                                 int32_t max_dets, int32_t * n_dets) {
     ipg_candidate_t * kept = NULL;
     int32_t n = 0;
-    ipg_status_t st = ctx->det->collect(ctx->det_state, &ctx->cl, ctx->params.nms_threshold,
+    ipg_status_t st = ctx->det->collect(ctx->det_states[image], &ctx->cl, ctx->params.nms_threshold,
                                         ctx->params.max_detections, ctx->keep_label, &kept, &n, ctx->err,
                                         sizeof ctx->err);
     if (st != IPG_OK) return st;
@@ -392,15 +408,25 @@ static ipg_status_t collect_view(ipg_ctx_t * ctx, const ipg_view_t * v, ipg_dete
     return IPG_OK;
 }
 
-// Tiled: every image through the network in turn, its detections pooled in
-// image order, then merged across images (tiling.c).
-static ipg_status_t run_tiled(ipg_ctx_t * ctx, ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets) {
+// Tiled, a detector with a batch: all images in one pass of the plan, then
+// each image's detections into the pool, in image order.
+static ipg_status_t pool_batched(ipg_ctx_t * ctx, int32_t * pooled) {
+    ipg_status_t st = enqueue_from(ctx, 0);
+    for (int32_t b = 0; b < ctx->n_views && st == IPG_OK; b++) {
+        int32_t n = 0;
+        st = collect_view(ctx, b, &ctx->views[b], ctx->pool + *pooled, ctx->pool_cap - *pooled, &n);
+        *pooled += n;
+    }
+    return st;
+}
+
+// Tiled, a detector without one: every image letterboxed at once, then
+// each copied to the network input and run in turn.
+static ipg_status_t pool_in_turn(ipg_ctx_t * ctx, int32_t * pooled) {
     release_events(ctx, 0);
     ipg_status_t st = ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step, ctx->events, NULL, NULL);
-    if (st != IPG_OK) return st;
     const size_t image_bytes = (size_t) 3 * ctx->in_w * ctx->in_h * sizeof(float);
-    int32_t pooled = 0;
-    for (int32_t b = 0; b < ctx->n_views; b++) {
+    for (int32_t b = 0; b < ctx->n_views && st == IPG_OK; b++) {
         cl_int rc = clEnqueueCopyBuffer(ctx->cl.queue, ctx->images, ctx->net.input.buf, (size_t) b * image_bytes, 0,
                                         image_bytes, 0, NULL, NULL);
         if (rc != CL_SUCCESS) {
@@ -410,11 +436,18 @@ static ipg_status_t run_tiled(ipg_ctx_t * ctx, ipg_detection_t * dets, int32_t m
         }
         st = enqueue_from(ctx, ctx->first_net_step);
         int32_t n = 0;
-        if (st == IPG_OK)
-            st = collect_view(ctx, &ctx->views[b], ctx->pool + pooled, ctx->pool_cap - pooled, &n);
-        if (st != IPG_OK) return st;
-        pooled += n;
+        if (st == IPG_OK) st = collect_view(ctx, 0, &ctx->views[b], ctx->pool + *pooled, ctx->pool_cap - *pooled, &n);
+        *pooled += n;
     }
+    return st;
+}
+
+// Tiled: every image's detections pooled in image order, then merged across
+// images (tiling.c).
+static ipg_status_t run_tiled(ipg_ctx_t * ctx, ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets) {
+    int32_t pooled = 0;
+    ipg_status_t st = ctx->batch == ctx->n_views ? pool_batched(ctx, &pooled) : pool_in_turn(ctx, &pooled);
+    if (st != IPG_OK) return st;
     const ipg_tiling_t * tl = &ctx->params.tiling;
     const int32_t keep = max_dets < ctx->params.max_detections ? max_dets : ctx->params.max_detections;
     *n_dets = ipg_tile_merge(ctx->pool, pooled, tl->merge, tl->match_metric, tl->match_threshold, keep,
@@ -446,7 +479,7 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
     if (tiling_on(&ctx->params.tiling)) return run_tiled(ctx, dets, max_dets, n_dets);
     st = enqueue_from(ctx, 0);
     if (st != IPG_OK) return st;
-    return collect_view(ctx, &ctx->views[0], dets, max_dets, n_dets);
+    return collect_view(ctx, 0, &ctx->views[0], dets, max_dets, n_dets);
 }
 
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detection_t * dets, int32_t max_dets,
@@ -462,7 +495,7 @@ ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detect
     st = enqueue_from(ctx, ctx->first_net_step);
     if (st != IPG_OK) return st;
     const ipg_view_t net_input = { .tile = -1, .w = ctx->in_w, .h = ctx->in_h, .scale = 1.0 };
-    return collect_view(ctx, &net_input, dets, max_dets, n_dets);
+    return collect_view(ctx, 0, &net_input, dets, max_dets, n_dets);
 }
 
 ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, float nms_threshold,
@@ -479,9 +512,11 @@ ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, floa
     resolve_thresholds(&ctx->model->cfg, &p);
     if (ctx->prepared) {
         // The candidate kernels' threshold argument is the only device state.
-        ipg_status_t st = ctx->det->set_thresholds(ctx->det_state, &ctx->plan,
-                                                   candidate_threshold(&ctx->model->cfg, p.score_threshold));
-        if (st != IPG_OK) return st;
+        for (int32_t b = 0; b < ctx->batch; b++) {
+            ipg_status_t st = ctx->det->set_thresholds(ctx->det_states[b], &ctx->plan,
+                                                       candidate_threshold(&ctx->model->cfg, p.score_threshold));
+            if (st != IPG_OK) return st;
+        }
     }
     ctx->params = p;
     return IPG_OK;
@@ -493,8 +528,8 @@ double ipg_ctx_gflop(const ipg_ctx_t * ctx) {
     if (!ctx || !ctx->prepared) return 0.0;
     double f = 0;
     for (int32_t i = 0; i < ctx->plan.n_steps; i++) f += ctx->plan.steps[i].flop;
-    // Tiled, the network's steps run once per image.
-    return f * 1e-9 * (tiling_on(&ctx->params.tiling) ? ctx->n_views : 1);
+    // Without a batch, the plan runs once per image.
+    return f * 1e-9 * (ctx->batch < ctx->n_views ? ctx->n_views : 1);
 }
 
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {

@@ -11,8 +11,9 @@
 //
 // Calls, in order:
 //   model load:  bind
-//   prepare:     plan (after the FPN), post_plan (creates the state);
-//                set_thresholds at any time after
+//   prepare:     plan (after the FPN), post_plan once per image of the
+//                plan's batch (one state each); set_thresholds at any time
+//                after
 //   run:         reset, the plan enqueued, collect
 //   unprepare:   free
 // Not installed.
@@ -25,15 +26,20 @@
 typedef struct ipg_detector_i {
     const char *   name;       // the config's "arch"
     ipg_fpn_neck_t fpn_neck;   // the FPN levels the head reads
+    // Whether plan and post_plan take a batch of images (plan.h); if not,
+    // the context runs the network once per image with a batch of 1.
+    bool           batched;
     // Binds the head's weights (after the backbone's and the FPN's). 0 or -1
     // (error in b->err).
     int (*bind)(ipg_binder_t * b);
     // Plans the head on t->p; its outputs go into t.
     ipg_status_t (*plan)(ipg_plan_t * p, ipg_net_tensors_t * t);
-    // Plans the post-processing on the head's outputs with the candidate
-    // score threshold, and creates *state (buffers, host staging, the
-    // recorded threshold arguments). On failure *state may be set: free it.
-    ipg_status_t (*post_plan)(ipg_plan_t * p, const ipg_net_tensors_t * t, float candidate_thresh, void ** state);
+    // Plans the post-processing of image `image` of the batch on the head's
+    // outputs with the candidate score threshold, and creates *state
+    // (buffers, host staging, the recorded threshold arguments). On failure
+    // *state may be set: free it.
+    ipg_status_t (*post_plan)(ipg_plan_t * p, const ipg_net_tensors_t * t, int32_t image, float candidate_thresh,
+                              void ** state);
     // Enqueues what must happen before the plan runs (counter resets).
     ipg_status_t (*reset)(void * state, ipg_cl_t * cl, char * err, size_t err_size);
     // After the plan ran: reads the candidates back and runs NMS with

@@ -77,6 +77,9 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     }
     const int32_t K = conv->cin * conv->kh * conv->kw;
     const int32_t N = OH * OW, M = conv->cout;
+    // The batch is a grid dimension: image b's columns are its own N pixels,
+    // so no register tile straddles two images.
+    const size_t B = (size_t) ipg_plan_batch(p);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
         // conv-direct.cl: the input read in place, no im2col copy.
         ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
@@ -90,13 +93,13 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_mem(s, out->buf);
         ipg_step_int(s, M); ipg_step_int(s, in->c); ipg_step_int(s, in->h); ipg_step_int(s, in->w);
         ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
-        s->flop = 2.0 * M * N * K;
-        ipg_step_range(s, 2, (size_t[]) { mb, nb }, p->cl->is_cpu ? (size_t[]) { 1, 1 } : NULL);
+        s->flop = 2.0 * M * N * K * B;
+        ipg_step_range(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
         return IPG_OK;
     }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
     const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
-    const size_t bytes = nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
+    const size_t bytes = B * nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");
@@ -108,7 +111,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_int(s, OH); ipg_step_int(s, OW);
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, K);
-    ipg_step_range(s, 2, (size_t[]) { (size_t) K, nb }, NULL);
+    ipg_step_range(s, 3, (size_t[]) { (size_t) K, nb, B }, NULL);
 
     s = ipg_plan_step(p, "ipg_gemm_packed");
     if (!s) return IPG_ERR_OPENCL;
@@ -119,14 +122,15 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, M); ipg_step_int(s, N); ipg_step_int(s, K);
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
-    s->flop = 2.0 * M * N * K;
-    // One work-item per register tile; local (1, 1) on CPUs keeps PoCL from
-    // wrapping the tile in a work-item loop.
-    ipg_step_range(s, 2, (size_t[]) { mb, nb }, p->cl->is_cpu ? (size_t[]) { 1, 1 } : NULL);
+    s->flop = 2.0 * M * N * K * B;
+    // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
+    // from wrapping the tile in a work-item loop.
+    ipg_step_range(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
     return IPG_OK;
 }
 
 // ---- pooling, resampling, element-wise ------------------------------------
+// Per-channel spatial ops see the batch [B][C] as B * C channels.
 
 static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_tensor_t * in, int32_t oh, int32_t ow,
                                ipg_tensor_t * out) {
@@ -138,7 +142,7 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     ipg_step_int(s, in->h); ipg_step_int(s, in->w);
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, oh); ipg_step_int(s, ow);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) ow, (size_t) oh, (size_t) in->c }, NULL);
+    ipg_step_range(s, 3, (size_t[]) { (size_t) ow, (size_t) oh, (size_t) ipg_plan_batch(p) * in->c }, NULL);
     return IPG_OK;
 }
 
@@ -169,7 +173,9 @@ ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, c
     ipg_step_mem(s, top->buf);
     ipg_step_int(s, top->h); ipg_step_int(s, top->w);
     ipg_step_mem(s, out->buf);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) lateral->w, (size_t) lateral->h, (size_t) lateral->c }, NULL);
+    ipg_step_range(s, 3,
+                   (size_t[]) { (size_t) lateral->w, (size_t) lateral->h, (size_t) ipg_plan_batch(p) * lateral->c },
+                   NULL);
     return IPG_OK;
 }
 
@@ -178,7 +184,7 @@ ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t *
     if (st != IPG_OK) return st;
     ipg_step_t * s = ipg_plan_step(p, "ipg_relu");
     if (!s) return IPG_ERR_OPENCL;
-    const int32_t n = in->c * in->h * in->w;
+    const int32_t n = ipg_plan_batch(p) * in->c * in->h * in->w;
     ipg_step_mem(s, in->buf);
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, n);

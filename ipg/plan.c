@@ -33,8 +33,9 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     t->c = c; t->h = h; t->w = w;
-    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, ((size_t) c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL,
-                           p->err, p->err_size);
+    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE,
+                           ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL, p->err,
+                           p->err_size);
     if (!t->buf) return IPG_ERR_NO_MEMORY;
     p->buffers[p->n_buffers++] = t->buf;
     return IPG_OK;

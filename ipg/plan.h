@@ -11,9 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// A device tensor, batch 1, NCHW float32. Its buffer has IPG_TENSOR_SLACK
-// floats past the end: conv-direct.cl's vector loads may read (never use) up
-// to 16 floats past a row.
+// A device tensor of the plan's batch B: [B][c][h][w] float32 (c, h, w are
+// one image's). Its buffer has IPG_TENSOR_SLACK floats past the end:
+// conv-direct.cl's vector loads may read (never use) up to 16 floats past a
+// row.
 #define IPG_TENSOR_SLACK 16
 typedef struct {
     cl_mem  buf;
@@ -65,6 +66,7 @@ typedef struct ipg_plan {
     int32_t        n_steps, cap_steps;
     cl_mem *       buffers;       // every buffer the plan allocated (owned)
     int32_t        n_buffers, cap_buffers;
+    int32_t        batch;         // images per pass, B (0 counts as 1): every tensor holds B images
     cl_mem         scratch;       // packed im2col operand, shared by all convs
     bool           pack_all_convs; // no direct 3x3 path (IPG_CONV=pack; tests)
     size_t         scratch_bytes;
@@ -75,6 +77,9 @@ typedef struct ipg_plan {
     size_t         err_size;
 } ipg_plan_t;
 
+// The plan's batch B, at least 1.
+static inline int32_t ipg_plan_batch(const ipg_plan_t * p) { return p->batch > 1 ? p->batch : 1; }
+// Allocates a tensor of B images of c x h x w.
 ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w);
 cl_mem       ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 // Appends a launch of `kernel_name`; NULL on failure (p->err set). The

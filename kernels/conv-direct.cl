@@ -18,8 +18,10 @@
 // plan tensor has: IPG_TENSOR_SLACK); those lanes are computed, never stored.
 // flags: bit 0 = ReLU, bit 1 = add res.
 //
-// Work: global (ceil(M / MR), H * ceil(W / 16)); local (1, 1) on CPUs, as
-// for gemm.cl.
+// Batch: image b = get_global_id(2) reads in + b * C * H * W and writes (and
+// adds) at b * M * H * W.
+// Work: global (ceil(M / MR), H * ceil(W / 16), B); local (1, 1, 1) on CPUs,
+// as for gemm.cl.
 // ============================================================================
 
 __kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
@@ -32,6 +34,10 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
     const int oy = nb / bpr;
     const int ox0 = (nb - oy * bpr) * 16;
     if (oy >= H) return;
+    const int image = get_global_id(2);
+    in += (size_t) image * C * H * W;
+    out += (size_t) image * M * H * W;
+    if (flags & 2) res += (size_t) image * M * H * W;
     const int K = C * 9;
     const int lanes = min(16, W - ox0);         // output pixels of this block
     // taps x - 1 / x + 1 inside the row for every lane

@@ -8,7 +8,9 @@
 // values, contiguous, so one work-item streams one block. Pixels past N and
 // taps in the padding are written as 0.
 //
-// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR));
+// Batch: image b = get_global_id(2) reads its own [C][H][W] and writes its
+// own packed panel, ceil(N / NR) * K * NR floats after image b - 1's.
+// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR), B);
 // each writes its NR values contiguously. A 1x1, stride-1, unpadded conv
 // reads NR contiguous inputs (the block is a plain copy); so does any
 // stride-1 tap whose block stays inside one input row (stride 2: the even
@@ -26,6 +28,9 @@ __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
     if (k >= K) return;
     const int N  = OH * OW;
     const int n0 = nb * IPG_GEMM_NR;
+    const int image = get_global_id(2);
+    in += (size_t) image * C * H * W;
+    packed += (size_t) image * ((N + IPG_GEMM_NR - 1) / IPG_GEMM_NR) * K * IPG_GEMM_NR;
     __global float * dst = packed + ((size_t) nb * K + k) * IPG_GEMM_NR;
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && n0 + IPG_GEMM_NR <= N) {
         vstore16(vload16(0, in + (size_t) k * N + n0), 0, dst);

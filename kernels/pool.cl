@@ -1,7 +1,8 @@
 // ============================================================================
 // pool.cl: pooling and resampling on NCHW float tensors.
 //
-// Work: one work-item per output element, global (W_out, H_out, C).
+// Work: one work-item per output element, global (W_out, H_out, C); a batch
+// [B][C] is B * C channels.
 // ============================================================================
 
 // 3x3 max pool, stride 2, padding 1 (the ResNet stem). Padding never wins:

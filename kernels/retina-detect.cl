@@ -12,14 +12,16 @@
 // ============================================================================
 
 // Work: global (w, h, A*K). `slots` candidates may be stored (the level's
-// element count, so none is ever lost).
-__kernel void ipg_retina_candidates(__global const float * logits, int h, int w, int AK,
+// element count, so none is ever lost). `image`: which image of the batch
+// ([B][A*K][h][w]) this step reads.
+__kernel void ipg_retina_candidates(__global const float * logits, int h, int w, int AK, int image,
                                     float score_thresh,
                                     __global float * cand_score, __global int * cand_index,
                                     __global int * count, int level, int slots, int base)
 {
     const int x = get_global_id(0), y = get_global_id(1), ch = get_global_id(2);
     if (x >= w || y >= h || ch >= AK) return;
+    logits += (size_t) image * AK * h * w;
     const float logit = logits[((size_t) ch * h + y) * w + x];
     const float score = 1.0f / (1.0f + exp(-logit));
     if (score > score_thresh) {
@@ -86,8 +88,9 @@ __kernel void ipg_topk_select(__global const float * cand_score, __global const 
 }
 
 // Decodes one level's selected candidates (torchvision BoxCoder.decode_single
-// and clip_boxes_to_image). Work: global (k).
-__kernel void ipg_retina_decode(__global const float * box_reg, int h, int w, int A, int K,
+// and clip_boxes_to_image), reading image `image` of the batch [B][4A][h][w].
+// Work: global (k).
+__kernel void ipg_retina_decode(__global const float * box_reg, int h, int w, int A, int K, int image,
                                 __global const float * base_anchors,   // [A][4]
                                 int stride_w, int stride_h,
                                 float wx, float wy, float ww, float wh, float clip,
@@ -99,6 +102,7 @@ __kernel void ipg_retina_decode(__global const float * box_reg, int h, int w, in
 {
     const int i = get_global_id(0);
     if (i >= top_count[level]) return;
+    box_reg += (size_t) image * 4 * A * h * w;
     const size_t slot = (size_t) level * k + i;
     const int flat = top_index[slot];
     const int anchor_idx = flat / K;

@@ -40,8 +40,13 @@ static void rcnn_free(void * state) {
     free(post);
 }
 
-static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, float candidate_thresh,
-                                   void ** state) {
+static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image,
+                                   float candidate_thresh, void ** state) {
+    if (image != 0 || ipg_plan_batch(p) != 1) {
+        ipg_format_error(p->err, p->err_size, "internal: the two-stage detector runs a batch of 1 (image %d of %d)",
+                         image, ipg_plan_batch(p));
+        return IPG_ERR_INVALID_ARG;
+    }
     const ipg_config_t * cfg = &g->model->cfg;
     const int32_t R = g->prop.max_rois, K = cfg->num_classes;
     rcnn_post_t * post = calloc(1, sizeof *post);
@@ -174,6 +179,7 @@ const ipg_detector_i ipg_detector_fasterrcnn = {
     .fpn_neck       = IPG_FPN_P2_P6,
     .bind           = rcnn_bind,
     .plan           = rcnn_plan,
+    .batched        = false,
     .post_plan      = rcnn_post_plan,
     .reset          = rcnn_reset,
     .collect        = rcnn_collect,

@@ -50,8 +50,8 @@ static void retina_free(void * state) {
     free(post);
 }
 
-static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, float candidate_thresh,
-                                     void ** state) {
+static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image,
+                                     float candidate_thresh, void ** state) {
     const ipg_config_t * cfg = &g->model->cfg;
     const int32_t L = LEVELS, K = cfg->num_classes;
     const int32_t A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
@@ -116,7 +116,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         if (!s) return IPG_ERR_OPENCL;
         post->thresh_step[l] = p->n_steps - 1;
         ipg_step_mem(s, t->buf);
-        ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A * K);
+        ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A * K); ipg_step_int(s, image);
         post->thresh_arg = ipg_step_float(s, candidate_thresh);
         // Each level writes at its own offset of the shared arrays (no
         // sub-buffers: their offsets would have to meet alignment rules).
@@ -156,6 +156,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         if (!s) return IPG_ERR_OPENCL;
         ipg_step_mem(s, t->buf);
         ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A); ipg_step_int(s, K);
+        ipg_step_int(s, image);
         ipg_step_mem(s, base);
         ipg_step_int(s, anchors.stride_w); ipg_step_int(s, anchors.stride_h);
         for (int i = 0; i < 4; i++) ipg_step_float(s, cfg->box_weights[i]);
@@ -253,6 +254,7 @@ static ipg_status_t retina_set_thresholds(void * state, ipg_plan_t * p, float ca
 const ipg_detector_i ipg_detector_retinanet = {
     .name           = "retinanet",
     .fpn_neck       = IPG_FPN_P3_P7,
+    .batched        = true,
     .bind           = ipg_retinanet_head_bind,
     .plan           = ipg_retinanet_head_plan,
     .post_plan      = retina_post_plan,

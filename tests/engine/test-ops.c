@@ -33,14 +33,17 @@ static float frand(void) {   // uniform in [-1, 1)
 
 static void fill(float * x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
 
+// The batch of the plans the tests make (plan_init), and so of their tensors.
+static int g_batch = 1;
+
 static void upload(const ipg_tensor_t * t, const float * host) {
-    size_t bytes = (size_t) t->c * t->h * t->w * sizeof(float);
+    size_t bytes = (size_t) g_batch * t->c * t->h * t->w * sizeof(float);
     cl_int rc = clEnqueueWriteBuffer(g_cl.queue, t->buf, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
     CHECK(rc == CL_SUCCESS, "upload: %s", ipg_cl_error_name(rc));
 }
 
 static float * download(const ipg_tensor_t * t) {
-    size_t n = (size_t) t->c * t->h * t->w;
+    size_t n = (size_t) g_batch * t->c * t->h * t->w;
     float * h = malloc(n * sizeof(float));
     cl_int rc = clEnqueueReadBuffer(g_cl.queue, t->buf, CL_TRUE, 0, n * sizeof(float), h, 0, NULL, NULL);
     CHECK(rc == CL_SUCCESS, "download: %s", ipg_cl_error_name(rc));
@@ -65,6 +68,7 @@ static void plan_init(ipg_plan_t * p) {
     p->cl = &g_cl;
     p->err = g_err;
     p->err_size = sizeof g_err;
+    p->batch = g_batch;
 }
 
 // ---- convolution -------------------------------------------------------------
@@ -98,12 +102,15 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
     fill(cv.w, (size_t) cout * cin * k * k);
     fill(cv.b, (size_t) cout);
     const int OH = (h + 2 * pad - k) / stride + 1, OW = (w + 2 * pad - k) / stride + 1;
-    float * in = malloc((size_t) cin * h * w * sizeof(float));
-    float * res = malloc((size_t) cout * OH * OW * sizeof(float));
-    float * want = malloc((size_t) cout * OH * OW * sizeof(float));
-    fill(in, (size_t) cin * h * w);
-    fill(res, (size_t) cout * OH * OW);
-    conv_ref(in, cin, h, w, &cv, use_res ? res : NULL, relu, want, OH, OW);
+    // g_batch images, each against the host reference on its own.
+    const size_t nin = (size_t) cin * h * w, nout = (size_t) cout * OH * OW;
+    float * in = malloc(g_batch * nin * sizeof(float));
+    float * res = malloc(g_batch * nout * sizeof(float));
+    float * want = malloc(g_batch * nout * sizeof(float));
+    fill(in, g_batch * nin);
+    fill(res, g_batch * nout);
+    for (int b = 0; b < g_batch; b++)
+        conv_ref(in + b * nin, cin, h, w, &cv, use_res ? res + b * nout : NULL, relu, want + b * nout, OH, OW);
 
     ipg_plan_t p;
     plan_init(&p);
@@ -123,9 +130,9 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
         char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d%s", cin, cout, h, w, k,
-                 stride, pad, use_res, relu, pack_all ? " (im2col path)" : "");
-        compare(what, got, want, (size_t) cout * OH * OW, 1e-5);
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout,
+                 h, w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
+        compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
     }
@@ -505,6 +512,14 @@ int main(void) {
         // 3x3 stride-1 convs default to conv-direct.cl: check the im2col path too
         if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
     }
+    // A batch of 3 odd-sized images: both paths, each image its own reference.
+    g_batch = 3;
+    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+        const int * c = convs[i];
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+    }
+    g_batch = 1;
     test_conv_split();
     test_maxpool(13, 1, 1);
     test_maxpool(3, 3, 5);
