@@ -19,6 +19,7 @@ failure instead of a skip.
 
 import os
 import random
+import socket
 import struct
 import subprocess
 import sys
@@ -297,13 +298,19 @@ def test_corrupt(tool, tmp):
     expect_failure(tool, "text file", p, tmp, "not a JPEG, PNG or PPM image")
     d = os.path.join(tmp, "a-directory.png")
     os.mkdir(d)
-    expect_failure(tool, "directory", d, tmp, "directory")
+    expect_failure(tool, "directory", d, tmp, "is a directory, not a regular file")
     # Special files are refused before they are opened (issue 18): a FIFO
     # without a writer would block the open, /dev/zero would never end.
     p = os.path.join(tmp, "a-fifo.jpg")
     os.mkfifo(p)
-    expect_failure(tool, "FIFO refused at once", p, tmp, "not a regular file", timeout=10)
-    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp, "not a regular file", timeout=10)
+    expect_failure(tool, "FIFO refused at once", p, tmp, "is a FIFO, not a regular file", timeout=10)
+    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp,
+                   "is a character device, not a regular file", timeout=10)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    p = os.path.join(tmp, "a-socket.png")
+    sock.bind(p)
+    expect_failure(tool, "socket refused at once", p, tmp, "is a socket, not a regular file", timeout=10)
+    sock.close()
     if os.geteuid() != 0:
         p = os.path.join(tmp, "unreadable.jpg")
         source_image().save(p, "JPEG")
