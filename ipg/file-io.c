@@ -15,15 +15,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Refuses anything but a regular file, with the reason; true when regular.
-static bool file_check_regular(const char * path, const struct stat * st, char * err, size_t err_size) {
-    if (S_ISDIR(st->st_mode)) {
-        ipg_format_error_prefixed(err, err_size, path, "cannot read: %s", strerror(EISDIR));
-        return false;
+// What a non-regular file is, for messages; NULL when it has no common name.
+static const char * file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) {
+        return "a directory";
     }
-    // A device or FIFO could block or stream forever (/dev/zero).
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISCHR(mode)) {
+        return "a character device";
+    }
+    if (S_ISBLK(mode)) {
+        return "a block device";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return NULL;
+}
+
+// Refuses anything but a regular file, naming what it is; true when regular.
+// A device or FIFO could block or stream forever (/dev/zero).
+static bool file_check_regular(const char * path, const struct stat * st, char * err, size_t err_size) {
     if (!S_ISREG(st->st_mode)) {
-        ipg_format_error_prefixed(err, err_size, path, "cannot read: not a regular file");
+        const char * kind = file_kind(st->st_mode);
+        if (kind != NULL) {
+            ipg_format_error_prefixed(err, err_size, path, "cannot read: is %s, not a regular file", kind);
+        } else {
+            ipg_format_error_prefixed(err, err_size, path, "cannot read: not a regular file");
+        }
         return false;
     }
     return true;
@@ -36,6 +57,46 @@ static bool file_check_size(const char * path, uint64_t bytes, size_t max_bytes,
         return false;
     }
     return true;
+}
+
+int ipg_file_open(const char * path, size_t max_bytes, uint64_t * size, char * err, size_t err_size) {
+    if (err != NULL && err_size > 0) {
+        err[0] = '\0';
+    }
+    if (path == NULL || size == NULL) {
+        ipg_format_error(err, err_size, "ipg_file_open: NULL argument");
+        return -1;
+    }
+    *size = 0;
+    // stat() first: opening a FIFO for reading blocks until a writer comes.
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ipg_format_error_prefixed(err, err_size, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!file_check_regular(path, &st, err, err_size) ||
+        !file_check_size(path, (uint64_t) st.st_size, max_bytes, err, err_size)) {
+        return -1;
+    }
+    // O_NONBLOCK, then fstat again: the path may have been replaced by a FIFO
+    // since the stat().
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        ipg_format_error_prefixed(err, err_size, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        ipg_format_error_prefixed(err, err_size, path, "cannot stat: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!file_check_regular(path, &st, err, err_size) ||
+        !file_check_size(path, (uint64_t) st.st_size, max_bytes, err, err_size)) {
+        close(fd);
+        return -1;
+    }
+    *size = (uint64_t) st.st_size;
+    return fd;
 }
 
 ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, size_t * size, char * err,
@@ -53,37 +114,15 @@ ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, 
         max_bytes = SIZE_MAX - 1; // room for the terminating NUL
     }
 
-    // stat() first: opening a FIFO for reading blocks until a writer comes.
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        ipg_format_error_prefixed(err, err_size, path, "cannot open: %s", strerror(errno));
-        return IPG_ERR_IO;
-    }
-    if (!file_check_regular(path, &st, err, err_size) ||
-        !file_check_size(path, (uint64_t) st.st_size, max_bytes, err, err_size)) {
-        return IPG_ERR_IO;
-    }
-    // O_NONBLOCK, then fstat again: the path may have been replaced by a FIFO
-    // since the stat().
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    uint64_t st_size;
+    int      fd = ipg_file_open(path, max_bytes, &st_size, err, err_size);
     if (fd < 0) {
-        ipg_format_error_prefixed(err, err_size, path, "cannot open: %s", strerror(errno));
-        return IPG_ERR_IO;
-    }
-    if (fstat(fd, &st) != 0) {
-        ipg_format_error_prefixed(err, err_size, path, "cannot stat: %s", strerror(errno));
-        close(fd);
-        return IPG_ERR_IO;
-    }
-    if (!file_check_regular(path, &st, err, err_size) ||
-        !file_check_size(path, (uint64_t) st.st_size, max_bytes, err, err_size)) {
-        close(fd);
         return IPG_ERR_IO;
     }
 
     // Read to EOF rather than trusting st_size, so a file that changes size
     // under us is still read consistently (and still within the limit).
-    size_t    cap = (size_t) st.st_size + 1;
+    size_t    cap = (size_t) st_size + 1;
     size_t    len = 0;
     uint8_t * buf = malloc(cap);
     if (buf == NULL) {

@@ -8,11 +8,14 @@
 #include "file-io.h"
 #include "json.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 // The reference implementation's cap; a real header is tens of kilobytes.
 #define IPG_ST_MAX_HEADER ((uint64_t) 100000000)
@@ -55,7 +58,11 @@ void ipg_st_free(ipg_st_file_t * f) {
     }
     free(f->tensors);
     free(f->meta);
-    free(f->file);
+    if (f->mapped) {
+        munmap(f->file, f->file_size);
+    } else {
+        free(f->file);
+    }
     memset(f, 0, sizeof(*f));
 }
 
@@ -287,22 +294,11 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     return 0;
 }
 
-// Validates f->file (already owned by f). On failure the caller frees f.
-static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
-    const uint8_t * b    = f->file;
-    const size_t    size = f->file_size;
-
-    if (size < 8) {
-        ipg_format_error(err, err_size, "file is %zu bytes, too short for the 8-byte header length", size);
-        return 2;
-    }
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) {
-        n = (n << 8) | b[i];
-    }
+// Checks the 8-byte header length `n` of a file of `size` bytes (>= 8).
+static int st_check_header_length(uint64_t n, uint64_t size, char * err, size_t err_size) {
     // File size first: for a truncated or foreign file it is the useful fact.
-    if (n > (uint64_t) (size - 8)) {
-        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%zu bytes)%s",
+    if (n > size - 8) {
+        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%" PRIu64 " bytes)%s",
                  n, size, n > IPG_ST_MAX_HEADER ? " and the 100000000-byte limit" : "");
         return 2;
     }
@@ -310,11 +306,27 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
         ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the 100000000-byte limit", n);
         return 2;
     }
-    const char * hdr = (const char *) b + 8;
     if (n == 0) {
         ipg_format_error(err, err_size, "header length is 0 (not a safetensors file?)");
         return 2;
     }
+    return 0;
+}
+
+static uint64_t st_read_u64le(const uint8_t * b) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) {
+        n = (n << 8) | b[i];
+    }
+    return n;
+}
+
+// Validates the JSON header `hdr` (n bytes, length already checked) against a
+// data buffer of `data_size` bytes and fills f's metadata and tensors. With
+// `data` NULL (the buffer is mapped later) each tensor's data stays NULL and
+// only its offset is set. On failure the caller frees f.
+static int st_parse_header(ipg_st_file_t * f, const char * hdr, uint64_t n, const uint8_t * data, size_t data_size,
+                           char * err, size_t err_size) {
     if (hdr[0] != '{') {
         ipg_format_error(err, err_size, "header does not start with '{' (not a safetensors file?)");
         return 2;
@@ -330,8 +342,6 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
     int rc = 0;
     st_entry_t * entries = NULL;
     size_t       n_entries = 0;
-    const uint8_t * data      = b + 8 + n;
-    const size_t    data_size = size - 8 - (size_t) n;
 
     if (root->type != IPG_JSON_OBJECT) {
         // Unreachable after the '{' check, kept for a parser that changes.
@@ -427,9 +437,10 @@ static int st_parse_owned(ipg_st_file_t * f, char * err, size_t err_size) {
             rc = 2;
             goto done;
         }
-        covered = e->end;
-        last    = e->t.name;
-        e->t.data = data + e->begin;
+        covered     = e->end;
+        last        = e->t.name;
+        e->t.offset = (size_t) e->begin;
+        e->t.data   = data != NULL ? data + e->begin : NULL;
     }
     if (covered != (uint64_t) data_size) {
         ipg_format_error(err, err_size, "%" PRIu64 " unused bytes at the end of the data buffer (after %s%s%s)",
@@ -480,11 +491,96 @@ int ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char *
         memcpy(out->file, bytes, size);
     }
     out->file_size = size;
-    int rc = st_parse_owned(out, err, err_size);
+    int rc = 0;
+    if (size < 8) {
+        ipg_format_error(err, err_size, "file is %zu bytes, too short for the 8-byte header length", size);
+        rc = 2;
+    }
+    uint64_t n = rc == 0 ? st_read_u64le(out->file) : 0;
+    if (rc == 0) {
+        rc = st_check_header_length(n, size, err, err_size);
+    }
+    if (rc == 0) {
+        rc = st_parse_header(out, (const char *) out->file + 8, n, out->file + 8 + n, size - 8 - (size_t) n, err,
+                             err_size);
+    }
     if (rc != 0) {
         ipg_st_free(out);
     }
     return rc;
+}
+
+// Reads exactly `size` bytes at `offset`; false on an error or early end.
+static bool st_pread_full(int fd, void * dst, size_t size, uint64_t offset) {
+    uint8_t * p = dst;
+    while (size > 0) {
+        ssize_t got = pread(fd, p, size, (off_t) offset);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
+            return false;
+        }
+        p      += got;
+        size   -= (size_t) got;
+        offset += (uint64_t) got;
+    }
+    return true;
+}
+
+// The header is read and checked first; only a valid one gets the file
+// mapped, so a huge file with a bad header costs two small reads.
+static int st_load_fd(int fd, uint64_t size, ipg_st_file_t * out, char * err, size_t err_size) {
+    uint8_t len8[8];
+    if (size < 8) {
+        ipg_format_error(err, err_size, "file is %" PRIu64 " bytes, too short for the 8-byte header length", size);
+        return 2;
+    }
+    errno = 0;
+    if (!st_pread_full(fd, len8, 8, 0)) {
+        ipg_format_error(err, err_size, "cannot read the header length: %s", errno ? strerror(errno) : "early end");
+        return 1;
+    }
+    const uint64_t n  = st_read_u64le(len8);
+    int            rc = st_check_header_length(n, size, err, err_size);
+    if (rc != 0) {
+        return rc;
+    }
+    if (size > SIZE_MAX) {
+        ipg_format_error(err, err_size, "%" PRIu64 " bytes do not fit in the address space", size);
+        return 2;
+    }
+    char * hdr = malloc((size_t) n);
+    if (hdr == NULL) {
+        ipg_format_error(err, err_size, "out of memory reading the %" PRIu64 "-byte header", n);
+        return 2;
+    }
+    errno = 0;
+    if (!st_pread_full(fd, hdr, (size_t) n, 8)) {
+        ipg_format_error(err, err_size, "cannot read the header: %s", errno ? strerror(errno) : "early end");
+        free(hdr);
+        return 1;
+    }
+    rc = st_parse_header(out, hdr, n, NULL, (size_t) (size - 8 - n), err, err_size);
+    free(hdr);
+    if (rc != 0) {
+        return rc;
+    }
+    // Read-only and private: the weights are read once into the model's
+    // host buffers, so only the pages being converted are resident.
+    void * map = mmap(NULL, (size_t) size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        ipg_format_error(err, err_size, "cannot map %" PRIu64 " bytes: %s", size, strerror(errno));
+        return 1;
+    }
+    out->file      = map;
+    out->file_size = (size_t) size;
+    out->mapped    = true;
+    const uint8_t * data = out->file + 8 + n;
+    for (int32_t i = 0; i < out->n_tensors; i++) {
+        out->tensors[i].data = data + out->tensors[i].offset;
+    }
+    return 0;
 }
 
 int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_size) {
@@ -496,19 +592,17 @@ int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_s
         return 1;
     }
     memset(out, 0, sizeof(*out));
-    uint8_t * buf = NULL;
-    size_t    len = 0;
-    if (ipg_file_read(path, SIZE_MAX, &buf, &len, err, err_size) != IPG_OK) {
+    uint64_t size;
+    int      fd = ipg_file_open(path, SIZE_MAX, &size, err, err_size);
+    if (fd < 0) {
         return 1;
     }
-
-    out->file      = buf;
-    out->file_size = len;
     // Every message starts with the path ("path: what"), as content errors
     // alone do not say which file.
     char msg[1024];
     msg[0] = '\0';
-    int  rc = st_parse_owned(out, msg, sizeof(msg));
+    int  rc = st_load_fd(fd, size, out, msg, sizeof(msg));
+    close(fd);
     if (rc != 0) {
         ipg_format_error_prefixed(err, err_size, path, "%s", msg);
         ipg_st_free(out);

@@ -14,6 +14,7 @@
 #ifndef IPG_SAFETENSORS_H
 #define IPG_SAFETENSORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ typedef struct {
     int64_t         shape[IPG_ST_MAX_DIMS];
     int64_t         numel;
     const uint8_t * data;        // points into the file's data buffer
+    size_t          offset;      // data's offset in that buffer (data_offsets[0])
     size_t          nbytes;
 } ipg_st_tensor_t;
 
@@ -40,8 +42,9 @@ typedef struct {
 } ipg_st_meta_t;
 
 typedef struct {
-    uint8_t *         file;      // whole file in memory (owned)
+    uint8_t *         file;      // whole file: a copy (ipg_st_parse) or a read-only map (ipg_st_load); owned
     size_t            file_size;
+    bool              mapped;    // file is mmap'd (munmap'd by ipg_st_free)
     int32_t           n_tensors;
     ipg_st_tensor_t * tensors;   // sorted by data offset
     int32_t           n_meta;
@@ -50,7 +53,12 @@ typedef struct {
 
 // Reads and validates a file. Returns 0 on success; otherwise non-zero, and
 // `err` holds a sentence naming the problem (tensor name, field, offset).
-// Returns 1 for I/O errors (missing, unreadable file), 2 for malformed content.
+// Returns 1 for I/O errors (missing, unreadable or special file), 2 for
+// malformed content. Only the length and the JSON header are read; once they
+// pass, the file is mapped read-only (mmap) and the tensors point into the
+// map, so a huge file with a bad header is refused after two small reads and
+// a good one costs only the pages read. As with any mapping, the file must not
+// be truncated while loaded (the reader would get SIGBUS).
 int  ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_size);
 // Same on a memory block (copied). For tests and fuzzing.
 int  ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char * err, size_t err_size);

@@ -10,6 +10,8 @@ packages=(
   build-essential meson ninja-build pkg-config
   # OpenCL: headers, ICD loader, and PoCL so that every machine has a device
   ocl-icd-opencl-dev opencl-c-headers opencl-headers pocl-opencl-icd clinfo
+  # libFuzzer targets (tests/fuzz, tools/fuzz.sh): clang and its runtime
+  clang libclang-rt-14-dev
   # image decoding for ipgnet-detect
   libturbojpeg0-dev libpng-dev
   # the GStreamer plugin, its tests and the example pipelines

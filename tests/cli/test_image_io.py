@@ -19,6 +19,7 @@ failure instead of a skip.
 
 import os
 import random
+import socket
 import struct
 import subprocess
 import sys
@@ -297,13 +298,19 @@ def test_corrupt(tool, tmp):
     expect_failure(tool, "text file", p, tmp, "not a JPEG, PNG or PPM image")
     d = os.path.join(tmp, "a-directory.png")
     os.mkdir(d)
-    expect_failure(tool, "directory", d, tmp, "directory")
+    expect_failure(tool, "directory", d, tmp, "is a directory, not a regular file")
     # Special files are refused before they are opened (issue 18): a FIFO
     # without a writer would block the open, /dev/zero would never end.
     p = os.path.join(tmp, "a-fifo.jpg")
     os.mkfifo(p)
-    expect_failure(tool, "FIFO refused at once", p, tmp, "not a regular file", timeout=10)
-    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp, "not a regular file", timeout=10)
+    expect_failure(tool, "FIFO refused at once", p, tmp, "is a FIFO, not a regular file", timeout=10)
+    expect_failure(tool, "/dev/zero refused at once", "/dev/zero", tmp,
+                   "is a character device, not a regular file", timeout=10)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    p = os.path.join(tmp, "a-socket.png")
+    sock.bind(p)
+    expect_failure(tool, "socket refused at once", p, tmp, "is a socket, not a regular file", timeout=10)
+    sock.close()
     if os.geteuid() != 0:
         p = os.path.join(tmp, "unreadable.jpg")
         source_image().save(p, "JPEG")
@@ -433,6 +440,81 @@ def test_corrupt(tool, tmp):
     compare_pillow(tool, "file name with quote, backslash, non-ASCII", p, tmp)
 
 
+def jpeg_with_scans(path, src, copies):
+    """Saves `src` as a progressive JPEG, then repeats its last scan `copies`
+    times before EOI: a small file that makes libjpeg run that many scans."""
+    src.save(path, "JPEG", quality=90, progressive=True)
+    data = open(path, "rb").read()
+    scans, pos = [], 2
+    while pos < len(data) - 1:
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            break
+        end = pos + 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xDA:   # entropy-coded data runs to the next real marker
+            while not (data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8))):
+                end += 1
+            scans.append(data[pos:end])
+        pos = end
+    with open(path, "wb") as f:
+        f.write(data[:pos] + scans[-1] * copies + b"\xff\xd9")
+    return len(scans)
+
+
+def zeros_deflated(block, count):
+    """A zlib stream of block * count zero bytes at the cost of two blocks:
+    after a full flush, the compressor's output for the same input repeats."""
+    c = zlib.compressobj(9)
+    first = c.compress(bytes(block)) + c.flush(zlib.Z_FULL_FLUSH)
+    unit = c.compress(bytes(block)) + c.flush(zlib.Z_FULL_FLUSH)
+    n = block * count
+    # An empty final block, then the Adler-32 of n zeros (a = 1, b = n).
+    return first + unit * (count - 1) + b"\x03\x00" + struct.pack(">I", ((n % 65521) << 16) | 1)
+
+
+def test_decompression_limits(tool, tmp):
+    # Issue 18: decompression bombs are refused quickly and clearly. A
+    # progressive JPEG repeating one AC scan 1000 times stops at 500 scans
+    # (TJFLAG_LIMITSCANS); the same file declaring 16384 x 16384 and a small
+    # PNG declaring 16384 x 16384 RGBA are refused from their headers by the
+    # pixel limit (before, 32.5 s / 1.46 GB and 4.7 s / 1.73 GB).
+    assert zlib.decompress(zeros_deflated(1000, 7)) == bytes(7000)
+    src = source_image().resize((256, 256))
+    p = os.path.join(tmp, "many-scans.jpg")
+    n = jpeg_with_scans(p, src, 1000)
+    expect_failure(tool, f"progressive JPEG of {n - 1} + 1000 scans stops at 500", p, tmp,
+                   "more than 500 scans", timeout=30)
+    data = bytearray(open(p, "rb").read())
+    sof = data.find(b"\xff\xc2")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 16384, 16384)
+    p = os.path.join(tmp, "many-scans-16384.jpg")
+    with open(p, "wb") as f:
+        f.write(data)
+    expect_failure(tool, "progressive JPEG of 16384 x 16384 refused from its header", p, tmp,
+                   "is 268435456 pixels, more than the limit of 67108864", timeout=5)
+    p = os.path.join(tmp, "bomb.png")
+    ihdr = struct.pack(">IIBBBBB", 16384, 16384, 8, 6, 0, 0, 0)
+    rows = zeros_deflated(256 * (1 + 4 * 16384), 64)   # every row: 1 MB, 1 GB decoded
+    with open(p, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", rows) +
+                png_chunk(b"IEND", b""))
+    expect_failure(tool, "PNG declaring 16384 x 16384 RGBA refused from its header", p, tmp,
+                   "is 268435456 pixels, more than the limit of 67108864", timeout=5)
+
+    # The limit's override: IPGNET_MAX_PIXELS, checked like any header size.
+    p = os.path.join(tmp, "limit.png")
+    src.resize((100, 50)).save(p, "PNG")
+    os.environ["IPGNET_MAX_PIXELS"] = "4999"
+    expect_failure(tool, "IPGNET_MAX_PIXELS=4999 refuses 100 x 50", p, tmp,
+                   "is 5000 pixels, more than the limit of 4999")
+    os.environ["IPGNET_MAX_PIXELS"] = "5000"
+    compare_pillow(tool, "IPGNET_MAX_PIXELS=5000 accepts 100 x 50", p, tmp)
+    os.environ["IPGNET_MAX_PIXELS"] = "lots"
+    expect_failure(tool, "IPGNET_MAX_PIXELS=lots is refused, named", p, tmp,
+                   "IPGNET_MAX_PIXELS='lots' is not a pixel count")
+    del os.environ["IPGNET_MAX_PIXELS"]
+
+
 def main():
     warnings.simplefilter("ignore")   # Pillow's advice on palette transparency
     if len(sys.argv) != 2:
@@ -445,6 +527,7 @@ def main():
         test_generated_png(tool, tmp)
         test_pnm(tool, tmp)
         test_corrupt(tool, tmp)
+        test_decompression_limits(tool, tmp)
     return finish()
 
 

@@ -11,13 +11,16 @@
 #include "safetensors.h"
 #include "st-builder.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 // ---- good file ---------------------------------------------------------------
@@ -491,11 +494,11 @@ static void test_load(void) {
           "missing file -> 1, path and strerror", err);
 
     rc = ipg_st_load("/tmp", &f, err, sizeof(err));
-    check(rc == 1 && strcmp(err, "/tmp: cannot read: Is a directory") == 0,
-          "directory -> 1, path and strerror", err);
+    check(rc == 1 && strcmp(err, "/tmp: cannot read: is a directory, not a regular file") == 0,
+          "directory -> 1, path and what it is", err);
     rc = ipg_st_load("/dev/zero", &f, err, sizeof(err));
-    check(rc == 1 && strcmp(err, "/dev/zero: cannot read: not a regular file") == 0, "device -> 1, not a regular file",
-          err);
+    check(rc == 1 && strcmp(err, "/dev/zero: cannot read: is a character device, not a regular file") == 0,
+          "device -> 1, path and what it is", err);
     free(bytes);
 }
 
@@ -529,8 +532,8 @@ static void test_special_files(void) {
     alarm(10);
     int  rc = ipg_st_load(fifo, &f, err, sizeof(err));
     char expect[sizeof(fifo) + 64];
-    snprintf(expect, sizeof(expect), "%s: cannot read: not a regular file", fifo);
-    check(rc == 1 && strcmp(err, expect) == 0, "FIFO model path -> 1 at once, not a regular file", err);
+    snprintf(expect, sizeof(expect), "%s: cannot read: is a FIFO, not a regular file", fifo);
+    check(rc == 1 && strcmp(err, expect) == 0, "FIFO model path -> 1 at once, is a FIFO", err);
 
     uint8_t * bytes = NULL;
     size_t    size  = 0;
@@ -538,7 +541,7 @@ static void test_special_files(void) {
               strcmp(err, expect) == 0,
           "ipg_file_read: FIFO refused", err);
     check(ipg_file_read("/dev/zero", SIZE_MAX, &bytes, &size, err, sizeof(err)) == IPG_ERR_IO && bytes == NULL &&
-              strcmp(err, "/dev/zero: cannot read: not a regular file") == 0,
+              strcmp(err, "/dev/zero: cannot read: is a character device, not a regular file") == 0,
           "ipg_file_read: device refused", err);
     alarm(0);
     signal(SIGALRM, SIG_DFL);
@@ -585,6 +588,104 @@ static void test_half(void) {
     check(isnan(ipg_half_to_float(0x7e00)) && isnan(ipg_half_to_float(0x7c01)), "half -> float: NaN", NULL);
 }
 
+// ---- large sparse files -------------------------------------------------------
+
+#define SPARSE_BYTES ((uint64_t) 2 << 30)
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static long max_rss_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static void on_slow_alarm(int sig) {
+    (void) sig;
+    static const char msg[] = "FAIL a 2 GB sparse file took more than 5 s (read whole?)\n";
+    ssize_t           n     = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+    (void) n;
+    _exit(1);
+}
+
+// Writes `head` (size bytes) and extends the file, sparse, to `total` bytes.
+static bool write_sparse(const char * path, const uint8_t * head, size_t size, uint64_t total) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        return false;
+    }
+    bool ok = write(fd, head, size) == (ssize_t) size && ftruncate(fd, (off_t) total) == 0;
+    return close(fd) == 0 && ok;
+}
+
+// Issue 18: a 2 GB file with a bad header was read whole (7.4 s, 2.11 GB RSS)
+// before the header was looked at. Now the header is read and checked first
+// and the data is mapped, so neither a bad nor a good 2 GB file costs its size
+// in memory or time. The peak RSS (getrusage) may not grow by 64 MiB.
+static void test_sparse_files(void) {
+    char err[512] = "";
+    char dir[]    = "/tmp/ipg-test-sparse-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        check(false, "mkdtemp", NULL);
+        return;
+    }
+    char path[sizeof(dir) + 32];
+    snprintf(path, sizeof(path), "%s/big.safetensors", dir);
+    signal(SIGALRM, on_slow_alarm);
+    ipg_st_file_t f;
+
+    // A header that is not JSON, then 2 GB of holes.
+    static const char bad[] = "\x10\0\0\0\0\0\0\0{\"a\": not JSON}";
+    bool written = write_sparse(path, (const uint8_t *) bad, sizeof(bad) - 1, SPARSE_BYTES);
+    check(written, "wrote a 2 GB sparse file with a bad header", path);
+    long   rss0 = max_rss_kib();
+    double t0   = now_s();
+    alarm(5);
+    int rc = ipg_st_load(path, &f, err, sizeof(err));
+    alarm(0);
+    double dt  = now_s() - t0;
+    long   rss = max_rss_kib() - rss0;
+    char   what[160];
+    snprintf(what, sizeof(what), "2 GB sparse file, bad header -> 2 in %.3f s (< 1 s), peak RSS +%ld KiB (< 64 MiB)",
+             dt, rss);
+    check(written && rc == 2 && strstr(err, "header is not valid JSON") != NULL && dt < 1.0 && rss < 64 * 1024, what,
+          err);
+
+    // A good header whose one U8 tensor covers the 2 GB of holes: loaded
+    // (mapped) without reading the data.
+    int64_t        shape[1] = { (int64_t) (SPARSE_BYTES - 4096) };
+    ipg_st_entry_t e        = { "big", "U8", 1, shape, 0, (uint64_t) shape[0] };
+    size_t         hsize    = 0;
+    uint8_t *      head     = ipg_st_write_header(NULL, 0, &e, 1, &hsize);
+    written = head != NULL && write_sparse(path, head, hsize, hsize + (uint64_t) shape[0]);
+    check(written, "wrote a 2 GB sparse file with a good header", path);
+    rss0 = max_rss_kib();
+    t0   = now_s();
+    alarm(5);
+    rc = ipg_st_load(path, &f, err, sizeof(err));
+    alarm(0);
+    dt  = now_s() - t0;
+    rss = max_rss_kib() - rss0;
+    snprintf(what, sizeof(what), "2 GB sparse file, good header -> loaded (mapped) in %.3f s, peak RSS +%ld KiB", dt,
+             rss);
+    check(written && rc == 0 && f.mapped && f.n_tensors == 1 && f.tensors[0].nbytes == (size_t) shape[0] &&
+              f.tensors[0].data == f.file + hsize && dt < 1.0 && rss < 64 * 1024,
+          what, err);
+    if (rc == 0) {
+        check(f.tensors[0].data[0] == 0 && f.tensors[0].data[f.tensors[0].nbytes - 1] == 0,
+              "the mapped data reads as the file's zeros", NULL);
+        ipg_st_free(&f);
+    }
+    free(head);
+    signal(SIGALRM, SIG_DFL);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     test_good_file();
     test_minimal_files();
@@ -592,6 +693,7 @@ int main(void) {
     test_bad_arguments();
     test_load();
     test_special_files();
+    test_sparse_files();
     test_half();
     return check_summary();
 }

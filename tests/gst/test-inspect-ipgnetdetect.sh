@@ -20,4 +20,9 @@ for prop in model device threshold iou-threshold max-detections object-class \
 done
 printf '%s\n' "$out" | grep -q 'IPG-Net object detection' || {
   echo "long name missing" >&2; exit 1; }
+# Issue 18: the project's name, no invented organisation or address.
+printf '%s\n' "$out" | grep -q '^  Origin URL  *ipgnet$' || {
+  echo "origin is not the project's name" >&2; exit 1; }
+printf '%s\n' "$out" | grep -q '^  Author  *ipgnet$' || {
+  echo "author is not the project's name" >&2; exit 1; }
 echo "ipgnetdetect: all properties listed"

@@ -7,6 +7,8 @@
 #include "error.h"
 #include "file-io.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <png.h>
 #include <setjmp.h>
@@ -19,6 +21,54 @@
 // needs far less in any supported format except a 16-bit PNG without
 // compression, which is still under this).
 #define MAX_FILE_BYTES ((size_t)2 << 30)
+
+#define PIXELS_ENV "IPGNET_MAX_PIXELS"
+// libpng's limits on ancillary chunks (iCCP, zTXt, ...): bytes per chunk and
+// chunks in all. A real image needs far less.
+#define PNG_CHUNK_MALLOC_MAX ((png_alloc_size_t)8000000)
+#define PNG_CHUNK_CACHE_MAX  1000
+
+// 0 until cli_image_set_max_pixels(): then the environment or the default.
+static uint64_t max_pixels_set;
+
+static int parse_pixels(const char * text, uint64_t * out) {
+    const uint64_t most = (uint64_t)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM;
+    char * end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!text[0] || text[0] == '-' || end == text || *end != '\0' || errno != 0 || v < 1 || v > most)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_image_set_max_pixels(const char * text, char * err, size_t err_size) {
+    if (!text || parse_pixels(text, &max_pixels_set) != 0) {
+        ipg_format_error(err, err_size, "invalid pixel limit '%s' (a count from 1 to %llu)", text ? text : "",
+                         (unsigned long long)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
+        return -1;
+    }
+    return 0;
+}
+
+// The limit in force; -1 with a message when IPGNET_MAX_PIXELS is invalid.
+static int max_pixels(uint64_t * out, char * err, size_t err_size) {
+    if (max_pixels_set) {
+        *out = max_pixels_set;
+        return 0;
+    }
+    const char * env = getenv(PIXELS_ENV);
+    if (!env || !*env) {
+        *out = CLI_IMAGE_DEFAULT_MAX_PIXELS;
+        return 0;
+    }
+    if (parse_pixels(env, out) != 0) {
+        ipg_format_error(err, err_size, PIXELS_ENV "='%s' is not a pixel count from 1 to %llu", env,
+                         (unsigned long long)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
+        return -1;
+    }
+    return 0;
+}
 
 void cli_image_free(cli_image_t * img) {
     if (!img)
@@ -36,6 +86,18 @@ static int check_dims(long long w, long long h, const char * kind, const char * 
     if (w > CLI_IMAGE_MAX_DIM || h > CLI_IMAGE_MAX_DIM) {
         ipg_format_error_prefixed(err, err_size, name, "%s image too large (%lld x %lld, at most %d x %d)",
                 kind, w, h, CLI_IMAGE_MAX_DIM, CLI_IMAGE_MAX_DIM);
+        return -1;
+    }
+    uint64_t most = 0;
+    char why[256];
+    if (max_pixels(&most, why, sizeof why) != 0) {
+        ipg_format_error_prefixed(err, err_size, name, "%s", why);
+        return -1;
+    }
+    if ((uint64_t)w * (uint64_t)h > most) {
+        ipg_format_error_prefixed(err, err_size, name,
+                "%s image too large (%lld x %lld is %" PRIu64 " pixels, more than the limit of %" PRIu64
+                "; see --max-pixels or " PIXELS_ENV ")", kind, w, h, (uint64_t)w * (uint64_t)h, most);
         return -1;
     }
     return 0;
@@ -102,11 +164,13 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
         tjDestroy(tj);
         return -1;
     }
-    // Flags 0: accurate integer DCT and fancy upsampling, as Pillow. A libjpeg
-    // warning (e.g. premature end of data) makes tjDecompress2() return -1:
-    // we treat it as an error.
+    // Accurate integer DCT and fancy upsampling, as Pillow. A libjpeg warning
+    // (e.g. premature end of data) makes tjDecompress2() return -1: we treat
+    // it as an error. TJFLAG_LIMITSCANS refuses a progressive JPEG of more
+    // than 500 scans: each scan re-reads every coefficient, so a small file
+    // of many scans costs minutes (issue 18).
     if (tjDecompress2(tj, bytes, (unsigned long)size, buf, w, 0, h,
-                      cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0) {
+                      cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
         tj_failure(tj, name, err, err_size);
         free(buf);
         tjDestroy(tj);
@@ -169,8 +233,18 @@ static void png_read_mem(png_structp png, png_bytep dst, size_t n) {
     src->pos += n;
 }
 
+static uint32_t be32(const uint8_t * b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 static int decode_png(const uint8_t * bytes, size_t size, const char * name,
                       cli_image_t * out, char * err, size_t err_size) {
+    // The size from IHDR (the first chunk) before libpng starts, so a too
+    // large image gets the same message as in the other formats; libpng
+    // reports a missing or malformed IHDR itself.
+    if (size >= 24 && memcmp(bytes + 12, "IHDR", 4) == 0 &&
+        check_dims(be32(bytes + 16), be32(bytes + 20), "PNG", name, err, err_size) != 0)
+        return -1;
     png_src_t src = { .data = bytes, .size = size, .pos = 0, .truncated = 0, .msg = "" };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src,
                                              png_on_error, png_on_warning);
@@ -203,6 +277,11 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
     }
 
     png_set_read_fn(png, &src, png_read_mem);
+    // libpng refuses larger IHDR sizes itself; check_dims() then applies the
+    // pixel limit before any row is allocated.
+    png_set_user_limits(png, CLI_IMAGE_MAX_DIM, CLI_IMAGE_MAX_DIM);
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);
+    png_set_chunk_cache_max(png, PNG_CHUNK_CACHE_MAX);
     png_read_info(png, info);
 
     png_uint_32 w = 0, h = 0;

@@ -18,6 +18,15 @@ extern "C" {
 // Largest accepted width and height.
 #define CLI_IMAGE_MAX_DIM 16384
 
+// Default limit on width x height (64 Mpixels: 192 MiB of RGB), checked from
+// the header before any pixel is allocated or decoded, so that a small file
+// declaring a huge image (a decompression bomb) is refused at once. The
+// environment variable IPGNET_MAX_PIXELS overrides it, and
+// cli_image_set_max_pixels() (ipgnet-detect --max-pixels) overrides both.
+// Progressive JPEGs are also limited to 500 scans (TurboJPEG's
+// TJFLAG_LIMITSCANS), and PNG ancillary chunks to 8 MB each, 1000 in all.
+#define CLI_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)8192 * 8192)
+
 typedef struct {
     int32_t   width;
     int32_t   height;
@@ -42,6 +51,10 @@ int  cli_image_load(const char * path, cli_image_t * out, char * err, size_t err
 // Same, from a buffer in memory; `name` is only used in messages.
 int  cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
                       cli_image_t * out, char * err, size_t err_size);
+
+// Sets the pixel-count limit from `text`, a decimal count in 1 ..
+// CLI_IMAGE_MAX_DIM^2. Returns 0, or -1 with a message naming the value.
+int  cli_image_set_max_pixels(const char * text, char * err, size_t err_size);
 
 // Frees the pixels and zeroes *img. Safe on a zeroed or already freed image.
 void cli_image_free(cli_image_t * img);

@@ -64,6 +64,10 @@ static void usage(FILE * f) {
         "                           warm-up; prints startup_ms= (load, context,\n"
         "                           prepare, first frame) and, last, median_ms=<float>\n"
         "      --profile            with --bench: device time per layer group\n"
+        "      --max-pixels N       refuse images of more than N pixels (width x\n"
+        "                           height), from their headers, before decoding;\n"
+        "                           default 67108864 (8192 x 8192), or the\n"
+        "                           environment variable IPGNET_MAX_PIXELS\n"
         "  -h, --help               show this help and exit\n"
         "\n"
         "Text output: one line per detection, 'IMAGE: LABEL SCORE [x1, y1, x2, y2]',\n"
@@ -147,7 +151,7 @@ static void print_text(const ipg_model_t * model, const char * path,
 // ---- main --------------------------------------------------------------------
 
 enum {
-    OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE,
+    OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE, OPT_MAX_PIXELS,
     OPT_TILE, OPT_TILE_OVERLAP, OPT_NO_FULL_FRAME, OPT_TILE_MERGE, OPT_TILE_METRIC, OPT_TILE_THRESHOLD, OPT_MAX_TILES,
 };
 
@@ -259,6 +263,7 @@ int main(int argc, char ** argv) {
         { "bench",        required_argument, NULL, OPT_BENCH },
         { "profile",      no_argument,       NULL, OPT_PROFILE },
         { "input-size",   required_argument, NULL, OPT_INPUT_SIZE },
+        { "max-pixels",   required_argument, NULL, OPT_MAX_PIXELS },
         { "tile",         required_argument, NULL, OPT_TILE },
         { "tile-overlap", required_argument, NULL, OPT_TILE_OVERLAP },
         { "no-full-frame", no_argument,      NULL, OPT_NO_FULL_FRAME },
@@ -309,6 +314,14 @@ int main(int argc, char ** argv) {
             if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
                 ipg_check_input_size(in_w, in_h, why, sizeof why) != IPG_OK) {
                 fprintf(stderr, PROG ": invalid --input-size '%s' (%s)\n", optarg, why);
+                return 2;
+            }
+            break;
+        }
+        case OPT_MAX_PIXELS: {
+            char why[160];
+            if (cli_image_set_max_pixels(optarg, why, sizeof why) != 0) {
+                fprintf(stderr, PROG ": %s\n", why);
                 return 2;
             }
             break;
