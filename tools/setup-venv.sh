@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Creates .venv (Debian's python3 with its system packages: torch, torchvision,
 # numpy, PIL, pytest) and installs pycocotools from PyPI into it, for
-# `python -m ipgnet eval`. Idempotent: says nothing and returns at once when
-# the venv already imports pycocotools.
+# `python -m ipgnet eval`, and SAHI for tools/sahi_compare.py. Idempotent: says
+# nothing and returns at once when the venv already imports both.
 #   tools/setup-venv.sh [VENV_DIR]      (default: .venv in the repository root)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$root/.venv}"
 
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import pycocotools.cocoeval" 2>/dev/null; then
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import pycocotools.cocoeval, sahi.predict" 2>/dev/null; then
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
@@ -19,4 +19,14 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 echo "setup-venv: installing pycocotools into $venv"
 "$venv/bin/pip" install -q --disable-pip-version-check "pycocotools==2.0.11"
-"$venv/bin/python" -c "import pycocotools.cocoeval"
+# SAHI without its declared dependencies: its opencv-python needs numpy 2, and
+# Debian's torch is built against numpy 1.24. What it imports, pinned, with numpy
+# held at Debian's (the headless OpenCV 4.11 wheel still takes numpy 1.x).
+echo "setup-venv: installing sahi into $venv"
+pins=$(mktemp)
+trap 'rm -f "$pins"' EXIT
+echo "numpy==1.24.*" >"$pins"
+"$venv/bin/pip" install -q --disable-pip-version-check -c "$pins" \
+  "opencv-python-headless==4.11.0.86" "shapely==2.1.2" "tqdm==4.70.1"
+"$venv/bin/pip" install -q --disable-pip-version-check --no-deps "sahi==0.12.8"
+"$venv/bin/python" -c "import pycocotools.cocoeval, sahi.predict, torch, numpy; assert numpy.__version__.startswith('1.24.'), numpy.__version__"

@@ -191,16 +191,18 @@ def test_batch_equals_singles_on_the_detections(which, request):
 
 
 def test_mapping_to_frame_pixels_and_provenance():
-    det = {"boxes": torch.tensor([[10.0, 20.0, 30.0, 40.0], [0.0, 0.0, 250.0, 90.0], [1.0, 1.0, 2.0, 2.0]]),
-           "scores": torch.tensor([0.8, 0.9, 0.3]), "labels": torch.tensor([1, 2, 0])}
+    det = {"boxes": torch.tensor([[10.0, 20.0, 30.0, 40.0], [0.0, 0.0, 250.0, 90.0], [1.0, 1.0, 2.0, 2.0],
+                                  [3.0, 3.0, 4.0, 4.0]]),
+           "scores": torch.tensor([0.8, 0.9, 0.3, 0.5]), "labels": torch.tensor([1, 2, 0, 0])}
     out = map_detections(det, (4, 100, 50, 64, 48), 2.0, 0.5)
-    # score order; the 0.3 one is under the threshold
-    assert out["scores"].tolist() == pytest.approx([0.9, 0.8])
-    assert out["labels"].tolist() == [2, 1]
+    # score order; 0.3 is under the threshold, 0.5 is not (score >= threshold)
+    assert out["scores"].tolist() == pytest.approx([0.9, 0.8, 0.5])
+    assert out["labels"].tolist() == [2, 1, 0]
     assert out["boxes"].dtype == torch.float64
     # x / s + x0, clipped to the tile [100, 164] x [50, 98]
-    assert out["boxes"].tolist() == [[100.0, 50.0, 164.0, 95.0], [105.0, 60.0, 115.0, 70.0]]
-    assert out["tile"].tolist() == [4, 4] and out["scale"].tolist() == [2.0, 2.0]
+    assert out["boxes"].tolist() == [[100.0, 50.0, 164.0, 95.0], [105.0, 60.0, 115.0, 70.0],
+                                     [101.5, 51.5, 102.0, 52.0]]
+    assert out["tile"].tolist() == [4, 4, 4] and out["scale"].tolist() == [2.0, 2.0, 2.0]
 
 
 def test_full_frame_pass_is_todays_untiled_run(retina):
@@ -519,3 +521,26 @@ def test_eval_passes_the_same_flags_to_ipgnet_detect():
     assert tile_flags(opts) == ["--tile", "512x256", "--tile-overlap", "0.3", "--tile-merge", "nms",
                                 "--tile-match-metric", "ios", "--tile-match-threshold", "0.45",
                                 "--max-tiles", "64", "--no-full-frame"]
+
+
+# ---------------------------------------------------------------- the high-resolution set
+
+def test_synth_wide_frames_keep_the_object_sizes(tmp_path):
+    from ipgnet import synth
+
+    out = tmp_path / "hd"
+    synth.generate(str(out), seed=5, train_images=0, val_images=2, size=(320, 128), workers=1,
+                   objects_range=(20, 30))
+    coco = json.load(open(out / "annotations" / "instances_val.json"))
+    assert [(im["width"], im["height"]) for im in coco["images"]] == [(320, 128)] * 2
+    from PIL import Image
+
+    assert Image.open(out / "val" / "000000.jpg").size == (320, 128)
+    sides = [max(a["bbox"][2], a["bbox"][3]) for a in coco["annotations"]]
+    assert len(sides) >= 20  # more than the default 3..15 per image
+    assert min(sides) >= synth.MIN_SIDE and max(sides) <= synth.MAX_SIDE
+    for a in coco["annotations"]:
+        x, y, w, h = a["bbox"]
+        assert 0 <= x and x + w <= 320 and 0 <= y and y + h <= 128
+    # an int size is the square it always was
+    assert synth.image_size(512) == (512, 512) and synth.image_size([1920, 1080]) == (1920, 1080)
