@@ -13,7 +13,9 @@ reference model (tools/ipgnet):
   untiled  today's detect: the frame letterboxed to the model's input
   native   the same at --input-size = the frame size rounded up to 32
   ours     tiling.py: WxH tiles at the overlap + the full frame in one batch,
-           greedy NMM by IoS 0.5 (the defaults)
+           greedy NMM by IoS 0.5 (the defaults); from the same network run,
+           two more merges: "ours nms" (NMS by IoS 0.5) and "ours no full
+           frame" (greedy NMM of the tiles only)
   sahi     SAHI's get_sliced_prediction (pinned in .venv, tools/setup-venv.sh)
            with the same slices, the full-frame pass, GREEDYNMM, IOS 0.5,
            class-wise, one slice at a time, around the reference wrapped in a
@@ -30,7 +32,6 @@ reuses the network outputs: a merge of boxes >= threshold can differ from the
 
 import argparse
 import hashlib
-import json
 import os
 import statistics
 import sys
@@ -88,9 +89,13 @@ def sahi_model_class():
 
         def _create_object_prediction_list_from_original_predictions(self, shift_amount_list=[[0, 0]],
                                                                      full_shape_list=None):
+            from sahi.utils.compatibility import fix_full_shape_list, fix_shift_amount_list
+
             boxes, scores, ids = self._original_predictions
-            shift = shift_amount_list[0] if shift_amount_list else [0, 0]
-            full = full_shape_list[0] if full_shape_list else None
+            # sahi passes [x, y] or [[x, y]] depending on the caller
+            shift = fix_shift_amount_list(shift_amount_list)[0]
+            full_shapes = fix_full_shape_list(full_shape_list)
+            full = full_shapes[0] if full_shapes else None
             preds = []
             for box, score, lid in zip(boxes, scores, ids):
                 if score < self.confidence_threshold or box[2] <= box[0] or box[3] <= box[1]:
@@ -132,12 +137,16 @@ class Ours:
         x, scales = tile_batch(image, views, self.config.input, self.config.mean, self.config.std)
         self.last = (views, scales, run_batch(self.model, x))
 
-    def merge(self, threshold):
+    def merge(self, threshold, merge=None, full_frame=True):
         views, scales, dets = self.last
         o = self.options
-        pool = pool_detections([map_detections(d, v, s, threshold) for d, v, s in zip(dets, views, scales)])
-        res = merge_detections(pool, o.merge, o.metric, o.threshold, self.config.detections_per_img)
+        pool = pool_detections([map_detections(d, v, s, threshold) for d, v, s in zip(dets, views, scales)
+                                if full_frame or v[0] >= 0])
+        res = merge_detections(pool, merge or o.merge, o.metric, o.threshold, self.config.detections_per_img)
         return detection_dicts(res, self.labels)
+
+
+VARIANTS = {"ours nms": dict(merge="nms"), "ours no full frame": dict(full_frame=False)}
 
 
 def recall_precision(dets_per_image, truth_per_image, threshold):
@@ -190,13 +199,18 @@ def main(argv=None):
     n_images = len(tile_views(w, h, options))
 
     ways = args.only.split(",")
-    rows = []
     for way in ways:
-        times, at_ap, at_thr = [], [], []
-        if way == "sahi":
-            wrapper = sahi_model_class()(model, config, labels, confidence_threshold=AP_THRESHOLD)
-        ours = Ours(model, config, labels, options) if way == "ours" else None
-        for image in frames:
+        if way not in ("untiled", "native", "ours", "sahi"):
+            raise SystemExit(f"sahi_compare: unknown way {way!r} (untiled, native, ours, sahi)")
+    all_ways = ways + (list(VARIANTS) if "ours" in ways else [])
+    times = {way: [] for way in all_ways}
+    at_ap = {way: [] for way in all_ways}
+    at_thr = {way: [] for way in all_ways}
+    wrapper = sahi_model_class()(model, config, labels, confidence_threshold=AP_THRESHOLD) if "sahi" in ways else None
+    ours = Ours(model, config, labels, options)
+    # frames outer, ways inner: a shared machine's load falls on every way alike
+    for k, image in enumerate(frames):
+        for way in all_ways:
             t0 = time.perf_counter()
             if way == "untiled":
                 a = detect_image(model, config, labels, image, AP_THRESHOLD)
@@ -204,28 +218,37 @@ def main(argv=None):
                 a = detect_image(model, config, labels, image, AP_THRESHOLD, native)
             elif way == "ours":
                 ours.run(image)
+                network = ours.last
                 a = ours.merge(AP_THRESHOLD)
-            elif way == "sahi":
-                a = sahi_detections(wrapper, image, args.tile, args.overlap, AP_THRESHOLD)
+            elif way in VARIANTS:  # merges only, on the network outputs of "ours"
+                ours.last = network
+                a = ours.merge(AP_THRESHOLD, **VARIANTS[way])
             else:
-                raise SystemExit(f"sahi_compare: unknown way {way!r} (untiled, native, ours, sahi)")
-            times.append(time.perf_counter() - t0)
+                a = sahi_detections(wrapper, image, args.tile, args.overlap, AP_THRESHOLD)
+            times[way].append(time.perf_counter() - t0)
             if way == "ours":
                 b = ours.merge(args.threshold)
+            elif way in VARIANTS:
+                b = ours.merge(args.threshold, **VARIANTS[way])
             elif way == "sahi":
                 b = sahi_detections(wrapper, image, args.tile, args.overlap, args.threshold)
             else:
                 b = [d for d in a if d["score"] >= args.threshold]
-            at_ap.append(a)
-            at_thr.append(b)
-        recall, precision = recall_precision(at_thr, truth, args.threshold)
-        dets = {data.path(im): d for im, d in zip(images, at_ap)}
+            at_ap[way].append(a)
+            at_thr[way].append(b)
+        print(f"sahi_compare: frame {k + 1}/{len(frames)}", file=sys.stderr)
+    rows = []
+    for way in all_ways:
+        recall, precision = recall_precision(at_thr[way], truth, args.threshold)
+        dets = {data.path(im): d for im, d in zip(images, at_ap[way])}
         metrics = coco_metrics(annotation_path(args.data, args.split), coco_results(data, images, dets),
                                [im["id"] for im in images])
         runs = {"untiled": "1", "native": f"1 at {native[0]}x{native[1]}",
-                "ours": f"{n_images} in one batch", "sahi": f"{n_images}, one by one"}[way]
-        rows.append((way, recall, precision, metrics, statistics.median(times), runs))
-        print(f"sahi_compare: {way} done", file=sys.stderr)
+                "ours": f"{n_images} in one batch", "sahi": f"{n_images}, one by one"}.get(way, "(ours' run)")
+        t = statistics.median(times[way])
+        if way in VARIANTS:  # its merge + ours (network and merge)
+            t += statistics.median(times["ours"])
+        rows.append((way, recall, precision, metrics, t, runs))
 
     print(f"{len(images)} images of {w}x{h} from {args.data} ({args.split}), model {os.path.basename(args.model)}, "
           f"tiles {args.tile[0]}x{args.tile[1]} at overlap {args.overlap:g}, {args.threads} threads")

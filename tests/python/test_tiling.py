@@ -19,7 +19,7 @@ from ipgnet.preprocess import letterbox
 from ipgnet.random_model import random_images, random_model
 from ipgnet.tiling import (TileOptions, TilingError, axis_positions, detect_tiled, detection_dicts,
                            map_detections, match_matrix, merge_detections, parse_tile_size,
-                           pool_detections, run_batch, tile_batch, tile_grid, tile_views)
+                           run_batch, tile_batch, tile_grid, tile_views)
 
 
 def grid(w, h, tw, th, overlap=0.2, max_tiles=64):
