@@ -80,5 +80,13 @@ passed=$((passed + ${py_pass:-0}))
 failed=$((failed + py_fail))
 [ -z "${py_pass:-}" ] && [ "$py_fail" -eq 0 ] && failed=$((failed + 1))   # pytest ran nothing
 
+# Our tiling against SAHI's own functions: sahi is in .venv only (a skip there is a failure).
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/python/test_tiling_sahi.py 2>&1 | tee /tmp/ipgnet-pytest-sahi.log
+sahi_pass=$(grep -Eo '[0-9]+ passed' /tmp/ipgnet-pytest-sahi.log | tail -n 1 | awk '{print $1}')
+sahi_fail=$(grep -Eo '[0-9]+ (failed|error|errors|skipped)' /tmp/ipgnet-pytest-sahi.log | awk '{s += $1} END {print s + 0}')
+passed=$((passed + ${sahi_pass:-0}))
+failed=$((failed + sahi_fail))
+[ -z "${sahi_pass:-}" ] && [ "$sahi_fail" -eq 0 ] && failed=$((failed + 1))
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

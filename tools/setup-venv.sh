@@ -2,18 +2,19 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Creates .venv (Debian's python3 with its system packages: torch, torchvision,
 # numpy, PIL, pytest) and installs pycocotools from PyPI into it, for
-# `python -m ipgnet eval`, and motmetrics + supervision (ByteTrack) for
-# tools/track_eval.py. Every PyPI package is pinned to a version whose wheel
-# works with Debian's numpy 1.24 (numpy itself stays Debian's: a wheel that
-# pulled numpy 2 would break torch). Idempotent: says nothing and returns at
-# once when the venv already imports them all.
+# `python -m ipgnet eval`, motmetrics + supervision (ByteTrack) for
+# tools/track_eval.py, and SAHI for tools/sahi_compare.py and the tests that
+# check our tiling against SAHI's own functions. Every PyPI package is pinned
+# to a version whose wheel works with Debian's numpy 1.24 (numpy itself stays
+# Debian's: a wheel that pulled numpy 2 would break torch). Idempotent: says
+# nothing and returns at once when the venv already imports them all.
 #   tools/setup-venv.sh [VENV_DIR]      (default: .venv in the repository root)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$root/.venv}"
 
-check='import pycocotools.cocoeval, motmetrics, supervision; supervision.ByteTrack'
+check='import pycocotools.cocoeval, motmetrics, supervision, sahi.predict; supervision.ByteTrack'
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
   exit 0
 fi
@@ -26,4 +27,14 @@ echo "setup-venv: installing pycocotools, motmetrics and supervision into $venv"
   "numpy==$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')" \
   "motmetrics==1.4.0" "supervision==0.26.1" "opencv-python==4.11.0.86" \
   "scipy==1.15.3" "pandas==2.3.3" "matplotlib==3.10.9"
-"$venv/bin/python" -c "$check"
+# SAHI without its declared dependencies: its opencv-python needs numpy 2, and
+# Debian's torch is built against numpy 1.24. What it imports, pinned, with numpy
+# held at Debian's (the headless OpenCV 4.11 wheel still takes numpy 1.x).
+echo "setup-venv: installing sahi into $venv"
+pins=$(mktemp)
+trap 'rm -f "$pins"' EXIT
+echo "numpy==1.24.*" >"$pins"
+"$venv/bin/pip" install -q --disable-pip-version-check -c "$pins" \
+  "opencv-python-headless==4.11.0.86" "shapely==2.1.2" "tqdm==4.70.1"
+"$venv/bin/pip" install -q --disable-pip-version-check --no-deps "sahi==0.12.8"
+"$venv/bin/python" -c "$check; import torch, numpy; assert numpy.__version__.startswith('1.24.'), numpy.__version__"

@@ -25,6 +25,22 @@ def _levels(text):
         raise argparse.ArgumentTypeError(f"--ipg-levels must be a comma list like 2,3,4,5 (or ''), got {text!r}")
 
 
+def _synth_size(text):
+    """synth --size: N (square, as before) or WxH."""
+    try:
+        return int(text)
+    except ValueError:
+        return _size(text)
+
+
+def _objects(text):
+    try:
+        lo, hi = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--objects must be LO,HI (e.g. 3,15), got {text!r}")
+    return (lo, hi)
+
+
 def _dtype(text):
     t = text.upper()
     if t not in ("F32", "F16"):
@@ -140,6 +156,9 @@ def main(argv=None):
     d.add_argument("--threshold", type=float, default=0.5)
     d.add_argument("--json", action="store_true")
     d.add_argument("--input-size", type=_size, default=None)
+    from .cli_train_eval import add_tile_arguments
+
+    add_tile_arguments(d)
     d.add_argument("images", nargs="+")
     d.set_defaults(func=cmd_detect)
 
@@ -179,7 +198,10 @@ def main(argv=None):
     sy.add_argument("--seed", type=int, default=0)
     sy.add_argument("--train-images", type=int, default=2000)
     sy.add_argument("--val-images", type=int, default=300)
-    sy.add_argument("--size", type=int, default=512, help="square image side (object sizes stay 8..48 px)")
+    sy.add_argument("--size", type=_synth_size, default=512,
+                    help="N (square side) or WxH, e.g. 1920x1080 (object sizes stay 8..48 px)")
+    sy.add_argument("--objects", type=_objects, default=(3, 15), metavar="LO,HI",
+                    help="objects tried per image, uniform in [LO, HI] (default 3,15)")
     sy.add_argument("--workers", type=int, default=None, help="processes (the output does not depend on it)")
     sy.add_argument("--data-dir", default=None, help="opencv-doc data directory")
     sy.set_defaults(func=cmd_synth)

@@ -1,6 +1,7 @@
 """Argument parsers of ``train`` and ``eval`` (kept free of heavy imports so that
 ``python3 -m ipgnet --help`` stays fast); the work is in train.py and evaluate.py."""
 
+import argparse
 import json
 import sys
 
@@ -71,17 +72,72 @@ def add_train_parser(sub):
     return t
 
 
+def add_tile_arguments(p):
+    """The tiling flags shared by detect and eval (tiling.py has the algorithm)."""
+    def tile(text):
+        from .tiling import TilingError, parse_tile_size
+
+        try:
+            return parse_tile_size(text)
+        except TilingError as e:
+            raise argparse.ArgumentTypeError(str(e))
+
+    g = p.add_argument_group("tiled inference (off without --tile)")
+    g.add_argument("--tile", type=tile, default=None, metavar="WxH",
+                   help="cut the frame into overlapping WxH tiles, all run in one batch")
+    g.add_argument("--tile-overlap", type=float, default=None, metavar="F",
+                   help="overlap fraction of neighbouring tiles, 0..0.9 (default 0.2)")
+    g.add_argument("--no-full-frame", action="store_true",
+                   help="no full-frame pass besides the tiles")
+    g.add_argument("--tile-merge", choices=["nms", "nmm"], default=None,
+                   help="merge across tiles: class-wise NMS or greedy NMM (default nmm)")
+    g.add_argument("--tile-match-metric", choices=["iou", "ios"], default=None,
+                   help="box match metric of the merge (default ios: intersection over the smaller box)")
+    g.add_argument("--tile-match-threshold", type=float, default=None, metavar="T",
+                   help="boxes match above this metric, 0..1 (default 0.5)")
+    g.add_argument("--max-tiles", type=int, default=None, metavar="N",
+                   help="refuse frames that need more tiles (default 64; the full frame not counted)")
+
+
+TILE_FLAGS = (("tile_overlap", "--tile-overlap", "overlap"), ("tile_merge", "--tile-merge", "merge"),
+              ("tile_match_metric", "--tile-match-metric", "metric"),
+              ("tile_match_threshold", "--tile-match-threshold", "threshold"),
+              ("max_tiles", "--max-tiles", "max_tiles"))
+
+
+def tile_options(args):
+    """args -> a validated tiling.TileOptions, or None when --tile is absent.
+    Raises tiling.TilingError on a bad value or a tiling flag without --tile."""
+    from .tiling import TileOptions, TilingError
+
+    given = [flag for attr, flag, _ in TILE_FLAGS if getattr(args, attr) is not None]
+    if args.no_full_frame:
+        given.append("--no-full-frame")
+    if args.tile is None:
+        if given:
+            raise TilingError(f"{given[0]} needs --tile WxH")
+        return None
+    kw = {key: getattr(args, attr) for attr, _, key in TILE_FLAGS if getattr(args, attr) is not None}
+    return TileOptions(size=tuple(args.tile), full_frame=not args.no_full_frame, **kw).validate()
+
+
 def cmd_eval(args):
     from .data import DataError
     from .evaluate import EvalError, evaluate, format_metrics
+    from .tiling import TilingError
 
     def log(msg):
         print(msg, file=sys.stderr)
 
     try:
+        tile = tile_options(args)
+    except TilingError as e:
+        print(f"ipgnet eval: {e}", file=sys.stderr)
+        return 2
+    try:
         metrics, results = evaluate(args.model, args.data, args.split, args.engine, args.limit,
-                                    args.detect, args.device, log, args.input_size)
-    except (EvalError, DataError) as e:
+                                    args.detect, args.device, log, args.input_size, tile)
+    except (EvalError, DataError, TilingError) as e:
         print(f"ipgnet eval: {e}", file=sys.stderr)
         return 1
     print(format_metrics(metrics))
@@ -112,6 +168,7 @@ def add_eval_parser(sub):
     e.add_argument("--device", default=None, help="OpenCL device for ipgnet-detect")
     e.add_argument("--input-size", type=size, default=None,
                    help="WxH network input (multiples of 32) instead of the model's")
+    add_tile_arguments(e)
     e.add_argument("--metrics-json", default=None, help="also write the metrics (fractions) here")
     e.add_argument("--results-json", default=None, help="also write the COCO results here")
     e.set_defaults(func=cmd_eval)

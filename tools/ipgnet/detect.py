@@ -8,10 +8,14 @@ frame, in double precision), sort by decreasing score (stable), and print
   {"image": PATH, "width": w, "height": h, "detections": [{"label": NAME,
    "label_id": N, "score": round(S, 6), "box": [round(x1, 3), ...]}, ...]}
 
-with json.dumps' default separators.  A threshold below config.score_thresh
-keeps only what post-processing kept (scores > score_thresh).  Any arch:
-load_model builds the file's model (IPGNet or IPGFasterRCNN), whose
-forward_tensor gives 0-based labels either way.
+with json.dumps' default separators.  With --tile WxH (tiling.py) the frame
+is cut into tiles that run in one batch with the full frame, the detections
+are merged across them, and each gains "tile" (its tile index, -1 for the
+full frame) and "scale" (the letterbox factor s it was found at).
+
+A threshold below config.score_thresh keeps only what post-processing kept
+(scores > score_thresh).  Any arch: load_model builds the file's model (IPGNet
+or IPGFasterRCNN), whose forward_tensor gives 0-based labels either way.
 """
 
 import json
@@ -19,8 +23,10 @@ import sys
 
 import torch
 
+from .cli_train_eval import tile_options
 from .modelfile import load_model
 from .preprocess import boxes_to_frame, letterbox, load_image
+from .tiling import TilingError, detect_tiled, detection_dicts
 
 
 def detect_image(model, config, labels, image, threshold, size=None):
@@ -56,6 +62,11 @@ def run(args):
         print(f"ipgnet detect: --input-size {size[0]}x{size[1]} must be multiples of 32",
               file=sys.stderr)
         return 2
+    try:
+        tile = tile_options(args)
+    except TilingError as e:
+        print(f"ipgnet detect: {e}", file=sys.stderr)
+        return 2
     status = 0
     for path in args.images:
         try:
@@ -64,8 +75,17 @@ def run(args):
             print(f"ipgnet detect: cannot read image {path}: {e}", file=sys.stderr)
             status = 1
             continue
-        dets = detect_image(model, config, labels, image, args.threshold, size)
         h, w = image.shape[:2]
+        if tile:
+            try:
+                dets = detection_dicts(detect_tiled(model, config, image, tile, args.threshold, size),
+                                       labels)
+            except TilingError as e:
+                print(f"ipgnet detect: {path}: {e}", file=sys.stderr)
+                status = 1
+                continue
+        else:
+            dets = detect_image(model, config, labels, image, args.threshold, size)
         if args.json:
             print(json.dumps({"image": path, "width": w, "height": h, "detections": dets}))
         else:
@@ -73,7 +93,8 @@ def run(args):
                 print(f"{path} ({w}x{h}): no detections")
             for d in dets:
                 x1, y1, x2, y2 = d["box"]
+                where = f" tile {d['tile']} x{d['scale']:.3g}" if tile else ""
                 print(f"{path} ({w}x{h}): {d['label']} ({d['label_id']}) {d['score']:.3f} "
-                      f"[{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}]")
+                      f"[{x1:.1f}, {y1:.1f}, {x2:.1f}, {y2:.1f}]{where}")
         sys.stdout.flush()
     return status

@@ -2,6 +2,9 @@
 
     .venv/bin/python -m ipgnet eval -m MODEL --data DIR [--split val]
         [--engine torch|opencl] [--limit N] [--detect PATH] [--device D]
+        [--input-size WxH] [--tile WxH [--tile-overlap F] [--no-full-frame]
+        [--tile-merge nms|nmm] [--tile-match-metric iou|ios]
+        [--tile-match-threshold T] [--max-tiles N]]
         [--metrics-json FILE] [--results-json FILE]
 
 Detections at score threshold 0.05 (COCO's convention; at most
@@ -11,9 +14,11 @@ first N images by id (COCOeval restricted to them).
 
 Engines:
   torch   the reference: detect.detect_image (letterbox, forward_tensor,
-          boxes divided by s and clipped to the frame).
+          boxes divided by s and clipped to the frame); with --tile,
+          tiling.detect_tiled (tiles + full frame in one batch, merged).
   opencl  ``ipgnet-detect -m MODEL --threshold 0.05 --json IMAGES...`` (one
-          process per batch of images), its JSON Lines parsed.
+          process per batch of images), its JSON Lines parsed; the --tile
+          flags are passed on to it unchanged.
 Both give boxes rounded to 0.001 px and scores to 1e-6, so the same detections
 give the same AP.
 
@@ -54,24 +59,40 @@ def _need_pycocotools():
                         "; run tools/setup-venv.sh and use .venv/bin/python -m ipgnet eval ...")
 
 
-def detections_torch(model_path, paths, log=None, input_size=None):
+def detections_torch(model_path, paths, log=None, input_size=None, tile=None):
     import torch
 
     from .detect import detect_image
     from .modelfile import load_model
     from .preprocess import load_image
+    from .tiling import detect_tiled, detection_dicts
 
     model, config, labels = load_model(model_path)
     out = {}
     for i, p in enumerate(paths):
         with torch.no_grad():
-            out[p] = detect_image(model, config, labels, load_image(p), THRESHOLD, input_size)
+            if tile:
+                out[p] = detection_dicts(detect_tiled(model, config, load_image(p), tile, THRESHOLD,
+                                                      input_size), labels)
+            else:
+                out[p] = detect_image(model, config, labels, load_image(p), THRESHOLD, input_size)
         if log and (i + 1) % 50 == 0:
             log(f"eval: {i + 1}/{len(paths)} images")
     return out, labels
 
 
-def detections_opencl(model_path, paths, detect, device=None, batch=200, log=None, input_size=None):
+def tile_flags(tile):
+    """The ipgnet-detect flags of a tiling.TileOptions (the same names as ours)."""
+    flags = ["--tile", f"{tile.size[0]}x{tile.size[1]}", "--tile-overlap", repr(float(tile.overlap)),
+             "--tile-merge", tile.merge, "--tile-match-metric", tile.metric,
+             "--tile-match-threshold", repr(float(tile.threshold)), "--max-tiles", str(tile.max_tiles)]
+    if not tile.full_frame:
+        flags.append("--no-full-frame")
+    return flags
+
+
+def detections_opencl(model_path, paths, detect, device=None, batch=200, log=None, input_size=None,
+                      tile=None):
     if not os.path.exists(detect):
         raise EvalError(f"{detect} does not exist; build it (ninja -C build) or pass --detect PATH")
     from .modelfile import read_safetensors
@@ -86,6 +107,8 @@ def detections_opencl(model_path, paths, detect, device=None, batch=200, log=Non
             cmd += ["--device", device]
         if input_size:
             cmd += ["--input-size", f"{input_size[0]}x{input_size[1]}"]
+        if tile:
+            cmd += tile_flags(tile)
         r = subprocess.run(cmd + chunk,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
@@ -137,9 +160,10 @@ def coco_metrics(ann_file, results, image_ids):
 
 
 def evaluate(model, root, split="val", engine="torch", limit=None, detect=None, device=None,
-             log=None, input_size=None):
+             log=None, input_size=None, tile=None):
     """Returns (metrics {name: fraction}, coco results list).  input_size [W, H]
-    runs the network at that size instead of the model's (multiples of 32)."""
+    runs the network at that size instead of the model's (multiples of 32);
+    tile (a tiling.TileOptions) turns tiled inference on."""
     _need_pycocotools()
     if input_size and (input_size[0] % 32 or input_size[1] % 32 or min(input_size) < 32):
         raise EvalError(f"--input-size {input_size[0]}x{input_size[1]} must be multiples of 32")
@@ -147,10 +171,10 @@ def evaluate(model, root, split="val", engine="torch", limit=None, detect=None, 
     images = data.images[:limit] if limit else data.images
     paths = [data.path(im) for im in images]
     if engine == "torch":
-        dets, labels = detections_torch(model, paths, log, input_size)
+        dets, labels = detections_torch(model, paths, log, input_size, tile)
     elif engine == "opencl":
         dets, labels = detections_opencl(model, paths, detect or DEFAULT_DETECT, device, log=log,
-                                         input_size=input_size)
+                                         input_size=input_size, tile=tile)
     else:
         raise EvalError(f"unknown engine {engine!r}")
     if len(labels) != len(data.labels):

@@ -11,7 +11,9 @@ Objects are the handwritten digits of opencv-doc's digits.png (10 classes,
 "digit0".."digit9", category_id = digit + 1), alpha-composited onto random
 crops of real photographs from opencv-doc with a random contrasting colour,
 log-uniform size (longer box side 8..48 px, whatever the image size), slight rotation,
-blur and noise.  Boxes are exact: the tight box of every pixel the object
+blur and noise.  Images are 512x512 by default; ``--size WxH`` makes larger or
+non-square ones (e.g. 1920x1080 for tiled inference) with the same object
+sizes, and ``--objects LO,HI`` sets the objects per image (default 3,15).  Boxes are exact: the tight box of every pixel the object
 changed.  Glyphs with index % 5 == 0 are used only in val, the others only in
 train.  See docs/DATASET.md.
 
@@ -125,17 +127,29 @@ def _colour_matrix(rng):
     return m, bright, contrast
 
 
+def image_size(size):
+    """size: an int (square side) or (W, H) -> (W, H)."""
+    if isinstance(size, (int, np.integer)):
+        return int(size), int(size)
+    return int(size[0]), int(size[1])
+
+
 def render_background(rng, photos, size):
-    """A random crop of a random photo, rescaled to size x size, jittered; float32 HxWx3 0..255."""
+    """A random crop of a random photo, rescaled to size (W x H, or an int side),
+    jittered; float32 HxWx3 0..255."""
+    width, height = image_size(size)
     photo = photos[int(rng.integers(len(photos)))]
     pw, ph = photo.size
     side = min(pw, ph) * rng.uniform(0.35, 1.0)
     aspect = np.exp(rng.uniform(-0.15, 0.15))
-    cw = min(pw, side * aspect)
-    ch = min(ph, side / aspect)
+    # the crop takes the image's aspect (a factor of exactly 1.0 for a square image,
+    # so square sets stay byte-identical)
+    shape = np.sqrt(width / height)
+    cw = min(pw, side * aspect * shape)
+    ch = min(ph, side / aspect / shape)
     x0 = rng.uniform(0, pw - cw)
     y0 = rng.uniform(0, ph - ch)
-    img = photo.resize((size, size), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+    img = photo.resize((width, height), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
     if rng.random() < 0.5:
         img = img.transpose(Image.FLIP_LEFT_RIGHT)
     if rng.random() < 0.15:
@@ -235,17 +249,19 @@ def _overlaps(box, boxes, margin):
     return False
 
 
-def render_image(rng, photos, glyphs, pool, size, camera_noise=True):
-    """One image: returns (uint8 HxWx3, background float32, objects).
+def render_image(rng, photos, glyphs, pool, size, camera_noise=True, objects_range=(MIN_OBJECTS, MAX_OBJECTS)):
+    """One image of size (W, H) or an int side: returns (uint8 HxWx3, background
+    float32, objects); objects_range (LO, HI) bounds the number tried.
 
     Without camera_noise, pixels outside every box equal the background
     exactly (after rounding): tests use that to check the boxes.
 
     objects: list of dicts {label, glyph, box: (x0, y0, x1, y1) exclusive, alpha}.
     """
+    width, height = image_size(size)
     bg = render_background(rng, photos, size)
     img = bg.copy()
-    n = int(rng.integers(MIN_OBJECTS, MAX_OBJECTS + 1))
+    n = int(rng.integers(objects_range[0], objects_range[1] + 1))
     objects, boxes = [], []
     for _ in range(n):
         label = int(rng.integers(NUM_CLASSES))
@@ -255,12 +271,12 @@ def render_image(rng, photos, glyphs, pool, size, camera_noise=True):
         if alpha is None:
             continue
         h, w = alpha.shape
-        if not (MIN_SIDE <= max(h, w) <= MAX_SIDE) or w > size or h > size:
+        if not (MIN_SIDE <= max(h, w) <= MAX_SIDE) or w > width or h > height:
             continue
         placed = None
         for _ in range(40):
-            x = int(rng.integers(0, size - w + 1))
-            y = int(rng.integers(0, size - h + 1))
+            x = int(rng.integers(0, width - w + 1))
+            y = int(rng.integers(0, height - h + 1))
             box = (x, y, x + w, y + h)
             if not _overlaps(box, boxes, 2):
                 placed = box
@@ -285,26 +301,29 @@ def render_image(rng, photos, glyphs, pool, size, camera_noise=True):
 _WORKER = {}
 
 
-def _init_worker(photos, glyphs, pools, size, seed, out):
-    _WORKER.update(photos=photos, glyphs=glyphs, pools=pools, size=size, seed=seed, out=out)
+def _init_worker(photos, glyphs, pools, size, seed, out, objects_range):
+    _WORKER.update(photos=photos, glyphs=glyphs, pools=pools, size=size, seed=seed, out=out,
+                   objects_range=objects_range)
 
 
 def _make_one(job):
     split, idx = job
     w = _WORKER
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([w["seed"], SPLIT_IDS[split], idx])))
-    img, _, objects = render_image(rng, w["photos"], w["glyphs"], w["pools"][split], w["size"])
+    img, _, objects = render_image(rng, w["photos"], w["glyphs"], w["pools"][split], w["size"],
+                                   objects_range=w["objects_range"])
     name = f"{idx:06d}.jpg"
     Image.fromarray(img).save(os.path.join(w["out"], split, name), quality=95)
     return split, idx, name, [(o["label"], o["glyph"], o["box"]) for o in objects]
 
 
 def _coco(split, results, size, seed):
+    width, height = image_size(size)
     images, anns = [], []
     aid = 1
     for _, idx, name, objs in results:
         iid = idx + 1
-        images.append({"id": iid, "file_name": name, "width": size, "height": size})
+        images.append({"id": iid, "file_name": name, "width": width, "height": height})
         for label, gid, (x0, y0, x1, y1) in objs:
             w, h = float(x1 - x0), float(y1 - y0)
             anns.append({
@@ -346,9 +365,14 @@ def size_stats(coco):
     }
 
 
-def generate(out, seed=0, train_images=2000, val_images=300, size=512, workers=None, data_dir=None, log=None):
-    if size < 64:
-        raise SynthError("--size must be at least 64")
+def generate(out, seed=0, train_images=2000, val_images=300, size=512, workers=None, data_dir=None, log=None,
+             objects_range=(MIN_OBJECTS, MAX_OBJECTS)):
+    """size: square side or (W, H); objects_range: (LO, HI) objects tried per image."""
+    if min(image_size(size)) < 64:
+        raise SynthError("--size must be at least 64 on each side")
+    lo, hi = objects_range
+    if not 0 <= lo <= hi:
+        raise SynthError(f"--objects {lo},{hi}: need 0 <= LO <= HI")
     glyphs = load_glyphs(data_dir)
     pools = {s: split_glyphs(glyphs, s) for s in SPLIT_IDS}
     photos = load_backgrounds(data_dir)
@@ -360,7 +384,7 @@ def generate(out, seed=0, train_images=2000, val_images=300, size=512, workers=N
     if workers is None:
         workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 8)
     t0 = time.time()
-    args = (photos, glyphs, pools, size, seed, out)
+    args = (photos, glyphs, pools, size, seed, out, (lo, hi))
     if workers <= 1 or len(jobs) < 16:
         _init_worker(*args)
         results = [_make_one(j) for j in jobs]
@@ -390,7 +414,7 @@ def generate(out, seed=0, train_images=2000, val_images=300, size=512, workers=N
 def cmd_synth(args):
     try:
         generate(args.out, args.seed, args.train_images, args.val_images, args.size, args.workers,
-                 args.data_dir, log=sys.stderr)
+                 args.data_dir, log=sys.stderr, objects_range=args.objects)
     except SynthError as e:
         print(f"ipgnet synth: {e}", file=sys.stderr)
         return 1
