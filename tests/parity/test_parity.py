@@ -325,6 +325,84 @@ def detect_json(cfg_name, model, image, detect, s, cfg, extra=(), eps=1e-4):
     compare_detections(tag, as_net(ra["detections"]), as_net(rb["detections"]), s, cfg, 0.3, eps)
 
 
+def tiled_json(tag, model, image, detect, cfg, tile_args, eps=1e-4):
+    """Tiled inference (docs/TILING.md) in both command-line detectors at
+    threshold 0.3: the same records, every detection with the same tile and
+    scale, and the merged detections equal by the rules above, each compared
+    in the network pixels of the image it came from (box * its scale), so
+    that 0.05 network pixels stays the tolerance."""
+    a = run([PY, "-m", "ipgnet", "detect", "-m", model, "--threshold", "0.3", "--json", *tile_args, image])
+    b = run([detect, "-m", model, "--threshold", "0.3", "--json", *tile_args, image])
+    check(a.returncode == 0 and b.returncode == 0, f"{tag}: both detect commands ran")
+    if a.returncode or b.returncode:
+        print(a.stderr, b.stderr)
+        return
+    ra, rb = json.loads(a.stdout), json.loads(b.stdout)
+    fields = {"label", "label_id", "score", "box", "tile", "scale"}
+    check(all(ra[k] == rb[k] for k in ("image", "width", "height")) and
+          all(set(d) == fields for d in ra["detections"] + rb["detections"]),
+          f"{tag}: same record fields, with tile and scale")
+    # The provenance is part of the label: a detection must come from the
+    # same tile (or the full frame, -1) in both engines.
+    as_net = lambda dets: [([v * d["scale"] for v in d["box"]], d["score"], d["label_id"] * 10000 + d["tile"] + 1)
+                           for d in dets]
+    scales = {(d["tile"], round(d["scale"], 5)) for d in ra["detections"]}
+    check(all((d["tile"], round(d["scale"], 5)) in scales or d["tile"] not in {t for t, _ in scales}
+              for d in rb["detections"]), f"{tag}: the same scale for each tile")
+    compare_detections(tag, as_net(ra["detections"]), as_net(rb["detections"]), None, cfg, 0.3, eps)
+
+
+# Tiled parity: (config, image spec, tiling flags). Random models on odd
+# frames with tiles smaller and larger than the input, both merges and
+# metrics, with and without the full frame; the trained demo model on a
+# synthetic high-resolution image of digits (tiled_trained below).
+TILED = [
+    ("r18w05-352x288", ("random", 301, 207, 11), ["--tile", "128x96"]),
+    ("r18w05-352x288", ("random", 640, 360, 12), ["--tile", "400x300", "--tile-overlap", "0.3",
+                                                  "--tile-merge", "nms", "--tile-match-metric", "iou"]),
+    ("r18w025-odd-letterbox", ("random", 301, 207, 13), ["--tile", "77x45", "--no-full-frame",
+                                                         "--tile-match-threshold", "0.6"]),
+    ("frcnn-r18w025-128x96", ("random", 301, 207, 14), ["--tile", "150x100", "--tile-merge", "nms"]),
+]
+
+
+def tiled_parity(detect, tmp):
+    for cfg_name, spec, flags in TILED:
+        args, _ = CONFIGS[cfg_name]
+        model = os.path.join(tmp, f"{cfg_name}.safetensors")
+        if not os.path.exists(model):
+            r = run([PY, "-m", "ipgnet", "random", *args, "-o", model])
+            check(r.returncode == 0, f"{cfg_name}: random model written")
+            if r.returncode:
+                continue
+        _, meta = read_safetensors(model)
+        cfg = json.loads(meta["config"])
+        image = make_image(spec, tmp)
+        tiled_json(f"{cfg_name} {os.path.basename(image)} {' '.join(flags)} tiled", model, image, detect, cfg,
+                   flags, TWO_STAGE_SCORE_EPS if cfg.get("arch") == "fasterrcnn" else 1e-4)
+
+
+def tiled_trained(detect, tmp):
+    """The shipped demo model, tiled 512x512 (the defaults: overlap 0.2, full
+    frame, NMM + IoS 0.5), on a 1280x720 image of the synthetic data set
+    (digits of 8-48 px over a photograph)."""
+    model = os.path.join(SOURCE, "models", "ipgnet-demo.safetensors")
+    if not os.path.exists(model):
+        check(False, f"tiled parity on the demo model: {model} is missing")
+        return
+    out = os.path.join(tmp, "synth-720p")
+    r = run([PY, "-m", "ipgnet", "synth", "--out", out, "--seed", "7", "--train-images", "0", "--val-images", "1",
+             "--size", "1280x720", "--objects", "12,12", "--workers", "1"])
+    images = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if f.endswith((".jpg", ".png"))]
+    check(r.returncode == 0 and len(images) == 1, "a 1280x720 synthetic image written")
+    if r.returncode or len(images) != 1:
+        print(r.stderr[-2000:])
+        return
+    _, meta = read_safetensors(model)
+    cfg = json.loads(meta["config"])
+    tiled_json("demo model 1280x720 --tile 512x512 tiled", model, images[0], detect, cfg, ["--tile", "512x512"])
+
+
 def parity(cfg_name, detect, tmp):
     args, images = CONFIGS[cfg_name]
     model = os.path.join(tmp, f"{cfg_name}.safetensors")
@@ -434,6 +512,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             parity(name, detect, tmp)
+        if not sys.argv[3:]:
+            tiled_parity(detect, tmp)
+            tiled_trained(detect, tmp)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
