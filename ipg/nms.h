@@ -29,4 +29,16 @@ int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh
 // back in torchvision's order with this before NMS.
 void ipg_sort_by_flat_index(int32_t * pairs, int32_t n);
 
+// A sort key that carries its score and its index, so that the comparator
+// needs no global state (two contexts may sort on two threads at once).
+typedef struct {
+    float   score;
+    int32_t index;
+} ipg_score_key_t;
+
+// Sorts keys by decreasing score, ties by increasing index: torch's
+// sort(descending=True, stable=True). Class-wise NMS and the cross-tile
+// merge (tiling.c) both order their boxes with it.
+void ipg_sort_by_score(ipg_score_key_t * keys, int32_t n);
+
 #endif // IPG_NMS_H

@@ -5,6 +5,7 @@
 #include "tiling.h"
 
 #include "error.h"
+#include "nms.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -105,25 +106,12 @@ float ipg_tile_match(ipg_tile_metric_t metric, const float * a, const float * b)
 
 static const float * box_of(const ipg_detection_t * d) { return &d->x1; }
 
-// Score descending, ties in pool order (a stable sort, as torch's
-// sort(stable=True)): the key holds the index, so qsort needs no state.
-typedef struct {
-    float   score;
-    int32_t index;
-} merge_key_t;
-
-static int by_score_desc(const void * a, const void * b) {
-    const merge_key_t * x = a, * y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 int32_t ipg_tile_merge(const ipg_detection_t * in, int32_t n, ipg_tile_merge_t merge, ipg_tile_metric_t metric,
                        float threshold, int32_t max_keep, int32_t * scratch, ipg_detection_t * out) {
     if (n <= 0 || max_keep <= 0) return 0;
-    merge_key_t * order = (merge_key_t *) scratch;   // n keys = 2n ints
-    for (int32_t i = 0; i < n; i++) order[i] = (merge_key_t) { in[i].score, i };
-    qsort(order, (size_t) n, sizeof *order, by_score_desc);
+    ipg_score_key_t * order = (ipg_score_key_t *) scratch;   // n keys = 2n ints
+    for (int32_t i = 0; i < n; i++) order[i] = (ipg_score_key_t) { in[i].score, i };
+    ipg_sort_by_score(order, n);   // ties in pool order
 
     int32_t n_out = 0;
     if (merge == IPG_TILE_MERGE_NMS) {

@@ -7,17 +7,14 @@
 #include <math.h>
 #include <stdlib.h>
 
-// Sort keys carry the score and the index themselves, so the comparator needs
-// no global state (two contexts may run NMS on two threads at once).
-typedef struct {
-    float   score;
-    int32_t index;
-} sort_key_t;
-
 static int by_score_desc(const void * a, const void * b) {
-    const sort_key_t * x = a, * y = b;
+    const ipg_score_key_t * x = a, * y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);   // stable, as torch's sort(stable=True)
+}
+
+void ipg_sort_by_score(ipg_score_key_t * keys, int32_t n) {
+    if (n > 1) qsort(keys, (size_t) n, sizeof *keys, by_score_desc);
 }
 
 static int by_flat_index(const void * a, const void * b) {
@@ -42,12 +39,12 @@ static float iou(const float * a, const float * b) {
 int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh, int32_t max_keep,
                           const bool * keep_label, int32_t * scratch, ipg_candidate_t * out) {
     if (n <= 0) return 0;
-    sort_key_t * order = (sort_key_t *) scratch;   // n keys = 2n ints
+    ipg_score_key_t * order = (ipg_score_key_t *) scratch;   // n keys = 2n ints
     int32_t m = 0;
     for (int32_t i = 0; i < n; i++)
-        if (!keep_label || keep_label[c[i].label]) order[m++] = (sort_key_t) { c[i].score, i };
+        if (!keep_label || keep_label[c[i].label]) order[m++] = (ipg_score_key_t) { c[i].score, i };
     n = m;
-    qsort(order, (size_t) n, sizeof *order, by_score_desc);
+    ipg_sort_by_score(order, n);
     // Greedy: a box survives unless a kept, higher-scoring box of its class
     // overlaps it by IoU > thresh.
     int32_t n_kept = 0;
