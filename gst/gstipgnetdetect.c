@@ -36,6 +36,18 @@
  * `height` (int) and `objects`, a #GST_TYPE_LIST of "object" structures
  * (`label`, `label-id`, `confidence`, `x`, `y`, `w`, `h`).
  *
+ * #GstIpgNetDetect:inference-mode says what happens when frames come faster
+ * than the engine. `every-frame` infers each candidate frame in the
+ * streaming thread before passing it on. `realtime` (the default behind a
+ * live source) lets frames flow at the source's rate: a worker thread
+ * infers the newest candidate whenever it is free, holding that frame and
+ * the frames behind it until its detections are attached; candidates that
+ * arrive meanwhile are not inferred, carry "GstIpgNetNotInferredMeta" and
+ * are counted in #GstIpgNetDetect:frames-skipped. No frame waits for more
+ * than one inference, and buffers and events keep their order. The element
+ * answers the LATENCY query with the latency it adds (see
+ * #GstIpgNetDetect:max-latency).
+ *
  * The model is loaded and the OpenCL context created when the element goes
  * from READY to PAUSED; a missing or invalid model, an unknown object class
  * or no usable OpenCL device fail that state change with an element error.
@@ -44,6 +56,11 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors ! ipgnetoverlay ! videoconvert ! autovideosink
+ * ]|
+ * Behind a live camera, frames keep the camera's rate and ipgnettrack fills
+ * the frames the engine had no time for:
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! ipgnetdetect model=model.safetensors inference-mode=realtime threshold=0.1 ! ipgnettrack ! ipgnetoverlay ! videoconvert ! autovideosink
  * ]|
  * Without `model`, an installed plugin uses the installed demo model (ten
  * handwritten-digit classes; see models/README.md):
