@@ -23,6 +23,6 @@ else
   status=1
 fi
 grep -v "GST_TRACER" "$log" | tail -n 5
-leaks=$(grep -c "object-alive" "$log" || true)
+leaks=$(grep -c "object-alive, type-name=(string)[^%]" "$log" || true)
 echo "$cycles cycles: exit status $status, $leaks objects alive at exit"
 [ "$status" -eq 0 ] && [ "$leaks" -eq 0 ]
