@@ -129,7 +129,8 @@ struct _GstIpgNetDetect
    * empty (at most one inference) and then pass in order. */
   GMutex rt_lock;
   GCond rt_cond;
-  GThread *worker;
+  GThread *worker;              /* infers */
+  GThread *pusher;              /* pushes held frames once they are ready */
   GQueue held;                  /* frames in stream order, oldest first */
   GstBuffer *pending;           /* the held frame to infer: pushed once done */
   gboolean started;             /* the worker is inferring pending */
@@ -282,6 +283,7 @@ static GstStateChangeReturn gst_ipg_net_detect_change_state (GstElement *
     element, GstStateChange transition);
 static void resolve_inference_mode (GstIpgNetDetect * self);
 static gpointer realtime_worker (gpointer data);
+static gpointer realtime_pusher (gpointer data);
 static void realtime_stop_worker (GstIpgNetDetect * self);
 
 #define gst_ipg_net_detect_parent_class parent_class
@@ -1534,6 +1536,7 @@ resolve_inference_mode (GstIpgNetDetect * self)
     self->rt_flow = GST_FLOW_OK;
     g_mutex_unlock (&self->rt_lock);
     self->worker = g_thread_new ("ipgnetdetect", realtime_worker, self);
+    self->pusher = g_thread_new ("ipgnetdetect-push", realtime_pusher, self);
   }
 
   GST_OBJECT_LOCK (self);
@@ -1541,11 +1544,11 @@ resolve_inference_mode (GstIpgNetDetect * self)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* The worker: pushes the held frames that are ready, oldest first, then
- * infers the pending frame. Ready frames go first because they have already
- * waited; the pending one was queued after them. */
+/* The pusher: pushes the held frames that are ready, oldest first. A
+ * thread of its own, so that a downstream that blocks (a synchronised
+ * sink) never keeps the engine idle. */
 static gpointer
-realtime_worker (gpointer data)
+realtime_pusher (gpointer data)
 {
   GstIpgNetDetect *self = data;
   GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
@@ -1555,38 +1558,55 @@ realtime_worker (gpointer data)
   g_mutex_lock (&self->rt_lock);
   while (!self->quit) {
     buf = g_queue_peek_head (&self->held);
-    if (!self->flushing && buf != NULL && buf != self->pending) {
-      g_queue_pop_head (&self->held);
-      self->pushing = TRUE;
-      g_mutex_unlock (&self->rt_lock);
-      ret = gst_pad_push (srcpad, buf);
-      g_mutex_lock (&self->rt_lock);
-      self->pushing = FALSE;
-      /* Failures stick until a flush; a relinked pad recovers. */
-      if (ret != GST_FLOW_OK || self->rt_flow == GST_FLOW_NOT_LINKED)
-        self->rt_flow = ret;
-      g_cond_broadcast (&self->rt_cond);
+    if (self->flushing || buf == NULL || buf == self->pending) {
+      g_cond_wait (&self->rt_cond, &self->rt_lock);
       continue;
     }
-    if (self->pending != NULL && !self->started) {
-      buf = self->pending;
-      self->started = TRUE;
-      g_mutex_unlock (&self->rt_lock);
-      g_mutex_lock (&self->ctx_lock);
-      ret = infer_frame (self, buf);
-      g_mutex_unlock (&self->ctx_lock);
-      g_mutex_lock (&self->rt_lock);
-      if (self->orphaned)
-        gst_buffer_unref (buf);
-      self->orphaned = FALSE;
-      self->pending = NULL;
-      self->started = FALSE;
-      if (ret != GST_FLOW_OK)
-        self->rt_flow = ret;
-      g_cond_broadcast (&self->rt_cond);
+    g_queue_pop_head (&self->held);
+    self->pushing = TRUE;
+    g_mutex_unlock (&self->rt_lock);
+    ret = gst_pad_push (srcpad, buf);
+    g_mutex_lock (&self->rt_lock);
+    self->pushing = FALSE;
+    /* Failures stick until a flush; a relinked pad recovers. */
+    if (ret != GST_FLOW_OK || self->rt_flow == GST_FLOW_NOT_LINKED)
+      self->rt_flow = ret;
+    g_cond_broadcast (&self->rt_cond);
+  }
+  g_mutex_unlock (&self->rt_lock);
+  return NULL;
+}
+
+/* The worker: infers the pending frame and attaches its detections; the
+ * pusher then lets it and the frames behind it go. */
+static gpointer
+realtime_worker (gpointer data)
+{
+  GstIpgNetDetect *self = data;
+  GstFlowReturn ret;
+  GstBuffer *buf;
+
+  g_mutex_lock (&self->rt_lock);
+  while (!self->quit) {
+    if (self->pending == NULL || self->started) {
+      g_cond_wait (&self->rt_cond, &self->rt_lock);
       continue;
     }
-    g_cond_wait (&self->rt_cond, &self->rt_lock);
+    buf = self->pending;
+    self->started = TRUE;
+    g_mutex_unlock (&self->rt_lock);
+    g_mutex_lock (&self->ctx_lock);
+    ret = infer_frame (self, buf);
+    g_mutex_unlock (&self->ctx_lock);
+    g_mutex_lock (&self->rt_lock);
+    if (self->orphaned)
+      gst_buffer_unref (buf);
+    self->orphaned = FALSE;
+    self->pending = NULL;
+    self->started = FALSE;
+    if (ret != GST_FLOW_OK)
+      self->rt_flow = ret;
+    g_cond_broadcast (&self->rt_cond);
   }
   g_mutex_unlock (&self->rt_lock);
   return NULL;
@@ -1659,9 +1679,12 @@ realtime_stop_worker (GstIpgNetDetect * self)
   realtime_drop_held (self);
   g_cond_broadcast (&self->rt_cond);
   g_mutex_unlock (&self->rt_lock);
-  /* The worker finishes the inference in flight and frees its frame. */
+  /* The worker finishes the inference in flight and frees its frame; the
+   * pusher's push returns (the source pad is flushing or deactivated). */
   g_thread_join (self->worker);
+  g_thread_join (self->pusher);
   self->worker = NULL;
+  self->pusher = NULL;
   self->pending = NULL;
   self->started = FALSE;
   self->orphaned = FALSE;
