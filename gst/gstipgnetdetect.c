@@ -36,6 +36,18 @@
  * `height` (int) and `objects`, a #GST_TYPE_LIST of "object" structures
  * (`label`, `label-id`, `confidence`, `x`, `y`, `w`, `h`).
  *
+ * #GstIpgNetDetect:inference-mode says what happens when frames come faster
+ * than the engine. `every-frame` infers each candidate frame in the
+ * streaming thread before passing it on. `realtime` (the default behind a
+ * live source) lets frames flow at the source's rate: a worker thread
+ * infers the newest candidate whenever it is free, holding that frame and
+ * the frames behind it until its detections are attached; candidates that
+ * arrive meanwhile are not inferred, carry "GstIpgNetNotInferredMeta" and
+ * are counted in #GstIpgNetDetect:frames-skipped. No frame waits for more
+ * than one inference, and buffers and events keep their order. The element
+ * answers the LATENCY query with the latency it adds (see
+ * #GstIpgNetDetect:max-latency).
+ *
  * The model is loaded and the OpenCL context created when the element goes
  * from READY to PAUSED; a missing or invalid model, an unknown object class
  * or no usable OpenCL device fail that state change with an element error.
@@ -44,6 +56,11 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors ! ipgnetoverlay ! videoconvert ! autovideosink
+ * ]|
+ * Behind a live camera, frames keep the camera's rate and ipgnettrack fills
+ * the frames the engine had no time for:
+ * |[
+ * gst-launch-1.0 v4l2src ! videoconvert ! ipgnetdetect model=model.safetensors inference-mode=realtime threshold=0.1 ! ipgnettrack ! ipgnetoverlay ! videoconvert ! autovideosink
  * ]|
  * Without `model`, an installed plugin uses the installed demo model (ten
  * handwritten-digit classes; see models/README.md):
@@ -86,11 +103,42 @@ struct _GstIpgNetDetect
   gboolean post_messages;
   ipg_tiling_t tiling;          /* tile-* and max-tiles */
   gboolean params_changed;      /* threshold & co. changed: apply them */
+  GstIpgNetInferenceMode inference_mode;
+  GstClockTime max_latency;
 
-  /* read-only properties, protected by the object lock */
+  /* read-only properties and latency, protected by the object lock */
   gchar *labels;
   guint64 n_inferred;
+  guint64 n_skipped;
   gdouble total_ms;
+  GstClockTime worst_ns;        /* longest inference since start */
+  GstClockTime posted_ns;       /* worst_ns when a LATENCY message was posted */
+  gint64 skip_message_us;       /* when the last skipped message was posted */
+  guint64 skipped_reported;     /* n_skipped in that message */
+  /* every-frame or realtime once decided (caps or first buffer), auto
+   * before; written by the streaming thread */
+  GstIpgNetInferenceMode resolved;
+
+  /* Held around every use of ctx: the worker's inference and set_caps'
+   * prepare, so that a caps change never races an inference. */
+  GMutex ctx_lock;
+
+  /* realtime: the worker and the frames held behind an inference,
+   * protected by rt_lock. Only the streaming thread adds to held, so
+   * held holds buffers only: serialized events and queries wait until it is
+   * empty (at most one inference) and then pass in order. */
+  GMutex rt_lock;
+  GCond rt_cond;
+  GThread *worker;              /* infers */
+  GThread *pusher;              /* pushes held frames once they are ready */
+  GQueue held;                  /* frames in stream order, oldest first */
+  GstBuffer *pending;           /* the held frame to infer: pushed once done */
+  gboolean started;             /* the worker is inferring pending */
+  gboolean orphaned;            /* pending was flushed: the worker frees it */
+  gboolean pushing;             /* the worker is pushing a frame */
+  gboolean flushing;
+  gboolean quit;
+  GstFlowReturn rt_flow;        /* the last failed push, returned upstream */
 
   /* set in start(), freed in stop() */
   ipg_model_t *model;
@@ -135,8 +183,12 @@ enum
   PROP_TILE_MATCH_METRIC,
   PROP_TILE_MATCH_THRESHOLD,
   PROP_MAX_TILES,
+  PROP_INFERENCE_MODE,
+  PROP_MAX_LATENCY,
   PROP_LABELS,
   PROP_LATENCY,
+  PROP_FRAMES_INFERRED,
+  PROP_FRAMES_SKIPPED,
   PROP_QOS,
 };
 
@@ -156,6 +208,11 @@ enum
 #define DEFAULT_PROP_TILE_MATCH_METRIC IPG_TILE_METRIC_IOS
 #define DEFAULT_PROP_TILE_MATCH_THRESHOLD 0.5
 #define DEFAULT_PROP_MAX_TILES IPG_MAX_TILES_DEFAULT
+#define DEFAULT_PROP_INFERENCE_MODE GST_IPG_NET_INFERENCE_MODE_AUTO
+#define DEFAULT_PROP_MAX_LATENCY GST_SECOND
+
+/* The "ipgnetdetect-skipped" message is posted at most this often. */
+#define SKIPPED_MESSAGE_INTERVAL_US G_USEC_PER_SEC
 
 #define DETECT_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
     "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
@@ -214,6 +271,20 @@ static gboolean gst_ipg_net_detect_propose_allocation (GstBaseTransform *
     trans, GstQuery * decide_query, GstQuery * query);
 static GstFlowReturn gst_ipg_net_detect_transform_ip (GstBaseTransform *
     trans, GstBuffer * buf);
+static GstFlowReturn gst_ipg_net_detect_submit_input_buffer (GstBaseTransform
+    * trans, gboolean is_discont, GstBuffer * buf);
+static GstFlowReturn gst_ipg_net_detect_generate_output (GstBaseTransform *
+    trans, GstBuffer ** outbuf);
+static gboolean gst_ipg_net_detect_sink_event (GstBaseTransform * trans,
+    GstEvent * event);
+static gboolean gst_ipg_net_detect_query (GstBaseTransform * trans,
+    GstPadDirection direction, GstQuery * query);
+static GstStateChangeReturn gst_ipg_net_detect_change_state (GstElement *
+    element, GstStateChange transition);
+static void resolve_inference_mode (GstIpgNetDetect * self);
+static gpointer realtime_worker (gpointer data);
+static gpointer realtime_pusher (gpointer data);
+static void realtime_stop_worker (GstIpgNetDetect * self);
 
 #define gst_ipg_net_detect_parent_class parent_class
 G_DEFINE_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST_TYPE_BASE_TRANSFORM);
@@ -254,6 +325,27 @@ gst_ipg_net_tile_metric_get_type (void)
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstIpgNetTileMetric",
+            values));
+  return type;
+}
+
+#define GST_TYPE_IPG_NET_INFERENCE_MODE (gst_ipg_net_inference_mode_get_type ())
+static GType
+gst_ipg_net_inference_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_IPG_NET_INFERENCE_MODE_AUTO, "realtime when upstream is live, "
+          "every-frame otherwise", "auto"},
+    {GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME, "Infer every candidate frame "
+          "before passing it on", "every-frame"},
+    {GST_IPG_NET_INFERENCE_MODE_REALTIME, "Frames flow at the source's rate; "
+          "infer the newest frame whenever the engine is free", "realtime"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetInferenceMode",
             values));
   return type;
 }
@@ -540,6 +632,82 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstIpgNetDetect:inference-mode:
+   *
+   * `every-frame` infers every candidate frame (see #GstIpgNetDetect:interval)
+   * in the streaming thread before passing it on: nothing is skipped, and a
+   * source faster than the engine is slowed down to it. `realtime` lets the
+   * frames flow at the source's rate: a worker thread infers a candidate
+   * frame whenever it is free, holding that frame (and the frames that
+   * arrive behind it, in order) until its detections are attached; the
+   * candidates that arrive while it is busy are not inferred, carry
+   * "GstIpgNetNotInferredMeta" and are counted in
+   * #GstIpgNetDetect:frames-skipped. No frame waits for more than one
+   * inference, and no frame or event is dropped or reordered. `auto` (the
+   * default) picks `realtime` when upstream answers the LATENCY query as
+   * live and `every-frame` otherwise, when caps are set; the choice is logged
+   * at INFO level.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_INFERENCE_MODE,
+      g_param_spec_enum ("inference-mode", "Inference mode",
+          "every-frame: infer every candidate frame; realtime: frames flow "
+          "at the source's rate and the engine infers the newest one when "
+          "free; auto: realtime for live upstreams",
+          GST_TYPE_IPG_NET_INFERENCE_MODE, DEFAULT_PROP_INFERENCE_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:max-latency:
+   *
+   * The cap, in nanoseconds, on the latency the element reports: its LATENCY
+   * answer adds the longest inference measured so far, at most this, as
+   * the minimum, and in `realtime` this as the maximum (a frame is held for
+   * at most one inference). The default, one second, covers the demo model
+   * on a CPU at 1080p; set it to what the application accepts.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
+      g_param_spec_uint64 ("max-latency", "Max latency",
+          "Cap on the latency reported to the pipeline, in nanoseconds",
+          0, G_MAXUINT64, DEFAULT_PROP_MAX_LATENCY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetDetect:frames-inferred:
+   *
+   * Frames inferred since the element last started.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_FRAMES_INFERRED,
+      g_param_spec_uint64 ("frames-inferred", "Frames inferred",
+          "Frames inferred since the element started", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstIpgNetDetect:frames-skipped:
+   *
+   * Candidate frames that `realtime` did not infer because the engine was
+   * busy, since the element last started (the frames between candidates,
+   * with #GstIpgNetDetect:interval > 1, are not counted). While frames are
+   * skipped the element also posts, at most once a second, an element
+   * message "ipgnetdetect-skipped" with `frames-inferred` and
+   * `frames-skipped` (#guint64, totals) and `timestamp` (#GstClockTime, the
+   * PTS of the last skipped frame).
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_FRAMES_SKIPPED,
+      g_param_spec_uint64 ("frames-skipped", "Frames skipped",
+          "Candidate frames not inferred because the engine was busy",
+          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
    * GstIpgNetDetect:labels:
    *
    * The loaded model's labels, comma-separated; NULL until a model has
@@ -571,6 +739,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    * ignores writes. */
   g_object_class_override_property (gobject_class, PROP_QOS, "qos");
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_ipg_net_detect_change_state);
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -585,6 +755,12 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
       GST_DEBUG_FUNCPTR (gst_ipg_net_detect_propose_allocation);
   trans_class->transform_ip =
       GST_DEBUG_FUNCPTR (gst_ipg_net_detect_transform_ip);
+  trans_class->submit_input_buffer =
+      GST_DEBUG_FUNCPTR (gst_ipg_net_detect_submit_input_buffer);
+  trans_class->generate_output =
+      GST_DEBUG_FUNCPTR (gst_ipg_net_detect_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_query);
 }
 
 static void
@@ -600,6 +776,14 @@ gst_ipg_net_detect_init (GstIpgNetDetect * self)
   self->input_size = g_strdup (DEFAULT_PROP_INPUT_SIZE);
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->tiling = ipg_tiling_default ();
+  self->inference_mode = DEFAULT_PROP_INFERENCE_MODE;
+  self->max_latency = DEFAULT_PROP_MAX_LATENCY;
+  self->resolved = GST_IPG_NET_INFERENCE_MODE_AUTO;
+  g_mutex_init (&self->ctx_lock);
+  g_mutex_init (&self->rt_lock);
+  g_cond_init (&self->rt_cond);
+  g_queue_init (&self->held);
+  self->rt_flow = GST_FLOW_OK;
 
   /* Only metadata is added: the frame is read, never written. */
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
@@ -616,6 +800,9 @@ gst_ipg_net_detect_finalize (GObject * object)
   g_free (self->object_class);
   g_free (self->input_size);
   g_free (self->labels);
+  g_mutex_clear (&self->ctx_lock);
+  g_mutex_clear (&self->rt_lock);
+  g_cond_clear (&self->rt_cond);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -710,6 +897,12 @@ gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
     case PROP_MAX_TILES:
       self->tiling.max_tiles = (gint32) g_value_get_uint (value);
       break;
+    case PROP_INFERENCE_MODE:
+      self->inference_mode = g_value_get_enum (value);
+      break;
+    case PROP_MAX_LATENCY:
+      self->max_latency = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -786,6 +979,18 @@ gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
     case PROP_LATENCY:
       g_value_set_double (value, self->n_inferred ?
           self->total_ms / self->n_inferred : 0.0);
+      break;
+    case PROP_INFERENCE_MODE:
+      g_value_set_enum (value, self->inference_mode);
+      break;
+    case PROP_MAX_LATENCY:
+      g_value_set_uint64 (value, self->max_latency);
+      break;
+    case PROP_FRAMES_INFERRED:
+      g_value_set_uint64 (value, self->n_inferred);
+      break;
+    case PROP_FRAMES_SKIPPED:
+      g_value_set_uint64 (value, self->n_skipped);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -917,7 +1122,13 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
   model_path = g_strdup (self->model_path);
   input_size = g_strdup (self->input_size);
   self->n_inferred = 0;
+  self->n_skipped = 0;
   self->total_ms = 0.0;
+  self->worst_ns = 0;
+  self->posted_ns = 0;
+  self->skip_message_us = 0;
+  self->skipped_reported = 0;
+  self->resolved = GST_IPG_NET_INFERENCE_MODE_AUTO;
   GST_OBJECT_UNLOCK (self);
 
   self->frame_index = 0;
@@ -987,6 +1198,8 @@ gst_ipg_net_detect_stop (GstBaseTransform * trans)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
 
+  /* The worker owns the context while it infers: join it first. */
+  realtime_stop_worker (self);
   g_clear_pointer (&self->ctx, ipg_ctx_free);
   g_clear_pointer (&self->model, ipg_model_free);
   g_clear_pointer (&self->model_name, g_free);
@@ -1036,14 +1249,19 @@ gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     self->full_range = info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
   }
 
+  if (self->resolved == GST_IPG_NET_INFERENCE_MODE_AUTO)
+    resolve_inference_mode (self);
+
+  /* An inference flushed away may still run (realtime): it reads info. */
+  g_mutex_lock (&self->ctx_lock);
   self->info = info;
   self->format = format;
   self->prepared = FALSE;
-  if (self->ctx == NULL)
+  if (self->ctx != NULL && prepare_context (self))
+    self->prepared = TRUE;
+  g_mutex_unlock (&self->ctx_lock);
+  if (!self->prepared)
     return FALSE;
-  if (!prepare_context (self))
-    return FALSE;
-  self->prepared = TRUE;
   GST_DEBUG_OBJECT (self, "prepared for %dx%d %s", info.width, info.height,
       GST_VIDEO_INFO_NAME (&info));
   return TRUE;
@@ -1121,34 +1339,27 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
   }
 }
 
+/* Infers one frame and attaches its detections; the caller holds ctx_lock.
+ * Called from the streaming thread (every-frame) or the worker (realtime). */
 static GstFlowReturn
-gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
 {
-  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstVideoFrame frame;
   ipg_frame_t in = { 0 };
   ipg_status_t st;
   gint32 i, n = 0, kept = 0;
-  guint interval, max_dets;
-  gboolean post, thresholds_changed;
+  guint max_dets;
+  gboolean post, thresholds_changed, post_latency = FALSE;
   gint64 t0, t1;
+  GstClockTime took;
   guint p;
 
-  if (!self->prepared)
-    return GST_FLOW_NOT_NEGOTIATED;
-
   GST_OBJECT_LOCK (self);
-  interval = self->interval;
   max_dets = self->max_detections;
   post = self->post_messages;
   thresholds_changed = self->params_changed;
   GST_OBJECT_UNLOCK (self);
-
-  if (self->frame_index++ % interval != 0) {
-    /* Tells "not looked at" from "nothing found" downstream. */
-    gst_buffer_add_custom_meta (buf, GST_IPG_NET_NOT_INFERRED_META);
-    return GST_FLOW_OK;
-  }
 
   if (thresholds_changed) {
     gfloat score, iou;
@@ -1202,10 +1413,22 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     return GST_FLOW_ERROR;
   }
 
+  took = (GstClockTime) (t1 - t0) * GST_USECOND;
   GST_OBJECT_LOCK (self);
   self->n_inferred++;
   self->total_ms += (t1 - t0) / 1000.0;
+  if (took > self->worst_ns)
+    self->worst_ns = took;
+  /* A longer inference raises the latency the element adds: let the
+   * pipeline ask again (not for every small change). */
+  if (self->worst_ns > self->posted_ns + self->posted_ns / 10) {
+    self->posted_ns = self->worst_ns;
+    post_latency = TRUE;
+  }
   GST_OBJECT_UNLOCK (self);
+  if (post_latency)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
 
   {
     GValue objects = G_VALUE_INIT;
@@ -1229,6 +1452,8 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       GstClockTime running_time = GST_CLOCK_TIME_NONE;
       GstStructure *s;
 
+      /* In realtime the segment only changes once the held frames are out
+       * (serialized events drain them), so the worker reads it safely. */
       if (trans->segment.format == GST_FORMAT_TIME) {
         stream_time = gst_segment_to_stream_time (&trans->segment,
             GST_FORMAT_TIME, pts);
@@ -1249,4 +1474,408 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   }
 
   return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  GstFlowReturn ret;
+  guint interval;
+
+  if (!self->prepared)
+    return GST_FLOW_NOT_NEGOTIATED;
+
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  GST_OBJECT_UNLOCK (self);
+
+  if (self->frame_index++ % interval != 0) {
+    /* Tells "not looked at" from "nothing found" downstream. */
+    gst_buffer_add_custom_meta (buf, GST_IPG_NET_NOT_INFERRED_META);
+    return GST_FLOW_OK;
+  }
+
+  g_mutex_lock (&self->ctx_lock);
+  ret = infer_frame (self, buf);
+  g_mutex_unlock (&self->ctx_lock);
+  return ret;
+}
+
+/* Decides auto from upstream's live flag; starts the worker for realtime.
+ * Streaming thread, at the first caps (or buffer) after start. */
+static void
+resolve_inference_mode (GstIpgNetDetect * self)
+{
+  GstIpgNetInferenceMode mode;
+  GstQuery *query;
+  gboolean live = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  mode = self->inference_mode;
+  GST_OBJECT_UNLOCK (self);
+
+  if (mode == GST_IPG_NET_INFERENCE_MODE_AUTO) {
+    query = gst_query_new_latency ();
+    if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), query))
+      gst_query_parse_latency (query, &live, NULL, NULL);
+    gst_query_unref (query);
+    mode = live ? GST_IPG_NET_INFERENCE_MODE_REALTIME :
+        GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME;
+    GST_INFO_OBJECT (self, "inference-mode auto: upstream is %s, running %s",
+        live ? "live" : "not live", live ? "realtime" : "every-frame");
+  } else {
+    GST_INFO_OBJECT (self, "inference-mode %s", mode ==
+        GST_IPG_NET_INFERENCE_MODE_REALTIME ? "realtime" : "every-frame");
+  }
+
+  if (mode == GST_IPG_NET_INFERENCE_MODE_REALTIME && self->worker == NULL) {
+    g_mutex_lock (&self->rt_lock);
+    self->quit = FALSE;
+    self->flushing = FALSE;
+    self->rt_flow = GST_FLOW_OK;
+    g_mutex_unlock (&self->rt_lock);
+    self->worker = g_thread_new ("ipgnetdetect", realtime_worker, self);
+    self->pusher = g_thread_new ("ipgnetdetect-push", realtime_pusher, self);
+  }
+
+  GST_OBJECT_LOCK (self);
+  self->resolved = mode;
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* The pusher: pushes the held frames that are ready, oldest first. A
+ * thread of its own, so that a downstream that blocks (a synchronised
+ * sink) never keeps the engine idle. */
+static gpointer
+realtime_pusher (gpointer data)
+{
+  GstIpgNetDetect *self = data;
+  GstPad *srcpad = GST_BASE_TRANSFORM_SRC_PAD (self);
+  GstFlowReturn ret;
+  GstBuffer *buf;
+
+  g_mutex_lock (&self->rt_lock);
+  while (!self->quit) {
+    buf = g_queue_peek_head (&self->held);
+    if (self->flushing || buf == NULL || buf == self->pending) {
+      g_cond_wait (&self->rt_cond, &self->rt_lock);
+      continue;
+    }
+    g_queue_pop_head (&self->held);
+    self->pushing = TRUE;
+    g_mutex_unlock (&self->rt_lock);
+    ret = gst_pad_push (srcpad, buf);
+    g_mutex_lock (&self->rt_lock);
+    self->pushing = FALSE;
+    /* Failures stick until a flush; a relinked pad recovers. */
+    if (ret != GST_FLOW_OK || self->rt_flow == GST_FLOW_NOT_LINKED)
+      self->rt_flow = ret;
+    g_cond_broadcast (&self->rt_cond);
+  }
+  g_mutex_unlock (&self->rt_lock);
+  return NULL;
+}
+
+/* The worker: infers the pending frame and attaches its detections; the
+ * pusher then lets it and the frames behind it go. */
+static gpointer
+realtime_worker (gpointer data)
+{
+  GstIpgNetDetect *self = data;
+  GstFlowReturn ret;
+  GstBuffer *buf;
+
+  g_mutex_lock (&self->rt_lock);
+  while (!self->quit) {
+    if (self->pending == NULL || self->started) {
+      g_cond_wait (&self->rt_cond, &self->rt_lock);
+      continue;
+    }
+    buf = self->pending;
+    self->started = TRUE;
+    g_mutex_unlock (&self->rt_lock);
+    g_mutex_lock (&self->ctx_lock);
+    ret = infer_frame (self, buf);
+    g_mutex_unlock (&self->ctx_lock);
+    g_mutex_lock (&self->rt_lock);
+    if (self->orphaned)
+      gst_buffer_unref (buf);
+    self->orphaned = FALSE;
+    self->pending = NULL;
+    self->started = FALSE;
+    if (ret != GST_FLOW_OK)
+      self->rt_flow = ret;
+    g_cond_broadcast (&self->rt_cond);
+  }
+  g_mutex_unlock (&self->rt_lock);
+  return NULL;
+}
+
+/* Drops the held frames; the one being inferred is left to the worker,
+ * which frees it. rt_lock held. */
+static void
+realtime_drop_held (GstIpgNetDetect * self)
+{
+  GstBuffer *buf;
+
+  while ((buf = g_queue_pop_head (&self->held)) != NULL) {
+    if (buf == self->pending && self->started)
+      self->orphaned = TRUE;
+    else
+      gst_buffer_unref (buf);
+  }
+  if (!self->started)
+    self->pending = NULL;
+}
+
+static void
+realtime_flush_start (GstIpgNetDetect * self)
+{
+  g_mutex_lock (&self->rt_lock);
+  self->flushing = TRUE;
+  realtime_drop_held (self);
+  g_cond_broadcast (&self->rt_cond);
+  g_mutex_unlock (&self->rt_lock);
+}
+
+/* Waits for the flushed inference and push (FLUSH_START went downstream, so
+ * the push returns), so that nothing from before the flush follows it. */
+static void
+realtime_flush_stop (GstIpgNetDetect * self)
+{
+  g_mutex_lock (&self->rt_lock);
+  while (self->pending != NULL || self->pushing)
+    g_cond_wait (&self->rt_cond, &self->rt_lock);
+  self->flushing = FALSE;
+  self->rt_flow = GST_FLOW_OK;
+  g_mutex_unlock (&self->rt_lock);
+}
+
+/* Waits until every held frame is out: at most the inference in flight.
+ * FALSE when flushing. */
+static gboolean
+realtime_drain (GstIpgNetDetect * self)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->rt_lock);
+  while (!self->flushing && (!g_queue_is_empty (&self->held)
+          || self->pushing))
+    g_cond_wait (&self->rt_cond, &self->rt_lock);
+  ok = !self->flushing;
+  g_mutex_unlock (&self->rt_lock);
+  return ok;
+}
+
+static void
+realtime_stop_worker (GstIpgNetDetect * self)
+{
+  if (self->worker == NULL)
+    return;
+  g_mutex_lock (&self->rt_lock);
+  self->quit = TRUE;
+  self->flushing = TRUE;
+  realtime_drop_held (self);
+  g_cond_broadcast (&self->rt_cond);
+  g_mutex_unlock (&self->rt_lock);
+  /* The worker finishes the inference in flight and frees its frame; the
+   * pusher's push returns (the source pad is flushing or deactivated). */
+  g_thread_join (self->worker);
+  g_thread_join (self->pusher);
+  self->worker = NULL;
+  self->pusher = NULL;
+  self->pending = NULL;
+  self->started = FALSE;
+  self->orphaned = FALSE;
+  self->pushing = FALSE;
+}
+
+/* Counts a candidate frame the busy engine skipped and posts the
+ * "ipgnetdetect-skipped" message at most once a second. */
+static void
+count_skipped (GstIpgNetDetect * self, GstClockTime pts)
+{
+  GstStructure *s = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  GST_OBJECT_LOCK (self);
+  self->n_skipped++;
+  if (self->skip_message_us == 0
+      || now - self->skip_message_us >= SKIPPED_MESSAGE_INTERVAL_US) {
+    self->skip_message_us = now;
+    self->skipped_reported = self->n_skipped;
+    s = gst_structure_new ("ipgnetdetect-skipped",
+        "frames-inferred", G_TYPE_UINT64, self->n_inferred,
+        "frames-skipped", G_TYPE_UINT64, self->n_skipped,
+        "timestamp", G_TYPE_UINT64, pts, NULL);
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (s != NULL)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* realtime: the frame is inferred if it is a candidate and the engine is
+ * free (then held until its result is attached), else marked not inferred;
+ * it waits behind the held frames, or goes straight on when none are. */
+static GstFlowReturn
+realtime_chain (GstIpgNetDetect * self, GstBuffer * buf)
+{
+  GstFlowReturn ret;
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  gboolean candidate;
+  guint interval;
+
+  if (!self->prepared) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  GST_OBJECT_LOCK (self);
+  interval = self->interval;
+  GST_OBJECT_UNLOCK (self);
+  candidate = self->frame_index++ % interval == 0;
+  /* Metadata is added: a shared buffer is copied (not its memory). */
+  buf = gst_buffer_make_writable (buf);
+
+  g_mutex_lock (&self->rt_lock);
+  if (self->flushing) {
+    g_mutex_unlock (&self->rt_lock);
+    gst_buffer_unref (buf);
+    return GST_FLOW_FLUSHING;
+  }
+  ret = self->rt_flow;
+  if (candidate && self->pending == NULL) {
+    self->pending = buf;
+    g_queue_push_tail (&self->held, buf);
+    g_cond_broadcast (&self->rt_cond);
+    g_mutex_unlock (&self->rt_lock);
+    return ret;
+  }
+  gst_buffer_add_custom_meta (buf, GST_IPG_NET_NOT_INFERRED_META);
+  if (!g_queue_is_empty (&self->held) || self->pushing) {
+    g_queue_push_tail (&self->held, buf);
+    g_cond_broadcast (&self->rt_cond);
+    buf = NULL;
+  }
+  g_mutex_unlock (&self->rt_lock);
+
+  if (candidate)
+    count_skipped (self, pts);
+  /* Nothing is held and only this thread adds to held: the worker is not
+   * pushing, so pushing here keeps the order. */
+  if (buf != NULL)
+    ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+  return ret;
+}
+
+static GstFlowReturn
+gst_ipg_net_detect_submit_input_buffer (GstBaseTransform * trans,
+    gboolean is_discont, GstBuffer * buf)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+
+  if (self->resolved == GST_IPG_NET_INFERENCE_MODE_AUTO)
+    resolve_inference_mode (self);
+  if (self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME)
+    return realtime_chain (self, buf);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->submit_input_buffer (trans,
+      is_discont, buf);
+}
+
+static GstFlowReturn
+gst_ipg_net_detect_generate_output (GstBaseTransform * trans,
+    GstBuffer ** outbuf)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+
+  /* realtime pushes its frames itself (realtime_chain, the worker). */
+  if (self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME) {
+    *outbuf = NULL;
+    return GST_FLOW_OK;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->generate_output (trans,
+      outbuf);
+}
+
+static gboolean
+gst_ipg_net_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+
+  if (self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME) {
+    switch (GST_EVENT_TYPE (event)) {
+      case GST_EVENT_FLUSH_START:
+        realtime_flush_start (self);
+        break;
+      case GST_EVENT_FLUSH_STOP:
+        realtime_flush_stop (self);
+        break;
+      default:
+        /* Caps, segment, gap, EOS, ...: after the frames before them. */
+        if (GST_EVENT_IS_SERIALIZED (event) && !realtime_drain (self)) {
+          gst_event_unref (event);
+          return FALSE;
+        }
+        break;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+/* Serialized sink queries (allocation, drain) wait for the held frames, as
+ * serialized events do.
+ * LATENCY: upstream's plus the longest inference measured so far, capped by
+ * max-latency; realtime holds a frame for at most one inference, so it may
+ * add up to max-latency, every-frame exactly what it measured. */
+static gboolean
+gst_ipg_net_detect_query (GstBaseTransform * trans, GstPadDirection direction,
+    GstQuery * query)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
+  GstClockTime min, max, ours_min, ours_max;
+  gboolean live;
+
+  if (direction == GST_PAD_SINK
+      && self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME
+      && GST_QUERY_IS_SERIALIZED (query) && !realtime_drain (self))
+    return FALSE;
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+        query);
+
+  if (!gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (trans), query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+
+  GST_OBJECT_LOCK (self);
+  ours_min = MIN (self->worst_ns, self->max_latency);
+  ours_max = self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME ?
+      self->max_latency : ours_min;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_DEBUG_OBJECT (self, "upstream latency live %d min %" GST_TIME_FORMAT
+      " max %" GST_TIME_FORMAT ", adding %" GST_TIME_FORMAT " / %"
+      GST_TIME_FORMAT, live, GST_TIME_ARGS (min), GST_TIME_ARGS (max),
+      GST_TIME_ARGS (ours_min), GST_TIME_ARGS (ours_max));
+  min += ours_min;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours_max;
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+static GstStateChangeReturn
+gst_ipg_net_detect_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstIpgNetDetect *self = GST_IPG_NET_DETECT (element);
+
+  /* Wakes a streaming thread waiting on held frames, so that the sink pad
+   * can be deactivated; stop() then joins the worker. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    realtime_flush_start (self);
+
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
