@@ -5,6 +5,7 @@ model file, frame and thread count, alternating the two.
     /usr/bin/python3 tools/bench.py [--runs N] [--device D] [--configs a,b,...]
                                     [--no-pipeline] [--peer cpu|cuda]
                                     (after a build in build/)
+    /usr/bin/python3 tools/bench.py --tiled [--runs N] [--rounds R] [--device D]
 
 On a GPU, ``--device gpu --peer cuda`` times the engine on the GPU's OpenCL
 driver against PyTorch CUDA in fp32 (TF32 off, as our kernels are fp32); the
@@ -27,6 +28,16 @@ Prints, in order:
   * the pipeline check: the same frame through gst-launch-1.0 (imagefreeze !
     ipgnetdetect ! fakesink) against the bare engine, per frame; start-up is
     cancelled by timing two buffer counts and dividing the difference.
+
+With --tiled (issue 13's tiling target), only the engine, on the demo model:
+``ipgnet-detect --bench N`` on a 1920x1080 frame with ``--tile 512x512`` (the
+full-frame pass and the tiles: 16 images), on a 512x512 frame untiled (the
+single-image time), and on the 1920x1080 frame untiled at ``--input-size
+1920x1088`` (native resolution), alternating the three R rounds so that the
+load other processes put on the cores hits all three alike. Prints the
+medians of the per-round medians, the ratios tiled / (images x single) (the
+target: <= 1.1) and tiled / native, and the first ratio within each round.
+
 Configs: r50 (resnet50, 512x512, 80 classes), r18w05 (resnet18 width 0.5,
 352x288), demo (models/ipgnet-demo.safetensors, when present), frcnn (the
 two-stage IPG-Faster R-CNN at the demo's scale: resnet18 width 0.5, FPN 64,
@@ -141,12 +152,18 @@ def ensure_inputs(name):
         model = os.path.join(BENCH_DIR, stem + ".safetensors")
         if not os.path.exists(model):
             run([PY, "-m", "ipgnet", "random", *args.split(), "-o", model])
-    image = os.path.join(BENCH_DIR, f"frame-{size[0]}x{size[1]}.png")
+    return model, ensure_frame(*size)
+
+
+def ensure_frame(w, h):
+    """build/bench/frame-WxH.png: a Debian sample photo resized to w x h."""
+    os.makedirs(BENCH_DIR, exist_ok=True)
+    image = os.path.join(BENCH_DIR, f"frame-{w}x{h}.png")
     if not os.path.exists(image):
         run([PY, "-c", "import sys\nfrom PIL import Image\n"
              f"im = Image.open({os.path.join(FACES, 'mountain.jpg')!r}).convert('RGB')\n"
-             f"im.resize(({size[0]}, {size[1]}), Image.BILINEAR).save(sys.argv[1])\n", image])
-    return model, image
+             f"im.resize(({w}, {h}), Image.BILINEAR).save(sys.argv[1])\n", image])
+    return image
 
 
 def pipeline_ms_per_frame(model, image, device, counts=(4, 16)):
@@ -162,6 +179,51 @@ def pipeline_ms_per_frame(model, image, device, counts=(4, 16)):
     return (times[1] - times[0]) * 1e3 / (counts[1] - counts[0])
 
 
+def images_per_frame(out):
+    """The images of one frame, from the engine's debug log (IPG_LOG=4)."""
+    m = re.search(r"prepared \d+x\d+ -> (\d+) x ", out)
+    if not m:
+        sys.exit(f"bench: no 'prepared ... -> N x' line in:\n{out}")
+    return int(m.group(1))
+
+
+def tiled_bench(a):
+    """Tiled against single-image and native-resolution runs, alternating."""
+    model = os.path.join(ROOT, "models", "ipgnet-demo.safetensors")
+    if not os.path.exists(model):
+        sys.exit("bench: --tiled needs models/ipgnet-demo.safetensors")
+    small = ensure_frame(512, 512)
+    hd = ensure_frame(1920, 1080)
+    base = [DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs)]
+    cases = {
+        "tiled": [*base, "--tile", "512x512", hd],
+        "single": [*base, small],
+        "native": [*base, "--input-size", "1920x1088", hd],
+    }
+    medians = {name: [] for name in cases}
+    images = 0
+    os.environ["IPG_LOG"] = "4"   # the "prepared ... -> N x" line: the images per frame
+    for r in range(a.rounds):
+        for name, cmd in cases.items():
+            out = run(cmd)
+            medians[name].append(value(out, "median_ms"))
+            if name == "tiled":
+                images = images_per_frame(out)
+        print(f"round {r + 1}: " + ", ".join(f"{n} {m[-1]:.1f} ms" for n, m in medians.items()), flush=True)
+    med = {name: statistics.median(m) for name, m in medians.items()}
+    print(f"\nmedians of {a.rounds} rounds of --bench {a.runs} each (alternating):")
+    for name, cmd in cases.items():
+        print(f"  {name:<7} {med[name]:9.1f} ms   {' '.join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd[1:])}")
+    print(f"images per tiled frame: {images}")
+    print(f"tiled / ({images} x single) = {med['tiled'] / (images * med['single']):.3f}   (target <= 1.1)")
+    print(f"tiled / native 1920x1088  = {med['tiled'] / med['native']:.3f}")
+    # The same ratio within each round (runs minutes apart see different loads).
+    paired = [t / (images * s) for t, s in zip(medians["tiled"], medians["single"])]
+    print(f"per round: tiled / ({images} x single) = {', '.join(f'{r:.3f}' for r in paired)}; "
+          f"median {statistics.median(paired):.3f}")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -169,12 +231,18 @@ def main():
     ap.add_argument("--configs", default="r50,r18w05,demo,frcnn")
     ap.add_argument("--no-pipeline", action="store_true")
     ap.add_argument("--peer", default="cpu", help="PyTorch's device: cpu (default) or cuda[:N]")
+    ap.add_argument("--tiled", action="store_true", help="tiled vs single-image vs native-resolution runs only")
+    ap.add_argument("--rounds", type=int, default=3, help="with --tiled: alternations (default 3)")
     a = ap.parse_args()
+    if a.runs < 1 or a.rounds < 1:
+        sys.exit("bench: --runs and --rounds must be at least 1")
+    if not os.path.exists(DETECT):
+        sys.exit("bench: build/tools/cli/ipgnet-detect is missing: build first (meson setup build && ninja -C build)")
+    if a.tiled:
+        return tiled_bench(a)
     gpu_peer = a.peer.startswith("cuda")
     if gpu_peer:
         a.no_pipeline = True
-    if not os.path.exists(DETECT):
-        sys.exit("bench: build/tools/cli/ipgnet-detect is missing: build first (meson setup build && ninja -C build)")
     if gpu_peer:
         ceil = cuda_ceiling(a.peer)
         print(f"ceiling: PyTorch fp32 SGEMM 8192^3 on {a.peer} = {ceil:.1f} GFLOP/s")

@@ -199,16 +199,15 @@ static void run_unary(const char * what, unary_op op, int c, int h, int w, const
         upload(&tin, in);
         CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
         float * got = download(&tout);
-        compare(what, got, want, (size_t) c * oh * ow, 1e-6);
+        compare(what, got, want, (size_t) g_batch * c * oh * ow, 1e-6);
         free(got);
     }
     ipg_plan_free(&p);
 }
 
-static void test_maxpool(int c, int h, int w) {
-    const int oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
-    float * in = malloc((size_t) c * h * w * 4), * want = malloc((size_t) c * oh * ow * 4);
-    fill(in, (size_t) c * h * w);
+// The spatial ops' tests run g_batch images, each against the host
+// reference of one image (the kernels see the batch as B * C channels).
+static void maxpool_ref(const float * in, int c, int h, int w, float * want, int oh, int ow) {
     for (int ch = 0; ch < c; ch++)
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
@@ -221,17 +220,22 @@ static void test_maxpool(int c, int h, int w) {
                     }
                 want[(ch * oh + y) * ow + x] = m;
             }
+}
+
+static void test_maxpool(int c, int h, int w) {
+    const int oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
+    const size_t nin = (size_t) c * h * w, nout = (size_t) c * oh * ow;
+    float * in = malloc(g_batch * nin * 4), * want = malloc(g_batch * nout * 4);
+    fill(in, g_batch * nin);
+    for (int b = 0; b < g_batch; b++) maxpool_ref(in + b * nin, c, h, w, want + b * nout, oh, ow);
     char what[64];
-    snprintf(what, sizeof what, "maxpool3x3s2 %dx%dx%d", c, h, w);
+    snprintf(what, sizeof what, "maxpool3x3s2 %dx%dx%d batch %d", c, h, w, g_batch);
     run_unary(what, ipg_op_maxpool3x3s2, c, h, w, in, want, oh, ow);
     free(in); free(want);
 }
 
 // PyTorch bilinear (align_corners = false) to (h / 2, w / 2), in double.
-static void test_downsample(int c, int h, int w) {
-    const int oh = h / 2, ow = w / 2;
-    float * in = malloc((size_t) c * h * w * 4), * want = malloc((size_t) c * oh * ow * 4);
-    fill(in, (size_t) c * h * w);
+static void downsample_ref(const float * in, int c, int h, int w, float * want, int oh, int ow) {
     for (int ch = 0; ch < c; ch++)
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
@@ -242,24 +246,32 @@ static void test_downsample(int c, int h, int w) {
                 want[(ch * oh + y) * ow + x] = (float) ((1 - ly) * ((1 - lx) * p[y0 * w + x0] + lx * p[y0 * w + x1]) +
                                                         ly * ((1 - lx) * p[y1 * w + x0] + lx * p[y1 * w + x1]));
             }
+}
+
+static void test_downsample(int c, int h, int w) {
+    const int oh = h / 2, ow = w / 2;
+    const size_t nin = (size_t) c * h * w, nout = (size_t) c * oh * ow;
+    float * in = malloc(g_batch * nin * 4), * want = malloc(g_batch * nout * 4);
+    fill(in, g_batch * nin);
+    for (int b = 0; b < g_batch; b++) downsample_ref(in + b * nin, c, h, w, want + b * nout, oh, ow);
     char what[64];
-    snprintf(what, sizeof what, "downsample2x %dx%dx%d", c, h, w);
+    snprintf(what, sizeof what, "downsample2x %dx%dx%d batch %d", c, h, w, g_batch);
     run_unary(what, ipg_op_downsample2x, c, h, w, in, want, oh, ow);
     free(in); free(want);
 }
 
-static void test_relu(void) {
-    float in[13 * 15], want[13 * 15];
-    fill(in, 13 * 15);
-    for (int i = 0; i < 13 * 15; i++) want[i] = in[i] > 0 ? in[i] : 0;
-    run_unary("relu 13x3x5", ipg_op_relu, 13, 3, 5, in, want, 3, 5);
+static void test_relu(int c, int h, int w) {
+    const size_t n = (size_t) g_batch * c * h * w;
+    float * in = malloc(n * 4), * want = malloc(n * 4);
+    fill(in, n);
+    for (size_t i = 0; i < n; i++) want[i] = in[i] > 0 ? in[i] : 0;
+    char what[64];
+    snprintf(what, sizeof what, "relu %dx%dx%d batch %d", c, h, w, g_batch);
+    run_unary(what, ipg_op_relu, c, h, w, in, want, h, w);
+    free(in); free(want);
 }
 
-static void test_upsample_add(int c, int h, int w, int th, int tw) {
-    float * lat = malloc((size_t) c * h * w * 4), * top = malloc((size_t) c * th * tw * 4);
-    float * want = malloc((size_t) c * h * w * 4);
-    fill(lat, (size_t) c * h * w);
-    fill(top, (size_t) c * th * tw);
+static void upsample_add_ref(const float * lat, const float * top, int c, int h, int w, int th, int tw, float * want) {
     for (int ch = 0; ch < c; ch++)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
@@ -268,6 +280,14 @@ static void test_upsample_add(int c, int h, int w, int th, int tw) {
                 if (tx > tw - 1) tx = tw - 1;
                 want[(ch * h + y) * w + x] = lat[(ch * h + y) * w + x] + top[(ch * th + ty) * tw + tx];
             }
+}
+
+static void test_upsample_add(int c, int h, int w, int th, int tw) {
+    const size_t nl = (size_t) c * h * w, nt = (size_t) c * th * tw;
+    float * lat = malloc(g_batch * nl * 4), * top = malloc(g_batch * nt * 4), * want = malloc(g_batch * nl * 4);
+    fill(lat, g_batch * nl);
+    fill(top, g_batch * nt);
+    for (int b = 0; b < g_batch; b++) upsample_add_ref(lat + b * nl, top + b * nt, c, h, w, th, tw, want + b * nl);
     ipg_plan_t p;
     plan_init(&p);
     ipg_tensor_t tl = { 0 }, tt = { 0 }, out = { 0 };
@@ -282,8 +302,8 @@ static void test_upsample_add(int c, int h, int w, int th, int tw) {
         CHECK(ipg_plan_run(&p) == IPG_OK, "upsample run: %s", g_err);
         float * got = download(&out);
         char what[64];
-        snprintf(what, sizeof what, "upsample_add %dx%dx%d from %dx%d", c, h, w, th, tw);
-        compare(what, got, want, (size_t) c * h * w, 1e-6);
+        snprintf(what, sizeof what, "upsample_add %dx%dx%d from %dx%d batch %d", c, h, w, th, tw, g_batch);
+        compare(what, got, want, g_batch * nl, 1e-6);
         free(got);
     }
     ipg_plan_free(&p);
@@ -519,19 +539,25 @@ int main(void) {
         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
         if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
     }
+    // The spatial ops, single images then batches of 3 and 2 (odd sizes).
+    static const int batches[] = { 1, 3, 2 };
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        g_batch = batches[i];
+        test_maxpool(13, 1, 1);
+        test_maxpool(3, 3, 5);
+        test_maxpool(24, 13, 7);
+        test_maxpool(2, 16, 16);
+        test_downsample(3, 2, 2);
+        test_downsample(13, 6, 10);
+        test_downsample(3, 5, 7);
+        test_relu(13, 3, 5);
+        test_relu(1, 7, 1);
+        test_upsample_add(13, 6, 10, 3, 5);
+        test_upsample_add(3, 5, 7, 3, 4);
+        test_upsample_add(24, 1, 1, 1, 1);
+    }
     g_batch = 1;
     test_conv_split();
-    test_maxpool(13, 1, 1);
-    test_maxpool(3, 3, 5);
-    test_maxpool(24, 13, 7);
-    test_maxpool(2, 16, 16);
-    test_downsample(3, 2, 2);
-    test_downsample(13, 6, 10);
-    test_downsample(3, 5, 7);
-    test_relu();
-    test_upsample_add(13, 6, 10, 3, 5);
-    test_upsample_add(3, 5, 7, 3, 4);
-    test_upsample_add(24, 1, 1, 1, 1);
     test_anchors();
     test_nms();
     test_arg_cap();

@@ -5,8 +5,9 @@
 // clipped to the tile), pooled in image order and merged with
 // ipg_tile_merge. Planar frames: every image of the batch equals the host
 // conversion of its crop (odd origins, where a tile starts inside a chroma
-// block). Bad tiling parameters and a frame needing more than max-tiles are
-// refused with messages naming them. Usage: test-tiled MODEL
+// block). The head's outputs of a tiled (batched) run equal those of each
+// crop run alone within 1e-6. Bad tiling parameters and a frame needing more
+// than max-tiles are refused with messages naming them. Usage: test-tiled MODEL
 #include "ipg.h"
 #include "tiling.h"
 
@@ -288,6 +289,114 @@ static void test_planar(const ipg_model_t * model, int w, int h, ipg_pixel_forma
     free(yt); free(ut); free(vt); free(uv);
 }
 
+// ---- the head's outputs: a batch = its images run one by one ----
+
+// The head's output stages of one run ("head.cls.p3", "rpn.box.p4", ...),
+// each the concatenation of its callbacks: one [B][C][H][W] callback for a
+// batched detector, B [1][C][H][W] ones for a detector run an image a pass.
+#define MAX_HEAD_STAGES 16
+typedef struct {
+    char    name[32];
+    float * data;
+    size_t  n;
+} head_stage_t;
+
+typedef struct {
+    head_stage_t s[MAX_HEAD_STAGES];
+    int          n;
+} head_run_t;
+
+static head_run_t g_batched, g_single;
+
+static void grab_head(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
+    head_run_t * run = ud;
+    if (strncmp(name, "head.cls.", 9) != 0 && strncmp(name, "head.box.", 9) != 0 &&
+        strncmp(name, "rpn.cls.", 8) != 0 && strncmp(name, "rpn.box.", 8) != 0)
+        return;
+    int i = 0;
+    while (i < run->n && strcmp(run->s[i].name, name) != 0) i++;
+    if (i == run->n) {
+        if (run->n == MAX_HEAD_STAGES) return;
+        snprintf(run->s[run->n++].name, sizeof run->s[0].name, "%s", name);
+    }
+    head_stage_t * st = &run->s[i];
+    const size_t n = (size_t) c * h * w;
+    st->data = realloc(st->data, (st->n + n) * sizeof(float));
+    memcpy(st->data + st->n, data, n * sizeof(float));
+    st->n += n;
+}
+
+static void head_run_clear(head_run_t * run) {
+    for (int i = 0; i < run->n; i++) free(run->s[i].data);
+    memset(run, 0, sizeof *run);
+}
+
+// The tiled run's head stages, image v of the batch against the same stages
+// of crop v run untiled: max |batched - single| <= 1e-6 * max(1, max |single|).
+static void test_head_batch(const ipg_model_t * model, int w, int h, ipg_tiling_t tl) {
+    ipg_ctx_params_t p = ipg_ctx_params_default();
+    p.score_threshold = 0.0f;
+    p.tiling = tl;
+    char err[1024];
+    ipg_ctx_t * tiled = NULL, * single = NULL;
+    ipg_status_t st = ipg_ctx_init(model, &p, &tiled, err, sizeof err);
+    CHECK(st == IPG_OK, "init tiled: %s", err);
+    if (st != IPG_OK) return;
+    p.tiling = ipg_tiling_default();
+    st = ipg_ctx_init(model, &p, &single, err, sizeof err);
+    CHECK(st == IPG_OK, "init untiled: %s", err);
+    uint8_t * rgb = make_rgb(w, h, (uint32_t) (w * 7 + h));
+    ipg_frame_t frame = { .data = rgb, .stride = w * 3 };
+    if (st == IPG_OK) st = ipg_ctx_prepare(tiled, w, h, IPG_PIXEL_RGB);
+    ipg_ctx_set_stage_callback(tiled, grab_head, &g_batched);
+    if (st == IPG_OK) st = ipg_ctx_run(tiled, &frame, g_res.d, MAXD, &g_res.n);
+    CHECK(st == IPG_OK, "tiled run %dx%d: %s", w, h, tiled ? ipg_ctx_last_error(tiled) : err);
+    ipg_tile_rect_t rects[IPG_MAX_TILES_LIMIT + 1];
+    int32_t n = 0;
+    if (tl.full_frame) rects[n++] = (ipg_tile_rect_t) { 0, 0, w, h };
+    n += ipg_tile_grid(w, h, tl.tile_width, tl.tile_height, tl.overlap, rects + n, IPG_MAX_TILES_LIMIT);
+    CHECK(st != IPG_OK || g_batched.n >= 4, "the tiled run dumps the head's outputs (%d stages)", g_batched.n);
+    ipg_ctx_set_stage_callback(single, grab_head, &g_single);
+    double worst = 0;
+    int compared = 0, bad_sizes = 0;
+    for (int32_t v = 0; v < n && st == IPG_OK; v++) {
+        uint8_t * crop = crop_rgb(rgb, w, &rects[v]);
+        ipg_frame_t one = { .data = crop, .stride = rects[v].w * 3 };
+        head_run_clear(&g_single);
+        st = ipg_ctx_prepare(single, rects[v].w, rects[v].h, IPG_PIXEL_RGB);
+        if (st == IPG_OK) st = ipg_ctx_run(single, &one, g_one.d, MAXD, &g_one.n);
+        CHECK(st == IPG_OK, "untiled run of view %d: %s", v, ipg_ctx_last_error(single));
+        free(crop);
+        bad_sizes += g_single.n != g_batched.n;
+        for (int i = 0; i < g_single.n && st == IPG_OK; i++) {
+            const head_stage_t * a = &g_single.s[i];
+            const head_stage_t * b = NULL;
+            for (int j = 0; j < g_batched.n && !b; j++)
+                if (strcmp(g_batched.s[j].name, a->name) == 0) b = &g_batched.s[j];
+            if (!b || b->n != (size_t) n * a->n) {
+                bad_sizes++;
+                continue;
+            }
+            double max_ref = 1, max_diff = 0;
+            for (size_t k = 0; k < a->n; k++) {
+                max_ref = fmax(max_ref, fabs(a->data[k]));
+                max_diff = fmax(max_diff, fabs((double) b->data[(size_t) v * a->n + k] - a->data[k]));
+            }
+            worst = fmax(worst, max_diff / max_ref);
+            compared++;
+        }
+    }
+    CHECK(st == IPG_OK && bad_sizes == 0 && compared == n * g_batched.n && worst <= 1e-6,
+          "%dx%d tiles %dx%d (%d images): the batch's head outputs = each image's alone, %d stages compared, "
+          "%d missing or of another size, worst %.3g (<= 1e-6)", w, h, tl.tile_width, tl.tile_height, n, compared,
+          bad_sizes, worst);
+    head_run_clear(&g_batched);
+    head_run_clear(&g_single);
+    ipg_ctx_free(single);
+    ipg_ctx_free(tiled);
+    free(rgb);
+}
+
 // ---- parameters and limits ----
 
 static void expect_refused(const ipg_model_t * model, ipg_tiling_t tl, const char * what) {
@@ -384,6 +493,13 @@ int main(int argc, char ** argv) {
     tl = ipg_tiling_default();
     tl.tile_width = 64; tl.tile_height = 64;
     test_rgb(model, 41, 29, tl, 0.0f, 25);
+
+    // The head's outputs: odd frame and tiles, with and without the full frame.
+    tl = ipg_tiling_default();
+    tl.tile_width = 61; tl.tile_height = 47; tl.overlap = 0.25;
+    test_head_batch(model, 157, 93, tl);
+    tl.tile_width = 90; tl.tile_height = 77; tl.overlap = 0.5; tl.full_frame = 0;
+    test_head_batch(model, 201, 131, tl);
 
     // Planar: columns at 0, 27, 44 and rows at 0, 22, 24: odd origins inside chroma blocks.
     tl = ipg_tiling_default();
