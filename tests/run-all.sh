@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Sets up, builds and runs every test suite: the C suites through meson (the
-# model-file suite a second time under AddressSanitizer and UBSan), and the
-# Python reference's pytest suite. The last line sums them all:
+# model-file suite and the GStreamer element tests a second time under
+# AddressSanitizer and UBSan), the libFuzzer targets briefly, the long-run
+# checks at reduced counts, and the Python reference's pytest suite. The last line sums them all:
 # "N passed, N failed". Exit status non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,16 @@ else
   echo "sanitizer build failed"
   failed=$((failed + 1))
 fi
+# The GStreamer element tests with the plugin and the library under ASan +
+# UBSan (not the pipeline scripts: they add minutes and no code of ours).
+tests/gst/run-sanitized.sh build-asan >/tmp/ipgnet-gst-asan.log 2>&1
+cat /tmp/ipgnet-gst-asan.log
+if grep -qE '^Ok: ' /tmp/ipgnet-gst-asan.log; then
+  count_meson /tmp/ipgnet-gst-asan.log
+else
+  echo "sanitized element tests did not run"
+  failed=$((failed + 1))
+fi
 
 # The libFuzzer targets, 10 s each on their corpora, built by clang with
 # ASan + UBSan in a build directory of their own (tools/fuzz.sh runs longer).
@@ -70,6 +81,17 @@ if command -v clang >/dev/null; then
 else
   echo "clang missing: libFuzzer targets not run"
   failed=$((failed + 1))
+fi
+
+# The long-run checks (tools/soak.sh) at reduced counts on the tiny model:
+# state cycles under the leaks tracer, a frame soak with caps changes,
+# flushing seeks, two pipelines at once. Each check counts as one test.
+if [ $build_ok -eq 1 ]; then
+  tools/soak.sh build tests/data/tiny-r18.safetensors 100 1000 50 20 200 2>&1 | tee /tmp/ipgnet-soak.log
+  soak_pass=$(tail -n 1 /tmp/ipgnet-soak.log | grep -Eo '^[0-9]+ passed' | awk '{print $1}')
+  soak_fail=$(tail -n 1 /tmp/ipgnet-soak.log | grep -Eo '[0-9]+ failed' | awk '{print $1}')
+  passed=$((passed + ${soak_pass:-0}))
+  failed=$((failed + ${soak_fail:-1}))   # no summary line: the script itself failed
 fi
 
 # The Python reference.
