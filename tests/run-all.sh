@@ -110,5 +110,13 @@ passed=$((passed + ${sahi_pass:-0}))
 failed=$((failed + sahi_fail))
 [ -z "${sahi_pass:-}" ] && [ "$sahi_fail" -eq 0 ] && failed=$((failed + 1))
 
+# ONNX export against ONNX Runtime and OpenVINO: both are in .venv only (a skip there is a failure).
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/python/test_export_onnx.py 2>&1 | tee /tmp/ipgnet-pytest-onnx.log
+onnx_pass=$(grep -Eo '[0-9]+ passed' /tmp/ipgnet-pytest-onnx.log | tail -n 1 | awk '{print $1}')
+onnx_fail=$(grep -Eo '[0-9]+ (failed|error|errors|skipped)' /tmp/ipgnet-pytest-onnx.log | awk '{s += $1} END {print s + 0}')
+passed=$((passed + ${onnx_pass:-0}))
+failed=$((failed + onnx_fail))
+[ -z "${onnx_pass:-}" ] && [ "$onnx_fail" -eq 0 ] && failed=$((failed + 1))
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

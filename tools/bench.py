@@ -1,11 +1,22 @@
 #!/usr/bin/env python3
-"""The performance referee: the OpenCL engine against PyTorch CPU on the same
-model file, frame and thread count, alternating the two.
+"""The performance referee: the OpenCL engine against PyTorch CPU, ONNX Runtime
+and OpenVINO on the same model file, frame and thread count, alternating them.
 
     /usr/bin/python3 tools/bench.py [--runs N] [--device D] [--configs a,b,...]
                                     [--no-pipeline] [--peer cpu|cuda]
+                                    [--onnx ort,ov|none]
                                     (after a build in build/)
     /usr/bin/python3 tools/bench.py --tiled [--runs N] [--rounds R] [--device D]
+
+ONNX Runtime and OpenVINO (``--onnx``, both by default on a CPU peer) run the
+graph of ``ipgnet export-onnx`` (the network to its raw head outputs: no
+letterbox, no post-processing, which ours and PyTorch do time) on the same
+normalised input, in IPGNET_PEER_PYTHON (default .venv/bin/python, see
+tools/setup-venv.sh), each in its own process: CPU, 2 threads (ONNX Runtime:
+intra_op_num_threads=2, sequential; OpenVINO: INFERENCE_NUM_THREADS=2,
+PERFORMANCE_HINT=LATENCY, INFERENCE_PRECISION_HINT=f32), two warm-up runs.
+For the two-stage model the graph stops at the RPN head, so those peers do
+less work than ours (no proposals, RoIAlign or box head).
 
 On a GPU, ``--device gpu --peer cuda`` times the engine on the GPU's OpenCL
 driver against PyTorch CUDA in fp32 (TF32 off, as our kernels are fp32); the
@@ -38,8 +49,8 @@ load other processes put on the cores hits all three alike. Prints the
 medians of the per-round medians, the ratios tiled / (images x single) (the
 target: <= 1.1) and tiled / native, and the first ratio within each round.
 
-Configs: r50 (resnet50, 512x512, 80 classes), r18w05 (resnet18 width 0.5,
-352x288), demo (models/ipgnet-demo.safetensors, when present), frcnn (the
+Configs: r50 (resnet50, 512x512, 80 classes), r34w075 (resnet34 width 0.75,
+416x320, 6 classes), r18w05 (resnet18 width 0.5, 352x288), demo (models/ipgnet-demo.safetensors, when present), frcnn (the
 two-stage IPG-Faster R-CNN at the demo's scale: resnet18 width 0.5, FPN 64,
 512x512, 10 classes). Random models are seeded, so every run times the same
 weights.
@@ -56,12 +67,15 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PY = os.environ.get("IPGNET_PYTHON", "/usr/bin/python3")
+PEER_PY = os.environ.get("IPGNET_PEER_PYTHON", os.path.join(ROOT, ".venv", "bin", "python"))
 FACES = os.environ.get("IPGNET_FACES", "/usr/share/pixmaps/faces")
 DETECT = os.path.join(ROOT, "build", "tools", "cli", "ipgnet-detect")
 BENCH_DIR = os.path.join(ROOT, "build", "bench")
 THREADS = 2
 CONFIGS = {
     "r50": ("r50-512x512", "--backbone resnet50 --num-classes 80 --input 512x512 --seed 11", (512, 512)),
+    "r34w075": ("r34w075-416x320", "--backbone resnet34 --width 0.75 --num-classes 6 --input 416x320 --seed 7",
+                (416, 320)),
     "r18w05": ("r18w05-352x288", "--backbone resnet18 --width 0.5 --num-classes 7 --input 352x288 --seed 3",
                (352, 288)),
     "demo": ("demo", None, (512, 512)),
@@ -166,6 +180,83 @@ def ensure_frame(w, h):
     return image
 
 
+def ensure_onnx(name, model, image):
+    """The ONNX graph of model (ipgnet export-onnx) and the frame's normalised
+    input tensor as raw float32, both in build/bench/ and remade when older
+    than the model file. Returns (onnx path, tensor path, [1, 3, H, W])."""
+    stem = CONFIGS[name][0]
+    onnx = os.path.join(BENCH_DIR, stem + ".onnx")
+    tensor = os.path.join(BENCH_DIR, stem + ".input.f32")
+    shape = os.path.join(BENCH_DIR, stem + ".input.shape")
+    stale = lambda p: not os.path.exists(p) or os.path.getmtime(p) < os.path.getmtime(model)
+    if stale(onnx):
+        run([PY, "-m", "ipgnet", "export-onnx", "-m", model, "-o", onnx])
+    if stale(tensor) or stale(shape):
+        run([PY, "-c", "import sys\n"
+             "from ipgnet.modelfile import load_model\n"
+             "from ipgnet.preprocess import letterbox, load_image\n"
+             "_, c, _ = load_model(sys.argv[1])\n"
+             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+             "open(sys.argv[3], 'wb').write(x.numpy().astype('<f4').tobytes())\n"
+             "open(sys.argv[4], 'w').write(f'1,3,{x.shape[1]},{x.shape[2]}')\n",
+             model, image, tensor, shape])
+    with open(shape) as f:
+        return onnx, tensor, [int(v) for v in f.read().split(",")]
+
+
+PEERS = {"ort": "ONNX Runtime", "ov": "OpenVINO"}
+
+
+def peer_child(argv):
+    """Times one peer on one graph (run in PEER_PY by main: only numpy and the
+    runtime are imported, so its peak RSS is the runtime's own). Prints
+    startup_ms (session / compile), min_ms, median_ms."""
+    ap = argparse.ArgumentParser(prog="bench.py --peer-child")
+    ap.add_argument("runtime", choices=list(PEERS))
+    ap.add_argument("onnx")
+    ap.add_argument("tensor")
+    ap.add_argument("shape")
+    ap.add_argument("runs", type=int)
+    a = ap.parse_args(argv)
+    import numpy as np
+
+    x = np.fromfile(a.tensor, dtype="<f4").reshape([int(v) for v in a.shape.split(",")])
+    t0 = time.perf_counter()
+    if a.runtime == "ort":
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = THREADS
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        sess = ort.InferenceSession(a.onnx, opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        infer = lambda: sess.run(None, {name: x})
+        version = f"onnxruntime={ort.__version__}"
+    else:
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(a.onnx, "CPU", {
+            "INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32"})
+        req = compiled.create_infer_request()
+        infer = lambda: req.infer({0: x})
+        version = f"openvino={ov.get_version()}"
+    infer()
+    startup = (time.perf_counter() - t0) * 1e3
+    infer()   # a second warm-up, as PyTorch's bench
+    times = []
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        infer()
+        times.append((time.perf_counter() - t) * 1e3)
+    print(f"{version} threads={THREADS}")
+    print(f"startup_ms={startup:.1f}")
+    print(f"min_ms={min(times):.3f}")
+    print(f"median_ms={statistics.median(times):.3f}")
+    return 0
+
+
 def pipeline_ms_per_frame(model, image, device, counts=(4, 16)):
     """Per-frame time of gst-launch-1.0 over two buffer counts (start-up cancels)."""
     times = []
@@ -225,14 +316,18 @@ def tiled_bench(a):
 
 
 def main():
+    if sys.argv[1:2] == ["--peer-child"]:
+        return peer_child(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--configs", default="r50,r18w05,demo,frcnn")
+    ap.add_argument("--configs", default="r50,r34w075,r18w05,demo,frcnn")
     ap.add_argument("--no-pipeline", action="store_true")
     ap.add_argument("--peer", default="cpu", help="PyTorch's device: cpu (default) or cuda[:N]")
     ap.add_argument("--tiled", action="store_true", help="tiled vs single-image vs native-resolution runs only")
     ap.add_argument("--rounds", type=int, default=3, help="with --tiled: alternations (default 3)")
+    ap.add_argument("--onnx", default="ort,ov",
+                    help="ONNX peers on the CPU: ort (ONNX Runtime), ov (OpenVINO), both (default) or none")
     a = ap.parse_args()
     if a.runs < 1 or a.rounds < 1:
         sys.exit("bench: --runs and --rounds must be at least 1")
@@ -243,13 +338,23 @@ def main():
     gpu_peer = a.peer.startswith("cuda")
     if gpu_peer:
         a.no_pipeline = True
+    onnx_peers = [] if a.onnx == "none" or gpu_peer else a.onnx.split(",")
+    for p in onnx_peers:
+        if p not in PEERS:
+            sys.exit(f"bench: unknown ONNX peer {p!r} (known: {', '.join(PEERS)}, or none)")
+    if onnx_peers:
+        mods = ", ".join({"ort": "onnxruntime", "ov": "openvino"}[p] for p in onnx_peers)
+        probe = subprocess.run([PEER_PY, "-c", f"import {mods}"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            sys.exit(f"bench: {PEER_PY} cannot import {mods} (run tools/setup-venv.sh, set "
+                     f"IPGNET_PEER_PYTHON, or pass --onnx none):\n{probe.stderr.strip()}")
     if gpu_peer:
         ceil = cuda_ceiling(a.peer)
         print(f"ceiling: PyTorch fp32 SGEMM 8192^3 on {a.peer} = {ceil:.1f} GFLOP/s")
     else:
         ceil = ceiling()
         print(f"ceiling: OpenBLAS SGEMM 4096^3 at {THREADS} threads = {ceil:.1f} GFLOP/s")
-    rows, groups, pipes, tf32, best = [], {}, [], {}, {}
+    rows, groups, pipes, tf32, best, peer_rows = [], {}, [], {}, {}, []
     for name in a.configs.split(","):
         if name not in CONFIGS:
             sys.exit(f"bench: unknown config {name!r} (known: {', '.join(CONFIGS)})")
@@ -258,6 +363,9 @@ def main():
             print(f"{name}: models/ipgnet-demo.safetensors not present, skipped")
             continue
         ours, torch_ms, starts, rss_o, rss_t, ours_best, torch_best = [], [], [], [], [], [], []
+        if onnx_peers:
+            onnx, tensor, shape = ensure_onnx(name, model, image)
+        peer = {p: {"ms": [], "best": [], "start": [], "rss": []} for p in onnx_peers}
         for _ in range(2):   # alternate, so drift hits both alike
             o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
             ours.append(value(o, "median_ms"))
@@ -270,6 +378,13 @@ def main():
             torch_ms.append(value(t, "median_ms"))
             torch_best.append(value(t, "min_ms"))
             rss_t.append(r)
+            for p in onnx_peers:
+                t, r = run_rss([PEER_PY, os.path.abspath(__file__), "--peer-child", p, onnx, tensor,
+                                ",".join(map(str, shape)), str(a.runs)])
+                peer[p]["ms"].append(value(t, "median_ms"))
+                peer[p]["best"].append(value(t, "min_ms"))
+                peer[p]["start"].append(value(t, "startup_ms"))
+                peer[p]["rss"].append(r)
         if gpu_peer:   # PyTorch's own default on CUDA: convolutions in TF32
             t, _ = run_rss([PY, "-m", "ipgnet", "bench", "-m", model, image, "--runs", str(a.runs),
                             "--device", a.peer, "--tf32"])
@@ -277,6 +392,10 @@ def main():
         o_ms, t_ms = statistics.median(ours), statistics.median(torch_ms)
         rows.append((name, o_ms, t_ms, gflop, min(starts), max(rss_o), max(rss_t)))
         best[name] = (min(ours_best), min(torch_best))
+        if onnx_peers:
+            peer_rows.append((name, o_ms, t_ms, max(rss_o), max(rss_t), min(ours_best),
+                              {p: (statistics.median(v["ms"]), min(v["best"]), min(v["start"]), max(v["rss"]))
+                               for p, v in peer.items()}))
         prof = run([DETECT, "-m", model, "--device", a.device, "--bench", "2", "--profile", image])
         groups[name] = [(g, float(ms), float(gf)) for g, ms, gf in
                         re.findall(r"^(\S+)\s+([0-9.]+) ms\s+([0-9.]+) GFLOP/s$", prof, re.M)]
@@ -288,6 +407,25 @@ def main():
     for name, o, t, gf, st, ro, rt in rows:
         print(f"{name:<8} {o:8.1f} {t:8.1f} {o / t:6.2f} {gf:7.2f} {gf / (o * 1e-3):8.1f} "
               f"{gf / (o * 1e-3) / ceil:7.2f} {st:8.0f} {ro:7.0f} {rt:8.0f} {ro / rt:9.2f}")
+    if peer_rows:
+        print(f"\nagainst the ONNX peers (network only on their side; median ms, peak RSS MB, "
+              f"best single runs; {THREADS} threads)")
+        head = f"{'config':<8} {'ours_ms':>8} {'torch_ms':>8}"
+        for p in onnx_peers:
+            head += f" {p + '_ms':>8}"
+        head += f" {'ours/best':>9} {'best':>8}"
+        head += f" {'rss_ours':>8} {'rss_torch':>9}" + "".join(f" {'rss_' + p:>8}" for p in onnx_peers)
+        head += f" {'best_runs/best':>14}" + "".join(f" {p + '_start':>9}" for p in onnx_peers)
+        print(head)
+        for name, o, t, ro, rt, ob, pr in peer_rows:
+            winner = min(pr, key=lambda p: pr[p][0])
+            line = f"{name:<8} {o:8.1f} {t:8.1f}" + "".join(f" {pr[p][0]:8.1f}" for p in onnx_peers)
+            line += f" {o / pr[winner][0]:9.2f} {winner:>8}"
+            line += f" {ro:8.0f} {rt:9.0f}" + "".join(f" {pr[p][3]:8.0f}" for p in onnx_peers)
+            line += f" {ob / min(v[1] for v in pr.values()):14.2f}" + "".join(f" {pr[p][2]:9.0f}" for p in onnx_peers)
+            print(line)
+        if any(r[0] == "frcnn" for r in peer_rows):
+            print("frcnn: the peers' graph stops at the RPN head (no proposals, RoIAlign or box head)")
     for name, (o, t) in best.items():
         print(f"{name}: best single run, ours {o:.1f} ms, PyTorch {t:.1f} ms, ratio {o / t:.2f}")
     for name, t in tf32.items():

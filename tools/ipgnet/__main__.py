@@ -1,4 +1,4 @@
-"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,bench,info,synth,synth-video,train,eval} ..."""
+"""Command line: python3 -m ipgnet {random,detect,dump,compare,export,export-onnx,bench,info,synth,synth-video,train,eval} ..."""
 
 import argparse
 import json
@@ -105,6 +105,15 @@ def cmd_export(args):
     return 0
 
 
+def cmd_export_onnx(args):
+    from .export_onnx import export_onnx, output_names
+
+    config, size = export_onnx(args.model, args.output, args.input_size, args.opset)
+    print(f"{args.output}: opset {args.opset}, input [1, 3, {size[1]}, {size[0]}], "
+          f"outputs {', '.join(output_names(config))}")
+    return 0
+
+
 def cmd_bench(args):
     from .bench import bench
 
@@ -181,6 +190,15 @@ def main(argv=None):
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--dtype", type=_dtype, default="F32")
     e.set_defaults(func=cmd_export)
+
+    o = sub.add_parser("export-onnx", help="model file -> ONNX graph of the network (input: normalised tensor; "
+                                           "outputs: the raw head tensors)")
+    o.add_argument("-m", "--model", required=True)
+    o.add_argument("-o", "--output", required=True)
+    o.add_argument("--input-size", type=_size, default=None, help="WxH (default: the model's input)")
+    o.add_argument("--opset", type=int, default=17, choices=range(13, 18), metavar="13..17",
+                   help="ONNX opset (default 17)")
+    o.set_defaults(func=cmd_export_onnx)
 
     b = sub.add_parser("bench", help="time the PyTorch reference on one image (CPU or CUDA)")
     b.add_argument("-m", "--model", required=True)
