@@ -187,6 +187,16 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_GROUP_SIZE unavailable (%s); assuming 1", ipg_cl_error_name(rc));
         cl->max_wg_size = 1;   // the only size the specification guarantees
     }
+    // At least three dimensions are guaranteed; the plan uses the first three.
+    size_t items[16];
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    if (rc == CL_SUCCESS) {
+        memcpy(cl->max_item_sizes, items, sizeof cl->max_item_sizes);
+    } else {
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_ITEM_SIZES unavailable (%s); assuming 1 x 1 x 1",
+                ipg_cl_error_name(rc));
+        cl->max_item_sizes[0] = cl->max_item_sizes[1] = cl->max_item_sizes[2] = 1;
+    }
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {

@@ -37,6 +37,7 @@ typedef struct {
     char             device_name[256];
     bool             is_cpu;
     size_t           max_wg_size;
+    size_t           max_item_sizes[3]; // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
     uint64_t         objects_created; // programs built, buffers, kernels: all before the first run
 } ipg_cl_t;
 

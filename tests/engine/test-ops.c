@@ -390,6 +390,43 @@ static void test_arg_cap(void) {
     ipg_plan_free(&p);
 }
 
+// Local sizes: a required one over the kernel's limit is refused at
+// finalisation, naming the kernel; a preferred one is capped to fit; and
+// under IPG_FORCE_LWS every launch of independent work-items gets the
+// forced size with its global size rounded up (so the kernels' bounds
+// checks really run in the forced-LWS suites).
+static void test_local_sizes(void) {
+    ipg_plan_t p = { .cl = &g_cl, .err = g_err, .err_size = sizeof g_err };
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_relu");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    const size_t big = s->kernel_wg + 1;
+    ipg_step_range(s, 1, (size_t[]) { big }, (size_t[]) { big });
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_relu") && strstr(g_err, "work-group"),
+          "a required local size over CL_KERNEL_WORK_GROUP_SIZE is refused: %s", g_err);
+    ipg_plan_free(&p);
+
+    s = ipg_plan_step(&p, "ipg_relu");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    size_t forced[3];
+    const bool is_forced = ipg_forced_lws(forced);
+    ipg_step_range_prefer(s, 2, (size_t[]) { 5, 3 }, (size_t[]) { big, big });
+    CHECK(s->has_lws && s->lws[0] * s->lws[1] <= s->kernel_wg && s->gws[0] % s->lws[0] == 0 &&
+          s->gws[1] % s->lws[1] == 0 && s->gws[0] >= 5 && s->gws[1] >= 3,
+          "a preferred local size is capped to the kernel's limit (%zu x %zu of %zu, global %zu x %zu)", s->lws[0],
+          s->lws[1], s->kernel_wg, s->gws[0], s->gws[1]);
+    ipg_step_range(s, 1, (size_t[]) { 13 }, NULL);
+    if (is_forced) {
+        CHECK(s->has_lws && s->lws[0] == forced[0] && s->gws[0] == (13 + forced[0] - 1) / forced[0] * forced[0],
+              "IPG_FORCE_LWS: local %zu, global %zu for 13 items", s->lws[0], s->gws[0]);
+        printf("IPG_FORCE_LWS: %zu x %zu x %zu\n", forced[0], forced[1], forced[2]);
+    } else {
+        CHECK(!s->has_lws && s->gws[0] == 13, "no local size unless asked");
+    }
+    ipg_plan_free(&p);
+}
+
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
 
 typedef struct { float score; int32_t flat; } topk_cand_t;
@@ -561,6 +598,7 @@ int main(void) {
     test_anchors();
     test_nms();
     test_arg_cap();
+    test_local_sizes();
     {
         // one level under k, one over with distinct scores, one whose
         // stored candidates are fewer than counted
