@@ -4,7 +4,8 @@
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
 // cut too), and the plan's argument cap. Runs on whatever OpenCL device
-// IPG_TEST_DEVICE names (default: auto).
+// IPG_TEST_DEVICE names (default: auto). `--small`: a CI-sized subset on
+// tiny shapes, for oclgrind (~1000x slower; the `oclgrind` suite).
 #include "log.h"
 #include "nms.h"
 #include "ops.h"
@@ -542,13 +543,46 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     ipg_plan_free(&p);
 }
 
-int main(void) {
+// The oclgrind subset: both conv paths on partial tiles (batch 1 and 2), the
+// spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
+static void run_small(void) {
+    const int convs[][7] = { { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 }, { 4, 9, 5, 3, 3, 2, 1 } };
+    static const int batches[] = { 1, 2 };
+    for (size_t b = 0; b < 2; b++) {
+        g_batch = batches[b];
+        for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+            const int * c = convs[i];
+            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+            if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        }
+        test_maxpool(3, 3, 5);
+        test_downsample(3, 5, 7);
+        test_relu(3, 3, 5);
+        test_upsample_add(3, 5, 7, 3, 4);
+    }
+    g_batch = 1;
+    test_arg_cap();
+    test_local_sizes();
+    const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
+    test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
+    const int n2[1] = { 200 }, c2[1] = { 200 };
+    test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7);
+}
+
+int main(int argc, char ** argv) {
+    const bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
     const char * dev = getenv("IPG_TEST_DEVICE");
     if (ipg_cl_init(&g_cl, dev, false, g_err, sizeof g_err) != IPG_OK) {
         printf("FAIL: no OpenCL device: %s\n", g_err);
         return 1;
     }
     printf("device: %s\n", g_cl.device_name);
+    if (small) {
+        run_small();
+        ipg_cl_free(&g_cl);
+        printf("%d passed, %d failed\n", g_passed, g_failed);
+        return g_failed ? 1 : 0;
+    }
     // (cin, cout, h, w, k, stride, pad): 1x1 images, odd sizes, 13 and 24 channels.
     const int convs[][7] = {
         { 3, 13, 1, 1, 1, 1, 0 }, { 3, 13, 1, 1, 3, 1, 1 }, { 13, 24, 3, 5, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 },
