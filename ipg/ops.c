@@ -101,6 +101,17 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
     const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     const size_t bytes = B * nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
+    // The im2col scratch is one buffer; splitting it into N-slices (one
+    // pack + GEMM per slice) is not done yet, so a layer over the device's
+    // largest buffer is refused with the numbers.
+    if (bytes > p->cl->max_alloc) {
+        ipg_format_error(p->err, p->err_size,
+                         "the im2col scratch of a %dx%d convolution (%d -> %d channels, %dx%d output, %zu images) in %s "
+                         "needs %zu bytes, over this device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu "
+                         "bytes): use a smaller input, a smaller batch or tiles", conv->kh, conv->kw, conv->cin, M, OW,
+                         OH, B, p->group ? p->group : "the network", bytes, (unsigned long long) p->cl->max_alloc);
+        return IPG_ERR_NO_MEMORY;
+    }
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");

@@ -33,6 +33,15 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     t->c = c; t->h = h; t->w = w;
+    const size_t bytes = ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float);
+    if (bytes > p->cl->max_alloc) {
+        ipg_format_error(p->err, p->err_size,
+                         "a %d x %dx%dx%d tensor of %s needs %zu bytes, over this device's largest buffer "
+                         "(CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu bytes): use a smaller input, a smaller batch or tiles",
+                         ipg_plan_batch(p), c, h, w, p->group ? p->group : "the network", bytes,
+                         (unsigned long long) p->cl->max_alloc);
+        return IPG_ERR_NO_MEMORY;
+    }
     t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE,
                            ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL, p->err,
                            p->err_size);
@@ -196,6 +205,24 @@ void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_
     }
 }
 
+// IPG_LOG=4: each kernel's private memory and work-group limit, once per
+// kernel name (a register tile that spills shows up here on GPUs).
+static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
+    const ipg_step_t * s = &p->steps[i];
+    for (int32_t j = 0; j < i; j++)
+        if (strcmp(p->steps[j].kernel_name, s->kernel_name) == 0) return;
+    cl_ulong priv = 0;
+    cl_int rc = clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PRIVATE_MEM_SIZE, sizeof priv, &priv,
+                                         NULL);
+    if (rc != CL_SUCCESS) {
+        ipg_log(IPG_LOG_DEBUG, "kernel %s: CL_KERNEL_PRIVATE_MEM_SIZE unavailable (%s)", s->kernel_name,
+                ipg_cl_error_name(rc));
+        return;
+    }
+    ipg_log(IPG_LOG_DEBUG, "kernel %s: %llu bytes of private memory per work-item, work-group at most %zu",
+            s->kernel_name, (unsigned long long) priv, s->kernel_wg);
+}
+
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
     if (p->scratch_bytes > 0) {
         p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
@@ -208,6 +235,7 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
                              s->kernel_name, IPG_MAX_ARGS);
             return IPG_ERR_INVALID_ARG;
         }
+        log_kernel_resources(p, i);
         if (s->lws_too_big) {
             ipg_format_error(p->err, p->err_size,
                              "kernel %s needs a work-group of %zu x %zu x %zu work-items; this device allows %zu for "

@@ -428,6 +428,36 @@ static void test_local_sizes(void) {
     ipg_plan_free(&p);
 }
 
+// A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
+// naming the layer's group and the numbers: a tensor, and the im2col scratch
+// of a convolution (one buffer, not split).
+static void test_max_alloc(void) {
+    const uint64_t saved = g_cl.max_alloc;
+    ipg_plan_t p;
+    plan_init(&p);
+    p.group = "layer9";
+    ipg_conv_host_t cv = { .name = "test", .cout = 13, .cin = 3, .kh = 3, .kw = 3, .stride = 2, .pad = 1 };
+    float w[13 * 3 * 9] = { 0 }, b[13] = { 0 };
+    cv.w = w;
+    cv.b = b;
+    ipg_conv_dev_t dev;
+    ipg_tensor_t in = { 0 }, out = { 0 };
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(ipg_plan_tensor(&p, &in, 3, 33, 31) == IPG_OK && ipg_plan_tensor(&p, &out, 13, 17, 16) == IPG_OK,
+          "tensors: %s", g_err);
+    // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
+    g_cl.max_alloc = 16384;
+    CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
+          strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
+          "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
+    ipg_tensor_t big = { 0 };
+    CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
+          strstr(g_err, "MAX_MEM_ALLOC_SIZE"), "a tensor over the largest buffer is refused: %s", g_err);
+    g_cl.max_alloc = saved;
+    ipg_conv_dev_free(&dev);
+    ipg_plan_free(&p);
+}
+
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
 
 typedef struct { float score; int32_t flat; } topk_cand_t;
@@ -633,6 +663,7 @@ int main(int argc, char ** argv) {
     test_nms();
     test_arg_cap();
     test_local_sizes();
+    test_max_alloc();
     {
         // one level under k, one over with distinct scores, one whose
         // stored candidates are fewer than counted
