@@ -187,6 +187,31 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_GROUP_SIZE unavailable (%s); assuming 1", ipg_cl_error_name(rc));
         cl->max_wg_size = 1;   // the only size the specification guarantees
     }
+    // At least three dimensions are guaranteed; the plan uses the first three.
+    size_t items[16];
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    if (rc == CL_SUCCESS) {
+        memcpy(cl->max_item_sizes, items, sizeof cl->max_item_sizes);
+    } else {
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_ITEM_SIZES unavailable (%s); assuming 1 x 1 x 1",
+                ipg_cl_error_name(rc));
+        cl->max_item_sizes[0] = cl->max_item_sizes[1] = cl->max_item_sizes[2] = 1;
+    }
+    cl_ulong max_alloc = 0;
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+    if (rc != CL_SUCCESS || max_alloc == 0) {
+        // 128 MiB is the least OpenCL 1.2 lets a full profile device report.
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_MEM_ALLOC_SIZE unavailable (%s); assuming 128 MiB",
+                ipg_cl_error_name(rc));
+        max_alloc = (cl_ulong) 128 << 20;
+    }
+    cl->max_alloc = max_alloc;
+    cl_bool unified = CL_FALSE;
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    if (rc != CL_SUCCESS)
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_HOST_UNIFIED_MEMORY unavailable (%s); assuming not",
+                ipg_cl_error_name(rc));
+    cl->host_unified = rc == CL_SUCCESS && unified;
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -221,6 +246,10 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     }
     cl->objects_created++;
     ipg_log(IPG_LOG_INFO, "OpenCL device: %s", cl->device_name);
+    ipg_log(IPG_LOG_INFO, "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), memory %s",
+            (unsigned long long) (cl->max_alloc >> 20), cl->max_wg_size, cl->max_item_sizes[0],
+            cl->max_item_sizes[1], cl->max_item_sizes[2],
+            cl->host_unified ? "shared with the host" : "separate from the host");
     return IPG_OK;
 fail:
     ipg_cl_free(cl);
@@ -238,6 +267,12 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
                      size_t err_size) {
     cl_int rc;
     if (bytes == 0) bytes = 4;   // zero-sized buffers are invalid; keep a placeholder
+    if (bytes > cl->max_alloc) {
+        ipg_format_error(err, err_size,
+                         "a buffer of %zu bytes is over %s's largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE, "
+                         "%llu bytes)", bytes, cl->device_name, (unsigned long long) cl->max_alloc);
+        return NULL;
+    }
     cl_mem m = clCreateBuffer(cl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, (void *) host, &rc);
     if (rc != CL_SUCCESS) {
         ipg_format_error(err, err_size, "allocating %zu bytes on %s failed: %s", bytes, cl->device_name,

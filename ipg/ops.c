@@ -93,13 +93,25 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_mem(s, out->buf);
         ipg_step_int(s, M); ipg_step_int(s, in->c); ipg_step_int(s, in->h); ipg_step_int(s, in->w);
         ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+        ipg_step_int(s, (int32_t) B);
         s->flop = 2.0 * M * N * K * B;
-        ipg_step_range(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
+        ipg_step_range_prefer(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
         return IPG_OK;
     }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
     const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     const size_t bytes = B * nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
+    // The im2col scratch is one buffer; splitting it into N-slices (one
+    // pack + GEMM per slice) is not done yet, so a layer over the device's
+    // largest buffer is refused with the numbers.
+    if (bytes > p->cl->max_alloc) {
+        ipg_format_error(p->err, p->err_size,
+                         "the im2col scratch of a %dx%d convolution (%d -> %d channels, %dx%d output, %zu images) in %s "
+                         "needs %zu bytes, over this device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu "
+                         "bytes): use a smaller input, a smaller batch or tiles", conv->kh, conv->kw, conv->cin, M, OW,
+                         OH, B, p->group ? p->group : "the network", bytes, (unsigned long long) p->cl->max_alloc);
+        return IPG_ERR_NO_MEMORY;
+    }
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");
@@ -111,6 +123,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_int(s, OH); ipg_step_int(s, OW);
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, K);
+    ipg_step_int(s, (int32_t) B);
     ipg_step_range(s, 3, (size_t[]) { (size_t) K, nb, B }, NULL);
 
     s = ipg_plan_step(p, "ipg_gemm_packed");
@@ -122,10 +135,11 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, M); ipg_step_int(s, N); ipg_step_int(s, K);
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+    ipg_step_int(s, (int32_t) B);
     s->flop = 2.0 * M * N * K * B;
     // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
     // from wrapping the tile in a work-item loop.
-    ipg_step_range(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
+    ipg_step_range_prefer(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
     return IPG_OK;
 }
 
@@ -142,7 +156,9 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     ipg_step_int(s, in->h); ipg_step_int(s, in->w);
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, oh); ipg_step_int(s, ow);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) ow, (size_t) oh, (size_t) ipg_plan_batch(p) * in->c }, NULL);
+    const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
+    ipg_step_int(s, (int32_t) channels);
+    ipg_step_range(s, 3, (size_t[]) { (size_t) ow, (size_t) oh, channels }, NULL);
     return IPG_OK;
 }
 
@@ -173,9 +189,9 @@ ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, c
     ipg_step_mem(s, top->buf);
     ipg_step_int(s, top->h); ipg_step_int(s, top->w);
     ipg_step_mem(s, out->buf);
-    ipg_step_range(s, 3,
-                   (size_t[]) { (size_t) lateral->w, (size_t) lateral->h, (size_t) ipg_plan_batch(p) * lateral->c },
-                   NULL);
+    const size_t channels = (size_t) ipg_plan_batch(p) * lateral->c;
+    ipg_step_int(s, (int32_t) channels);
+    ipg_step_range(s, 3, (size_t[]) { (size_t) lateral->w, (size_t) lateral->h, channels }, NULL);
     return IPG_OK;
 }
 

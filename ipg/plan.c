@@ -33,6 +33,15 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     t->c = c; t->h = h; t->w = w;
+    const size_t bytes = ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float);
+    if (bytes > p->cl->max_alloc) {
+        ipg_format_error(p->err, p->err_size,
+                         "a %d x %dx%dx%d tensor of %s needs %zu bytes, over this device's largest buffer "
+                         "(CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu bytes): use a smaller input, a smaller batch or tiles",
+                         ipg_plan_batch(p), c, h, w, p->group ? p->group : "the network", bytes,
+                         (unsigned long long) p->cl->max_alloc);
+        return IPG_ERR_NO_MEMORY;
+    }
     t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE,
                            ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL, p->err,
                            p->err_size);
@@ -68,6 +77,15 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     s->kernel = k;
     s->kernel_name = kernel_name;
     s->group = p->group;
+    // The limits every local size of this step is checked against (set_range).
+    rc = clGetKernelWorkGroupInfo(k, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof s->kernel_wg, &s->kernel_wg,
+                                  NULL);
+    if (rc != CL_SUCCESS || s->kernel_wg == 0) {
+        ipg_log(IPG_LOG_WARNING, "CL_KERNEL_WORK_GROUP_SIZE of %s unavailable (%s); using the device's limit",
+                kernel_name, ipg_cl_error_name(rc));
+        s->kernel_wg = p->cl->max_wg_size;
+    }
+    memcpy(s->max_items, p->cl->max_item_sizes, sizeof s->max_items);
     return s;
 }
 
@@ -92,17 +110,71 @@ int32_t ipg_step_local(ipg_step_t * s, size_t bytes) {
     return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes });
 }
 
-void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws) {
+bool ipg_forced_lws(size_t lws[3]) {
+    const char * v = getenv("IPG_FORCE_LWS");
+    if (!v || !*v) return false;
+    lws[0] = lws[1] = lws[2] = 1;
+    for (int d = 0; d < 3; d++) {
+        char * end = NULL;
+        const unsigned long x = strtoul(v, &end, 10);
+        if (end == v || x == 0 || x > 1024) break;
+        lws[d] = x;
+        if (*end != ',') return *end == '\0';
+        v = end + 1;
+    }
+    static bool warned = false;   // once, not per step
+    if (!warned)
+        ipg_log(IPG_LOG_WARNING, "IPG_FORCE_LWS=%s is not 1 to 3 comma-separated sizes 1..1024; ignored",
+                getenv("IPG_FORCE_LWS"));
+    warned = true;
+    return false;
+}
+
+static void set_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws, bool required) {
     s->dims = dims;
+    s->has_lws = lws != NULL;
+    size_t total = 1;
     for (cl_uint d = 0; d < dims; d++) {
         s->gws[d] = gws[d];
         s->lws[d] = lws ? lws[d] : 0;
+        if (!lws) continue;
+        if (required) {
+            if (lws[d] > s->max_items[d]) s->lws_too_big = true;
+        } else if (s->lws[d] > s->max_items[d]) {
+            s->lws[d] = s->max_items[d];
+        }
+        total *= s->lws[d];
     }
-    s->has_lws = lws != NULL;
+    if (lws && total > s->kernel_wg) {
+        if (required) {
+            s->lws_too_big = true;
+        } else {
+            // Halve the largest dimension until the work-group fits the kernel.
+            while (total > s->kernel_wg) {
+                cl_uint big = 0;
+                for (cl_uint d = 1; d < dims; d++) if (s->lws[d] > s->lws[big]) big = d;
+                total = total / s->lws[big] * ((s->lws[big] + 1) / 2);
+                s->lws[big] = (s->lws[big] + 1) / 2;
+            }
+        }
+    }
     // OpenCL 1.2 needs global sizes divisible by the local size: round up;
     // every kernel bounds-checks its ids.
-    if (lws)
-        for (cl_uint d = 0; d < dims; d++) s->gws[d] = (s->gws[d] + lws[d] - 1) / lws[d] * lws[d];
+    if (lws && !s->lws_too_big)
+        for (cl_uint d = 0; d < dims; d++) s->gws[d] = (s->gws[d] + s->lws[d] - 1) / s->lws[d] * s->lws[d];
+}
+
+void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws) {
+    if (lws) {
+        set_range(s, dims, gws, lws, true);
+        return;
+    }
+    ipg_step_range_prefer(s, dims, gws, NULL);
+}
+
+void ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * preferred) {
+    size_t forced[3];
+    set_range(s, dims, gws, ipg_forced_lws(forced) ? forced : preferred, false);
 }
 
 size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
@@ -133,6 +205,24 @@ void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_
     }
 }
 
+// IPG_LOG=4: each kernel's private memory and work-group limit, once per
+// kernel name (a register tile that spills shows up here on GPUs).
+static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
+    const ipg_step_t * s = &p->steps[i];
+    for (int32_t j = 0; j < i; j++)
+        if (strcmp(p->steps[j].kernel_name, s->kernel_name) == 0) return;
+    cl_ulong priv = 0;
+    cl_int rc = clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PRIVATE_MEM_SIZE, sizeof priv, &priv,
+                                         NULL);
+    if (rc != CL_SUCCESS) {
+        ipg_log(IPG_LOG_DEBUG, "kernel %s: CL_KERNEL_PRIVATE_MEM_SIZE unavailable (%s)", s->kernel_name,
+                ipg_cl_error_name(rc));
+        return;
+    }
+    ipg_log(IPG_LOG_DEBUG, "kernel %s: %llu bytes of private memory per work-item, work-group at most %zu",
+            s->kernel_name, (unsigned long long) priv, s->kernel_wg);
+}
+
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
     if (p->scratch_bytes > 0) {
         p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
@@ -143,6 +233,15 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
         if (s->too_many_args) {
             ipg_format_error(p->err, p->err_size, "kernel %s was given more than %d arguments (IPG_MAX_ARGS)",
                              s->kernel_name, IPG_MAX_ARGS);
+            return IPG_ERR_INVALID_ARG;
+        }
+        log_kernel_resources(p, i);
+        if (s->lws_too_big) {
+            ipg_format_error(p->err, p->err_size,
+                             "kernel %s needs a work-group of %zu x %zu x %zu work-items; this device allows %zu for "
+                             "it (%zu x %zu x %zu per dimension)", s->kernel_name, s->lws[0],
+                             s->dims > 1 ? s->lws[1] : 1, s->dims > 2 ? s->lws[2] : 1, s->kernel_wg, s->max_items[0],
+                             s->max_items[1], s->max_items[2]);
             return IPG_ERR_INVALID_ARG;
         }
         for (int32_t a = 0; a < s->n_args; a++) {

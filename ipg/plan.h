@@ -42,6 +42,9 @@ typedef struct {
     size_t       gws[3];
     size_t       lws[3];
     bool         has_lws;
+    size_t       kernel_wg;      // CL_KERNEL_WORK_GROUP_SIZE on the plan's device
+    size_t       max_items[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES
+    bool         lws_too_big;    // a required local size over those limits (ipg_plan_finalize refuses)
     int32_t      n_args;
     bool         too_many_args;  // an argument past IPG_MAX_ARGS was refused
     ipg_arg_t    args[IPG_MAX_ARGS];
@@ -94,7 +97,22 @@ int32_t      ipg_step_memref(ipg_step_t * s, cl_mem * m);
 int32_t      ipg_step_int(ipg_step_t * s, int32_t v);
 int32_t      ipg_step_float(ipg_step_t * s, float v);
 int32_t      ipg_step_local(ipg_step_t * s, size_t bytes);
+// The launch's global size. lws NULL: independent work-items (every kernel
+// bounds-checks its ids), the driver picks the local size -- or
+// IPG_FORCE_LWS when set (below). lws given: a work-group algorithm that
+// needs exactly that local size; over the kernel's or device's limits the
+// plan is refused at ipg_plan_finalize. The global size is rounded up to a
+// multiple of the local size (OpenCL 1.2).
 void         ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+// Independent work-items with a preferred local size (the register-tile
+// kernels want 1 per group on CPUs), capped by the kernel's and device's
+// limits; IPG_FORCE_LWS overrides it.
+void         ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * preferred);
+// IPG_FORCE_LWS=x[,y[,z]] (a test mode, docs/ARCHITECTURE.md): the local
+// size of every launch of independent work-items (missing dimensions 1), so
+// that global sizes are rounded up and every kernel's bounds checks run.
+// Fills lws and returns true when set and well-formed.
+bool         ipg_forced_lws(size_t lws[3]);
 // The work-group size for a one-work-group select kernel (the radix select
 // of common.cl): the device's and the kernel's limits, at most IPG_RADIX_BINS.
 size_t       ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);

@@ -20,21 +20,23 @@
 //
 // Batch: image b = get_global_id(2) reads in + b * C * H * W and writes (and
 // adds) at b * M * H * W.
-// Work: global (ceil(M / MR), H * ceil(W / 16), B); local (1, 1, 1) on CPUs,
-// as for gemm.cl.
+// Work: global (ceil(M / MR), H * ceil(W / 16), B = images), rounded up to
+// the local size (every id is bounds-checked); local (1, 1, 1) on CPUs, as
+// for gemm.cl.
 // ============================================================================
 
 __kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
                                  __global const float * bias, __global const float * res,
-                                 __global float * out, int M, int C, int H, int W, int flags)
+                                 __global float * out, int M, int C, int H, int W, int flags, int images)
 {
     const int mb = get_global_id(0);
     const int nb = get_global_id(1);
     const int bpr = (W + 15) / 16;
     const int oy = nb / bpr;
     const int ox0 = (nb - oy * bpr) * 16;
-    if (oy >= H) return;
     const int image = get_global_id(2);
+    // A local size rounds the global size up: ids past the tiles read nothing.
+    if (mb * IPG_GEMM_MR >= M || oy >= H || image >= images) return;
     in += (size_t) image * C * H * W;
     out += (size_t) image * M * H * W;
     if (flags & 2) res += (size_t) image * M * H * W;

@@ -10,7 +10,8 @@
 //
 // Batch: image b = get_global_id(2) reads its own [C][H][W] and writes its
 // own packed panel, ceil(N / NR) * K * NR floats after image b - 1's.
-// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR), B);
+// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR),
+// B = images), rounded up to the local size (every id is bounds-checked);
 // each writes its NR values contiguously. A 1x1, stride-1, unpadded conv
 // reads NR contiguous inputs (the block is a plain copy); so does any
 // stride-1 tap whose block stays inside one input row (stride 2: the even
@@ -21,14 +22,15 @@
 __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
                             int KH, int KW, int stride, int pad,
                             int OH, int OW,
-                            __global float * packed, int K)
+                            __global float * packed, int K, int images)
 {
     const int k  = get_global_id(0);   // row of the im2col matrix
     const int nb = get_global_id(1);   // block of NR output pixels
-    if (k >= K) return;
     const int N  = OH * OW;
     const int n0 = nb * IPG_GEMM_NR;
     const int image = get_global_id(2);
+    // The global size may be rounded up to the local size.
+    if (k >= K || n0 >= N || image >= images) return;
     in += (size_t) image * C * H * W;
     packed += (size_t) image * ((N + IPG_GEMM_NR - 1) / IPG_GEMM_NR) * K * IPG_GEMM_NR;
     __global float * dst = packed + ((size_t) nb * K + k) * IPG_GEMM_NR;

@@ -21,7 +21,8 @@
 // picks.
 // flags: bit 0 = ReLU, bit 1 = add res.
 //
-// Work: global (ceil(M / MR), ceil(N / NR), B). M blocks are the fastest
+// Work: global (ceil(M / MR), ceil(N / NR), B = images), rounded up to the
+// local size: every id is bounds-checked. M blocks are the fastest
 // dimension so that consecutive work-items share one B panel (K x 16 floats)
 // while it is in cache; N-first streamed each panel from memory M / MR times
 // (measured: 170 -> 200 GFLOP/s).
@@ -45,11 +46,13 @@ inline void ipg_gemm_store(const float16 * acc, int mb, int n0, __global const f
 
 __kernel void ipg_gemm_packed(__global const float * A, __global const float * B,
                               __global const float * bias, __global const float * res,
-                              __global float * out, int M, int N, int K, int flags)
+                              __global float * out, int M, int N, int K, int flags, int images)
 {
     const int mb = get_global_id(0);
     const int nb = get_global_id(1);
     const int image = get_global_id(2);
+    // A local size rounds the global size up: ids past the tiles read nothing.
+    if (mb * IPG_GEMM_MR >= M || nb * 16 >= N || image >= images) return;
     const size_t panels = (size_t) ((N + 15) / 16) * K * 16;
     __global const float * a = A + (size_t) mb * K * IPG_GEMM_MR;
     __global const float * b = B + image * panels + (size_t) nb * K * 16;

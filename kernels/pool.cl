@@ -2,16 +2,17 @@
 // pool.cl: pooling and resampling on NCHW float tensors.
 //
 // Work: one work-item per output element, global (W_out, H_out, C); a batch
-// [B][C] is B * C channels.
+// [B][C] is B * C channels. The global size may be rounded up to the local
+// size: every id is bounds-checked against OW, OH and C.
 // ============================================================================
 
 // 3x3 max pool, stride 2, padding 1 (the ResNet stem). Padding never wins:
 // every window holds at least one real element.
 __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
-                               __global float * out, int OH, int OW)
+                               __global float * out, int OH, int OW, int C)
 {
     const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
-    if (x >= OW || y >= OH) return;
+    if (x >= OW || y >= OH || c >= C) return;
     __global const float * p = in + (size_t) c * H * W;
     float m = -INFINITY;
     for (int dy = -1; dy <= 1; dy++) {
@@ -29,10 +30,10 @@ __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
 // Max pool 1x1 stride 2 (torchvision LastLevelMaxPool): every other pixel
 // of every other row, output ceil(H / 2) x ceil(W / 2).
 __kernel void ipg_subsample2x(__global const float * in, int H, int W,
-                              __global float * out, int OH, int OW)
+                              __global float * out, int OH, int OW, int C)
 {
     const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
-    if (x >= OW || y >= OH) return;
+    if (x >= OW || y >= OH || c >= C) return;
     out[((size_t) c * OH + y) * OW + x] = in[((size_t) c * H + 2 * y) * W + 2 * x];
 }
 
@@ -40,10 +41,10 @@ __kernel void ipg_subsample2x(__global const float * in, int H, int W,
 // 2x + 0.5, i.e. the mean of a 2x2 block, written in PyTorch's operation
 // order. For odd sizes the last row/column repeats (index clamped).
 __kernel void ipg_downsample2x(__global const float * in, int H, int W,
-                               __global float * out, int OH, int OW)
+                               __global float * out, int OH, int OW, int C)
 {
     const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
-    if (x >= OW || y >= OH) return;
+    if (x >= OW || y >= OH || c >= C) return;
     __global const float * p = in + (size_t) c * H * W;
     const float sy = (float) H / (float) OH, sx = (float) W / (float) OW;
     float fy = fmax(sy * ((float) y + 0.5f) - 0.5f, 0.0f);
@@ -61,10 +62,10 @@ __kernel void ipg_downsample2x(__global const float * in, int H, int W,
 // source index floor(dst * in / out), clamped).
 __kernel void ipg_upsample_add(__global const float * lateral, int H, int W,
                                __global const float * top, int TH, int TW,
-                               __global float * out)
+                               __global float * out, int C)
 {
     const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
-    if (x >= W || y >= H) return;
+    if (x >= W || y >= H || c >= C) return;
     const float sy = (float) TH / (float) H, sx = (float) TW / (float) W;
     int ty = min((int) floor((float) y * sy), TH - 1);
     int tx = min((int) floor((float) x * sx), TW - 1);

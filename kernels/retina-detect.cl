@@ -101,7 +101,7 @@ __kernel void ipg_retina_decode(__global const float * box_reg, int h, int w, in
                                 __global int * out_label)
 {
     const int i = get_global_id(0);
-    if (i >= top_count[level]) return;
+    if (i >= k || i >= top_count[level]) return;
     box_reg += (size_t) image * 4 * A * h * w;
     const size_t slot = (size_t) level * k + i;
     const int flat = top_index[slot];

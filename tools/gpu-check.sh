@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The checks to run when a GPU machine is lent (docs/PERFORMANCE.md, "GPU").
+# The checks to run when a GPU machine is lent (docs/PERFORMANCE.md, "GPU",
+# has the plan for the 15 minutes). One command on that machine may run
+# 600 s at most, so "run" is split into steps, each one command well within
+# that (its time-outs add up to at most the figure given):
 #
-#   tools/gpu-check.sh prepare   here, after a build: copies what the GPU
-#                                machine lacks into .dev/ (ICD loader,
-#                                libturbojpeg, libpng, the parity photos,
-#                                opencv-doc's data for `ipgnet synth`)
-#   tools/gpu-check.sh run       there (with .dev/ and build/{ipg,tools/cli,
-#                                tests/engine} carried over): the engine's
-#                                kernel tests, the parity suite and the
-#                                benchmark against PyTorch CUDA, on the GPU's
-#                                OpenCL driver. Logs go to $OUT (or /tmp/gpu-check).
+#   tools/gpu-check.sh prepare          here, after a build: copies what the GPU
+#                                       machine lacks into .dev/ (ICD loader,
+#                                       libturbojpeg, libpng, the parity photos,
+#                                       opencv-doc's data for `ipgnet synth`)
+#   tools/gpu-check.sh run devices      there: device list, the kernel tests
+#                                       (also with IPG_FORCE_LWS) and test-ctx  <= 300 s
+#   tools/gpu-check.sh run parity       the parity suite                        <= 420 s
+#   tools/gpu-check.sh run profile      device time per layer group, per model  <= 240 s
+#   tools/gpu-check.sh run bench        the bench against PyTorch CUDA          <= 360 s
+#
+# (carried: .dev build/ipg build/tools/cli build/tests/engine). Logs go to
+# $OUT (or /tmp/gpu-check), one file per step. GPU_CHECK_DEVICE (default
+# gpu) names the OpenCL device: GPU_CHECK_DEVICE=cpu is the dry run on a
+# CPU-only machine (no NVIDIA driver needed; the bench step then compares
+# against PyTorch on the CPU).
 #
 # The GPU machine is not Debian: its python3 holds PyTorch with CUDA, and it
 # has no opencv-doc, gnome-control-center-data or OpenCL ICD entry for the
-# NVIDIA driver. So "run" points the ICD loader at the driver's
+# NVIDIA driver. So the steps point the ICD loader at the driver's
 # libnvidia-opencl itself, with the driver's folder on the library path, and
-# prints the loader's own diagnostics when no GPU shows up.
+# print the loader's own diagnostics when no GPU shows up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 R=$PWD
@@ -36,58 +45,109 @@ for n in (s.DIGITS_FILE,) + s.BACKGROUND_FILES:
     echo "carry: .dev build/ipg build/tools/cli build/tests/engine; then: bash tools/gpu-check.sh run"
 }
 
-run() {
-    local out=${OUT:-/tmp/gpu-check} py nvdir nv
+# Environment shared by the steps: the NVIDIA OpenCL library found and
+# named to the ICD loader, the carried libraries, the Python with PyTorch.
+setup() {
+    out=${OUT:-/tmp/gpu-check}
+    dev=${GPU_CHECK_DEVICE:-gpu}
     mkdir -p "$out"
-    exec > >(tee "$out/gpu-check.txt") 2>&1
     py=$(command -v python3)
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-    "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-    local dirs="/usr/local/nvidia /usr/lib /usr/lib64 /lib /usr/local/lib"
+    detect=build/tools/cli/ipgnet-detect
+    export IPGNET_PYTHON=$py IPGNET_FACES=$R/.dev/faces PYTHONPATH=$R/tools IPG_TEST_DEVICE=$dev
+    export LD_LIBRARY_PATH=$R/.dev/lib:${LD_LIBRARY_PATH:-}
+    [ "$dev" = gpu ] || return 0
+    local dirs="/usr/local/nvidia /usr/lib /usr/lib64 /lib /usr/local/lib" nv
     # shellcheck disable=SC2086
     nv=$(find $dirs -name 'libnvidia-opencl.so.1' 2>/dev/null | head -1)
     # shellcheck disable=SC2086
     [ -n "$nv" ] || nv=$(find $dirs -name 'libnvidia-opencl.so*' 2>/dev/null | head -1)
-    nvdir=$(dirname "${nv:-/nonexistent/x}")
     echo "NVIDIA OpenCL library: ${nv:-none}"
     # GPU containers often get the driver's library but not its ICD entry
     # (nvidia-container-toolkit issue 682): name it both ways.
-    export OCL_ICD_FILENAMES=$nv
     if [ -n "$nv" ]; then
+        export OCL_ICD_FILENAMES=$nv
         { mkdir -p /etc/OpenCL/vendors && echo "$nv" > /etc/OpenCL/vendors/nvidia.icd; } 2>/dev/null ||
             echo "(could not write /etc/OpenCL/vendors/nvidia.icd)"
+        export LD_LIBRARY_PATH=$(dirname "$nv"):$LD_LIBRARY_PATH
     fi
-    export LD_LIBRARY_PATH=$R/.dev/lib:$nvdir:${LD_LIBRARY_PATH:-}
-    export IPGNET_PYTHON=$py IPGNET_FACES=$R/.dev/faces PYTHONPATH=$R/tools
-    local detect=build/tools/cli/ipgnet-detect
+}
+
+# Step 1 (<= 300 s): the devices, then the kernel tests as they are, with
+# forced local sizes (rounded-up ranges, IPG_FORCE_LWS) and test-ctx.
+step_devices() {
+    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    timeout 30 "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
     $detect --list-devices
-    if ! $detect --list-devices | grep -q "(gpu)"; then
+    if [ "$dev" = gpu ] && ! $detect --list-devices | grep -q "(gpu)"; then
         echo "gpu-check: no GPU OpenCL device; the loader's view:"
-        [ -n "$nv" ] && ldd "$nv" | grep -i "not found"
+        [ -n "${OCL_ICD_FILENAMES:-}" ] && ldd "$OCL_ICD_FILENAMES" | grep -i "not found"
         OCL_ICD_DEBUG=15 $detect --list-devices 2>&1 | head -40
-        exit 1
+        return 1
     fi
-    local fails=0
-    for t in "test-ops" "test-two-stage" "test-ctx tests/data/tiny-r18.safetensors" \
-             "test-ctx tests/data/tiny-frcnn.safetensors"; do
+    IPG_LOG=4 timeout 20 build/tests/engine/test-ops --small 2>&1 | grep -E "device|limits|private|passed" | head -30
+    local fails=0 t
+    for t in "test-ops" "test-two-stage" "FORCE test-ops" "FORCE test-two-stage" \
+             "test-ctx tests/data/tiny-r18.safetensors" "test-ctx tests/data/tiny-frcnn.safetensors"; do
         echo "--- $t"
+        local env=()
+        [ "${t%% *}" = FORCE ] && { env=(IPG_FORCE_LWS=8,8,2); t=${t#FORCE }; }
         # shellcheck disable=SC2086
-        timeout 120 build/tests/engine/$t > "$out/t.txt" 2>&1 || fails=$((fails + 1))
+        env "${env[@]}" timeout 40 build/tests/engine/$t > "$out/t.txt" 2>&1 || fails=$((fails + 1))
         grep -v "^ok" "$out/t.txt" | tail -6
     done
     rm -f "$out/t.txt"
-    echo "--- parity"
-    OMP_NUM_THREADS=8 timeout 400 "$py" tests/parity/test_parity.py $detect "$R" > "$out/parity.txt" 2>&1 ||
-        fails=$((fails + 1))
-    grep -v "^ok" "$out/parity.txt" | tail -20
-    echo "--- bench against PyTorch CUDA"
-    timeout 300 "$py" tools/bench.py --runs 10 --device gpu --peer cuda 2>&1 | tee "$out/bench.txt" | tail -40
-    echo "gpu-check: $fails failed step(s)"
+    echo "gpu-check devices: $fails failed test(s)"
     [ "$fails" -eq 0 ]
+}
+
+# Step 2 (<= 420 s): the engine against the reference, stage by stage.
+step_parity() {
+    OMP_NUM_THREADS=8 timeout 420 "$py" tests/parity/test_parity.py $detect "$R" \
+        > "$out/parity-full.txt" 2>&1
+    local rc=$?
+    grep -v "^ok" "$out/parity-full.txt" | tail -20
+    return $rc
+}
+
+# Step 3 (<= 240 s): device time per layer group on the shipped and tiny
+# models at two input sizes (--profile), and the kernels' private memory.
+step_profile() {
+    local m size rc=0
+    "$py" -c "
+import sys; w, h = 1280, 720
+sys.stdout.buffer.write(b'P6 %d %d 255\\n' % (w, h) + bytes((i * 7) % 256 for i in range(w * h * 3)))" > "$out/frame.ppm"
+    for m in models/*.safetensors tests/data/tiny-frcnn.safetensors; do
+        for size in 512x512 1280x736; do
+            echo "--- $m $size"
+            timeout 50 $detect -d "$dev" -m "$m" --input-size "$size" --bench 20 --profile "$out/frame.ppm" \
+                2>&1 | tail -25 || rc=1
+        done
+    done
+    IPG_LOG=4 timeout 30 $detect -d "$dev" -m tests/data/tiny-r18.safetensors "$out/frame.ppm" 2>&1 |
+        grep -E "limits|private"
+    return $rc
+}
+
+# Step 4 (<= 360 s): ours against PyTorch on the same models (CUDA on a GPU).
+step_bench() {
+    local peer=cuda
+    [ "$dev" = gpu ] || peer=cpu
+    timeout 360 "$py" tools/bench.py --runs 10 --device "$dev" --peer "$peer" 2>&1 | tail -40
+}
+
+run() {
+    setup
+    local step=${1:-}
+    case "$step" in
+        devices|parity|profile|bench) ;;
+        *) echo "usage: tools/gpu-check.sh run devices|parity|profile|bench (one command each)" >&2; return 2 ;;
+    esac
+    "step_$step" 2>&1 | tee "$out/$step.txt"
+    return "${PIPESTATUS[0]}"
 }
 
 case "${1:-}" in
     prepare) prepare ;;
-    run) run ;;
-    *) echo "usage: tools/gpu-check.sh prepare|run" >&2; exit 2 ;;
+    run) shift; run "$@" ;;
+    *) echo "usage: tools/gpu-check.sh prepare | run devices|parity|profile|bench" >&2; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
 // cut too), and the plan's argument cap. Runs on whatever OpenCL device
-// IPG_TEST_DEVICE names (default: auto).
+// IPG_TEST_DEVICE names (default: auto). `--small`: a CI-sized subset on
+// tiny shapes, for oclgrind (~1000x slower; the `oclgrind` suite).
 #include "log.h"
 #include "nms.h"
 #include "ops.h"
@@ -390,6 +391,73 @@ static void test_arg_cap(void) {
     ipg_plan_free(&p);
 }
 
+// Local sizes: a required one over the kernel's limit is refused at
+// finalisation, naming the kernel; a preferred one is capped to fit; and
+// under IPG_FORCE_LWS every launch of independent work-items gets the
+// forced size with its global size rounded up (so the kernels' bounds
+// checks really run in the forced-LWS suites).
+static void test_local_sizes(void) {
+    ipg_plan_t p = { .cl = &g_cl, .err = g_err, .err_size = sizeof g_err };
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_relu");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    const size_t big = s->kernel_wg + 1;
+    ipg_step_range(s, 1, (size_t[]) { big }, (size_t[]) { big });
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_relu") && strstr(g_err, "work-group"),
+          "a required local size over CL_KERNEL_WORK_GROUP_SIZE is refused: %s", g_err);
+    ipg_plan_free(&p);
+
+    s = ipg_plan_step(&p, "ipg_relu");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    size_t forced[3];
+    const bool is_forced = ipg_forced_lws(forced);
+    ipg_step_range_prefer(s, 2, (size_t[]) { 5, 3 }, (size_t[]) { big, big });
+    CHECK(s->has_lws && s->lws[0] * s->lws[1] <= s->kernel_wg && s->gws[0] % s->lws[0] == 0 &&
+          s->gws[1] % s->lws[1] == 0 && s->gws[0] >= 5 && s->gws[1] >= 3,
+          "a preferred local size is capped to the kernel's limit (%zu x %zu of %zu, global %zu x %zu)", s->lws[0],
+          s->lws[1], s->kernel_wg, s->gws[0], s->gws[1]);
+    ipg_step_range(s, 1, (size_t[]) { 13 }, NULL);
+    if (is_forced) {
+        CHECK(s->has_lws && s->lws[0] == forced[0] && s->gws[0] == (13 + forced[0] - 1) / forced[0] * forced[0],
+              "IPG_FORCE_LWS: local %zu, global %zu for 13 items", s->lws[0], s->gws[0]);
+        printf("IPG_FORCE_LWS: %zu x %zu x %zu\n", forced[0], forced[1], forced[2]);
+    } else {
+        CHECK(!s->has_lws && s->gws[0] == 13, "no local size unless asked");
+    }
+    ipg_plan_free(&p);
+}
+
+// A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
+// naming the layer's group and the numbers: a tensor, and the im2col scratch
+// of a convolution (one buffer, not split).
+static void test_max_alloc(void) {
+    const uint64_t saved = g_cl.max_alloc;
+    ipg_plan_t p;
+    plan_init(&p);
+    p.group = "layer9";
+    ipg_conv_host_t cv = { .name = "test", .cout = 13, .cin = 3, .kh = 3, .kw = 3, .stride = 2, .pad = 1 };
+    float w[13 * 3 * 9] = { 0 }, b[13] = { 0 };
+    cv.w = w;
+    cv.b = b;
+    ipg_conv_dev_t dev;
+    ipg_tensor_t in = { 0 }, out = { 0 };
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(ipg_plan_tensor(&p, &in, 3, 33, 31) == IPG_OK && ipg_plan_tensor(&p, &out, 13, 17, 16) == IPG_OK,
+          "tensors: %s", g_err);
+    // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
+    g_cl.max_alloc = 16384;
+    CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
+          strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
+          "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
+    ipg_tensor_t big = { 0 };
+    CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
+          strstr(g_err, "MAX_MEM_ALLOC_SIZE"), "a tensor over the largest buffer is refused: %s", g_err);
+    g_cl.max_alloc = saved;
+    ipg_conv_dev_free(&dev);
+    ipg_plan_free(&p);
+}
+
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
 
 typedef struct { float score; int32_t flat; } topk_cand_t;
@@ -505,13 +573,46 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     ipg_plan_free(&p);
 }
 
-int main(void) {
+// The oclgrind subset: both conv paths on partial tiles (batch 1 and 2), the
+// spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
+static void run_small(void) {
+    const int convs[][7] = { { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 }, { 4, 9, 5, 3, 3, 2, 1 } };
+    static const int batches[] = { 1, 2 };
+    for (size_t b = 0; b < 2; b++) {
+        g_batch = batches[b];
+        for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+            const int * c = convs[i];
+            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+            if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        }
+        test_maxpool(3, 3, 5);
+        test_downsample(3, 5, 7);
+        test_relu(3, 3, 5);
+        test_upsample_add(3, 5, 7, 3, 4);
+    }
+    g_batch = 1;
+    test_arg_cap();
+    test_local_sizes();
+    const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
+    test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
+    const int n2[1] = { 200 }, c2[1] = { 200 };
+    test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7);
+}
+
+int main(int argc, char ** argv) {
+    const bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
     const char * dev = getenv("IPG_TEST_DEVICE");
     if (ipg_cl_init(&g_cl, dev, false, g_err, sizeof g_err) != IPG_OK) {
         printf("FAIL: no OpenCL device: %s\n", g_err);
         return 1;
     }
     printf("device: %s\n", g_cl.device_name);
+    if (small) {
+        run_small();
+        ipg_cl_free(&g_cl);
+        printf("%d passed, %d failed\n", g_passed, g_failed);
+        return g_failed ? 1 : 0;
+    }
     // (cin, cout, h, w, k, stride, pad): 1x1 images, odd sizes, 13 and 24 channels.
     const int convs[][7] = {
         { 3, 13, 1, 1, 1, 1, 0 }, { 3, 13, 1, 1, 3, 1, 1 }, { 13, 24, 3, 5, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 },
@@ -561,6 +662,8 @@ int main(void) {
     test_anchors();
     test_nms();
     test_arg_cap();
+    test_local_sizes();
+    test_max_alloc();
     {
         // one level under k, one over with distinct scores, one whose
         // stored candidates are fewer than counted

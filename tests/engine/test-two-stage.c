@@ -1421,13 +1421,37 @@ static void test_rcnn(const rcnn_case_t * rc) {
     free(cls); free(box); free(rois); free(want); free(dont_care);
 }
 
-int main(void) {
+// The oclgrind subset (`--small`): tiny maps, a few RoIs, one proposal case.
+static void run_small(void) {
+    test_roi_align(100, 76, 17, 3, 2, 20, 23);
+    static const rpn_case_t rpn_case = { "proposals 36x52 k_max 32, tied logits", 36, 52, 32, 25, 0.7f, 0.0f, 5,
+                                         { 8, 16, 32, 64, 128 } };
+    test_proposals(&rpn_case);
+    test_select(7, 5, 17, 64, 0);
+    test_select(13, 10, 389, 33, 2);
+    test_nms_cases();
+    test_merge_cases(9);
+    static const rcnn_case_t rcnn_cases[] = {
+        { "rcnn_candidates K=3, 7 of 9 RoIs, score > 0.5 (one exactly 0.5)", 3, 9, 7, 0.5f, true },
+        { "rcnn_candidates K=4, 0 of 8 RoIs", 4, 8, 0, 0.05f, false },
+    };
+    for (size_t i = 0; i < sizeof rcnn_cases / sizeof rcnn_cases[0]; i++) test_rcnn(&rcnn_cases[i]);
+}
+
+int main(int argc, char ** argv) {
+    const bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
     const char * dev = getenv("IPG_TEST_DEVICE");
     if (ipg_cl_init(&g_cl, dev, false, g_err, sizeof g_err) != IPG_OK) {
         printf("FAIL: no OpenCL device: %s\n", g_err);
         return 1;
     }
     printf("device: %s\n", g_cl.device_name);
+    if (small) {
+        run_small();
+        ipg_cl_free(&g_cl);
+        printf("%d passed, %d failed\n", g_passed, g_failed);
+        return g_failed ? 1 : 0;
+    }
     double t0 = now_s();
 
     // 1. RoIAlign: (input H, W), channels (the kernel works in blocks of 16),
