@@ -22,7 +22,8 @@
  * - nlohmann::json's dump(-1): object keys in byte order, the first of two
  *   equal keys kept (push_back inserts), no spaces, integers as integers,
  *   doubles as the shortest digits that read back with ".0" when whole and
- *   an exponent below 1e-4 or from 1e16 on, non-finite doubles as null,
+ *   an exponent below 1e-4 or from 1e15 on (to_chars' kMinExp -4, kMaxExp
+ *   digits10 = 15), non-finite doubles as null,
  *   strings with \" \\ \b \f \n \r \t and \u00xx for other control
  *   characters, everything else (DEL and UTF-8 included) as is.
  *
@@ -98,7 +99,7 @@ append_string (GString * out, const gchar * s, gssize len)
 }
 
 /* A double as nlohmann::json writes it: the shortest digits that read back
- * to @v, placed as its to_chars places them (decimal from 1e-4 up to 1e16,
+ * to @v, placed as its to_chars places them (decimal from 1e-4 below 1e15,
  * ".0" after a whole number, else d.ddde+XX). */
 static void
 append_double (GString * out, gdouble v)

@@ -432,8 +432,8 @@ GST_START_TEST (test_behind_ipgnetdetect)
 
 GST_END_TEST;
 
-/* ipgnetjson writes the id as "id" after "h" and marks predictions
- * "tracked": true, as ipgnettrack documents. */
+/* ipgnetjson writes the id as "id" (gvametaconvert's place, keys sorted)
+ * and marks predictions "tracked": true in "extra_params". */
 GST_START_TEST (test_json_ids)
 {
   gchar *dir = g_dir_make_tmp ("ipgnettrack-XXXXXX", NULL);
@@ -455,12 +455,12 @@ GST_START_TEST (test_json_ids)
   lines = g_strsplit (text, "\n", -1);
   fail_unless_equals_int (g_strv_length (lines), 5);
   fail_unless (strstr (lines[0], "\"id\"") == NULL, "%s", lines[0]);
-  fail_unless (strstr (lines[1], "\"h\": 24, \"id\": 1, \"roi_type\": "
-          "\"dog\"") != NULL, "%s", lines[1]);
+  fail_unless (strstr (lines[1], "\"h\":24,\"id\":1,\"region_id\":0,"
+          "\"roi_type\":\"dog\"") != NULL, "%s", lines[1]);
   fail_unless (strstr (lines[1], "tracked") == NULL, "%s", lines[1]);
-  fail_unless (strstr (lines[3], "\"id\": 1, ") != NULL, "%s", lines[3]);
-  fail_unless (strstr (lines[3], "\"tracked\": true") != NULL, "%s",
-      lines[3]);
+  fail_unless (strstr (lines[3], "\"id\":1,") != NULL, "%s", lines[3]);
+  fail_unless (strstr (lines[3], "\"extra_params\":{\"tracked\":true}")
+      != NULL, "%s", lines[3]);
   g_strfreev (lines);
   g_free (text);
   g_remove (path);
