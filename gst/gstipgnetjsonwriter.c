@@ -48,10 +48,8 @@
 #include <gst/video/video.h>
 
 #include "gstipgnetjsonwriter.h"
+#include "gstipgnetmeta.h"
 #include "json.h"
-
-#define ONNX_ROI_TYPE "onnx-object_detector"
-#define ONNX_PARAM "extra-data"
 
 /* ---- values ------------------------------------------------------------ */
 
@@ -446,15 +444,13 @@ static gboolean
 add_onnx_object (GArray * obj, GstVideoRegionOfInterestMeta * roi,
     gint width, gint height)
 {
-  GstStructure *extra =
-      gst_video_region_of_interest_meta_get_param (roi, ONNX_PARAM);
-  const gchar *label;
   gdouble score;
+  gboolean has_score;
+  const gchar *label = gst_ipg_net_roi_get_onnx_label (roi, &score,
+      &has_score);
   GArray *d, *box;
 
-  if (roi->roi_type != g_quark_from_static_string (ONNX_ROI_TYPE) ||
-      extra == NULL || (label = gst_structure_get_string (extra,
-              "label")) == NULL)
+  if (label == NULL)
     return FALSE;
   if (*label != '\0')
     add_string (obj, "roi_type", label);
@@ -465,7 +461,7 @@ add_onnx_object (GArray * obj, GstVideoRegionOfInterestMeta * roi,
   add_double (box, "y_min", (gdouble) roi->y / height);
   add_double (box, "y_max", ((gdouble) roi->y + roi->h) / height);
   object_finish (box, object_add (d, "bounding_box"));
-  if (get_double (extra, "score", &score))
+  if (has_score)
     add_double (d, "confidence", score);
   if (*label != '\0')
     add_string (d, "label", label);
