@@ -299,6 +299,28 @@ on_publish (struct mosquitto *mosq, void *ud, int mid)
 
 /* ---- connecting -------------------------------------------------------- */
 
+/* @text without a final period, to sit inside our sentences
+ * (libmosquitto's descriptions end with one). */
+static gchar *
+without_period (const gchar * text)
+{
+  gchar *d = g_strdup (text);
+  gsize n = strlen (d);
+
+  if (n > 0 && d[n - 1] == '.')
+    d[n - 1] = '\0';
+  return d;
+}
+
+/* libmosquitto's description of @rc (errno's for MOSQ_ERR_ERRNO). Call
+ * right after the failing call, before errno changes. */
+static gchar *
+describe_rc (int rc)
+{
+  return without_period (rc == MOSQ_ERR_ERRNO ? g_strerror (errno) :
+      mosquitto_strerror (rc));
+}
+
 static gboolean
 parse_address (const gchar * address, gchar ** host, gint * port)
 {
@@ -349,8 +371,11 @@ client_new (GstIpgNetPublish * self, gchar ** err)
   if (self->username != NULL || password != NULL) {
     rc = mosquitto_username_pw_set (mosq, self->username, password);
     if (rc != MOSQ_ERR_SUCCESS) {
+      gchar *why = describe_rc (rc);
+
       *err = g_strdup_printf ("Could not set the MQTT user name and "
-          "password: %s.", mosquitto_strerror (rc));
+          "password: %s.", why);
+      g_free (why);
       goto fail;
     }
   }
@@ -358,10 +383,13 @@ client_new (GstIpgNetPublish * self, gchar ** err)
     rc = mosquitto_tls_set (mosq, self->tls_ca_file, NULL,
         self->tls_cert_file, self->tls_key_file, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
+      gchar *why = describe_rc (rc);
+
       *err = g_strdup_printf ("Could not use the TLS files (CA \"%s\", "
           "certificate \"%s\", key \"%s\"): %s.", self->tls_ca_file,
           GST_STR_NULL (self->tls_cert_file),
-          GST_STR_NULL (self->tls_key_file), mosquitto_strerror (rc));
+          GST_STR_NULL (self->tls_key_file), why);
+      g_free (why);
       goto fail;
     }
   } else if (self->tls_cert_file != NULL || self->tls_key_file != NULL) {
@@ -389,6 +417,7 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
 {
   struct mosquitto *mosq = client_new (self, err);
   gint64 deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_US;
+  gchar *why;
   int rc;
 
   if (mosq == NULL)
@@ -398,21 +427,26 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
   self->connected = FALSE;
   g_mutex_unlock (&self->lock);
   rc = mosquitto_connect (mosq, self->host, self->port, KEEPALIVE_S);
-  while (rc == MOSQ_ERR_SUCCESS) {
+  for (;;) {
     gint connack;
 
+    /* A refusal (wrong password) comes as a CONNACK code, and
+     * mosquitto_loop() then also fails: the code says more. */
     g_mutex_lock (&self->lock);
     connack = self->connack;
     g_mutex_unlock (&self->lock);
     if (connack == 0)
       return mosq;
     if (connack > 0) {
+      why = without_period (mosquitto_connack_string (connack));
       *err = g_strdup_printf ("The MQTT broker at %s:%d refused the "
-          "connection: %s.", self->host, self->port,
-          mosquitto_connack_string (connack));
+          "connection (%s).", self->host, self->port, why);
+      g_free (why);
       mosquitto_destroy (mosq);
       return NULL;
     }
+    if (rc != MOSQ_ERR_SUCCESS)
+      break;
     if (g_get_monotonic_time () > deadline) {
       *err = g_strdup_printf ("The MQTT broker at %s:%d did not answer "
           "within %d s.", self->host, self->port,
@@ -422,9 +456,10 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
     }
     rc = mosquitto_loop (mosq, 100, 1);
   }
+  why = describe_rc (rc);
   *err = g_strdup_printf ("Could not connect to the MQTT broker at %s:%d: "
-      "%s.", self->host, self->port, rc == MOSQ_ERR_ERRNO ?
-      g_strerror (errno) : mosquitto_strerror (rc));
+      "%s.", self->host, self->port, why);
+  g_free (why);
   mosquitto_destroy (mosq);
   return NULL;
 }
@@ -513,12 +548,13 @@ worker (gpointer data)
     if (rc == MOSQ_ERR_SUCCESS)
       rc = mosquitto_loop (mosq, 50, 1);
     if (rc != MOSQ_ERR_SUCCESS) {
+      gchar *why = describe_rc (rc);
       GList *l;
 
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("Lost the MQTT broker at %s:%d (%s); reconnecting, messages are "
-              "queued.", self->host, self->port, rc == MOSQ_ERR_ERRNO ?
-              g_strerror (errno) : mosquitto_strerror (rc)), (NULL));
+              "queued.", self->host, self->port, why), (NULL));
+      g_free (why);
       /* A new client sends again what the broker did not acknowledge. */
       mosquitto_destroy (mosq);
       mosq = NULL;
