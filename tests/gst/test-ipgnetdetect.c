@@ -1185,6 +1185,58 @@ GST_START_TEST (test_labels_and_latency)
 
 GST_END_TEST;
 
+/* A tiled run attaches the tiling provenance to every detection: `tile`
+ * (-1: the full-frame pass), `scale` and the two again as
+ * extra_params_json (where gvametaconvert takes extra params from), and
+ * nothing else differs from an untiled detection. */
+GST_START_TEST (test_tiled_extras)
+{
+  GstElement *e = new_detect ();
+  GstHarness *hrn;
+  GstBuffer *out;
+  GstMeta *meta;
+  gpointer state = NULL;
+  gboolean seen_tile = FALSE, seen_full = FALSE;
+
+  g_object_set (e, "tile-size", "64x64", "tile-full-frame", TRUE, NULL);
+  hrn = new_harness (e, "RGBA", 128, 128);
+  fail_unless_equals_int (gst_harness_push (hrn, make_frame ("RGBA", 128,
+              128, 7, 0)), GST_FLOW_OK);
+  out = gst_harness_pull (hrn);
+  fail_unless (out != NULL);
+  while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+        "detection");
+    gchar scale_text[G_ASCII_DTOSTR_BUF_SIZE], *extra;
+    gdouble scale;
+    gint tile;
+
+    fail_unless (s != NULL);
+    fail_unless_equals_int (gst_structure_n_fields (s), 12);
+    fail_if (gst_structure_has_field (s, "label"));
+    fail_unless (gst_structure_get_int (s, "tile", &tile));
+    fail_unless (gst_structure_get_double (s, "scale", &scale));
+    fail_unless (tile >= -1, "tile %d", tile);
+    fail_unless (scale > 0.0, "scale %f", scale);
+    seen_tile |= tile >= 0;
+    seen_full |= tile == -1;
+    g_ascii_dtostr (scale_text, sizeof (scale_text), scale);
+    extra = g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale_text, tile);
+    fail_unless_equals_string (gst_structure_get_string (s,
+            "extra_params_json"), extra);
+    g_free (extra);
+  }
+  fail_unless (seen_tile, "no detection from a tile");
+  fail_unless (seen_full, "no detection from the full-frame pass");
+  gst_buffer_unref (out);
+  gst_harness_teardown (hrn);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 static Suite *
 ipgnetdetect_suite (void)
 {
@@ -1215,6 +1267,7 @@ ipgnetdetect_suite (void)
   tcase_add_test (tc, test_accept_caps);
   tcase_add_test (tc, test_caps_changes);
   tcase_add_test (tc, test_state_cycles);
+  tcase_add_test (tc, test_tiled_extras);
   return s;
 }
 
