@@ -6,7 +6,8 @@ Each check starts its own broker (127.0.0.1 only) and stops it: every
 frame's message arrives in order and equals ipgnetjson's line; the broker
 killed and restarted mid-stream loses nothing within max-queued, and drops
 beyond it are counted and warned; a wrong password and a wrong CA are
-refused with messages naming the address.
+refused with messages naming the address; pipelines/publish.sh sends a
+file's detections.
 Usage: test_publish.py ROOT MQTT_COLLECT"""
 import os
 import re
@@ -162,6 +163,33 @@ def main():
             check(r.returncode == 0, "file -> broker pipeline ran" + ("" if r.returncode == 0 else ": " + r.stderr[-400:]))
             check(len(want) == 20 and got.splitlines() == want,
                   f"every frame's message arrived in order, equal to ipgnetjson's line ({len(got.splitlines())} of {len(want)})")
+        finally:
+            b.stop()
+
+        # 1b. pipelines/publish.sh: a recorded file's detections reach the
+        # broker, one message per frame, equal to the JSON lines it writes.
+        clip = os.path.join(tmp, "clip.mp4")
+        r = subprocess.run(["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=30", "pattern=ball", "!",
+                            "video/x-raw,width=320,height=240,framerate=30/1", "!", "x264enc", "!",
+                            "mp4mux", "!", "filesink", f"location={clip}"], capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 0, "a 30-frame clip for publish.sh" + ("" if r.returncode == 0 else ": " + r.stderr[-300:]))
+        port = free_port()
+        b = Broker(tmp, port)
+        b.start()
+        try:
+            sub = subscribe(port, "file/1", 0, 300)
+            if os.path.exists(js):
+                os.remove(js)
+            r = subprocess.run([os.path.join(sys.argv[1], "pipelines", "publish.sh"), clip, model,
+                                f"127.0.0.1:{port}", "file/1", js], capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, IPGNET_THRESHOLD="0.05"))
+            want = open(js).read().splitlines() if os.path.exists(js) else []
+            got = collect(sub, want[-1] if want else None, 30)
+            check(r.returncode == 0, "pipelines/publish.sh ran" + ("" if r.returncode == 0 else ": " + r.stderr[-400:]))
+            check(len(want) == 30 and got == want,
+                  f"publish.sh: every frame of the file arrived in order, equal to its JSON line "
+                  f"({len(got)} of {len(want)})")
         finally:
             b.stop()
 
