@@ -9,6 +9,7 @@
 #include "gstipgnetmeta.h"
 #include "gstipgnetoverlay.h"
 #include "gstipgnettrack.h"
+#include "gstipgnetpublish.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -21,6 +22,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (ipgnetoverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (ipgnetjson, plugin);
   ret |= GST_ELEMENT_REGISTER (ipgnettrack, plugin);
+  ret |= GST_ELEMENT_REGISTER (ipgnetpublish, plugin);
 
   return ret;
 }

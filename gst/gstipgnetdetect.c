@@ -24,7 +24,12 @@
  * #GstStructure param named "detection" with the fields `x_min`, `y_min`,
  * `x_max`, `y_max` (doubles, normalised by the frame size, in [0, 1]),
  * `confidence` (double), `label_id` (int, 0-based), `rotation` (double, 0.0),
- * `label` (string) and `model_name` (string, the model file's basename).
+ * `layer_name` ("detections": the library's output) and `model_name` (the
+ * model file's name without its extension); no `label`, as DL Streamer
+ * attaches none. Its id is unique in the process and never 0, and its pixel
+ * rectangle is DL Streamer's: x = x_min * width + 0.5 and
+ * w = (x_max - x_min) * width + 0.5, truncated. Tiled detections also carry
+ * `tile` (int), `scale` (double) and the same two as `extra_params_json`.
  *
  * With #GstIpgNetDetect:interval set to N > 1 only every Nth frame (0, N,
  * 2N, ...) is inferred; the frames in between pass through without any new
@@ -85,6 +90,9 @@
 #include "gstipgnetmeta.h"
 #include "ipg.h"
 
+/* DL Streamer names the output layers a detection came from; ours come
+ * from the library's post-processing, not from one layer. */
+#define IPGNET_LAYER_NAME "detections"
 #define IPGNET_MAX_DETECTIONS 1000
 
 struct _GstIpgNetDetect
@@ -1173,7 +1181,17 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
   for (i = 0; i < n_labels; i++)
     self->label_quarks[i] =
         g_quark_from_string (ipg_model_label (self->model, i));
-  self->model_name = g_path_get_basename (model_path);
+  /* DL Streamer's model_name is the network's own name; the model format
+   * has none, so the file's stem stands for it (ipgnet-demo.safetensors:
+   * "ipgnet-demo"). */
+  {
+    gchar *base = g_path_get_basename (model_path);
+    gchar *dot = strrchr (base, '.');
+
+    if (dot != NULL && dot != base)
+      *dot = '\0';
+    self->model_name = base;
+  }
 
   GST_OBJECT_LOCK (self);
   g_free (self->labels);
@@ -1280,49 +1298,65 @@ gst_ipg_net_detect_propose_allocation (GstBaseTransform * trans,
   return TRUE;
 }
 
-/* Rounded pixel rectangle inside a frame of size w x h from [a0, a1). */
-static void
-clamp_span (gfloat a0, gfloat a1, gint size, guint * pos, guint * len)
+/* The pixel rectangle of a box normalised to [0, 1] as DL Streamer computes
+ * it (v2025.1.2, src/monolithic/gst/inference_elements/common/
+ * post_processor/coordinates_restorer.cpp:67-70): start and extent each
+ * rounded half up on their own, so x + w may pass the corner by one. */
+static guint
+dls_pixels (gdouble v, gint size)
 {
-  glong p0 = lroundf (a0), p1 = lroundf (a1);
-
-  p0 = CLAMP (p0, 0, size - 1);
-  p1 = CLAMP (p1, p0, size);
-  *pos = (guint) p0;
-  *len = (guint) (p1 - p0);
+  return (guint) (v * size + 0.5);
 }
 
 static void
 attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
-    const ipg_detection_t * d, gint id, GValue * objects)
+    const ipg_detection_t * d, GValue * objects)
 {
   gint width = GST_VIDEO_INFO_WIDTH (&self->info);
   gint height = GST_VIDEO_INFO_HEIGHT (&self->info);
   const gchar *label = g_quark_to_string (self->label_quarks[d->label]);
+  gdouble x_min = CLAMP ((gdouble) d->x1 / width, 0.0, 1.0);
+  gdouble y_min = CLAMP ((gdouble) d->y1 / height, 0.0, 1.0);
+  gdouble x_max = CLAMP ((gdouble) d->x2 / width, 0.0, 1.0);
+  gdouble y_max = CLAMP ((gdouble) d->y2 / height, 0.0, 1.0);
   GstVideoRegionOfInterestMeta *roi;
   GstStructure *detection;
   guint x, y, w, h;
 
-  clamp_span (d->x1, d->x2, width, &x, &w);
-  clamp_span (d->y1, d->y2, height, &y, &h);
+  x = dls_pixels (x_min, width);
+  y = dls_pixels (y_min, height);
+  w = dls_pixels (x_max - x_min, width);
+  h = dls_pixels (y_max - y_min, height);
   roi = gst_buffer_add_video_region_of_interest_meta_id (buf,
       self->label_quarks[d->label], x, y, w, h);
-  roi->id = id;
+  /* Unique in the process and never 0, as DL Streamer's meta_attacher.cpp
+   * (:202) numbers its regions. */
+  roi->id = (gint) gst_util_seqnum_next ();
+  /* No "label": the roi_type is the label, and DL Streamer removes it from
+   * a detection before attaching (meta_attacher.cpp:206). */
   detection = gst_structure_new ("detection",
-          "x_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x1 / width, 0.0, 1.0),
-          "y_min", G_TYPE_DOUBLE, CLAMP ((gdouble) d->y1 / height, 0.0, 1.0),
-          "x_max", G_TYPE_DOUBLE, CLAMP ((gdouble) d->x2 / width, 0.0, 1.0),
-          "y_max", G_TYPE_DOUBLE, CLAMP ((gdouble) d->y2 / height, 0.0, 1.0),
+          "x_min", G_TYPE_DOUBLE, x_min, "y_min", G_TYPE_DOUBLE, y_min,
+          "x_max", G_TYPE_DOUBLE, x_max, "y_max", G_TYPE_DOUBLE, y_max,
           "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
           "label_id", G_TYPE_INT, (gint) d->label,
           "rotation", G_TYPE_DOUBLE, 0.0,
-          "label", G_TYPE_STRING, label,
+          "layer_name", G_TYPE_STRING, IPGNET_LAYER_NAME,
           "model_name", G_TYPE_STRING, self->model_name, NULL);
   /* Tiling's provenance: the tile (-1: the full-frame pass) and the scale
-   * from frame to network-input pixels the object was seen at. */
-  if (self->tiled)
+   * from frame to network-input pixels the object was seen at, also as
+   * DL Streamer's extra_params_json so that gvametaconvert writes them. */
+  if (self->tiled) {
+    gchar scale[G_ASCII_DTOSTR_BUF_SIZE];
+    gchar *extra;
+
+    g_ascii_dtostr (scale, sizeof (scale), (gdouble) d->scale);
+    extra = g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale,
+        (gint) d->tile);
     gst_structure_set (detection, "tile", G_TYPE_INT, (gint) d->tile,
-        "scale", G_TYPE_DOUBLE, (gdouble) d->scale, NULL);
+        "scale", G_TYPE_DOUBLE, (gdouble) d->scale,
+        "extra_params_json", G_TYPE_STRING, extra, NULL);
+    g_free (extra);
+  }
   gst_video_region_of_interest_meta_add_param (roi, detection);
 
   if (objects != NULL) {
@@ -1440,7 +1474,7 @@ infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
 
       if (d->label < 0 || d->label >= ipg_model_num_labels (self->model))
         continue;
-      attach_detection (self, buf, d, kept, post ? &objects : NULL);
+      attach_detection (self, buf, d, post ? &objects : NULL);
       kept++;
     }
     GST_LOG_OBJECT (self, "%d of %d detections in %.2f ms", kept, n,

@@ -6,30 +6,27 @@
  * SECTION:element-ipgnetjson
  * @title: ipgnetjson
  *
- * Writes one line of JSON per frame describing its
- * #GstVideoRegionOfInterestMeta, and passes the buffer through untouched.
- * The schema is the one of DL Streamer's gvametaconvert:
+ * Writes the message DL Streamer's gvametaconvert (format=json,
+ * json-indent=-1) makes of each frame's #GstVideoRegionOfInterestMeta, one
+ * per line (JSON Lines), and passes the buffer through untouched. For a
+ * 320x240 frame at 40 ms with one "car":
  *
  * |[
- * {"timestamp": 40000000, "resolution": {"width": 640, "height": 480},
- *  "objects": [{"x": 12, "y": 40, "w": 64, "h": 32, "roi_type": "car",
- *               "detection": {"bounding_box": {"x_min": 0.01875,
- *                 "y_min": 0.0833, "x_max": 0.11875, "y_max": 0.15},
- *               "confidence": 0.91, "label_id": 2, "label": "car"}}]}
+ * {"objects":[{"detection":{"bounding_box":{"x_max":0.3,"x_min":0.1,"y_max":0.3,"y_min":0.1},"confidence":0.5,"label":"car","label_id":2},"h":48,"region_id":7,"roi_type":"car","w":64,"x":32,"y":24}],"resolution":{"height":240,"width":320},"timestamp":40000000}
  * ]|
  *
- * (wrapped here; the element writes each frame on a single line).
- * "timestamp" is the buffer PTS in nanoseconds, or null when the buffer has
- * none. x, y, w, h are pixels; the bounding box is normalised to the frame.
- * The bounding box, confidence, label_id and label come from the meta's
- * "detection" parameter structure (as attached by ipgnetdetect); for a meta
- * without one the bounding box is derived from x, y, w, h, the label is the
- * roi_type name, and confidence and label_id are left out. Objects are
- * listed in the order their metas were attached. An object with an
- * "object_id" param (ipgnettrack, DL Streamer's gvatrack) has its id as
- * "id" after "h", as gvametaconvert writes it; a box that ipgnettrack
- * predicted on a frame the detector did not infer has "tracked": true in
- * its "detection".
+ * Keys are sorted and separators compact, as nlohmann::json writes them.
+ * "timestamp" is the stream time of the PTS in nanoseconds (absent without
+ * a PTS). Frames without objects are written only with
+ * #GstIpgNetJson:add-empty-results, and then without "objects". An object
+ * tracked by ipgnettrack or gvatrack has its "id"; classification params
+ * (a "label" and a "model_name") are entries named after them. Our extras
+ * go where gvametaconvert puts a detector's extra parameters,
+ * "extra_params": ipgnetdetect's tile provenance ("tile", "scale") and
+ * ipgnettrack's "tracked": true on a predicted box. Regions from GStreamer's
+ * onnxobjectdetector are written as DL Streamer detections. The rules, and
+ * where each comes from in DL Streamer's sources, are in
+ * gstipgnetjsonwriter.c; ipgnetpublish writes the same messages.
  *
  * Every line is flushed as soon as it is written, so that a consumer
  * reading a pipe or following the file sees each frame at once and a write
@@ -48,16 +45,13 @@
 #endif
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <gst/video/video.h>
 
 #include "gstipgnetjson.h"
-#include "gstipgnetmeta.h"
-#include "json.h"
+#include "gstipgnetjsonwriter.h"
 
 struct _GstIpgNetJson
 {
@@ -65,7 +59,9 @@ struct _GstIpgNetJson
 
   /* properties, under the object lock */
   gchar *location;
-  gboolean skip_empty;
+  gboolean add_empty_results;
+  gchar *source;
+  gchar *tags;
 
   /* streaming state: the output between start() and stop() */
   FILE *file;                   /* stdout when location is NULL */
@@ -83,11 +79,13 @@ enum
 {
   PROP_0,
   PROP_LOCATION,
-  PROP_SKIP_EMPTY,
+  PROP_ADD_EMPTY_RESULTS,
+  PROP_SOURCE,
+  PROP_TAGS,
 };
 
 #define DEFAULT_LOCATION NULL
-#define DEFAULT_SKIP_EMPTY FALSE
+#define DEFAULT_ADD_EMPTY_RESULTS FALSE
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw(ANY)"));
@@ -142,15 +140,45 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
           GST_PARAM_MUTABLE_READY));
 
   /**
-   * GstIpgNetJson:skip-empty:
+   * GstIpgNetJson:add-empty-results:
    *
-   * Write no line for frames without any region of interest.
+   * Also write frames without any region of interest (gvametaconvert's
+   * add-empty-results); their line has no "objects".
    *
-   * Since: 0.1
+   * Since: 0.2
    */
-  g_object_class_install_property (gobject_class, PROP_SKIP_EMPTY,
-      g_param_spec_boolean ("skip-empty", "Skip empty",
-          "Write no line for frames without objects", DEFAULT_SKIP_EMPTY,
+  g_object_class_install_property (gobject_class, PROP_ADD_EMPTY_RESULTS,
+      g_param_spec_boolean ("add-empty-results", "Add empty results",
+          "Also write frames without objects", DEFAULT_ADD_EMPTY_RESULTS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetJson:source:
+   *
+   * Written as the "source" of every line (gvametaconvert's source), e.g.
+   * the input's URI. NULL (the default) writes none.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_SOURCE,
+      g_param_spec_string ("source", "Source",
+          "Written as \"source\" in every line (NULL: none)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstIpgNetJson:tags:
+   *
+   * A JSON text written as the "tags" of every line (gvametaconvert's
+   * tags), e.g. {"camera":"gate-2"}. Text that is not JSON is refused with
+   * a warning and writes no tags.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_TAGS,
+      g_param_spec_string ("tags", "Tags",
+          "JSON written as \"tags\" in every line (NULL: none)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
@@ -158,8 +186,8 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "IPG-Net JSON writer", "Filter/Video/Metadata",
-      "Writes the regions of interest of each frame as a JSON line "
-      "(DL Streamer gvametaconvert schema)", "ipgnet");
+      "Writes the regions of interest of each frame as a JSON line, "
+      "as DL Streamer's gvametaconvert writes them", "ipgnet");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_json_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_json_stop);
@@ -174,7 +202,7 @@ static void
 gst_ipg_net_json_init (GstIpgNetJson * self)
 {
   self->location = g_strdup (DEFAULT_LOCATION);
-  self->skip_empty = DEFAULT_SKIP_EMPTY;
+  self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }
 
@@ -184,6 +212,8 @@ gst_ipg_net_json_finalize (GObject * object)
   GstIpgNetJson *self = GST_IPG_NET_JSON (object);
 
   g_free (self->location);
+  g_free (self->source);
+  g_free (self->tags);
   g_free (self->file_name);
   if (self->line != NULL)
     g_string_free (self->line, TRUE);
@@ -203,9 +233,25 @@ gst_ipg_net_json_set_property (GObject * object, guint prop_id,
       g_free (self->location);
       self->location = g_value_dup_string (value);
       break;
-    case PROP_SKIP_EMPTY:
-      self->skip_empty = g_value_get_boolean (value);
+    case PROP_ADD_EMPTY_RESULTS:
+      self->add_empty_results = g_value_get_boolean (value);
       break;
+    case PROP_SOURCE:
+      g_free (self->source);
+      self->source = g_value_dup_string (value);
+      break;
+    case PROP_TAGS:{
+      const gchar *tags = g_value_get_string (value);
+
+      g_free (self->tags);
+      self->tags = NULL;
+      if (tags != NULL && !gst_ipg_net_json_tags_valid (tags))
+        g_warning ("ipgnetjson: tags \"%s\" are not JSON text; no tags "
+            "are written.", tags);
+      else
+        self->tags = g_strdup (tags);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -224,8 +270,14 @@ gst_ipg_net_json_get_property (GObject * object, guint prop_id,
     case PROP_LOCATION:
       g_value_set_string (value, self->location);
       break;
-    case PROP_SKIP_EMPTY:
-      g_value_set_boolean (value, self->skip_empty);
+    case PROP_ADD_EMPTY_RESULTS:
+      g_value_set_boolean (value, self->add_empty_results);
+      break;
+    case PROP_SOURCE:
+      g_value_set_string (value, self->source);
+      break;
+    case PROP_TAGS:
+      g_value_set_string (value, self->tags);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -365,111 +417,13 @@ gst_ipg_net_json_sink_event (GstBaseTransform * trans, GstEvent * event)
       (trans, event);
 }
 
-static void
-json_append_sink (void *ud, const char *bytes, size_t n)
-{
-  g_string_append_len ((GString *) ud, bytes, (gssize) n);
-}
-
-/* Appends a JSON string literal. Control characters, quotes and
- * backslashes are escaped; UTF-8 stays UTF-8, and invalid UTF-8 becomes
- * U+FFFD: JSON text must be valid Unicode. */
-static void
-json_append_string (GString * out, const gchar * s)
-{
-  ipg_json_write_string (s, strlen (s), FALSE, json_append_sink, out);
-}
-
-/* Appends a number in the shortest form that reads back to the same double,
- * independent of the locale. JSON has no NaN or infinity: those are null. */
-static void
-json_append_double (GString * out, gdouble v)
-{
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (!isfinite (v)) {
-    g_string_append (out, "null");
-    return;
-  }
-  g_ascii_formatd (buf, sizeof (buf), "%.15g", v);
-  if (g_ascii_strtod (buf, NULL) != v)
-    g_ascii_formatd (buf, sizeof (buf), "%.17g", v);
-  g_string_append (out, buf);
-}
-
-static void
-json_append_object (GstIpgNetJson * self, GString * out,
-    GstVideoRegionOfInterestMeta * roi)
-{
-  GstStructure *det;
-  const gchar *roi_type = g_quark_to_string (roi->roi_type);
-  const gchar *label = NULL;
-  gdouble x_min, y_min, x_max, y_max, confidence, label_id;
-  gboolean has_box, tracked = FALSE;
-  GstStructure *object_id;
-  gint id;
-
-  if (roi_type == NULL)
-    roi_type = "";
-
-  g_string_append_printf (out, "{\"x\": %u, \"y\": %u, \"w\": %u, "
-      "\"h\": %u, ", roi->x, roi->y, roi->w, roi->h);
-  object_id = gst_video_region_of_interest_meta_get_param (roi, "object_id");
-  if (object_id != NULL && gst_structure_get_int (object_id, "id", &id))
-    g_string_append_printf (out, "\"id\": %d, ", id);
-  g_string_append (out, "\"roi_type\": ");
-  json_append_string (out, roi_type);
-
-  det = gst_video_region_of_interest_meta_get_param (roi, "detection");
-  has_box = det != NULL &&
-      gst_ipg_net_structure_get_number (det, "x_min", &x_min) &&
-      gst_ipg_net_structure_get_number (det, "y_min", &y_min) &&
-      gst_ipg_net_structure_get_number (det, "x_max", &x_max) &&
-      gst_ipg_net_structure_get_number (det, "y_max", &y_max);
-  if (!has_box) {
-    x_min = (gdouble) roi->x / self->width;
-    y_min = (gdouble) roi->y / self->height;
-    x_max = ((gdouble) roi->x + roi->w) / self->width;
-    y_max = ((gdouble) roi->y + roi->h) / self->height;
-  }
-
-  g_string_append (out, ", \"detection\": {\"bounding_box\": {\"x_min\": ");
-  json_append_double (out, x_min);
-  g_string_append (out, ", \"y_min\": ");
-  json_append_double (out, y_min);
-  g_string_append (out, ", \"x_max\": ");
-  json_append_double (out, x_max);
-  g_string_append (out, ", \"y_max\": ");
-  json_append_double (out, y_max);
-  g_string_append_c (out, '}');
-
-  if (det != NULL) {
-    if (gst_ipg_net_structure_get_number (det, "confidence", &confidence)) {
-      g_string_append (out, ", \"confidence\": ");
-      json_append_double (out, confidence);
-    }
-    if (gst_ipg_net_structure_get_number (det, "label_id", &label_id)) {
-      g_string_append (out, ", \"label_id\": ");
-      json_append_double (out, label_id);
-    }
-    label = gst_structure_get_string (det, "label");
-    if (gst_structure_get_boolean (det, "tracked", &tracked) && tracked)
-      g_string_append (out, ", \"tracked\": true");
-  }
-  g_string_append (out, ", \"label\": ");
-  json_append_string (out, label != NULL ? label : roi_type);
-  g_string_append (out, "}}");
-}
-
 static GstFlowReturn
 gst_ipg_net_json_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
   GString *line = self->line;
-  GstMeta *meta;
-  gpointer state = NULL;
-  gboolean skip_empty;
-  guint n_objects = 0;
+  GstIpgNetJsonOptions opts;
+  gboolean written;
 
   if (self->file == NULL || self->width <= 0) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -477,29 +431,17 @@ gst_ipg_net_json_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  GST_OBJECT_LOCK (self);
-  skip_empty = self->skip_empty;
-  GST_OBJECT_UNLOCK (self);
-
   g_string_truncate (line, 0);
-  g_string_append (line, "{\"timestamp\": ");
-  if (GST_BUFFER_PTS_IS_VALID (buf))
-    g_string_append_printf (line, "%" G_GUINT64_FORMAT, GST_BUFFER_PTS (buf));
-  else
-    g_string_append (line, "null");
-  g_string_append_printf (line, ", \"resolution\": {\"width\": %d, "
-      "\"height\": %d}, \"objects\": [", self->width, self->height);
-  /* Metas iterate in the order they were attached (the detector's). */
-  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
-              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    if (n_objects++ > 0)
-      g_string_append (line, ", ");
-    json_append_object (self, line, (GstVideoRegionOfInterestMeta *) meta);
-  }
-  g_string_append (line, "]}\n");
-
-  if (n_objects == 0 && skip_empty)
+  GST_OBJECT_LOCK (self);
+  opts.source = self->source;
+  opts.tags = self->tags;
+  opts.add_empty_results = self->add_empty_results;
+  written = gst_ipg_net_json_write_frame (line, buf, &trans->segment,
+      self->width, self->height, &opts);
+  GST_OBJECT_UNLOCK (self);
+  if (!written)
     return GST_FLOW_OK;
+  g_string_append_c (line, '\n');
 
   if (fwrite (line->str, 1, line->len, self->file) != line->len) {
     gst_ipg_net_json_post_write_error (self, errno);

@@ -26,6 +26,23 @@ gst_ipg_net_structure_get_number (const GstStructure * s, const gchar * field,
   return TRUE;
 }
 
+const gchar *
+gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta * roi,
+    gdouble * score, gboolean * has_score)
+{
+  GstStructure *extra;
+  const gchar *label;
+
+  if (roi->roi_type != g_quark_from_static_string (GST_IPG_NET_ONNX_ROI_TYPE))
+    return NULL;
+  extra = gst_video_region_of_interest_meta_get_param (roi, "extra-data");
+  if (extra == NULL || (label = gst_structure_get_string (extra,
+              "label")) == NULL)
+    return NULL;
+  *has_score = gst_ipg_net_structure_get_number (extra, "score", score);
+  return label;
+}
+
 gboolean
 gst_ipg_net_meta_register (void)
 {

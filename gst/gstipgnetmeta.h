@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gstipgnetmeta.h: what the plugin's elements share about metadata:
  * reading the "detection" parameters of a #GstVideoRegionOfInterestMeta
- * (ipgnetoverlay, ipgnetjson, ipgnettrack), and the plugin's marker meta.
+ * (ipgnetoverlay, ipgnetjson, ipgnettrack), GStreamer's onnxobjectdetector
+ * convention (ipgnetoverlay, ipgnetjson), and the plugin's marker meta.
  *
  * A buffer that ipgnetdetect let through without inferring it (the frames
  * between two inferred ones with #GstIpgNetDetect:interval > 1) carries a
@@ -18,11 +19,22 @@
 #define __GST_IPG_NET_META_H__
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 G_BEGIN_DECLS
 
 gboolean gst_ipg_net_structure_get_number (const GstStructure * s,
     const gchar * field, gdouble * out);
+
+/* GStreamer's own detector convention (onnxobjectdetector, gst-plugins-bad
+ * 1.20+, ext/onnx/gstonnxobjectdetector.h): every region has the roi_type
+ * "onnx-object_detector" and an "extra-data" param with the class as
+ * string "label" and the score as double "score". Returns the label of
+ * such a region (and its score in @score, @has_score TRUE when there is
+ * one), or NULL for any other region. */
+#define GST_IPG_NET_ONNX_ROI_TYPE "onnx-object_detector"
+const gchar *gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta *
+    roi, gdouble * score, gboolean * has_score);
 
 #define GST_IPG_NET_NOT_INFERRED_META "GstIpgNetNotInferredMeta"
 

@@ -9,8 +9,11 @@
  * box outline, and above it a tag with the label and the confidence. Metas
  * from any producer are drawn; those without the "detection" parameter
  * structure (the one ipgnetdetect attaches, DL Streamer convention) get
- * their box and their roi_type name. A meta with an "object_id" param (an id
- * from ipgnettrack or DL Streamer's gvatrack) is tagged "id: label".
+ * their box and their roi_type name, except GStreamer's onnxobjectdetector
+ * convention (roi_type "onnx-object_detector", the "label" and "score" in
+ * an "extra-data" param), whose label and score are drawn. A meta with an
+ * "object_id" param (an id from ipgnettrack or DL Streamer's gvatrack) is
+ * tagged "id: label".
  *
  * Each class gets a stable colour from a fixed palette: the "label_id" of
  * the "detection" structure when there is one, otherwise an FNV-1a hash of
@@ -355,8 +358,12 @@ roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
   if (det != NULL && !gst_structure_get_int (det, "id", &info->id))
     info->id = 0;
 
+  /* GStreamer's onnxobjectdetector: the class and score are in
+   * "extra-data"; the roi_type is the detector's name. */
+  label = gst_ipg_net_roi_get_onnx_label (meta, &info->confidence,
+      &info->has_confidence);
   det = gst_video_region_of_interest_meta_get_param (meta, "detection");
-  if (det != NULL) {
+  if (label == NULL && det != NULL) {
     label = gst_structure_get_string (det, "label");
     info->has_confidence = gst_ipg_net_structure_get_number (det, "confidence",
         &info->confidence);

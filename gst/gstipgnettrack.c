@@ -35,9 +35,10 @@
  * and each confirmed, currently tracked object is added as a new
  * #GstVideoRegionOfInterestMeta: roi_type the object's label, and params
  * "detection" (`x_min`, `y_min`, `x_max`, `y_max` normalised, `confidence`
- * of its last detection, `label_id` when the detector gave one, `label`,
- * and `tracked` = TRUE, which is ipgnet's own field: this box is predicted,
- * not detected) and "object_id". Region metas already marked `tracked` are
+ * of its last detection, `label_id` when the detector gave one, and
+ * `tracked` = TRUE, which is ipgnet's own field: this box is predicted,
+ * not detected; no `label`: as in DL Streamer, the label is the roi_type)
+ * and "object_id". Region metas already marked `tracked` are
  * never taken for detections.
  *
  * Frames are never dropped, reordered or modified: only metadata is added.
@@ -601,9 +602,9 @@ add_predictions (GstIpgNetTrack * self, GstBuffer * buf)
             GUINT_TO_POINTER (label), NULL, &label_id))
       gst_structure_set (det, "label_id", G_TYPE_INT,
           GPOINTER_TO_INT (label_id) - 1, NULL);
-    gst_structure_set (det, "label", G_TYPE_STRING,
-        label != 0 ? g_quark_to_string (label) : "",
-        "tracked", G_TYPE_BOOLEAN, TRUE, NULL);
+    /* No "label": DL Streamer's Tensor::label() refuses a detection
+     * with one; the roi_type is the label. */
+    gst_structure_set (det, "tracked", G_TYPE_BOOLEAN, TRUE, NULL);
     gst_video_region_of_interest_meta_add_param (roi, det);
     gst_video_region_of_interest_meta_add_param (roi,
         gst_structure_new ("object_id", "id", G_TYPE_INT, o->id, NULL));

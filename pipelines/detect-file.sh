@@ -16,7 +16,7 @@ json=${4:-${out%.mp4}.jsonl}
 gst-launch-1.0 -e \
   filesrc location="$input" ! decodebin ! videoconvert ! \
   ipgnetdetect model="$model" threshold="${IPGNET_THRESHOLD:-0.5}" ! \
-  ipgnetjson location="$json" ! \
+  ipgnetjson location="$json" add-empty-results=true ! \
   ipgnetoverlay ! videoconvert ! \
   x264enc speed-preset=veryfast tune=zerolatency ! h264parse ! mp4mux ! \
   filesink location="$out"

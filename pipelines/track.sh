@@ -25,7 +25,7 @@ gst-launch-1.0 -e \
   filesrc location="$input" ! decodebin ! videoconvert ! \
   ipgnetdetect model="$model" threshold=0.1 interval="${IPGNET_INTERVAL:-2}" ! \
   ipgnettrack ! \
-  ipgnetjson location="$json" ! \
+  ipgnetjson location="$json" add-empty-results=true ! \
   ipgnetoverlay ! videoconvert ! \
   x264enc speed-preset=veryfast tune=zerolatency ! h264parse ! mp4mux ! \
   filesink location="$out"

@@ -20,6 +20,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev libpango1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
+  # ipgnetpublish (MQTT) and its tests: the client library, a broker, the CLI clients
+  libmosquitto-dev mosquitto mosquitto-clients
   # the PyTorch reference and its tests
   python3-torch python3-torchvision python3-numpy python3-pil python3-pytest
   # OpenBLAS: the benchmark's fp32 ceiling (tools/bench.py) is its SGEMM

@@ -57,7 +57,7 @@ def load_gt(path):
             if rec["frame"] != n:
                 raise EvalError(f"{path}: line {n + 1} is frame {rec['frame']}, expected {n}")
             objs = []
-            for o in rec["objects"]:
+            for o in rec.get("objects", []):
                 if "id" not in o:
                     raise EvalError(f"{path}: frame {n} has an object without \"id\" "
                                     "(made by an older ipgnet synth-video? make the clip again)")
@@ -75,12 +75,12 @@ def load_ipgnetjson(path):
             rec = json.loads(line)
             w, h = rec["resolution"]["width"], rec["resolution"]["height"]
             objs = []
-            for o in rec["objects"]:
+            for o in rec.get("objects", []):
                 d = o["detection"]
                 b = d["bounding_box"]
                 objs.append({"box": [b["x_min"] * w, b["y_min"] * h, b["x_max"] * w, b["y_max"] * h],
                              "confidence": d.get("confidence", 1.0), "label_id": d.get("label_id", 0),
-                             "id": o.get("id"), "tracked": bool(d.get("tracked", False))})
+                             "id": o.get("id"), "tracked": bool(o.get("extra_params", {}).get("tracked", False))})
             frames.append(objs)
     return frames
 
@@ -94,7 +94,7 @@ def run_pipeline(video, model, interval, outputs, build, threshold=LOW_THRESH):
             "ipgnetdetect", f"model={model}", f"threshold={threshold}", f"interval={interval}",
             "!", "tee", "name=t"]
     for props, path in outputs:
-        args += ["t.", "!", "queue", "!", "ipgnettrack"] + props + ["!", "ipgnetjson", f"location={path}",
+        args += ["t.", "!", "queue", "!", "ipgnettrack"] + props + ["!", "ipgnetjson", f"location={path}", "add-empty-results=true",
                                                                   "!", "fakesink", "sync=false"]
     env = dict(os.environ)
     env["GST_PLUGIN_PATH_1_0"] = os.path.join(os.path.abspath(build), "gst")

@@ -112,6 +112,12 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
   GstMeta *meta;
   guint n = 0;
   gchar *model_name = g_path_get_basename (test_model ());
+  static GHashTable *ids = NULL;
+
+  /* DL Streamer's model_name: the network's name, here the file's stem. */
+  *strrchr (model_name, '.') = '\0';
+  if (ids == NULL)
+    ids = g_hash_table_new (NULL, NULL);
 
   while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
@@ -134,7 +140,11 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
     fail_unless (gst_structure_has_field_typed (s, "label_id", G_TYPE_INT));
     fail_unless (gst_structure_has_field_typed (s, "rotation",
             G_TYPE_DOUBLE));
-    fail_unless (gst_structure_has_field_typed (s, "label", G_TYPE_STRING));
+    /* No label in the detection: DL Streamer's Tensor::label() refuses a
+     * detection with one; the label is the roi_type. */
+    fail_if (gst_structure_has_field (s, "label"));
+    fail_unless_equals_string (gst_structure_get_string (s, "layer_name"),
+        "detections");
     fail_unless (gst_structure_has_field_typed (s, "model_name",
             G_TYPE_STRING));
 
@@ -145,7 +155,7 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
     conf = get_double (s, "confidence");
     rot = get_double (s, "rotation");
     fail_unless (gst_structure_get_int (s, "label_id", &label_id));
-    label = gst_structure_get_string (s, "label");
+    label = g_quark_to_string (roi->roi_type);
 
     fail_unless (0.0 <= x_min && x_min <= x_max && x_max <= 1.0);
     fail_unless (0.0 <= y_min && y_min <= y_max && y_max <= 1.0);
@@ -155,22 +165,23 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
     fail_unless (rot == 0.0);
     fail_unless (label_id >= 0 && label_id < N_LABELS);
     fail_unless_equals_string (label, label_id == 0 ? "dog" : "cat");
-    fail_unless_equals_string (label, g_quark_to_string (roi->roi_type));
+    /* Ids unique in the process and never 0 (gst_util_seqnum_next, as
+     * DL Streamer's meta_attacher.cpp:202). */
+    fail_unless (roi->id != 0);
+    fail_if (g_hash_table_contains (ids, GINT_TO_POINTER (roi->id)),
+        "id %d seen before", roi->id);
+    g_hash_table_add (ids, GINT_TO_POINTER (roi->id));
     fail_unless_equals_string (gst_structure_get_string (s, "model_name"),
         model_name);
     if (only_label)
       fail_unless_equals_string (label, only_label);
 
-    /* The pixel rectangle lies inside the frame and matches the
-     * normalised one to rounding. */
-    fail_unless (roi->x < (guint) w && roi->y < (guint) h);
-    fail_unless (roi->x + roi->w <= (guint) w);
-    fail_unless (roi->y + roi->h <= (guint) h);
-    fail_unless (fabs (x_min * w - roi->x) <= 1.0, "x %u vs %f", roi->x,
-        x_min * w);
-    fail_unless (fabs (y_min * h - roi->y) <= 1.0);
-    fail_unless (fabs (x_max * w - (roi->x + roi->w)) <= 1.5);
-    fail_unless (fabs (y_max * h - (roi->y + roi->h)) <= 1.5);
+    /* The pixel rectangle is DL Streamer's (coordinates_restorer.cpp:67-70,
+     * v2025.1.2): start and extent rounded half up, each on its own. */
+    fail_unless_equals_int (roi->x, (guint) (x_min * w + 0.5));
+    fail_unless_equals_int (roi->y, (guint) (y_min * h + 0.5));
+    fail_unless_equals_int (roi->w, (guint) ((x_max - x_min) * w + 0.5));
+    fail_unless_equals_int (roi->h, (guint) ((y_max - y_min) * h + 0.5));
     n++;
   }
   g_free (model_name);
@@ -1174,6 +1185,58 @@ GST_START_TEST (test_labels_and_latency)
 
 GST_END_TEST;
 
+/* A tiled run attaches the tiling provenance to every detection: `tile`
+ * (-1: the full-frame pass), `scale` and the two again as
+ * extra_params_json (where gvametaconvert takes extra params from), and
+ * nothing else differs from an untiled detection. */
+GST_START_TEST (test_tiled_extras)
+{
+  GstElement *e = new_detect ();
+  GstHarness *hrn;
+  GstBuffer *out;
+  GstMeta *meta;
+  gpointer state = NULL;
+  gboolean seen_tile = FALSE, seen_full = FALSE;
+
+  g_object_set (e, "tile-size", "64x64", "tile-full-frame", TRUE, NULL);
+  hrn = new_harness (e, "RGBA", 128, 128);
+  fail_unless_equals_int (gst_harness_push (hrn, make_frame ("RGBA", 128,
+              128, 7, 0)), GST_FLOW_OK);
+  out = gst_harness_pull (hrn);
+  fail_unless (out != NULL);
+  while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+    GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
+        "detection");
+    gchar scale_text[G_ASCII_DTOSTR_BUF_SIZE], *extra;
+    gdouble scale;
+    gint tile;
+
+    fail_unless (s != NULL);
+    fail_unless_equals_int (gst_structure_n_fields (s), 12);
+    fail_if (gst_structure_has_field (s, "label"));
+    fail_unless (gst_structure_get_int (s, "tile", &tile));
+    fail_unless (gst_structure_get_double (s, "scale", &scale));
+    fail_unless (tile >= -1, "tile %d", tile);
+    fail_unless (scale > 0.0, "scale %f", scale);
+    seen_tile |= tile >= 0;
+    seen_full |= tile == -1;
+    g_ascii_dtostr (scale_text, sizeof (scale_text), scale);
+    extra = g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale_text, tile);
+    fail_unless_equals_string (gst_structure_get_string (s,
+            "extra_params_json"), extra);
+    g_free (extra);
+  }
+  fail_unless (seen_tile, "no detection from a tile");
+  fail_unless (seen_full, "no detection from the full-frame pass");
+  gst_buffer_unref (out);
+  gst_harness_teardown (hrn);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 static Suite *
 ipgnetdetect_suite (void)
 {
@@ -1204,6 +1267,7 @@ ipgnetdetect_suite (void)
   tcase_add_test (tc, test_accept_caps);
   tcase_add_test (tc, test_caps_changes);
   tcase_add_test (tc, test_state_cycles);
+  tcase_add_test (tc, test_tiled_extras);
   return s;
 }
 

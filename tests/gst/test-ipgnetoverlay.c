@@ -410,6 +410,55 @@ GST_START_TEST (test_foreign_meta)
 
 GST_END_TEST;
 
+/* GStreamer's onnxobjectdetector convention (roi_type
+ * "onnx-object_detector", "extra-data" with label and score) draws exactly
+ * what a DL Streamer meta of that label and confidence draws; without its
+ * "extra-data" the detector's name is the label. */
+static GstBuffer *
+onnx_frame (gint kind)
+{
+  GstBuffer *in = grey_frame_new ("RGBA", 96, 64);
+  GstVideoRegionOfInterestMeta *roi;
+
+  if (kind == 0) {
+    roi = gst_buffer_add_video_region_of_interest_meta (in,
+        "onnx-object_detector", 20, 24, 40, 30);
+    gst_video_region_of_interest_meta_add_param (roi,
+        gst_structure_new ("extra-data", "label", G_TYPE_STRING, "car",
+            "score", G_TYPE_DOUBLE, 0.875, NULL));
+  } else if (kind == 1) {
+    roi = gst_buffer_add_video_region_of_interest_meta (in, "car", 20, 24,
+        40, 30);
+    gst_video_region_of_interest_meta_add_param (roi,
+        gst_structure_new ("detection", "confidence", G_TYPE_DOUBLE, 0.875,
+            NULL));
+  } else {
+    gst_buffer_add_video_region_of_interest_meta (in,
+        "onnx-object_detector", 20, 24, 40, 30);
+  }
+  return in;
+}
+
+GST_START_TEST (test_onnx_convention)
+{
+  GstHarness *h = overlay_harness_new ("RGBA", 96, 64, NULL);
+  GstBuffer *out[3];
+  GstVideoFrame of[3];
+  gint k;
+
+  for (k = 0; k < 3; k++)
+    out[k] = push_and_map (h, onnx_frame (k), &of[k]);
+  fail_unless (count_changed (&of[0], &of[1]) == 0,
+      "onnx convention drawn differently from DL Streamer's");
+  fail_unless (count_changed (&of[0], &of[2]) > 0,
+      "the onnx label was not drawn");
+  for (k = 0; k < 3; k++)
+    unmap_unref (&of[k], out[k]);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* The same class keeps its colour from frame to frame; another class gets
  * another colour. */
 GST_START_TEST (test_stable_colour)
@@ -617,6 +666,7 @@ ipgnetoverlay_suite (void)
   tcase_add_test (tc, test_tiny_frames);
   tcase_add_test (tc, test_clipped_boxes);
   tcase_add_test (tc, test_foreign_meta);
+  tcase_add_test (tc, test_onnx_convention);
   tcase_add_test (tc, test_stable_colour);
   tcase_add_test (tc, test_show_labels);
   tcase_add_test (tc, test_line_width);

@@ -231,7 +231,8 @@ GST_START_TEST (test_predicted_fields)
   fail_unless (fabs (conf - 0.75) < 1e-6);
   fail_unless (gst_structure_get_int (s, "label_id", &label_id));
   fail_unless_equals_int (label_id, 1);
-  fail_unless_equals_string (gst_structure_get_string (s, "label"), "cat");
+  /* DL Streamer's convention: the label is the roi_type, not a field. */
+  fail_unless (!gst_structure_has_field (s, "label"));
   fail_unless (gst_structure_get_double (s, "x_min", &x_min));
   fail_unless (fabs (x_min - 40.0 / W) < 2.0 / W);
   gst_buffer_unref (res);
@@ -432,8 +433,8 @@ GST_START_TEST (test_behind_ipgnetdetect)
 
 GST_END_TEST;
 
-/* ipgnetjson writes the id as "id" after "h" and marks predictions
- * "tracked": true, as ipgnettrack documents. */
+/* ipgnetjson writes the id as "id" (gvametaconvert's place, keys sorted)
+ * and marks predictions "tracked": true in "extra_params". */
 GST_START_TEST (test_json_ids)
 {
   gchar *dir = g_dir_make_tmp ("ipgnettrack-XXXXXX", NULL);
@@ -455,11 +456,14 @@ GST_START_TEST (test_json_ids)
   lines = g_strsplit (text, "\n", -1);
   fail_unless_equals_int (g_strv_length (lines), 5);
   fail_unless (strstr (lines[0], "\"id\"") == NULL, "%s", lines[0]);
-  fail_unless (strstr (lines[1], "\"h\": 24, \"id\": 1, \"roi_type\": "
-          "\"dog\"") != NULL, "%s", lines[1]);
+  fail_unless (strstr (lines[1], "\"h\":24,\"id\":1,\"region_id\":0,"
+          "\"roi_type\":\"dog\"") != NULL, "%s", lines[1]);
   fail_unless (strstr (lines[1], "tracked") == NULL, "%s", lines[1]);
-  fail_unless (strstr (lines[3], "\"id\": 1, ") != NULL, "%s", lines[3]);
-  fail_unless (strstr (lines[3], "\"tracked\": true") != NULL, "%s",
+  fail_unless (strstr (lines[3], "\"id\":1,") != NULL, "%s", lines[3]);
+  fail_unless (strstr (lines[3], "\"extra_params\":{\"tracked\":true}")
+      != NULL, "%s", lines[3]);
+  /* The prediction's label comes from its roi_type. */
+  fail_unless (strstr (lines[3], "\"label\":\"dog\"") != NULL, "%s",
       lines[3]);
   g_strfreev (lines);
   g_free (text);

@@ -74,8 +74,8 @@ def main():
                 pass
         check(len(lines) == n_in and len(records) == n_in,
               f"ipgnetjson wrote one valid JSON line per frame ({len(records)} of {len(lines)} lines, {n_in} frames)")
-        check(all(rec.get("resolution") == {"width": 768, "height": 576} and "objects" in rec for rec in records),
-              "every JSON line has the frame's resolution and an objects list")
+        check(all(rec.get("resolution") == {"height": 576, "width": 768} for rec in records),
+              "every JSON line has the frame's resolution (add-empty-results: frames without objects too)")
         pts = [rec.get("timestamp") for rec in records]
         check(pts == sorted(pts) and len(set(pts)) == len(pts), "JSON timestamps are strictly increasing")
 
