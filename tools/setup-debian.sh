@@ -14,6 +14,8 @@ packages=(
   oclgrind
   # libFuzzer targets (tests/fuzz, tools/fuzz.sh): clang and its runtime
   clang libclang-rt-14-dev
+  # the C sources' formatting, checked in CI (tools/format.sh)
+  clang-format
   # image decoding for ipgnet-detect
   libturbojpeg0-dev libpng-dev
   # the GStreamer plugin, its tests and the example pipelines
