@@ -109,8 +109,8 @@ struct _GstIpgNetDetect
   guint interval;
   gchar *input_size;
   gboolean post_messages;
-  ipg_tiling_t tiling;          /* tile-* and max-tiles */
-  gboolean params_changed;      /* threshold & co. changed: apply them */
+  ipg_tiling_t tiling;     /* tile-* and max-tiles */
+  gboolean params_changed; /* threshold & co. changed: apply them */
   GstIpgNetInferenceMode inference_mode;
   GstClockTime max_latency;
 
@@ -119,10 +119,10 @@ struct _GstIpgNetDetect
   guint64 n_inferred;
   guint64 n_skipped;
   gdouble total_ms;
-  GstClockTime worst_ns;        /* longest inference since start */
-  GstClockTime posted_ns;       /* worst_ns when a LATENCY message was posted */
-  gint64 skip_message_us;       /* when the last skipped message was posted */
-  guint64 skipped_reported;     /* n_skipped in that message */
+  GstClockTime worst_ns;    /* longest inference since start */
+  GstClockTime posted_ns;   /* worst_ns when a LATENCY message was posted */
+  gint64 skip_message_us;   /* when the last skipped message was posted */
+  guint64 skipped_reported; /* n_skipped in that message */
   /* every-frame or realtime once decided (caps or first buffer), auto
    * before; written by the streaming thread */
   GstIpgNetInferenceMode resolved;
@@ -137,16 +137,16 @@ struct _GstIpgNetDetect
    * empty (at most one inference) and then pass in order. */
   GMutex rt_lock;
   GCond rt_cond;
-  GThread *worker;              /* infers */
-  GThread *pusher;              /* pushes held frames once they are ready */
-  GQueue held;                  /* frames in stream order, oldest first */
-  GstBuffer *pending;           /* the held frame to infer: pushed once done */
-  gboolean started;             /* the worker is inferring pending */
-  gboolean orphaned;            /* pending was flushed: the worker frees it */
-  gboolean pushing;             /* the worker is pushing a frame */
+  GThread *worker;    /* infers */
+  GThread *pusher;    /* pushes held frames once they are ready */
+  GQueue held;        /* frames in stream order, oldest first */
+  GstBuffer *pending; /* the held frame to infer: pushed once done */
+  gboolean started;   /* the worker is inferring pending */
+  gboolean orphaned;  /* pending was flushed: the worker frees it */
+  gboolean pushing;   /* the worker is pushing a frame */
   gboolean flushing;
   gboolean quit;
-  GstFlowReturn rt_flow;        /* the last failed push, returned upstream */
+  GstFlowReturn rt_flow; /* the last failed push, returned upstream */
 
   /* set in start(), freed in stop() */
   ipg_model_t *model;
@@ -154,7 +154,7 @@ struct _GstIpgNetDetect
   gchar *model_name;
   GQuark *label_quarks;
   gint32 input_width, input_height;
-  gboolean tiled;               /* the context tiles: detections carry tile, scale */
+  gboolean tiled; /* the context tiles: detections carry tile, scale */
   guint64 frame_index;
 
   /* set in set_caps() */
@@ -222,9 +222,10 @@ enum
 /* The "ipgnetdetect-skipped" message is posted at most this often. */
 #define SKIPPED_MESSAGE_INTERVAL_US G_USEC_PER_SEC
 
-#define DETECT_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
-    "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
-    ", width = (int) [ 1, 8192 ], height = (int) [ 1, 8192 ]"
+#define DETECT_CAPS                                                  \
+  GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, "              \
+                       "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }") \
+  ", width = (int) [ 1, 8192 ], height = (int) [ 1, 8192 ]"
 
 /* The formats of DETECT_CAPS and the library's name for each. */
 static const struct
@@ -232,23 +233,22 @@ static const struct
   GstVideoFormat video;
   ipg_pixel_format_t pixel;
 } pixel_formats[] = {
-  {GST_VIDEO_FORMAT_RGB, IPG_PIXEL_RGB},
-  {GST_VIDEO_FORMAT_BGR, IPG_PIXEL_BGR},
-  {GST_VIDEO_FORMAT_RGBx, IPG_PIXEL_RGBX},
-  {GST_VIDEO_FORMAT_BGRx, IPG_PIXEL_BGRX},
-  {GST_VIDEO_FORMAT_xRGB, IPG_PIXEL_XRGB},
-  {GST_VIDEO_FORMAT_xBGR, IPG_PIXEL_XBGR},
-  {GST_VIDEO_FORMAT_RGBA, IPG_PIXEL_RGBA},
-  {GST_VIDEO_FORMAT_BGRA, IPG_PIXEL_BGRA},
-  {GST_VIDEO_FORMAT_ARGB, IPG_PIXEL_ARGB},
-  {GST_VIDEO_FORMAT_ABGR, IPG_PIXEL_ABGR},
-  {GST_VIDEO_FORMAT_I420, IPG_PIXEL_I420},
-  {GST_VIDEO_FORMAT_NV12, IPG_PIXEL_NV12},
+  { GST_VIDEO_FORMAT_RGB, IPG_PIXEL_RGB },
+  { GST_VIDEO_FORMAT_BGR, IPG_PIXEL_BGR },
+  { GST_VIDEO_FORMAT_RGBx, IPG_PIXEL_RGBX },
+  { GST_VIDEO_FORMAT_BGRx, IPG_PIXEL_BGRX },
+  { GST_VIDEO_FORMAT_xRGB, IPG_PIXEL_XRGB },
+  { GST_VIDEO_FORMAT_xBGR, IPG_PIXEL_XBGR },
+  { GST_VIDEO_FORMAT_RGBA, IPG_PIXEL_RGBA },
+  { GST_VIDEO_FORMAT_BGRA, IPG_PIXEL_BGRA },
+  { GST_VIDEO_FORMAT_ARGB, IPG_PIXEL_ARGB },
+  { GST_VIDEO_FORMAT_ABGR, IPG_PIXEL_ABGR },
+  { GST_VIDEO_FORMAT_I420, IPG_PIXEL_I420 },
+  { GST_VIDEO_FORMAT_NV12, IPG_PIXEL_NV12 },
 };
 
 static gboolean
-pixel_format_from_video_format (GstVideoFormat video,
-    ipg_pixel_format_t * pixel)
+pixel_format_from_video_format (GstVideoFormat video, ipg_pixel_format_t *pixel)
 {
   guint i;
 
@@ -266,33 +266,36 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (DETECT_CAPS));
 
-static void gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_detect_finalize (GObject * object);
-static gboolean gst_ipg_net_detect_start (GstBaseTransform * trans);
-static gboolean gst_ipg_net_detect_stop (GstBaseTransform * trans);
-static gboolean gst_ipg_net_detect_set_caps (GstBaseTransform * trans,
-    GstCaps * incaps, GstCaps * outcaps);
-static gboolean gst_ipg_net_detect_propose_allocation (GstBaseTransform *
-    trans, GstQuery * decide_query, GstQuery * query);
-static GstFlowReturn gst_ipg_net_detect_transform_ip (GstBaseTransform *
-    trans, GstBuffer * buf);
-static GstFlowReturn gst_ipg_net_detect_submit_input_buffer (GstBaseTransform
-    * trans, gboolean is_discont, GstBuffer * buf);
-static GstFlowReturn gst_ipg_net_detect_generate_output (GstBaseTransform *
-    trans, GstBuffer ** outbuf);
-static gboolean gst_ipg_net_detect_sink_event (GstBaseTransform * trans,
-    GstEvent * event);
-static gboolean gst_ipg_net_detect_query (GstBaseTransform * trans,
-    GstPadDirection direction, GstQuery * query);
-static GstStateChangeReturn gst_ipg_net_detect_change_state (GstElement *
-    element, GstStateChange transition);
-static void resolve_inference_mode (GstIpgNetDetect * self);
+static void gst_ipg_net_detect_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_detect_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_detect_finalize (GObject *object);
+static gboolean gst_ipg_net_detect_start (GstBaseTransform *trans);
+static gboolean gst_ipg_net_detect_stop (GstBaseTransform *trans);
+static gboolean gst_ipg_net_detect_set_caps (GstBaseTransform *trans,
+    GstCaps *incaps, GstCaps *outcaps);
+static gboolean gst_ipg_net_detect_propose_allocation (GstBaseTransform *trans,
+    GstQuery *decide_query, GstQuery *query);
+static GstFlowReturn gst_ipg_net_detect_transform_ip (GstBaseTransform *trans,
+    GstBuffer *buf);
+static GstFlowReturn
+gst_ipg_net_detect_submit_input_buffer (GstBaseTransform *trans,
+    gboolean is_discont, GstBuffer *buf);
+static GstFlowReturn
+gst_ipg_net_detect_generate_output (GstBaseTransform *trans,
+    GstBuffer **outbuf);
+static gboolean gst_ipg_net_detect_sink_event (GstBaseTransform *trans,
+    GstEvent *event);
+static gboolean gst_ipg_net_detect_query (GstBaseTransform *trans,
+    GstPadDirection direction, GstQuery *query);
+static GstStateChangeReturn
+gst_ipg_net_detect_change_state (GstElement *element,
+    GstStateChange transition);
+static void resolve_inference_mode (GstIpgNetDetect *self);
 static gpointer realtime_worker (gpointer data);
 static gpointer realtime_pusher (gpointer data);
-static void realtime_stop_worker (GstIpgNetDetect * self);
+static void realtime_stop_worker (GstIpgNetDetect *self);
 
 #define gst_ipg_net_detect_parent_class parent_class
 G_DEFINE_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST_TYPE_BASE_TRANSFORM);
@@ -307,15 +310,17 @@ gst_ipg_net_tile_merge_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {IPG_TILE_MERGE_NMM, "Greedy non-maximum merging: matched boxes become "
-          "their union (SAHI's default)", "nmm"},
-    {IPG_TILE_MERGE_NMS, "Greedy non-maximum suppression", "nms"},
-    {0, NULL, NULL},
+    { IPG_TILE_MERGE_NMM,
+        "Greedy non-maximum merging: matched boxes become "
+        "their union (SAHI's default)",
+        "nmm" },
+    { IPG_TILE_MERGE_NMS, "Greedy non-maximum suppression", "nms" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetTileMerge",
-            values));
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstIpgNetTileMerge", values));
   return type;
 }
 
@@ -325,15 +330,17 @@ gst_ipg_net_tile_metric_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {IPG_TILE_METRIC_IOS, "Intersection over the smaller box: a box cut by "
-          "a tile border matches the whole one", "ios"},
-    {IPG_TILE_METRIC_IOU, "Intersection over union", "iou"},
-    {0, NULL, NULL},
+    { IPG_TILE_METRIC_IOS,
+        "Intersection over the smaller box: a box cut by "
+        "a tile border matches the whole one",
+        "ios" },
+    { IPG_TILE_METRIC_IOU, "Intersection over union", "iou" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetTileMetric",
-            values));
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstIpgNetTileMetric", values));
   return type;
 }
 
@@ -343,37 +350,41 @@ gst_ipg_net_inference_mode_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_IPG_NET_INFERENCE_MODE_AUTO, "realtime when upstream is live, "
-          "every-frame otherwise", "auto"},
-    {GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME, "Infer every candidate frame "
-          "before passing it on", "every-frame"},
-    {GST_IPG_NET_INFERENCE_MODE_REALTIME, "Frames flow at the source's rate; "
-          "infer the newest frame whenever the engine is free", "realtime"},
-    {0, NULL, NULL},
+    { GST_IPG_NET_INFERENCE_MODE_AUTO,
+        "realtime when upstream is live, "
+        "every-frame otherwise",
+        "auto" },
+    { GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME,
+        "Infer every candidate frame "
+        "before passing it on",
+        "every-frame" },
+    { GST_IPG_NET_INFERENCE_MODE_REALTIME,
+        "Frames flow at the source's rate; "
+        "infer the newest frame whenever the engine is free",
+        "realtime" },
+    { 0, NULL, NULL },
   };
 
   if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstIpgNetInferenceMode",
-            values));
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstIpgNetInferenceMode", values));
   return type;
 }
 
 /* ipg_log_set() is process-wide: installed once, from class_init. */
 static void
-ipgnet_log_forward (ipg_log_level_t level, const char *message,
-    void *user_data)
+ipgnet_log_forward (ipg_log_level_t level, const char *message, void *user_data)
 {
-  static const GstDebugLevel levels[] = {
-    GST_LEVEL_ERROR, GST_LEVEL_WARNING, GST_LEVEL_INFO, GST_LEVEL_DEBUG
-  };
-  GstDebugLevel gst_level = (guint) level < G_N_ELEMENTS (levels) ?
-      levels[level] : GST_LEVEL_LOG;
+  static const GstDebugLevel levels[] = { GST_LEVEL_ERROR, GST_LEVEL_WARNING,
+    GST_LEVEL_INFO, GST_LEVEL_DEBUG };
+  GstDebugLevel gst_level =
+      (guint) level < G_N_ELEMENTS (levels) ? levels[level] : GST_LEVEL_LOG;
 
   GST_CAT_LEVEL_LOG (ipgnet_debug, gst_level, NULL, "%s", message);
 }
 
 static void
-gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
+gst_ipg_net_detect_class_init (GstIpgNetDetectClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -381,8 +392,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_ipg_net_detect_debug, "ipgnetdetect", 0,
       "IPG-Net object detection");
-  GST_DEBUG_CATEGORY_INIT (ipgnet_debug, "ipgnet", 0,
-      "ipg inference library");
+  GST_DEBUG_CATEGORY_INIT (ipgnet_debug, "ipgnet", 0, "ipg inference library");
   ipg_log_set (ipgnet_log_forward, NULL);
 
   gobject_class->set_property = gst_ipg_net_detect_set_property;
@@ -400,10 +410,9 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the IPG-Net model file (.safetensors)",
-          DEFAULT_PROP_MODEL,
+          "Path of the IPG-Net model file (.safetensors)", DEFAULT_PROP_MODEL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:device:
@@ -416,9 +425,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
           "OpenCL device: auto, gpu, cpu, an index (\"2\") or "
-          "\"platform:device\" (\"1:0\")", DEFAULT_PROP_DEVICE,
+          "\"platform:device\" (\"1:0\")",
+          DEFAULT_PROP_DEVICE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:threshold:
@@ -433,7 +443,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Minimum confidence of a reported detection", 0.0, 1.0,
           DEFAULT_PROP_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:iou-threshold:
@@ -447,10 +457,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_IOU_THRESHOLD,
       g_param_spec_double ("iou-threshold", "IoU threshold",
           "Intersection-over-union above which non-maximum suppression "
-          "drops the weaker of two boxes of one class", 0.0, 1.0,
-          DEFAULT_PROP_IOU_THRESHOLD,
+          "drops the weaker of two boxes of one class",
+          0.0, 1.0, DEFAULT_PROP_IOU_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:max-detections:
@@ -462,10 +472,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MAX_DETECTIONS,
       g_param_spec_uint ("max-detections", "Max detections",
-          "Maximum number of detections per frame", 1,
-          IPGNET_MAX_DETECTIONS, DEFAULT_PROP_MAX_DETECTIONS,
+          "Maximum number of detections per frame", 1, IPGNET_MAX_DETECTIONS,
+          DEFAULT_PROP_MAX_DETECTIONS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:object-class:
@@ -481,7 +491,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Comma-separated labels to keep (empty: all)",
           DEFAULT_PROP_OBJECT_CLASS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:interval:
@@ -494,9 +504,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_INTERVAL,
       g_param_spec_uint ("interval", "Interval",
           "Run inference on every Nth frame only; the frames in between "
-          "carry no new detections", 1, 1000, DEFAULT_PROP_INTERVAL,
+          "carry no new detections",
+          1, 1000, DEFAULT_PROP_INTERVAL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:input-size:
@@ -509,9 +520,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_INPUT_SIZE,
       g_param_spec_string ("input-size", "Input size",
           "Network input size \"WxH\", multiples of 32 "
-          "(empty: the model's size)", DEFAULT_PROP_INPUT_SIZE,
+          "(empty: the model's size)",
+          DEFAULT_PROP_INPUT_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:post-messages:
@@ -524,9 +536,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an element message with the detections of every inferred "
-          "frame", DEFAULT_PROP_POST_MESSAGES,
+          "frame",
+          DEFAULT_PROP_POST_MESSAGES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:tile-size:
@@ -552,7 +565,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Tiled inference: tile size \"WxH\" in frame pixels (empty: off)",
           DEFAULT_PROP_TILE_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:tile-overlap:
@@ -566,7 +579,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Fraction of a tile shared with its neighbour", 0.0, 0.9,
           DEFAULT_PROP_TILE_OVERLAP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:tile-full-frame:
@@ -579,7 +592,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
       g_param_spec_boolean ("tile-full-frame", "Tile full frame",
           "With tiling, also run the whole frame", DEFAULT_PROP_TILE_FULL_FRAME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:tile-merge:
@@ -593,7 +606,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "How detections of overlapping tiles are merged",
           GST_TYPE_IPG_NET_TILE_MERGE, DEFAULT_PROP_TILE_MERGE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:tile-match-metric:
@@ -607,7 +620,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Overlap measure deciding that two boxes are one object",
           GST_TYPE_IPG_NET_TILE_METRIC, DEFAULT_PROP_TILE_MATCH_METRIC,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:tile-match-threshold:
@@ -622,7 +635,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Boxes matching by more are one object", 0.0, 1.0,
           DEFAULT_PROP_TILE_MATCH_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:max-tiles:
@@ -637,7 +650,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "Refuse frames needing more tiles than this", 1, IPG_MAX_TILES_LIMIT,
           DEFAULT_PROP_MAX_TILES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:inference-mode:
@@ -665,7 +678,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
           "free; auto: realtime for live upstreams",
           GST_TYPE_IPG_NET_INFERENCE_MODE, DEFAULT_PROP_INFERENCE_MODE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetDetect:max-latency:
@@ -680,10 +693,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
       g_param_spec_uint64 ("max-latency", "Max latency",
-          "Cap on the latency reported to the pipeline, in nanoseconds",
-          0, G_MAXUINT64, DEFAULT_PROP_MAX_LATENCY,
+          "Cap on the latency reported to the pipeline, in nanoseconds", 0,
+          G_MAXUINT64, DEFAULT_PROP_MAX_LATENCY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetDetect:frames-inferred:
@@ -712,8 +725,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_FRAMES_SKIPPED,
       g_param_spec_uint64 ("frames-skipped", "Frames skipped",
-          "Candidate frames not inferred because the engine was busy",
-          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Candidate frames not inferred because the engine was busy", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /**
    * GstIpgNetDetect:labels:
@@ -739,8 +752,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_double ("latency", "Latency",
           "Mean inference time in milliseconds over the frames inferred "
-          "so far", 0.0, G_MAXDOUBLE, 0.0,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "so far",
+          0.0, G_MAXDOUBLE, 0.0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /* GstBaseTransform's "qos" would let the base class drop late buffers;
    * this element never drops a frame, so the property reads FALSE and
@@ -754,7 +767,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "IPG-Net object detection", "Filter/Analyzer/Video",
       "Detects objects with an IPG-Net model through OpenCL and attaches "
-      "GstVideoRegionOfInterestMeta", "ipgnet");
+      "GstVideoRegionOfInterestMeta",
+      "ipgnet");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_detect_stop);
@@ -772,7 +786,7 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass * klass)
 }
 
 static void
-gst_ipg_net_detect_init (GstIpgNetDetect * self)
+gst_ipg_net_detect_init (GstIpgNetDetect *self)
 {
   self->model_path = g_strdup (DEFAULT_PROP_MODEL);
   self->device = g_strdup (DEFAULT_PROP_DEVICE);
@@ -799,7 +813,7 @@ gst_ipg_net_detect_init (GstIpgNetDetect * self)
 }
 
 static void
-gst_ipg_net_detect_finalize (GObject * object)
+gst_ipg_net_detect_finalize (GObject *object)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
 
@@ -816,8 +830,8 @@ gst_ipg_net_detect_finalize (GObject * object)
 }
 
 static void
-gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_ipg_net_detect_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
   const gchar *s;
@@ -827,7 +841,7 @@ gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
     case PROP_QOS:
       if (g_value_get_boolean (value))
         GST_WARNING_OBJECT (self, "qos stays off: ipgnetdetect never drops "
-            "frames");
+                                  "frames");
       break;
     case PROP_MODEL:
       s = g_value_get_string (value);
@@ -869,21 +883,23 @@ gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
       break;
-    case PROP_TILE_SIZE:{
+    case PROP_TILE_SIZE: {
       gint w = 0, h = 0;
       gchar tail;
 
       s = g_value_get_string (value);
       if (s == NULL || *s == '\0') {
         self->tiling.tile_width = self->tiling.tile_height = 0;
-      } else if (sscanf (s, "%dx%d%c", &w, &h, &tail) == 2 && w >= 1
-          && h >= 1 && w <= 16384 && h <= 16384) {
+      } else if (sscanf (s, "%dx%d%c", &w, &h, &tail) == 2 && w >= 1 &&
+                 h >= 1 && w <= 16384 && h <= 16384) {
         self->tiling.tile_width = w;
         self->tiling.tile_height = h;
       } else {
         g_warning ("ipgnetdetect: invalid tile-size \"%s\": expected \"WxH\" "
-            "with both sides in 1..16384 (e.g. \"512x512\"), or empty for no "
-            "tiling; keeping the previous value", s);
+                   "with both sides in 1..16384 (e.g. \"512x512\"), or empty "
+                   "for no "
+                   "tiling; keeping the previous value",
+            s);
       }
       break;
     }
@@ -919,8 +935,8 @@ gst_ipg_net_detect_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_ipg_net_detect_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (object);
 
@@ -958,8 +974,9 @@ gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
       break;
     case PROP_TILE_SIZE:
       if (self->tiling.tile_width > 0)
-        g_value_take_string (value, g_strdup_printf ("%dx%d",
-                self->tiling.tile_width, self->tiling.tile_height));
+        g_value_take_string (value,
+            g_strdup_printf ("%dx%d", self->tiling.tile_width,
+                self->tiling.tile_height));
       else
         g_value_set_string (value, "");
       break;
@@ -985,8 +1002,8 @@ gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, self->labels);
       break;
     case PROP_LATENCY:
-      g_value_set_double (value, self->n_inferred ?
-          self->total_ms / self->n_inferred : 0.0);
+      g_value_set_double (value,
+          self->n_inferred ? self->total_ms / self->n_inferred : 0.0);
       break;
     case PROP_INFERENCE_MODE:
       g_value_set_enum (value, self->inference_mode);
@@ -1009,7 +1026,7 @@ gst_ipg_net_detect_get_property (GObject * object, guint prop_id,
 
 /* "WxH", both multiples of 32 in 32..8192; "" = the model's (0x0). */
 static gboolean
-parse_input_size (const gchar * str, gint32 * width, gint32 * height)
+parse_input_size (const gchar *str, gint32 *width, gint32 *height)
 {
   gchar *end = NULL;
   gint64 w, h;
@@ -1024,8 +1041,8 @@ parse_input_size (const gchar * str, gint32 * width, gint32 * height)
   h = g_ascii_strtoll (str, &end, 10);
   if (end == str || *end != '\0')
     return FALSE;
-  if (w < G_MININT32 || w > G_MAXINT32 || h < G_MININT32 || h > G_MAXINT32
-      || ipg_check_input_size ((gint32) w, (gint32) h, NULL, 0) != IPG_OK)
+  if (w < G_MININT32 || w > G_MAXINT32 || h < G_MININT32 || h > G_MAXINT32 ||
+      ipg_check_input_size ((gint32) w, (gint32) h, NULL, 0) != IPG_OK)
     return FALSE;
   *width = (gint32) w;
   *height = (gint32) h;
@@ -1033,7 +1050,7 @@ parse_input_size (const gchar * str, gint32 * width, gint32 * height)
 }
 
 static gchar *
-model_labels_string (const ipg_model_t * model)
+model_labels_string (const ipg_model_t *model)
 {
   GString *s = g_string_new (NULL);
   gint32 i, n = ipg_model_num_labels (model);
@@ -1048,7 +1065,7 @@ model_labels_string (const ipg_model_t * model)
 
 /* Creates self->ctx from the current properties. Posts the element error. */
 static gboolean
-create_context (GstIpgNetDetect * self)
+create_context (GstIpgNetDetect *self)
 {
   ipg_ctx_params_t params = ipg_ctx_params_default ();
   gchar err[1024] = "";
@@ -1095,7 +1112,7 @@ create_context (GstIpgNetDetect * self)
 
 /* Compiles and allocates for the negotiated frames. Posts the error. */
 static gboolean
-prepare_context (GstIpgNetDetect * self)
+prepare_context (GstIpgNetDetect *self)
 {
   ipg_status_t st;
 
@@ -1117,7 +1134,7 @@ prepare_context (GstIpgNetDetect * self)
 }
 
 static gboolean
-gst_ipg_net_detect_start (GstBaseTransform * trans)
+gst_ipg_net_detect_start (GstBaseTransform *trans)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
   gchar *model_path, *input_size;
@@ -1142,23 +1159,25 @@ gst_ipg_net_detect_start (GstBaseTransform * trans)
   self->frame_index = 0;
   self->prepared = FALSE;
 
-  if (!parse_input_size (input_size, &self->input_width,
-          &self->input_height)) {
+  if (!parse_input_size (input_size, &self->input_width, &self->input_height)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid input-size \"%s\": expected \"WxH\" with both sides "
-            "multiples of 32 between 32 and %d (e.g. \"640x384\"), or "
-            "empty for the model's size.", input_size, IPG_MAX_INPUT_SIDE),
+         "multiples of 32 between 32 and %d (e.g. \"640x384\"), or "
+         "empty for the model's size.",
+            input_size, IPG_MAX_INPUT_SIDE),
         (NULL));
     goto done;
   }
 
-  if (strcmp (model_path, DEFAULT_PROP_MODEL) == 0
-      && !g_file_test (model_path, G_FILE_TEST_EXISTS)) {
+  if (strcmp (model_path, DEFAULT_PROP_MODEL) == 0 &&
+      !g_file_test (model_path, G_FILE_TEST_EXISTS)) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("No model file at the default location %s: 'meson install' puts "
-            "the demo model there. Set the 'model' property to an IPG-Net "
-            ".safetensors file (the source tree has "
-            "models/ipgnet-demo.safetensors).", model_path), (NULL));
+         "the demo model there. Set the 'model' property to an IPG-Net "
+         ".safetensors file (the source tree has "
+         "models/ipgnet-demo.safetensors).",
+            model_path),
+        (NULL));
     goto done;
   }
 
@@ -1212,7 +1231,7 @@ done:
 }
 
 static gboolean
-gst_ipg_net_detect_stop (GstBaseTransform * trans)
+gst_ipg_net_detect_stop (GstBaseTransform *trans)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
 
@@ -1227,8 +1246,8 @@ gst_ipg_net_detect_stop (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    GstCaps * outcaps)
+gst_ipg_net_detect_set_caps (GstBaseTransform *trans, GstCaps *incaps,
+    GstCaps *outcaps)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
   GstVideoInfo info;
@@ -1260,8 +1279,10 @@ gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
         self->matrix = IPG_YUV_BT2020;
         break;
       default:
-        GST_WARNING_OBJECT (self, "colour matrix %d is not supported, "
-            "converting as BT.601", (gint) info.colorimetry.matrix);
+        GST_WARNING_OBJECT (self,
+            "colour matrix %d is not supported, "
+            "converting as BT.601",
+            (gint) info.colorimetry.matrix);
         break;
     }
     self->full_range = info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
@@ -1286,11 +1307,11 @@ gst_ipg_net_detect_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 }
 
 static gboolean
-gst_ipg_net_detect_propose_allocation (GstBaseTransform * trans,
-    GstQuery * decide_query, GstQuery * query)
+gst_ipg_net_detect_propose_allocation (GstBaseTransform *trans,
+    GstQuery *decide_query, GstQuery *query)
 {
-  if (!GST_BASE_TRANSFORM_CLASS (parent_class)->propose_allocation (trans,
-          decide_query, query))
+  if (!GST_BASE_TRANSFORM_CLASS (parent_class)
+           ->propose_allocation (trans, decide_query, query))
     return FALSE;
   /* gst_video_frame_map() honours padded strides and plane offsets. */
   if (!gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL))
@@ -1309,8 +1330,8 @@ dls_pixels (gdouble v, gint size)
 }
 
 static void
-attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
-    const ipg_detection_t * d, GValue * objects)
+attach_detection (GstIpgNetDetect *self, GstBuffer *buf,
+    const ipg_detection_t *d, GValue *objects)
 {
   gint width = GST_VIDEO_INFO_WIDTH (&self->info);
   gint height = GST_VIDEO_INFO_HEIGHT (&self->info);
@@ -1334,14 +1355,12 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
   roi->id = (gint) gst_util_seqnum_next ();
   /* No "label": the roi_type is the label, and DL Streamer removes it from
    * a detection before attaching (meta_attacher.cpp:206). */
-  detection = gst_structure_new ("detection",
-          "x_min", G_TYPE_DOUBLE, x_min, "y_min", G_TYPE_DOUBLE, y_min,
-          "x_max", G_TYPE_DOUBLE, x_max, "y_max", G_TYPE_DOUBLE, y_max,
-          "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
-          "label_id", G_TYPE_INT, (gint) d->label,
-          "rotation", G_TYPE_DOUBLE, 0.0,
-          "layer_name", G_TYPE_STRING, IPGNET_LAYER_NAME,
-          "model_name", G_TYPE_STRING, self->model_name, NULL);
+  detection = gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, x_min,
+      "y_min", G_TYPE_DOUBLE, y_min, "x_max", G_TYPE_DOUBLE, x_max, "y_max",
+      G_TYPE_DOUBLE, y_max, "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
+      "label_id", G_TYPE_INT, (gint) d->label, "rotation", G_TYPE_DOUBLE, 0.0,
+      "layer_name", G_TYPE_STRING, IPGNET_LAYER_NAME, "model_name",
+      G_TYPE_STRING, self->model_name, NULL);
   /* Tiling's provenance: the tile (-1: the full-frame pass) and the scale
    * from frame to network-input pixels the object was seen at, also as
    * DL Streamer's extra_params_json so that gvametaconvert writes them. */
@@ -1350,11 +1369,11 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
     gchar *extra;
 
     g_ascii_dtostr (scale, sizeof (scale), (gdouble) d->scale);
-    extra = g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale,
-        (gint) d->tile);
-    gst_structure_set (detection, "tile", G_TYPE_INT, (gint) d->tile,
-        "scale", G_TYPE_DOUBLE, (gdouble) d->scale,
-        "extra_params_json", G_TYPE_STRING, extra, NULL);
+    extra =
+        g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale, (gint) d->tile);
+    gst_structure_set (detection, "tile", G_TYPE_INT, (gint) d->tile, "scale",
+        G_TYPE_DOUBLE, (gdouble) d->scale, "extra_params_json", G_TYPE_STRING,
+        extra, NULL);
     g_free (extra);
   }
   gst_video_region_of_interest_meta_add_param (roi, detection);
@@ -1363,12 +1382,12 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
     GValue v = G_VALUE_INIT;
 
     g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, gst_structure_new ("object",
-            "label", G_TYPE_STRING, label,
-            "label-id", G_TYPE_INT, (gint) d->label,
-            "confidence", G_TYPE_DOUBLE, (gdouble) d->score,
-            "x", G_TYPE_INT, (gint) x, "y", G_TYPE_INT, (gint) y,
-            "w", G_TYPE_INT, (gint) w, "h", G_TYPE_INT, (gint) h, NULL));
+    g_value_take_boxed (&v,
+        gst_structure_new ("object", "label", G_TYPE_STRING, label, "label-id",
+            G_TYPE_INT, (gint) d->label, "confidence", G_TYPE_DOUBLE,
+            (gdouble) d->score, "x", G_TYPE_INT, (gint) x, "y", G_TYPE_INT,
+            (gint) y, "w", G_TYPE_INT, (gint) w, "h", G_TYPE_INT, (gint) h,
+            NULL));
     gst_value_list_append_and_take_value (objects, &v);
   }
 }
@@ -1376,7 +1395,7 @@ attach_detection (GstIpgNetDetect * self, GstBuffer * buf,
 /* Infers one frame and attaches its detections; the caller holds ctx_lock.
  * Called from the streaming thread (every-frame) or the worker (realtime). */
 static GstFlowReturn
-infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
+infer_frame (GstIpgNetDetect *self, GstBuffer *buf)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstVideoFrame frame;
@@ -1411,8 +1430,8 @@ infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
     if (st != IPG_OK) {
       GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
           ("Could not apply the new thresholds: %s",
-              ipg_ctx_last_error (self->ctx)), ("ipg_ctx_set_thresholds: %s",
-              ipg_status_name (st)));
+              ipg_ctx_last_error (self->ctx)),
+          ("ipg_ctx_set_thresholds: %s", ipg_status_name (st)));
       return GST_FLOW_ERROR;
     }
   }
@@ -1420,8 +1439,8 @@ infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
   if (!gst_video_frame_map (&frame, &self->info, buf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
         ("could not map the %" G_GSIZE_FORMAT "-byte buffer as a %dx%d %s "
-            "frame", gst_buffer_get_size (buf),
-            GST_VIDEO_INFO_WIDTH (&self->info),
+         "frame",
+            gst_buffer_get_size (buf), GST_VIDEO_INFO_WIDTH (&self->info),
             GST_VIDEO_INFO_HEIGHT (&self->info),
             GST_VIDEO_INFO_NAME (&self->info)));
     return GST_FLOW_ERROR;
@@ -1489,17 +1508,16 @@ infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
       /* In realtime the segment only changes once the held frames are out
        * (serialized events drain them), so the worker reads it safely. */
       if (trans->segment.format == GST_FORMAT_TIME) {
-        stream_time = gst_segment_to_stream_time (&trans->segment,
-            GST_FORMAT_TIME, pts);
-        running_time = gst_segment_to_running_time (&trans->segment,
-            GST_FORMAT_TIME, pts);
+        stream_time =
+            gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, pts);
+        running_time =
+            gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts);
       }
-      s = gst_structure_new ("ipgnetdetect",
-          "timestamp", G_TYPE_UINT64, pts,
-          "stream-time", G_TYPE_UINT64, stream_time,
-          "running-time", G_TYPE_UINT64, running_time,
-          "width", G_TYPE_INT, GST_VIDEO_INFO_WIDTH (&self->info),
-          "height", G_TYPE_INT, GST_VIDEO_INFO_HEIGHT (&self->info), NULL);
+      s = gst_structure_new ("ipgnetdetect", "timestamp", G_TYPE_UINT64, pts,
+          "stream-time", G_TYPE_UINT64, stream_time, "running-time",
+          G_TYPE_UINT64, running_time, "width", G_TYPE_INT,
+          GST_VIDEO_INFO_WIDTH (&self->info), "height", G_TYPE_INT,
+          GST_VIDEO_INFO_HEIGHT (&self->info), NULL);
 
       gst_structure_take_value (s, "objects", &objects);
       gst_element_post_message (GST_ELEMENT (self),
@@ -1511,7 +1529,7 @@ infer_frame (GstIpgNetDetect * self, GstBuffer * buf)
 }
 
 static GstFlowReturn
-gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_ipg_net_detect_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
   GstFlowReturn ret;
@@ -1539,7 +1557,7 @@ gst_ipg_net_detect_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 /* Decides auto from upstream's live flag; starts the worker for realtime.
  * Streaming thread, at the first caps (or buffer) after start. */
 static void
-resolve_inference_mode (GstIpgNetDetect * self)
+resolve_inference_mode (GstIpgNetDetect *self)
 {
   GstIpgNetInferenceMode mode;
   GstQuery *query;
@@ -1554,13 +1572,14 @@ resolve_inference_mode (GstIpgNetDetect * self)
     if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), query))
       gst_query_parse_latency (query, &live, NULL, NULL);
     gst_query_unref (query);
-    mode = live ? GST_IPG_NET_INFERENCE_MODE_REALTIME :
-        GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME;
+    mode = live ? GST_IPG_NET_INFERENCE_MODE_REALTIME
+                : GST_IPG_NET_INFERENCE_MODE_EVERY_FRAME;
     GST_INFO_OBJECT (self, "inference-mode auto: upstream is %s, running %s",
         live ? "live" : "not live", live ? "realtime" : "every-frame");
   } else {
-    GST_INFO_OBJECT (self, "inference-mode %s", mode ==
-        GST_IPG_NET_INFERENCE_MODE_REALTIME ? "realtime" : "every-frame");
+    GST_INFO_OBJECT (self, "inference-mode %s",
+        mode == GST_IPG_NET_INFERENCE_MODE_REALTIME ? "realtime"
+                                                    : "every-frame");
   }
 
   if (mode == GST_IPG_NET_INFERENCE_MODE_REALTIME && self->worker == NULL) {
@@ -1649,7 +1668,7 @@ realtime_worker (gpointer data)
 /* Drops the held frames; the one being inferred is left to the worker,
  * which frees it. rt_lock held. */
 static void
-realtime_drop_held (GstIpgNetDetect * self)
+realtime_drop_held (GstIpgNetDetect *self)
 {
   GstBuffer *buf;
 
@@ -1664,7 +1683,7 @@ realtime_drop_held (GstIpgNetDetect * self)
 }
 
 static void
-realtime_flush_start (GstIpgNetDetect * self)
+realtime_flush_start (GstIpgNetDetect *self)
 {
   g_mutex_lock (&self->rt_lock);
   self->flushing = TRUE;
@@ -1676,7 +1695,7 @@ realtime_flush_start (GstIpgNetDetect * self)
 /* Waits for the flushed inference and push (FLUSH_START went downstream, so
  * the push returns), so that nothing from before the flush follows it. */
 static void
-realtime_flush_stop (GstIpgNetDetect * self)
+realtime_flush_stop (GstIpgNetDetect *self)
 {
   g_mutex_lock (&self->rt_lock);
   while (self->pending != NULL || self->pushing)
@@ -1689,13 +1708,12 @@ realtime_flush_stop (GstIpgNetDetect * self)
 /* Waits until every held frame is out: at most the inference in flight.
  * FALSE when flushing. */
 static gboolean
-realtime_drain (GstIpgNetDetect * self)
+realtime_drain (GstIpgNetDetect *self)
 {
   gboolean ok;
 
   g_mutex_lock (&self->rt_lock);
-  while (!self->flushing && (!g_queue_is_empty (&self->held)
-          || self->pushing))
+  while (!self->flushing && (!g_queue_is_empty (&self->held) || self->pushing))
     g_cond_wait (&self->rt_cond, &self->rt_lock);
   ok = !self->flushing;
   g_mutex_unlock (&self->rt_lock);
@@ -1703,7 +1721,7 @@ realtime_drain (GstIpgNetDetect * self)
 }
 
 static void
-realtime_stop_worker (GstIpgNetDetect * self)
+realtime_stop_worker (GstIpgNetDetect *self)
 {
   if (self->worker == NULL)
     return;
@@ -1728,21 +1746,20 @@ realtime_stop_worker (GstIpgNetDetect * self)
 /* Counts a candidate frame the busy engine skipped and posts the
  * "ipgnetdetect-skipped" message at most once a second. */
 static void
-count_skipped (GstIpgNetDetect * self, GstClockTime pts)
+count_skipped (GstIpgNetDetect *self, GstClockTime pts)
 {
   GstStructure *s = NULL;
   gint64 now = g_get_monotonic_time ();
 
   GST_OBJECT_LOCK (self);
   self->n_skipped++;
-  if (self->skip_message_us == 0
-      || now - self->skip_message_us >= SKIPPED_MESSAGE_INTERVAL_US) {
+  if (self->skip_message_us == 0 ||
+      now - self->skip_message_us >= SKIPPED_MESSAGE_INTERVAL_US) {
     self->skip_message_us = now;
     self->skipped_reported = self->n_skipped;
-    s = gst_structure_new ("ipgnetdetect-skipped",
-        "frames-inferred", G_TYPE_UINT64, self->n_inferred,
-        "frames-skipped", G_TYPE_UINT64, self->n_skipped,
-        "timestamp", G_TYPE_UINT64, pts, NULL);
+    s = gst_structure_new ("ipgnetdetect-skipped", "frames-inferred",
+        G_TYPE_UINT64, self->n_inferred, "frames-skipped", G_TYPE_UINT64,
+        self->n_skipped, "timestamp", G_TYPE_UINT64, pts, NULL);
   }
   GST_OBJECT_UNLOCK (self);
   if (s != NULL)
@@ -1754,7 +1771,7 @@ count_skipped (GstIpgNetDetect * self, GstClockTime pts)
  * free (then held until its result is attached), else marked not inferred;
  * it waits behind the held frames, or goes straight on when none are. */
 static GstFlowReturn
-realtime_chain (GstIpgNetDetect * self, GstBuffer * buf)
+realtime_chain (GstIpgNetDetect *self, GstBuffer *buf)
 {
   GstFlowReturn ret;
   GstClockTime pts = GST_BUFFER_PTS (buf);
@@ -1805,8 +1822,8 @@ realtime_chain (GstIpgNetDetect * self, GstBuffer * buf)
 }
 
 static GstFlowReturn
-gst_ipg_net_detect_submit_input_buffer (GstBaseTransform * trans,
-    gboolean is_discont, GstBuffer * buf)
+gst_ipg_net_detect_submit_input_buffer (GstBaseTransform *trans,
+    gboolean is_discont, GstBuffer *buf)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
 
@@ -1814,13 +1831,12 @@ gst_ipg_net_detect_submit_input_buffer (GstBaseTransform * trans,
     resolve_inference_mode (self);
   if (self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME)
     return realtime_chain (self, buf);
-  return GST_BASE_TRANSFORM_CLASS (parent_class)->submit_input_buffer (trans,
-      is_discont, buf);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)
+      ->submit_input_buffer (trans, is_discont, buf);
 }
 
 static GstFlowReturn
-gst_ipg_net_detect_generate_output (GstBaseTransform * trans,
-    GstBuffer ** outbuf)
+gst_ipg_net_detect_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
 
@@ -1829,12 +1845,12 @@ gst_ipg_net_detect_generate_output (GstBaseTransform * trans,
     *outbuf = NULL;
     return GST_FLOW_OK;
   }
-  return GST_BASE_TRANSFORM_CLASS (parent_class)->generate_output (trans,
-      outbuf);
+  return GST_BASE_TRANSFORM_CLASS (parent_class)
+      ->generate_output (trans, outbuf);
 }
 
 static gboolean
-gst_ipg_net_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_ipg_net_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
 
@@ -1864,20 +1880,20 @@ gst_ipg_net_detect_sink_event (GstBaseTransform * trans, GstEvent * event)
  * max-latency; realtime holds a frame for at most one inference, so it may
  * add up to max-latency, every-frame exactly what it measured. */
 static gboolean
-gst_ipg_net_detect_query (GstBaseTransform * trans, GstPadDirection direction,
-    GstQuery * query)
+gst_ipg_net_detect_query (GstBaseTransform *trans, GstPadDirection direction,
+    GstQuery *query)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
   GstClockTime min, max, ours_min, ours_max;
   gboolean live;
 
-  if (direction == GST_PAD_SINK
-      && self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME
-      && GST_QUERY_IS_SERIALIZED (query) && !realtime_drain (self))
+  if (direction == GST_PAD_SINK &&
+      self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME &&
+      GST_QUERY_IS_SERIALIZED (query) && !realtime_drain (self))
     return FALSE;
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
-    return GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
-        query);
+    return GST_BASE_TRANSFORM_CLASS (parent_class)
+        ->query (trans, direction, query);
 
   if (!gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (trans), query))
     return FALSE;
@@ -1885,14 +1901,16 @@ gst_ipg_net_detect_query (GstBaseTransform * trans, GstPadDirection direction,
 
   GST_OBJECT_LOCK (self);
   ours_min = MIN (self->worst_ns, self->max_latency);
-  ours_max = self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME ?
-      self->max_latency : ours_min;
+  ours_max = self->resolved == GST_IPG_NET_INFERENCE_MODE_REALTIME
+                 ? self->max_latency
+                 : ours_min;
   GST_OBJECT_UNLOCK (self);
 
-  GST_DEBUG_OBJECT (self, "upstream latency live %d min %" GST_TIME_FORMAT
-      " max %" GST_TIME_FORMAT ", adding %" GST_TIME_FORMAT " / %"
-      GST_TIME_FORMAT, live, GST_TIME_ARGS (min), GST_TIME_ARGS (max),
-      GST_TIME_ARGS (ours_min), GST_TIME_ARGS (ours_max));
+  GST_DEBUG_OBJECT (self,
+      "upstream latency live %d min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT
+      ", adding %" GST_TIME_FORMAT " / %" GST_TIME_FORMAT,
+      live, GST_TIME_ARGS (min), GST_TIME_ARGS (max), GST_TIME_ARGS (ours_min),
+      GST_TIME_ARGS (ours_max));
   min += ours_min;
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += ours_max;
@@ -1901,8 +1919,7 @@ gst_ipg_net_detect_query (GstBaseTransform * trans, GstPadDirection direction,
 }
 
 static GstStateChangeReturn
-gst_ipg_net_detect_change_state (GstElement * element,
-    GstStateChange transition)
+gst_ipg_net_detect_change_state (GstElement *element, GstStateChange transition)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (element);
 

@@ -29,8 +29,8 @@ typedef enum
 } GstIpgNetInferenceMode;
 
 #define GST_TYPE_IPG_NET_DETECT (gst_ipg_net_detect_get_type ())
-G_DECLARE_FINAL_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST,
-    IPG_NET_DETECT, GstBaseTransform)
+G_DECLARE_FINAL_TYPE (GstIpgNetDetect, gst_ipg_net_detect, GST, IPG_NET_DETECT,
+    GstBaseTransform)
 
 GST_ELEMENT_REGISTER_DECLARE (ipgnetdetect);
 

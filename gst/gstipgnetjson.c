@@ -64,12 +64,12 @@ struct _GstIpgNetJson
   gchar *tags;
 
   /* streaming state: the output between start() and stop() */
-  FILE *file;                   /* stdout when location is NULL */
-  gboolean own_file;            /* fclose() it in stop() */
-  gchar *file_name;             /* for error messages */
-  gboolean write_failed;        /* an error was posted since start() */
-  gint width, height;           /* from caps */
-  GString *line;                /* reused for every frame */
+  FILE *file;            /* stdout when location is NULL */
+  gboolean own_file;     /* fclose() it in stop() */
+  gchar *file_name;      /* for error messages */
+  gboolean write_failed; /* an error was posted since start() */
+  gint width, height;    /* from caps */
+  GString *line;         /* reused for every frame */
 };
 
 GST_DEBUG_CATEGORY_STATIC (gst_ipg_net_json_debug);
@@ -92,26 +92,26 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw(ANY)"));
 
-static void gst_ipg_net_json_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_json_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_json_finalize (GObject * object);
-static gboolean gst_ipg_net_json_start (GstBaseTransform * trans);
-static gboolean gst_ipg_net_json_stop (GstBaseTransform * trans);
-static gboolean gst_ipg_net_json_set_caps (GstBaseTransform * trans,
-    GstCaps * incaps, GstCaps * outcaps);
-static gboolean gst_ipg_net_json_sink_event (GstBaseTransform * trans,
-    GstEvent * event);
-static GstFlowReturn gst_ipg_net_json_transform_ip (GstBaseTransform * trans,
-    GstBuffer * buf);
+static void gst_ipg_net_json_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_json_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_json_finalize (GObject *object);
+static gboolean gst_ipg_net_json_start (GstBaseTransform *trans);
+static gboolean gst_ipg_net_json_stop (GstBaseTransform *trans);
+static gboolean gst_ipg_net_json_set_caps (GstBaseTransform *trans,
+    GstCaps *incaps, GstCaps *outcaps);
+static gboolean gst_ipg_net_json_sink_event (GstBaseTransform *trans,
+    GstEvent *event);
+static GstFlowReturn gst_ipg_net_json_transform_ip (GstBaseTransform *trans,
+    GstBuffer *buf);
 
 G_DEFINE_TYPE (GstIpgNetJson, gst_ipg_net_json, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (ipgnetjson, "ipgnetjson", GST_RANK_NONE,
     GST_TYPE_IPG_NET_JSON);
 
 static void
-gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
+gst_ipg_net_json_class_init (GstIpgNetJsonClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -137,7 +137,7 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
           "File to write the JSON lines to (NULL: standard output)",
           DEFAULT_LOCATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+              GST_PARAM_MUTABLE_READY));
 
   /**
    * GstIpgNetJson:add-empty-results:
@@ -151,7 +151,7 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
       g_param_spec_boolean ("add-empty-results", "Add empty results",
           "Also write frames without objects", DEFAULT_ADD_EMPTY_RESULTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetJson:source:
@@ -165,7 +165,7 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
       g_param_spec_string ("source", "Source",
           "Written as \"source\" in every line (NULL: none)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetJson:tags:
@@ -180,14 +180,15 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
       g_param_spec_string ("tags", "Tags",
           "JSON written as \"tags\" in every line (NULL: none)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "IPG-Net JSON writer", "Filter/Video/Metadata",
+  gst_element_class_set_static_metadata (element_class, "IPG-Net JSON writer",
+      "Filter/Video/Metadata",
       "Writes the regions of interest of each frame as a JSON line, "
-      "as DL Streamer's gvametaconvert writes them", "ipgnet");
+      "as DL Streamer's gvametaconvert writes them",
+      "ipgnet");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_json_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_json_stop);
@@ -199,7 +200,7 @@ gst_ipg_net_json_class_init (GstIpgNetJsonClass * klass)
 }
 
 static void
-gst_ipg_net_json_init (GstIpgNetJson * self)
+gst_ipg_net_json_init (GstIpgNetJson *self)
 {
   self->location = g_strdup (DEFAULT_LOCATION);
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
@@ -207,7 +208,7 @@ gst_ipg_net_json_init (GstIpgNetJson * self)
 }
 
 static void
-gst_ipg_net_json_finalize (GObject * object)
+gst_ipg_net_json_finalize (GObject *object)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (object);
 
@@ -222,8 +223,8 @@ gst_ipg_net_json_finalize (GObject * object)
 }
 
 static void
-gst_ipg_net_json_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_ipg_net_json_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (object);
 
@@ -240,14 +241,15 @@ gst_ipg_net_json_set_property (GObject * object, guint prop_id,
       g_free (self->source);
       self->source = g_value_dup_string (value);
       break;
-    case PROP_TAGS:{
+    case PROP_TAGS: {
       const gchar *tags = g_value_get_string (value);
 
       g_free (self->tags);
       self->tags = NULL;
       if (tags != NULL && !gst_ipg_net_json_tags_valid (tags))
         g_warning ("ipgnetjson: tags \"%s\" are not JSON text; no tags "
-            "are written.", tags);
+                   "are written.",
+            tags);
       else
         self->tags = g_strdup (tags);
       break;
@@ -260,8 +262,8 @@ gst_ipg_net_json_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_ipg_net_json_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_ipg_net_json_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (object);
 
@@ -287,7 +289,7 @@ gst_ipg_net_json_get_property (GObject * object, guint prop_id,
 }
 
 static gboolean
-gst_ipg_net_json_start (GstBaseTransform * trans)
+gst_ipg_net_json_start (GstBaseTransform *trans)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
   gchar *location;
@@ -329,11 +331,11 @@ gst_ipg_net_json_start (GstBaseTransform * trans)
  * at EOS and in stop() fail again, and one message per failure is
  * enough. */
 static void
-gst_ipg_net_json_post_write_error (GstIpgNetJson * self, int err)
+gst_ipg_net_json_post_write_error (GstIpgNetJson *self, int err)
 {
   if (self->write_failed) {
-    GST_WARNING_OBJECT (self, "writing to %s failed again: %s",
-        self->file_name, g_strerror (err));
+    GST_WARNING_OBJECT (self, "writing to %s failed again: %s", self->file_name,
+        g_strerror (err));
     return;
   }
   self->write_failed = TRUE;
@@ -345,7 +347,7 @@ gst_ipg_net_json_post_write_error (GstIpgNetJson * self, int err)
 /* Flushes the output; posts an element error and returns FALSE on
  * failure. */
 static gboolean
-gst_ipg_net_json_flush (GstIpgNetJson * self)
+gst_ipg_net_json_flush (GstIpgNetJson *self)
 {
   if (self->file == NULL)
     return TRUE;
@@ -358,7 +360,7 @@ gst_ipg_net_json_flush (GstIpgNetJson * self)
 }
 
 static gboolean
-gst_ipg_net_json_stop (GstBaseTransform * trans)
+gst_ipg_net_json_stop (GstBaseTransform *trans)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
   gboolean flushed;
@@ -378,8 +380,8 @@ gst_ipg_net_json_stop (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_ipg_net_json_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    GstCaps * outcaps)
+gst_ipg_net_json_set_caps (GstBaseTransform *trans, GstCaps *incaps,
+    GstCaps *outcaps)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
   GstStructure *s = gst_caps_get_structure (incaps, 0);
@@ -388,10 +390,10 @@ gst_ipg_net_json_set_caps (GstBaseTransform * trans, GstCaps * incaps,
   /* Only the size is needed, so any format and memory work (no
    * GstVideoInfo, which would reject formats it does not know). */
   if (!gst_structure_get_int (s, "width", &width) ||
-      !gst_structure_get_int (s, "height", &height) ||
-      width <= 0 || height <= 0) {
-    GST_ERROR_OBJECT (self, "caps without a valid width and height: %"
-        GST_PTR_FORMAT, incaps);
+      !gst_structure_get_int (s, "height", &height) || width <= 0 ||
+      height <= 0) {
+    GST_ERROR_OBJECT (self,
+        "caps without a valid width and height: %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
   self->width = width;
@@ -402,7 +404,7 @@ gst_ipg_net_json_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 }
 
 static gboolean
-gst_ipg_net_json_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_ipg_net_json_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
 
@@ -413,12 +415,12 @@ gst_ipg_net_json_sink_event (GstBaseTransform * trans, GstEvent * event)
     }
   }
 
-  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_json_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_json_parent_class)
+      ->sink_event (trans, event);
 }
 
 static GstFlowReturn
-gst_ipg_net_json_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_ipg_net_json_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstIpgNetJson *self = GST_IPG_NET_JSON (trans);
   GString *line = self->line;

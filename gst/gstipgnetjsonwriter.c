@@ -55,7 +55,7 @@
 
 /* nlohmann's string escapes (see above); @s is valid UTF-8. */
 static void
-append_string (GString * out, const gchar * s, gssize len)
+append_string (GString *out, const gchar *s, gssize len)
 {
   gchar *valid = g_utf8_make_valid (s, len);
   const guchar *p;
@@ -88,7 +88,7 @@ append_string (GString * out, const gchar * s, gssize len)
         if (*p < 0x20)
           g_string_append_printf (out, "\\u%04x", *p);
         else
-          g_string_append_c (out, (gchar) * p);
+          g_string_append_c (out, (gchar) *p);
         break;
     }
   }
@@ -100,7 +100,7 @@ append_string (GString * out, const gchar * s, gssize len)
  * to @v, placed as its to_chars places them (decimal from 1e-4 below 1e15,
  * ".0" after a whole number, else d.ddde+XX). */
 static void
-append_double (GString * out, gdouble v)
+append_double (GString *out, gdouble v)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE], fmt[8], digits[24];
   gint prec, k = 0, n, e, i;
@@ -128,7 +128,7 @@ append_double (GString * out, gdouble v)
     if (g_ascii_isdigit (*p))
       digits[k++] = *p;
   e = atoi (p + 1);
-  n = k + (e - (k - 1));        /* where the decimal point goes */
+  n = k + (e - (k - 1)); /* where the decimal point goes */
   if (k <= n && n <= 15) {
     g_string_append_len (out, digits, k);
     for (i = k; i < n; i++)
@@ -149,8 +149,7 @@ append_double (GString * out, gdouble v)
       g_string_append_c (out, '.');
       g_string_append_len (out, digits + 1, k - 1);
     }
-    g_string_append_printf (out, "e%c%02d", n - 1 < 0 ? '-' : '+',
-        ABS (n - 1));
+    g_string_append_printf (out, "e%c%02d", n - 1 < 0 ? '-' : '+', ABS (n - 1));
   }
 }
 
@@ -183,7 +182,7 @@ object_new (void)
 /* The value's text for a new member @key, or NULL when @key is taken (the
  * first stays, as nlohmann's push_back does). */
 static GString *
-object_add (GArray * o, const gchar * key)
+object_add (GArray *o, const gchar *key)
 {
   Member m;
   guint i;
@@ -205,7 +204,7 @@ member_cmp (gconstpointer a, gconstpointer b)
 
 /* Appends the object to @out and frees it. */
 static void
-object_finish (GArray * o, GString * out)
+object_finish (GArray *o, GString *out)
 {
   guint i;
 
@@ -225,7 +224,7 @@ object_finish (GArray * o, GString * out)
 }
 
 static void
-add_string (GArray * o, const gchar * key, const gchar * v)
+add_string (GArray *o, const gchar *key, const gchar *v)
 {
   GString *s = object_add (o, key);
 
@@ -234,7 +233,7 @@ add_string (GArray * o, const gchar * key, const gchar * v)
 }
 
 static void
-add_double (GArray * o, const gchar * key, gdouble v)
+add_double (GArray *o, const gchar *key, gdouble v)
 {
   GString *s = object_add (o, key);
 
@@ -243,7 +242,7 @@ add_double (GArray * o, const gchar * key, gdouble v)
 }
 
 static void
-add_int (GArray * o, const gchar * key, gint64 v)
+add_int (GArray *o, const gchar *key, gint64 v)
 {
   GString *s = object_add (o, key);
 
@@ -253,7 +252,7 @@ add_int (GArray * o, const gchar * key, gint64 v)
 
 /* A parsed JSON value as nlohmann::json::parse then dump(-1) write it. */
 static void
-append_parsed (GString * out, const ipg_json_value_t * v)
+append_parsed (GString *out, const ipg_json_value_t *v)
 {
   size_t i;
 
@@ -282,7 +281,7 @@ append_parsed (GString * out, const ipg_json_value_t * v)
       }
       g_string_append_c (out, ']');
       break;
-    case IPG_JSON_OBJECT:{
+    case IPG_JSON_OBJECT: {
       GArray *o = object_new ();
 
       for (i = 0; i < v->u.object.count; i++) {
@@ -298,7 +297,7 @@ append_parsed (GString * out, const ipg_json_value_t * v)
 }
 
 static ipg_json_doc_t *
-parse (const gchar * text)
+parse (const gchar *text)
 {
   ipg_json_doc_t *doc = NULL;
 
@@ -308,7 +307,7 @@ parse (const gchar * text)
 }
 
 gboolean
-gst_ipg_net_json_tags_valid (const gchar * text)
+gst_ipg_net_json_tags_valid (const gchar *text)
 {
   ipg_json_doc_t *doc = parse (text);
 
@@ -320,14 +319,14 @@ gst_ipg_net_json_tags_valid (const gchar * text)
 
 /* gst_structure_get's rule: the field exists with exactly this type. */
 static gboolean
-get_double (const GstStructure * s, const gchar * field, gdouble * v)
+get_double (const GstStructure *s, const gchar *field, gdouble *v)
 {
   return gst_structure_get (s, field, G_TYPE_DOUBLE, v, NULL);
 }
 
 /* "extra_params": the producer's extra_params_json, and ours. */
 static void
-add_extra_params (GArray * obj, const GstStructure * det)
+add_extra_params (GArray *obj, const GstStructure *det)
 {
   const gchar *text = gst_structure_get_string (det, "extra_params_json");
   ipg_json_doc_t *doc = NULL;
@@ -347,8 +346,8 @@ add_extra_params (GArray * obj, const GstStructure * det)
     ipg_json_free (doc);
     return;
   }
-  if (tracked && (doc == NULL ||
-          ipg_json_root (doc)->type == IPG_JSON_OBJECT)) {
+  if (tracked &&
+      (doc == NULL || ipg_json_root (doc)->type == IPG_JSON_OBJECT)) {
     const ipg_json_value_t *root = doc != NULL ? ipg_json_root (doc) : NULL;
     GArray *o = object_new ();
     size_t i;
@@ -372,16 +371,16 @@ add_extra_params (GArray * obj, const GstStructure * det)
 }
 
 static void
-add_detection (GArray * obj, const GstStructure * det, const gchar * label)
+add_detection (GArray *obj, const GstStructure *det, const gchar *label)
 {
   gdouble x_min, x_max, y_min, y_max, confidence;
   gint label_id;
   GArray *d, *box;
   GString *s;
 
-  if (!get_double (det, "x_min", &x_min) || !get_double (det, "x_max", &x_max)
-      || !get_double (det, "y_min", &y_min)
-      || !get_double (det, "y_max", &y_max))
+  if (!get_double (det, "x_min", &x_min) ||
+      !get_double (det, "x_max", &x_max) ||
+      !get_double (det, "y_min", &y_min) || !get_double (det, "y_max", &y_max))
     return;
   d = object_new ();
   box = object_new ();
@@ -405,7 +404,7 @@ add_detection (GArray * obj, const GstStructure * det, const gchar * label)
 }
 
 static void
-add_classification (GArray * obj, const GstStructure * s)
+add_classification (GArray *obj, const GstStructure *s)
 {
   const gchar *label = NULL, *model_name = NULL, *name;
   gdouble confidence;
@@ -441,13 +440,12 @@ add_classification (GArray * obj, const GstStructure * s)
 /* GStreamer's onnxobjectdetector: the label and score of "extra-data" as a
  * DL Streamer detection of the meta's rectangle. */
 static gboolean
-add_onnx_object (GArray * obj, GstVideoRegionOfInterestMeta * roi,
-    gint width, gint height)
+add_onnx_object (GArray *obj, GstVideoRegionOfInterestMeta *roi, gint width,
+    gint height)
 {
   gdouble score;
   gboolean has_score;
-  const gchar *label = gst_ipg_net_roi_get_onnx_label (roi, &score,
-      &has_score);
+  const gchar *label = gst_ipg_net_roi_get_onnx_label (roi, &score, &has_score);
   GArray *d, *box;
 
   if (label == NULL)
@@ -470,8 +468,8 @@ add_onnx_object (GArray * obj, GstVideoRegionOfInterestMeta * roi,
 }
 
 static void
-append_object (GString * out, GstVideoRegionOfInterestMeta * roi,
-    gint width, gint height)
+append_object (GString *out, GstVideoRegionOfInterestMeta *roi, gint width,
+    gint height)
 {
   GArray *obj = object_new ();
   GstStructure *object_id;
@@ -510,9 +508,9 @@ append_object (GString * out, GstVideoRegionOfInterestMeta * roi,
 /* ---- the frame --------------------------------------------------------- */
 
 gboolean
-gst_ipg_net_json_write_frame (GString * out, GstBuffer * buf,
-    const GstSegment * segment, gint width, gint height,
-    const GstIpgNetJsonOptions * opts)
+gst_ipg_net_json_write_frame (GString *out, GstBuffer *buf,
+    const GstSegment *segment, gint width, gint height,
+    const GstIpgNetJsonOptions *opts)
 {
   GArray *frame;
   GString *objects, *s;

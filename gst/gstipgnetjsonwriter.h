@@ -12,21 +12,21 @@ G_BEGIN_DECLS
 /* What gvametaconvert takes from its properties. */
 typedef struct
 {
-  const gchar *source;          /* "source" string, NULL: none */
-  const gchar *tags;            /* "tags", a JSON text; NULL or invalid: none */
-  gboolean add_empty_results;   /* write frames without objects */
+  const gchar *source;        /* "source" string, NULL: none */
+  const gchar *tags;          /* "tags", a JSON text; NULL or invalid: none */
+  gboolean add_empty_results; /* write frames without objects */
 } GstIpgNetJsonOptions;
 
 /* Appends the message for @buf (one line, no newline) to @out and returns
  * TRUE, or returns FALSE and leaves @out alone when the frame has no object
  * and add_empty_results is FALSE. @segment converts the PTS to the stream
  * time written as "timestamp" (absent without a PTS). */
-gboolean gst_ipg_net_json_write_frame (GString * out, GstBuffer * buf,
-    const GstSegment * segment, gint width, gint height,
-    const GstIpgNetJsonOptions * opts);
+gboolean gst_ipg_net_json_write_frame (GString *out, GstBuffer *buf,
+    const GstSegment *segment, gint width, gint height,
+    const GstIpgNetJsonOptions *opts);
 
 /* TRUE when @text is JSON that gvametaconvert would write as "tags". */
-gboolean gst_ipg_net_json_tags_valid (const gchar * text);
+gboolean gst_ipg_net_json_tags_valid (const gchar *text);
 
 G_END_DECLS
 

@@ -10,14 +10,14 @@
 /* Reads a numeric field of any numeric type (producers differ: double,
  * float, int) as a double. FALSE when the field is absent or not a number. */
 gboolean
-gst_ipg_net_structure_get_number (const GstStructure * s, const gchar * field,
-    gdouble * out)
+gst_ipg_net_structure_get_number (const GstStructure *s, const gchar *field,
+    gdouble *out)
 {
   const GValue *v = gst_structure_get_value (s, field);
   GValue d = G_VALUE_INIT;
 
-  if (v == NULL || !g_value_type_transformable (G_VALUE_TYPE (v),
-          G_TYPE_DOUBLE))
+  if (v == NULL ||
+      !g_value_type_transformable (G_VALUE_TYPE (v), G_TYPE_DOUBLE))
     return FALSE;
   g_value_init (&d, G_TYPE_DOUBLE);
   if (!g_value_transform (v, &d))
@@ -27,8 +27,8 @@ gst_ipg_net_structure_get_number (const GstStructure * s, const gchar * field,
 }
 
 const gchar *
-gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta * roi,
-    gdouble * score, gboolean * has_score)
+gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta *roi,
+    gdouble *score, gboolean *has_score)
 {
   GstStructure *extra;
   const gchar *label;
@@ -36,8 +36,8 @@ gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta * roi,
   if (roi->roi_type != g_quark_from_static_string (GST_IPG_NET_ONNX_ROI_TYPE))
     return NULL;
   extra = gst_video_region_of_interest_meta_get_param (roi, "extra-data");
-  if (extra == NULL || (label = gst_structure_get_string (extra,
-              "label")) == NULL)
+  if (extra == NULL ||
+      (label = gst_structure_get_string (extra, "label")) == NULL)
     return NULL;
   *has_score = gst_ipg_net_structure_get_number (extra, "score", score);
   return label;
@@ -51,8 +51,9 @@ gst_ipg_net_meta_register (void)
 
   /* A custom meta cannot be registered twice. */
   if (g_once_init_enter (&registered)) {
-    const GstMetaInfo *info = gst_meta_register_custom
-        (GST_IPG_NET_NOT_INFERRED_META, no_tags, NULL, NULL, NULL);
+    const GstMetaInfo *info =
+        gst_meta_register_custom (GST_IPG_NET_NOT_INFERRED_META, no_tags, NULL,
+            NULL, NULL);
 
     g_once_init_leave (&registered, info != NULL ? 1 : 2);
   }

@@ -23,8 +23,8 @@
 
 G_BEGIN_DECLS
 
-gboolean gst_ipg_net_structure_get_number (const GstStructure * s,
-    const gchar * field, gdouble * out);
+gboolean gst_ipg_net_structure_get_number (const GstStructure *s,
+    const gchar *field, gdouble *out);
 
 /* GStreamer's own detector convention (onnxobjectdetector, gst-plugins-bad
  * 1.20+, ext/onnx/gstonnxobjectdetector.h): every region has the roi_type
@@ -33,8 +33,8 @@ gboolean gst_ipg_net_structure_get_number (const GstStructure * s,
  * such a region (and its score in @score, @has_score TRUE when there is
  * one), or NULL for any other region. */
 #define GST_IPG_NET_ONNX_ROI_TYPE "onnx-object_detector"
-const gchar *gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta *
-    roi, gdouble * score, gboolean * has_score);
+const gchar *gst_ipg_net_roi_get_onnx_label (GstVideoRegionOfInterestMeta *roi,
+    gdouble *score, gboolean *has_score);
 
 #define GST_IPG_NET_NOT_INFERRED_META "GstIpgNetNotInferredMeta"
 

@@ -98,38 +98,56 @@ enum
  * class ids differ at a glance (the 20 colours of matplotlib's tab20, dark
  * shades first). */
 static const guint32 palette[PALETTE_SIZE] = {
-  0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
-  0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf,
-  0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5,
-  0xc49c94, 0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5,
+  0x1f77b4,
+  0xff7f0e,
+  0x2ca02c,
+  0xd62728,
+  0x9467bd,
+  0x8c564b,
+  0xe377c2,
+  0x7f7f7f,
+  0xbcbd22,
+  0x17becf,
+  0xaec7e8,
+  0xffbb78,
+  0x98df8a,
+  0xff9896,
+  0xc5b0d5,
+  0xc49c94,
+  0xf7b6d2,
+  0xc7c7c7,
+  0xdbdb8d,
+  0x9edae5,
 };
 
-#define OVERLAY_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
-    "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }")
+#define OVERLAY_CAPS                                    \
+  GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, " \
+                       "xBGR, RGBA, BGRA, ARGB, ABGR, I420, NV12 }")
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
 
-static void gst_ipg_net_overlay_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_overlay_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_overlay_finalize (GObject * object);
-static gboolean gst_ipg_net_overlay_stop (GstBaseTransform * trans);
-static gboolean gst_ipg_net_overlay_set_info (GstVideoFilter * filter,
-    GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
-    GstVideoInfo * out_info);
-static GstFlowReturn gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter *
-    filter, GstVideoFrame * frame);
+static void gst_ipg_net_overlay_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_overlay_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_overlay_finalize (GObject *object);
+static gboolean gst_ipg_net_overlay_stop (GstBaseTransform *trans);
+static gboolean gst_ipg_net_overlay_set_info (GstVideoFilter *filter,
+    GstCaps *incaps, GstVideoInfo *in_info, GstCaps *outcaps,
+    GstVideoInfo *out_info);
+static GstFlowReturn
+gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter *filter,
+    GstVideoFrame *frame);
 
 G_DEFINE_TYPE (GstIpgNetOverlay, gst_ipg_net_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (ipgnetoverlay, "ipgnetoverlay", GST_RANK_NONE,
     GST_TYPE_IPG_NET_OVERLAY);
 
 static void
-gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
+gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -152,10 +170,10 @@ gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_LINE_WIDTH,
       g_param_spec_uint ("line-width", "Line width",
-          "Width of the box outline in pixels", MIN_LINE_WIDTH,
-          MAX_LINE_WIDTH, DEFAULT_LINE_WIDTH,
+          "Width of the box outline in pixels", MIN_LINE_WIDTH, MAX_LINE_WIDTH,
+          DEFAULT_LINE_WIDTH,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetOverlay:show-labels:
@@ -168,10 +186,9 @@ gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_SHOW_LABELS,
       g_param_spec_boolean ("show-labels", "Show labels",
-          "Draw a text tag with the label above each box",
-          DEFAULT_SHOW_LABELS,
+          "Draw a text tag with the label above each box", DEFAULT_SHOW_LABELS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetOverlay:show-confidence:
@@ -183,10 +200,9 @@ gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_SHOW_CONFIDENCE,
       g_param_spec_boolean ("show-confidence", "Show confidence",
-          "Append the confidence to the label text",
-          DEFAULT_SHOW_CONFIDENCE,
+          "Append the confidence to the label text", DEFAULT_SHOW_CONFIDENCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstIpgNetOverlay:font:
@@ -199,7 +215,7 @@ gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
       g_param_spec_string ("font", "Font",
           "Pango font description of the label text", DEFAULT_FONT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
+              GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -215,7 +231,7 @@ gst_ipg_net_overlay_class_init (GstIpgNetOverlayClass * klass)
 }
 
 static void
-gst_ipg_net_overlay_init (GstIpgNetOverlay * self)
+gst_ipg_net_overlay_init (GstIpgNetOverlay *self)
 {
   self->line_width = DEFAULT_LINE_WIDTH;
   self->show_labels = DEFAULT_SHOW_LABELS;
@@ -225,7 +241,7 @@ gst_ipg_net_overlay_init (GstIpgNetOverlay * self)
 }
 
 static void
-gst_ipg_net_overlay_free_text (GstIpgNetOverlay * self)
+gst_ipg_net_overlay_free_text (GstIpgNetOverlay *self)
 {
   g_clear_object (&self->layout);
   g_clear_object (&self->pango_context);
@@ -233,7 +249,7 @@ gst_ipg_net_overlay_free_text (GstIpgNetOverlay * self)
 }
 
 static void
-gst_ipg_net_overlay_finalize (GObject * object)
+gst_ipg_net_overlay_finalize (GObject *object)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (object);
 
@@ -244,8 +260,8 @@ gst_ipg_net_overlay_finalize (GObject * object)
 }
 
 static void
-gst_ipg_net_overlay_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_ipg_net_overlay_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (object);
 
@@ -275,8 +291,8 @@ gst_ipg_net_overlay_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_ipg_net_overlay_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_ipg_net_overlay_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (object);
 
@@ -302,7 +318,7 @@ gst_ipg_net_overlay_get_property (GObject * object, guint prop_id,
 }
 
 static gboolean
-gst_ipg_net_overlay_stop (GstBaseTransform * trans)
+gst_ipg_net_overlay_stop (GstBaseTransform *trans)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (trans);
 
@@ -318,30 +334,30 @@ gst_ipg_net_overlay_stop (GstBaseTransform * trans)
  * parameter structure. */
 typedef struct
 {
-  gint64 x, y, w, h;            /* box in frame pixels, may overhang */
-  const gchar *label;           /* never NULL */
-  gint id;                      /* the "object_id" param's id; 0: none */
+  gint64 x, y, w, h;  /* box in frame pixels, may overhang */
+  const gchar *label; /* never NULL */
+  gint id;            /* the "object_id" param's id; 0: none */
   gboolean has_confidence;
   gdouble confidence;
-  guint colour;                 /* index into palette[] */
+  guint colour; /* index into palette[] */
 } RoiDrawInfo;
 
 /* FNV-1a: a fixed, documented hash, so colours do not depend on the GLib
  * version (g_str_hash's algorithm is not part of its contract). */
 static guint32
-hash_label (const gchar * s)
+hash_label (const gchar *s)
 {
   guint32 h = 2166136261u;
 
   for (; *s; s++) {
-    h ^= (guint8) * s;
+    h ^= (guint8) *s;
     h *= 16777619u;
   }
   return h;
 }
 
 static void
-roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
+roi_draw_info_init (RoiDrawInfo *info, GstVideoRegionOfInterestMeta *meta)
 {
   GstStructure *det;
   const gchar *label = NULL;
@@ -365,8 +381,8 @@ roi_draw_info_init (RoiDrawInfo * info, GstVideoRegionOfInterestMeta * meta)
   det = gst_video_region_of_interest_meta_get_param (meta, "detection");
   if (label == NULL && det != NULL) {
     label = gst_structure_get_string (det, "label");
-    info->has_confidence = gst_ipg_net_structure_get_number (det, "confidence",
-        &info->confidence);
+    info->has_confidence =
+        gst_ipg_net_structure_get_number (det, "confidence", &info->confidence);
     if (!gst_ipg_net_structure_get_number (det, "label_id", &label_id))
       label_id = -1.0;
   }
@@ -396,8 +412,8 @@ argb_buffer_new (gint width, gint height)
 }
 
 static void
-composition_add (GstVideoOverlayComposition ** comp, GstBuffer * pixels,
-    gint x, gint y, gint width, gint height)
+composition_add (GstVideoOverlayComposition **comp, GstBuffer *pixels, gint x,
+    gint y, gint width, gint height)
 {
   GstVideoOverlayRectangle *rect;
 
@@ -415,8 +431,8 @@ composition_add (GstVideoOverlayComposition ** comp, GstBuffer * pixels,
  * component values comps. Every supported format has 8-bit components; in
  * subsampled planes a chroma sample partly covered is set too. */
 static void
-fill_rect (GstVideoFrame * frame, gint64 x, gint64 y, gint64 w, gint64 h,
-    const guint8 * comps)
+fill_rect (GstVideoFrame *frame, gint64 x, gint64 y, gint64 w, gint64 h,
+    const guint8 *comps)
 {
   const GstVideoFormatInfo *fi = frame->info.finfo;
   gint64 x0 = MAX (x, 0), y0 = MAX (y, 0);
@@ -449,8 +465,8 @@ fill_rect (GstVideoFrame * frame, gint64 x, gint64 y, gint64 w, gint64 h,
  * is filled. The lines are opaque, so they are written directly: blending
  * them would cost a full frame row per line row. */
 static void
-draw_box (GstVideoFrame * frame, const RoiDrawInfo * info, gint64 lw,
-    const guint8 * comps)
+draw_box (GstVideoFrame *frame, const RoiDrawInfo *info, gint64 lw,
+    const guint8 *comps)
 {
   gint64 x = info->x, y = info->y, w = info->w, h = info->h;
 
@@ -469,7 +485,7 @@ draw_box (GstVideoFrame * frame, const RoiDrawInfo * info, gint64 lw,
  * (written directly) and tags (blended) are the very same colour, whatever
  * the format, its alpha and the blender's RGB to YUV matrix. */
 static gboolean
-probe_colour (const GstVideoInfo * info, guint32 rgb,
+probe_colour (const GstVideoInfo *info, guint32 rgb,
     guint8 comps[GST_VIDEO_MAX_COMPONENTS])
 {
   GstVideoOverlayComposition *comp = NULL;
@@ -480,12 +496,12 @@ probe_colour (const GstVideoInfo * info, guint32 rgb,
   gboolean ok = FALSE;
   guint c;
 
-  if (!gst_video_info_set_format (&probe_info, GST_VIDEO_INFO_FORMAT (info),
-          2, 2))
+  if (!gst_video_info_set_format (&probe_info, GST_VIDEO_INFO_FORMAT (info), 2,
+          2))
     return FALSE;
   probe_info.colorimetry = info->colorimetry;
-  probe = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&probe_info),
-      NULL);
+  probe =
+      gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&probe_info), NULL);
   gst_buffer_memset (probe, 0, 0, GST_VIDEO_INFO_SIZE (&probe_info));
 
   px = argb_buffer_new (2, 2);
@@ -507,8 +523,8 @@ probe_colour (const GstVideoInfo * info, guint32 rgb,
 }
 
 static gboolean
-gst_ipg_net_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps,
-    GstVideoInfo * in_info, GstCaps * outcaps, GstVideoInfo * out_info)
+gst_ipg_net_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps,
+    GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (filter);
   guint i;
@@ -528,7 +544,7 @@ gst_ipg_net_overlay_set_info (GstVideoFilter * filter, GstCaps * incaps,
 }
 
 static gboolean
-gst_ipg_net_overlay_ensure_layout (GstIpgNetOverlay * self)
+gst_ipg_net_overlay_ensure_layout (GstIpgNetOverlay *self)
 {
   gchar *font = NULL;
 
@@ -563,8 +579,8 @@ gst_ipg_net_overlay_ensure_layout (GstIpgNetOverlay * self)
  * box, or inside its top when there is no room above, kept inside the
  * frame. */
 static void
-add_tag (GstIpgNetOverlay * self, GstVideoOverlayComposition ** comp,
-    const RoiDrawInfo * info, gboolean show_confidence, gint frame_w,
+add_tag (GstIpgNetOverlay *self, GstVideoOverlayComposition **comp,
+    const RoiDrawInfo *info, gboolean show_confidence, gint frame_w,
     gint frame_h)
 {
   PangoRectangle logical;
@@ -581,14 +597,14 @@ add_tag (GstIpgNetOverlay * self, GstVideoOverlayComposition ** comp,
     gchar num[G_ASCII_DTOSTR_BUF_SIZE];
 
     g_ascii_formatd (num, sizeof (num), "%.2f", info->confidence);
-    text = *info->label ? g_strconcat (info->label, " ", num, NULL) :
-        g_strdup (num);
+    text = *info->label ? g_strconcat (info->label, " ", num, NULL)
+                        : g_strdup (num);
   } else {
     text = g_strdup (info->label);
   }
   if (info->id > 0) {
-    gchar *with_id = *text ? g_strdup_printf ("%d: %s", info->id, text) :
-        g_strdup_printf ("%d", info->id);
+    gchar *with_id = *text ? g_strdup_printf ("%d: %s", info->id, text)
+                           : g_strdup_printf ("%d", info->id);
 
     g_free (text);
     text = with_id;
@@ -613,8 +629,8 @@ add_tag (GstIpgNetOverlay * self, GstVideoOverlayComposition ** comp,
 
   buf = argb_buffer_new (tw, th);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  surface = cairo_image_surface_create_for_data (map.data,
-      CAIRO_FORMAT_ARGB32, tw, th, tw * 4);
+  surface = cairo_image_surface_create_for_data (map.data, CAIRO_FORMAT_ARGB32,
+      tw, th, tw * 4);
   cr = cairo_create (surface);
 
   r = ((palette[info->colour] >> 16) & 0xff) / 255.0;
@@ -640,15 +656,16 @@ add_tag (GstIpgNetOverlay * self, GstVideoOverlayComposition ** comp,
   cairo_surface_destroy (surface);
   gst_buffer_unmap (buf, &map);
 
-  GST_LOG_OBJECT (self, "tag \"%s\" %dx%d at %" G_GINT64_FORMAT ",%"
-      G_GINT64_FORMAT, text, tw, th, tx, ty);
+  GST_LOG_OBJECT (self,
+      "tag \"%s\" %dx%d at %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT, text, tw,
+      th, tx, ty);
   g_free (text);
   composition_add (comp, buf, tx, ty, tw, th);
 }
 
 static GstFlowReturn
-gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter * filter,
-    GstVideoFrame * frame)
+gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter *filter,
+    GstVideoFrame *frame)
 {
   GstIpgNetOverlay *self = GST_IPG_NET_OVERLAY (filter);
   GstVideoOverlayComposition *comp = NULL;
@@ -672,9 +689,10 @@ gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter * filter,
     RoiDrawInfo info;
 
     roi_draw_info_init (&info, (GstVideoRegionOfInterestMeta *) meta);
-    GST_LOG_OBJECT (self, "roi %s %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
-        " %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, info.label, info.x, info.y,
-        info.w, info.h);
+    GST_LOG_OBJECT (self,
+        "roi %s %" G_GINT64_FORMAT ",%" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+        "x%" G_GINT64_FORMAT,
+        info.label, info.x, info.y, info.w, info.h);
     if (info.w == 0 || info.h == 0 || info.x >= frame_w || info.y >= frame_h)
       continue;
     draw_box (frame, &info, line_width, self->colours[info.colour]);
@@ -685,9 +703,9 @@ gst_ipg_net_overlay_transform_frame_ip (GstVideoFilter * filter,
   if (comp != NULL) {
     if (!gst_video_overlay_composition_blend (comp, frame))
       GST_WARNING_OBJECT (self, "blending into %s failed",
-          GST_VIDEO_FRAME_FORMAT (frame) ==
-          GST_VIDEO_FORMAT_UNKNOWN ? "?" :
-          gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (frame)));
+          GST_VIDEO_FRAME_FORMAT (frame) == GST_VIDEO_FORMAT_UNKNOWN
+              ? "?"
+              : gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (frame)));
     gst_video_overlay_composition_unref (comp);
   }
 

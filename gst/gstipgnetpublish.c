@@ -53,7 +53,7 @@
 typedef struct
 {
   GBytes *payload;
-  gint mid;                     /* libmosquitto's id once handed over, else 0 */
+  gint mid; /* libmosquitto's id once handed over, else 0 */
 } Message;
 
 struct _GstIpgNetPublish
@@ -73,12 +73,12 @@ struct _GstIpgNetPublish
   /* between start() and stop(); the queue and flags under lock */
   GMutex lock;
   GCond cond;
-  GQueue queue;                 /* of Message, oldest first */
+  GQueue queue; /* of Message, oldest first */
   guint64 dropped, dropped_outage;
   gboolean connected, stopping;
-  gint connack;                 /* -1 until the broker answered */
+  gint connack; /* -1 until the broker answered */
   GThread *worker;
-  struct mosquitto *mosq;       /* the worker's, after start() */
+  struct mosquitto *mosq; /* the worker's, after start() */
   gchar *host;
   gint port;
 };
@@ -124,8 +124,8 @@ message_free (gpointer p)
 }
 
 static void
-gst_ipg_net_publish_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_ipg_net_publish_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (object);
   gchar **str = NULL;
@@ -159,12 +159,13 @@ gst_ipg_net_publish_set_property (GObject * object, guint prop_id,
     case PROP_SOURCE:
       str = &self->source;
       break;
-    case PROP_TAGS:{
+    case PROP_TAGS: {
       const gchar *tags = g_value_get_string (value);
 
       if (tags != NULL && !gst_ipg_net_json_tags_valid (tags)) {
         g_warning ("ipgnetpublish: tags \"%s\" are not JSON text; no tags "
-            "are written.", tags);
+                   "are written.",
+            tags);
         g_clear_pointer (&self->tags, g_free);
       } else {
         str = &self->tags;
@@ -192,8 +193,8 @@ gst_ipg_net_publish_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_ipg_net_publish_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_ipg_net_publish_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (object);
 
@@ -302,7 +303,7 @@ on_publish (struct mosquitto *mosq, void *ud, int mid)
 /* @text without a final period, to sit inside our sentences
  * (libmosquitto's descriptions end with one). */
 static gchar *
-without_period (const gchar * text)
+without_period (const gchar *text)
 {
   gchar *d = g_strdup (text);
   gsize n = strlen (d);
@@ -317,12 +318,12 @@ without_period (const gchar * text)
 static gchar *
 describe_rc (int rc)
 {
-  return without_period (rc == MOSQ_ERR_ERRNO ? g_strerror (errno) :
-      mosquitto_strerror (rc));
+  return without_period (
+      rc == MOSQ_ERR_ERRNO ? g_strerror (errno) : mosquitto_strerror (rc));
 }
 
 static gboolean
-parse_address (const gchar * address, gchar ** host, gint * port)
+parse_address (const gchar *address, gchar **host, gint *port)
 {
   const gchar *colon = address != NULL ? strrchr (address, ':') : NULL;
   gchar *end;
@@ -341,7 +342,7 @@ parse_address (const gchar * address, gchar ** host, gint * port)
 /* A new client with the properties' identity and TLS, or NULL with a
  * sentence in @err. */
 static struct mosquitto *
-client_new (GstIpgNetPublish * self, gchar ** err)
+client_new (GstIpgNetPublish *self, gchar **err)
 {
   struct mosquitto *mosq;
   gchar *password = NULL;
@@ -374,20 +375,21 @@ client_new (GstIpgNetPublish * self, gchar ** err)
       gchar *why = describe_rc (rc);
 
       *err = g_strdup_printf ("Could not set the MQTT user name and "
-          "password: %s.", why);
+                              "password: %s.",
+          why);
       g_free (why);
       goto fail;
     }
   }
   if (self->tls_ca_file != NULL) {
-    rc = mosquitto_tls_set (mosq, self->tls_ca_file, NULL,
-        self->tls_cert_file, self->tls_key_file, NULL);
+    rc = mosquitto_tls_set (mosq, self->tls_ca_file, NULL, self->tls_cert_file,
+        self->tls_key_file, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
       gchar *why = describe_rc (rc);
 
       *err = g_strdup_printf ("Could not use the TLS files (CA \"%s\", "
-          "certificate \"%s\", key \"%s\"): %s.", self->tls_ca_file,
-          GST_STR_NULL (self->tls_cert_file),
+                              "certificate \"%s\", key \"%s\"): %s.",
+          self->tls_ca_file, GST_STR_NULL (self->tls_cert_file),
           GST_STR_NULL (self->tls_key_file), why);
       g_free (why);
       goto fail;
@@ -413,7 +415,7 @@ out:
 /* Connects and waits (bounded) for the broker's answer. On failure the
  * client is destroyed and @err says why. */
 static struct mosquitto *
-connect_client (GstIpgNetPublish * self, gchar ** err)
+connect_client (GstIpgNetPublish *self, gchar **err)
 {
   struct mosquitto *mosq = client_new (self, err);
   gint64 deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_US;
@@ -440,7 +442,8 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
     if (connack > 0) {
       why = without_period (mosquitto_connack_string (connack));
       *err = g_strdup_printf ("The MQTT broker at %s:%d refused the "
-          "connection (%s).", self->host, self->port, why);
+                              "connection (%s).",
+          self->host, self->port, why);
       g_free (why);
       mosquitto_destroy (mosq);
       return NULL;
@@ -449,7 +452,8 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
       break;
     if (g_get_monotonic_time () > deadline) {
       *err = g_strdup_printf ("The MQTT broker at %s:%d did not answer "
-          "within %d s.", self->host, self->port,
+                              "within %d s.",
+          self->host, self->port,
           (gint) (CONNECT_TIMEOUT_US / G_TIME_SPAN_SECOND));
       mosquitto_destroy (mosq);
       return NULL;
@@ -458,7 +462,8 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
   }
   why = describe_rc (rc);
   *err = g_strdup_printf ("Could not connect to the MQTT broker at %s:%d: "
-      "%s.", self->host, self->port, why);
+                          "%s.",
+      self->host, self->port, why);
   g_free (why);
   mosquitto_destroy (mosq);
   return NULL;
@@ -468,8 +473,8 @@ connect_client (GstIpgNetPublish * self, gchar ** err)
 
 /* Hands the messages not yet handed over to libmosquitto, in order. */
 static int
-send_pending (GstIpgNetPublish * self, struct mosquitto *mosq, gint qos,
-    const gchar * topic)
+send_pending (GstIpgNetPublish *self, struct mosquitto *mosq, gint qos,
+    const gchar *topic)
 {
   GList *l;
   int rc = MOSQ_ERR_SUCCESS;
@@ -483,8 +488,7 @@ send_pending (GstIpgNetPublish * self, struct mosquitto *mosq, gint qos,
     if (m->mid != 0)
       continue;
     data = g_bytes_get_data (m->payload, &len);
-    rc = mosquitto_publish (mosq, &m->mid, topic, (int) len, data, qos,
-        FALSE);
+    rc = mosquitto_publish (mosq, &m->mid, topic, (int) len, data, qos, FALSE);
   }
   g_mutex_unlock (&self->lock);
   return rc;
@@ -539,8 +543,9 @@ worker (gpointer data)
       g_mutex_unlock (&self->lock);
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("Reconnected to the MQTT broker at %s:%d; %" G_GUINT64_FORMAT
-              " messages were dropped while it was away.", self->host,
-              self->port, dropped), (NULL));
+           " messages were dropped while it was away.",
+              self->host, self->port, dropped),
+          (NULL));
       continue;
     }
 
@@ -553,7 +558,9 @@ worker (gpointer data)
 
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("Lost the MQTT broker at %s:%d (%s); reconnecting, messages are "
-              "queued.", self->host, self->port, why), (NULL));
+           "queued.",
+              self->host, self->port, why),
+          (NULL));
       g_free (why);
       /* A new client sends again what the broker did not acknowledge. */
       mosquitto_destroy (mosq);
@@ -578,7 +585,7 @@ worker (gpointer data)
 /* ---- element ----------------------------------------------------------- */
 
 static gboolean
-gst_ipg_net_publish_start (GstBaseTransform * trans)
+gst_ipg_net_publish_start (GstBaseTransform *trans)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (trans);
   gchar *address, *err = NULL;
@@ -590,7 +597,8 @@ gst_ipg_net_publish_start (GstBaseTransform * trans)
   if (!parse_address (address, &self->host, &self->port)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid MQTT broker address \"%s\": expected host:port.",
-            GST_STR_NULL (address)), (NULL));
+            GST_STR_NULL (address)),
+        (NULL));
     g_free (address);
     return FALSE;
   }
@@ -612,7 +620,7 @@ gst_ipg_net_publish_start (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_ipg_net_publish_stop (GstBaseTransform * trans)
+gst_ipg_net_publish_stop (GstBaseTransform *trans)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (trans);
 
@@ -630,17 +638,17 @@ gst_ipg_net_publish_stop (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_ipg_net_publish_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    GstCaps * outcaps)
+gst_ipg_net_publish_set_caps (GstBaseTransform *trans, GstCaps *incaps,
+    GstCaps *outcaps)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (trans);
   GstStructure *s = gst_caps_get_structure (incaps, 0);
 
   if (!gst_structure_get_int (s, "width", &self->width) ||
-      !gst_structure_get_int (s, "height", &self->height) ||
-      self->width <= 0 || self->height <= 0) {
-    GST_ERROR_OBJECT (self, "caps without a valid width and height: %"
-        GST_PTR_FORMAT, incaps);
+      !gst_structure_get_int (s, "height", &self->height) || self->width <= 0 ||
+      self->height <= 0) {
+    GST_ERROR_OBJECT (self,
+        "caps without a valid width and height: %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
   return TRUE;
@@ -648,7 +656,7 @@ gst_ipg_net_publish_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 
 /* EOS waits, bounded, until the broker has every queued message. */
 static gboolean
-gst_ipg_net_publish_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_ipg_net_publish_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (trans);
 
@@ -658,22 +666,24 @@ gst_ipg_net_publish_sink_event (GstBaseTransform * trans, GstEvent * event)
 
     g_mutex_lock (&self->lock);
     while (self->queue.length > 0 &&
-        g_cond_wait_until (&self->cond, &self->lock, deadline));
+           g_cond_wait_until (&self->cond, &self->lock, deadline))
+      ;
     left = self->queue.length;
     g_mutex_unlock (&self->lock);
     if (left > 0)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
           ("%u messages were not acknowledged by the MQTT broker at %s:%d "
-              "within %d s of the end of the stream.", left, self->host,
-              self->port, (gint) (EOS_TIMEOUT_US / G_TIME_SPAN_SECOND)),
+           "within %d s of the end of the stream.",
+              left, self->host, self->port,
+              (gint) (EOS_TIMEOUT_US / G_TIME_SPAN_SECOND)),
           (NULL));
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_publish_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_publish_parent_class)
+      ->sink_event (trans, event);
 }
 
 static GstFlowReturn
-gst_ipg_net_publish_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_ipg_net_publish_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (trans);
   GstIpgNetJsonOptions opts;
@@ -714,13 +724,14 @@ gst_ipg_net_publish_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   if (first_drop)
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         ("The MQTT broker at %s:%d is not taking messages and %u are "
-            "queued: dropping the oldest.", self->host, self->port,
-            max_queued), (NULL));
+         "queued: dropping the oldest.",
+            self->host, self->port, max_queued),
+        (NULL));
   return GST_FLOW_OK;
 }
 
 static void
-gst_ipg_net_publish_finalize (GObject * object)
+gst_ipg_net_publish_finalize (GObject *object)
 {
   GstIpgNetPublish *self = GST_IPG_NET_PUBLISH (object);
 
@@ -743,16 +754,17 @@ gst_ipg_net_publish_finalize (GObject * object)
 }
 
 static void
-install_string (GObjectClass * klass, guint id, const gchar * name,
-    const gchar * blurb, const gchar * def)
+install_string (GObjectClass *klass, guint id, const gchar *name,
+    const gchar *blurb, const gchar *def)
 {
-  g_object_class_install_property (klass, id, g_param_spec_string (name,
-          name, blurb, def, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, id,
+      g_param_spec_string (name, name, blurb, def,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
 }
 
 static void
-gst_ipg_net_publish_class_init (GstIpgNetPublishClass * klass)
+gst_ipg_net_publish_class_init (GstIpgNetPublishClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
@@ -783,33 +795,38 @@ gst_ipg_net_publish_class_init (GstIpgNetPublishClass * klass)
   install_string (gobject_class, PROP_TLS_KEY_FILE, "tls-key-file",
       "Client private key (PEM) of tls-cert-file", NULL);
   g_object_class_install_property (gobject_class, PROP_QOS,
-      g_param_spec_int ("qos", "QoS", "MQTT quality of service (0, 1, 2)",
-          0, 2, 1, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_READY));
+      g_param_spec_int ("qos", "QoS", "MQTT quality of service (0, 1, 2)", 0, 2,
+          1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_QUEUED,
       g_param_spec_uint ("max-queued", "Max queued",
           "Messages held while the broker is away; past it the oldest are "
-          "dropped", 1, G_MAXINT, 1000, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+          "dropped",
+          1, G_MAXINT, 1000,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_ADD_EMPTY_RESULTS,
       g_param_spec_boolean ("add-empty-results", "Add empty results",
-          "Also publish frames without objects", FALSE, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+          "Also publish frames without objects", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_PLAYING));
   install_string (gobject_class, PROP_SOURCE, "source",
       "Written as \"source\" in every message (NULL: none)", NULL);
   install_string (gobject_class, PROP_TAGS, "tags",
       "JSON written as \"tags\" in every message (NULL: none)", NULL);
   g_object_class_install_property (gobject_class, PROP_DROPPED,
       g_param_spec_uint64 ("dropped", "Dropped",
-          "Messages dropped since the start because max-queued was reached",
-          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          "Messages dropped since the start because max-queued was reached", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "IPG-Net MQTT publisher", "Filter/Video/Metadata",
       "Publishes the regions of interest of each frame as gvametaconvert "
-      "JSON to an MQTT broker", "ipgnet");
+      "JSON to an MQTT broker",
+      "ipgnet");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_publish_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_publish_stop);
@@ -822,7 +839,7 @@ gst_ipg_net_publish_class_init (GstIpgNetPublishClass * klass)
 }
 
 static void
-gst_ipg_net_publish_init (GstIpgNetPublish * self)
+gst_ipg_net_publish_init (GstIpgNetPublish *self)
 {
   self->address = g_strdup ("localhost:1883");
   self->topic = g_strdup ("ipgnet");

@@ -83,11 +83,11 @@ struct _GstIpgNetTrack
 
   /* streaming thread, from start() to stop() */
   ipg_tracker_t *tracker;
-  GHashTable *label_ids;        /* roi_type quark -> label_id + 1 */
-  GArray *dets;                 /* ipg_track_det_t */
-  GPtrArray *rois;              /* the meta of each entry of dets */
-  GArray *ids;                  /* gint32 */
-  GArray *objects;              /* ipg_track_object_t */
+  GHashTable *label_ids; /* roi_type quark -> label_id + 1 */
+  GArray *dets;          /* ipg_track_det_t */
+  GPtrArray *rois;       /* the meta of each entry of dets */
+  GArray *ids;           /* gint32 */
+  GArray *objects;       /* ipg_track_object_t */
 
   /* from caps */
   gint width, height;
@@ -121,31 +121,31 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw(ANY)"));
 
-static void gst_ipg_net_track_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec);
-static void gst_ipg_net_track_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec);
-static gboolean gst_ipg_net_track_start (GstBaseTransform * trans);
-static gboolean gst_ipg_net_track_stop (GstBaseTransform * trans);
-static gboolean gst_ipg_net_track_set_caps (GstBaseTransform * trans,
-    GstCaps * incaps, GstCaps * outcaps);
-static gboolean gst_ipg_net_track_sink_event (GstBaseTransform * trans,
-    GstEvent * event);
-static GstFlowReturn gst_ipg_net_track_transform_ip (GstBaseTransform *
-    trans, GstBuffer * buf);
+static void gst_ipg_net_track_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec);
+static void gst_ipg_net_track_get_property (GObject *object, guint prop_id,
+    GValue *value, GParamSpec *pspec);
+static gboolean gst_ipg_net_track_start (GstBaseTransform *trans);
+static gboolean gst_ipg_net_track_stop (GstBaseTransform *trans);
+static gboolean gst_ipg_net_track_set_caps (GstBaseTransform *trans,
+    GstCaps *incaps, GstCaps *outcaps);
+static gboolean gst_ipg_net_track_sink_event (GstBaseTransform *trans,
+    GstEvent *event);
+static GstFlowReturn gst_ipg_net_track_transform_ip (GstBaseTransform *trans,
+    GstBuffer *buf);
 
 G_DEFINE_TYPE (GstIpgNetTrack, gst_ipg_net_track, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE (ipgnettrack, "ipgnettrack", GST_RANK_NONE,
     GST_TYPE_IPG_NET_TRACK);
 
 static void
-gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
+gst_ipg_net_track_class_init (GstIpgNetTrackClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-      GST_PARAM_MUTABLE_READY;
+  const GParamFlags flags =
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
 
   GST_DEBUG_CATEGORY_INIT (gst_ipg_net_track_debug, "ipgnettrack", 0,
       "IPG-Net object tracking");
@@ -190,8 +190,8 @@ gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_NEW_TRACK_THRESH,
       g_param_spec_double ("new-track-thresh", "New track threshold",
-          "Confidence an unmatched detection needs to start a track", 0.0,
-          1.0, DEFAULT_NEW_TRACK_THRESH, flags));
+          "Confidence an unmatched detection needs to start a track", 0.0, 1.0,
+          DEFAULT_NEW_TRACK_THRESH, flags));
 
   /**
    * GstIpgNetTrack:match-thresh:
@@ -203,8 +203,8 @@ gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MATCH_THRESH,
       g_param_spec_double ("match-thresh", "Match threshold",
-          "Largest 1 - IoU of a detection and the track it matches", 0.0,
-          1.0, DEFAULT_MATCH_THRESH, flags));
+          "Largest 1 - IoU of a detection and the track it matches", 0.0, 1.0,
+          DEFAULT_MATCH_THRESH, flags));
 
   /**
    * GstIpgNetTrack:min-hits:
@@ -230,8 +230,8 @@ gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_MAX_AGE,
       g_param_spec_uint ("max-age", "Maximum age",
-          "Frames a track is kept without a match", 0, 100000,
-          DEFAULT_MAX_AGE, flags));
+          "Frames a track is kept without a match", 0, 100000, DEFAULT_MAX_AGE,
+          flags));
 
   /**
    * GstIpgNetTrack:per-class:
@@ -252,7 +252,8 @@ gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
       "IPG-Net object tracker", "Filter/Analyzer/Video",
       "Gives detected objects stable ids across frames (ByteTrack "
       "association, Kalman filter) and predicts them on frames that were "
-      "not inferred", "ipgnet");
+      "not inferred",
+      "ipgnet");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ipg_net_track_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ipg_net_track_stop);
@@ -263,7 +264,7 @@ gst_ipg_net_track_class_init (GstIpgNetTrackClass * klass)
 }
 
 static void
-gst_ipg_net_track_init (GstIpgNetTrack * self)
+gst_ipg_net_track_init (GstIpgNetTrack *self)
 {
   self->track_thresh = DEFAULT_TRACK_THRESH;
   self->low_thresh = DEFAULT_LOW_THRESH;
@@ -279,8 +280,8 @@ gst_ipg_net_track_init (GstIpgNetTrack * self)
 }
 
 static void
-gst_ipg_net_track_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
+gst_ipg_net_track_set_property (GObject *object, guint prop_id,
+    const GValue *value, GParamSpec *pspec)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (object);
 
@@ -315,8 +316,8 @@ gst_ipg_net_track_set_property (GObject * object, guint prop_id,
 }
 
 static void
-gst_ipg_net_track_get_property (GObject * object, guint prop_id,
-    GValue * value, GParamSpec * pspec)
+gst_ipg_net_track_get_property (GObject *object, guint prop_id, GValue *value,
+    GParamSpec *pspec)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (object);
 
@@ -351,7 +352,7 @@ gst_ipg_net_track_get_property (GObject * object, guint prop_id,
 }
 
 static gboolean
-gst_ipg_net_track_start (GstBaseTransform * trans)
+gst_ipg_net_track_start (GstBaseTransform *trans)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (trans);
   ipg_track_params_t params = ipg_track_params_default ();
@@ -372,10 +373,10 @@ gst_ipg_net_track_start (GstBaseTransform * trans)
   st = ipg_track_init (&params, &self->tracker);
   if (st != IPG_TRACK_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("Could not create the tracker: %s.",
-            st == IPG_TRACK_ERR_NO_MEMORY ? "out of memory" :
-            "invalid parameters"), ("ipg_track_init: %s",
-            ipg_track_status_name (st)));
+        ("Could not create the tracker: %s.", st == IPG_TRACK_ERR_NO_MEMORY
+                                                  ? "out of memory"
+                                                  : "invalid parameters"),
+        ("ipg_track_init: %s", ipg_track_status_name (st)));
     return FALSE;
   }
   self->label_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -383,16 +384,17 @@ gst_ipg_net_track_start (GstBaseTransform * trans)
   self->rois = g_ptr_array_new ();
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->objects = g_array_new (FALSE, FALSE, sizeof (ipg_track_object_t));
-  GST_DEBUG_OBJECT (self, "tracking: high %.2f, low %.2f, new %.2f, match "
-      "%.2f, min-hits %d, max-age %d, %s", params.track_thresh,
-      params.low_thresh, params.new_track_thresh, params.match_thresh,
-      params.min_hits, params.max_age,
+  GST_DEBUG_OBJECT (self,
+      "tracking: high %.2f, low %.2f, new %.2f, match "
+      "%.2f, min-hits %d, max-age %d, %s",
+      params.track_thresh, params.low_thresh, params.new_track_thresh,
+      params.match_thresh, params.min_hits, params.max_age,
       params.per_class ? "per class" : "across classes");
   return TRUE;
 }
 
 static gboolean
-gst_ipg_net_track_stop (GstBaseTransform * trans)
+gst_ipg_net_track_stop (GstBaseTransform *trans)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (trans);
 
@@ -407,8 +409,8 @@ gst_ipg_net_track_stop (GstBaseTransform * trans)
 }
 
 static gboolean
-gst_ipg_net_track_set_caps (GstBaseTransform * trans, GstCaps * incaps,
-    GstCaps * outcaps)
+gst_ipg_net_track_set_caps (GstBaseTransform *trans, GstCaps *incaps,
+    GstCaps *outcaps)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (trans);
   GstVideoInfo info;
@@ -423,7 +425,7 @@ gst_ipg_net_track_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 }
 
 static gboolean
-gst_ipg_net_track_sink_event (GstBaseTransform * trans, GstEvent * event)
+gst_ipg_net_track_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (trans);
 
@@ -440,29 +442,29 @@ gst_ipg_net_track_sink_event (GstBaseTransform * trans, GstEvent * event)
     default:
       break;
   }
-  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_track_parent_class)->sink_event
-      (trans, event);
+  return GST_BASE_TRANSFORM_CLASS (gst_ipg_net_track_parent_class)
+      ->sink_event (trans, event);
 }
 
 /* The detection a region meta describes, in frame pixels. FALSE for a
  * prediction of a tracker (ours or another ipgnettrack upstream). */
 static gboolean
-roi_to_det (GstIpgNetTrack * self, GstVideoRegionOfInterestMeta * roi,
-    ipg_track_det_t * d)
+roi_to_det (GstIpgNetTrack *self, GstVideoRegionOfInterestMeta *roi,
+    ipg_track_det_t *d)
 {
-  GstStructure *det = gst_video_region_of_interest_meta_get_param (roi,
-      "detection");
+  GstStructure *det =
+      gst_video_region_of_interest_meta_get_param (roi, "detection");
   gdouble x_min, y_min, x_max, y_max, confidence = 1.0, label_id;
   gboolean tracked = FALSE;
 
-  if (det != NULL && gst_structure_get_boolean (det, "tracked", &tracked)
-      && tracked)
+  if (det != NULL && gst_structure_get_boolean (det, "tracked", &tracked) &&
+      tracked)
     return FALSE;
 
-  if (det != NULL && gst_ipg_net_structure_get_number (det, "x_min", &x_min)
-      && gst_ipg_net_structure_get_number (det, "y_min", &y_min)
-      && gst_ipg_net_structure_get_number (det, "x_max", &x_max)
-      && gst_ipg_net_structure_get_number (det, "y_max", &y_max)) {
+  if (det != NULL && gst_ipg_net_structure_get_number (det, "x_min", &x_min) &&
+      gst_ipg_net_structure_get_number (det, "y_min", &y_min) &&
+      gst_ipg_net_structure_get_number (det, "x_max", &x_max) &&
+      gst_ipg_net_structure_get_number (det, "y_max", &y_max)) {
     d->box.x1 = (float) (x_min * self->width);
     d->box.y1 = (float) (y_min * self->height);
     d->box.x2 = (float) (x_max * self->width);
@@ -481,18 +483,19 @@ roi_to_det (GstIpgNetTrack * self, GstVideoRegionOfInterestMeta * roi,
   /* The class is the roi_type (the label, for ipgnetdetect and DL
    * Streamer); remember its label_id for the boxes we predict. */
   d->label = (int32_t) roi->roi_type;
-  if (det != NULL && gst_ipg_net_structure_get_number (det, "label_id", &label_id)
-      && label_id >= 0.0 && label_id < G_MAXINT)
+  if (det != NULL &&
+      gst_ipg_net_structure_get_number (det, "label_id", &label_id) &&
+      label_id >= 0.0 && label_id < G_MAXINT)
     g_hash_table_insert (self->label_ids, GUINT_TO_POINTER (roi->roi_type),
         GINT_TO_POINTER ((gint) label_id + 1));
   return TRUE;
 }
 
 static void
-set_object_id (GstVideoRegionOfInterestMeta * roi, gint id)
+set_object_id (GstVideoRegionOfInterestMeta *roi, gint id)
 {
-  GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
-      "object_id");
+  GstStructure *s =
+      gst_video_region_of_interest_meta_get_param (roi, "object_id");
 
   /* An id from a tracker upstream is replaced, not duplicated. */
   if (s != NULL)
@@ -503,7 +506,7 @@ set_object_id (GstVideoRegionOfInterestMeta * roi, gint id)
 }
 
 static GstFlowReturn
-track_detections (GstIpgNetTrack * self, GstBuffer * buf)
+track_detections (GstIpgNetTrack *self, GstBuffer *buf)
 {
   GstMeta *meta;
   gpointer state = NULL;
@@ -529,10 +532,10 @@ track_detections (GstIpgNetTrack * self, GstBuffer * buf)
       (int32_t) self->dets->len, (int32_t *) (gpointer) self->ids->data);
   if (st != IPG_TRACK_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("Tracking failed on a frame with %u detections: %s.",
-            self->dets->len, st == IPG_TRACK_ERR_NO_MEMORY ?
-            "out of memory" : "invalid detections"), ("ipg_track_update: %s",
-            ipg_track_status_name (st)));
+        ("Tracking failed on a frame with %u detections: %s.", self->dets->len,
+            st == IPG_TRACK_ERR_NO_MEMORY ? "out of memory"
+                                          : "invalid detections"),
+        ("ipg_track_update: %s", ipg_track_status_name (st)));
     return GST_FLOW_ERROR;
   }
   for (i = 0; i < self->dets->len; i++) {
@@ -550,7 +553,7 @@ track_detections (GstIpgNetTrack * self, GstBuffer * buf)
 
 /* Rounded pixel span [a0, a1) inside [0, size), as ipgnetdetect rounds. */
 static void
-clamp_span (gfloat a0, gfloat a1, gint size, guint * pos, guint * len)
+clamp_span (gfloat a0, gfloat a1, gint size, guint *pos, guint *len)
 {
   glong p0 = lroundf (a0), p1 = lroundf (a1);
 
@@ -561,7 +564,7 @@ clamp_span (gfloat a0, gfloat a1, gint size, guint * pos, guint * len)
 }
 
 static void
-add_predictions (GstIpgNetTrack * self, GstBuffer * buf)
+add_predictions (GstIpgNetTrack *self, GstBuffer *buf)
 {
   gint32 total, i;
 
@@ -581,25 +584,22 @@ add_predictions (GstIpgNetTrack * self, GstBuffer * buf)
     guint x, y, w, h;
 
     /* Predicted out of the frame: nothing to show. */
-    if (o->box.x2 <= 0.0f || o->box.y2 <= 0.0f || o->box.x1 >= self->width
-        || o->box.y1 >= self->height)
+    if (o->box.x2 <= 0.0f || o->box.y2 <= 0.0f || o->box.x1 >= self->width ||
+        o->box.y1 >= self->height)
       continue;
     clamp_span (o->box.x1, o->box.x2, self->width, &x, &w);
     clamp_span (o->box.y1, o->box.y2, self->height, &y, &h);
-    roi = gst_buffer_add_video_region_of_interest_meta_id (buf, label,
-        x, y, w, h);
-    det = gst_structure_new ("detection",
-        "x_min", G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.x1 / self->width,
-            0.0, 1.0),
-        "y_min", G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.y1 / self->height,
-            0.0, 1.0),
-        "x_max", G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.x2 / self->width,
-            0.0, 1.0),
-        "y_max", G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.y2 / self->height,
-            0.0, 1.0),
+    roi = gst_buffer_add_video_region_of_interest_meta_id (buf, label, x, y, w,
+        h);
+    det = gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE,
+        CLAMP ((gdouble) o->box.x1 / self->width, 0.0, 1.0), "y_min",
+        G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.y1 / self->height, 0.0, 1.0),
+        "x_max", G_TYPE_DOUBLE,
+        CLAMP ((gdouble) o->box.x2 / self->width, 0.0, 1.0), "y_max",
+        G_TYPE_DOUBLE, CLAMP ((gdouble) o->box.y2 / self->height, 0.0, 1.0),
         "confidence", G_TYPE_DOUBLE, (gdouble) o->score, NULL);
-    if (g_hash_table_lookup_extended (self->label_ids,
-            GUINT_TO_POINTER (label), NULL, &label_id))
+    if (g_hash_table_lookup_extended (self->label_ids, GUINT_TO_POINTER (label),
+            NULL, &label_id))
       gst_structure_set (det, "label_id", G_TYPE_INT,
           GPOINTER_TO_INT (label_id) - 1, NULL);
     /* No "label": DL Streamer's Tensor::label() refuses a detection
@@ -613,7 +613,7 @@ add_predictions (GstIpgNetTrack * self, GstBuffer * buf)
 }
 
 static GstFlowReturn
-gst_ipg_net_track_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+gst_ipg_net_track_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstIpgNetTrack *self = GST_IPG_NET_TRACK (trans);
 

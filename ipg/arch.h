@@ -12,8 +12,8 @@
 
 // The FPN's inputs and extra levels, chosen by the detector.
 typedef enum {
-    IPG_FPN_P3_P7,     // over F3..F5, then LastLevelP6P7 fed by P5 (RetinaNet)
-    IPG_FPN_P2_P6,     // over F2..F5, then LastLevelMaxPool: P6 = max pool 1x1/2 of P5
+    IPG_FPN_P3_P7,   // over F3..F5, then LastLevelP6P7 fed by P5 (RetinaNet)
+    IPG_FPN_P2_P6,   // over F2..F5, then LastLevelMaxPool: P6 = max pool 1x1/2 of P5
 } ipg_fpn_neck_t;
 
 int ipg_resnet_bind(ipg_binder_t * b);
@@ -34,4 +34,4 @@ ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 
-#endif // IPG_ARCH_H
+#endif   // IPG_ARCH_H

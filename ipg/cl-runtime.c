@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+// One row of the error table per line, as written.
+// clang-format off
 const char * ipg_cl_error_name(cl_int code) {
     switch (code) {
 #define E(x) case x: return #x;
@@ -32,13 +34,14 @@ const char * ipg_cl_error_name(cl_int code) {
         default: return "unknown OpenCL error";
     }
 }
+// clang-format on
 
 typedef struct {
-    cl_device_id   device;
-    int32_t        platform_index, device_index;
+    cl_device_id device;
+    int32_t platform_index, device_index;
     cl_device_type type;
-    char           name[256];
-    char           platform_name[256];
+    char name[256];
+    char platform_name[256];
 } device_entry_t;
 
 #define MAX_DEVICES 64
@@ -105,13 +108,16 @@ int32_t ipg_list_devices(char * buf, size_t size) {
 // Picks a device by the rules of ipg_ctx_params_t.device. Returns its index or -1.
 static int32_t choose(const device_entry_t * d, int32_t n, const char * want) {
     if (!want || !*want || strcmp(want, "auto") == 0) {
-        for (int32_t i = 0; i < n; i++) if (d[i].type & CL_DEVICE_TYPE_GPU) return i;
-        for (int32_t i = 0; i < n; i++) if (d[i].type & CL_DEVICE_TYPE_CPU) return i;
+        for (int32_t i = 0; i < n; i++)
+            if (d[i].type & CL_DEVICE_TYPE_GPU) return i;
+        for (int32_t i = 0; i < n; i++)
+            if (d[i].type & CL_DEVICE_TYPE_CPU) return i;
         return n > 0 ? 0 : -1;
     }
     if (strcmp(want, "gpu") == 0 || strcmp(want, "cpu") == 0) {
         cl_device_type t = want[0] == 'g' ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU;
-        for (int32_t i = 0; i < n; i++) if (d[i].type & t) return i;
+        for (int32_t i = 0; i < n; i++)
+            if (d[i].type & t) return i;
         return -1;
     }
     char * end = NULL;
@@ -140,8 +146,7 @@ static char * load_sources(char * err, size_t err_size) {
             snprintf(path, sizeof path, "%s/%s", dir, ipg_kernel_sources[i].name);
             char msg[512];
             // A kernel source is tens of kilobytes: 16 MiB is a wrong path, not a kernel.
-            if (ipg_file_read(path, (size_t) 16 << 20, (uint8_t **) &files[i], &sizes[i], msg, sizeof msg) !=
-                IPG_OK) {
+            if (ipg_file_read(path, (size_t) 16 << 20, (uint8_t **) &files[i], &sizes[i], msg, sizeof msg) != IPG_OK) {
                 ipg_format_error(err, err_size, "IPG_KERNEL_DIR is set but %s", msg);
                 goto done;
             }
@@ -151,7 +156,10 @@ static char * load_sources(char * err, size_t err_size) {
         total += sizes[i] + 64;
     }
     out = malloc(total);
-    if (!out) { ipg_format_error(err, err_size, "out of memory"); goto done; }
+    if (!out) {
+        ipg_format_error(err, err_size, "out of memory");
+        goto done;
+    }
     size_t pos = 0;
     for (int i = 0; i < IPG_KERNEL_SOURCE_COUNT; i++) {
         // A #line marker keeps compiler messages pointing at the right file.
@@ -174,15 +182,16 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     if (pick < 0) {
         char list[2048];
         format_list(devs, n, list, sizeof list);
-        ipg_format_error(err, err_size, "no OpenCL device matches \"%s\"; available devices (index  platform:device  name):\n%s",
+        ipg_format_error(err, err_size,
+                         "no OpenCL device matches \"%s\"; available devices (index  platform:device  name):\n%s",
                          device ? device : "auto", list);
         return IPG_ERR_NO_DEVICE;
     }
     cl->device = devs[pick].device;
     snprintf(cl->device_name, sizeof cl->device_name, "%s / %s", devs[pick].platform_name, devs[pick].name);
     cl->is_cpu = (devs[pick].type & CL_DEVICE_TYPE_CPU) != 0;
-    cl_int rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size,
-                                NULL);
+    cl_int rc =
+        clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size, NULL);
     if (rc != CL_SUCCESS || cl->max_wg_size == 0) {
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_MAX_WORK_GROUP_SIZE unavailable (%s); assuming 1", ipg_cl_error_name(rc));
         cl->max_wg_size = 1;   // the only size the specification guarantees
@@ -209,8 +218,7 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     cl_bool unified = CL_FALSE;
     rc = clGetDeviceInfo(cl->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
     if (rc != CL_SUCCESS)
-        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_HOST_UNIFIED_MEMORY unavailable (%s); assuming not",
-                ipg_cl_error_name(rc));
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_HOST_UNIFIED_MEMORY unavailable (%s); assuming not", ipg_cl_error_name(rc));
     cl->host_unified = rc == CL_SUCCESS && unified;
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
@@ -234,8 +242,8 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     }
     char options[256];
     // The constants the host and the kernels share (cl-runtime.h).
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d", IPG_GEMM_MR,
-             IPG_GEMM_NR, IPG_RADIX_BINS);
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d",
+             IPG_GEMM_MR, IPG_GEMM_NR, IPG_RADIX_BINS);
     rc = clBuildProgram(cl->program, 1, &cl->device, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char log[4096] = "";
@@ -247,9 +255,8 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     cl->objects_created++;
     ipg_log(IPG_LOG_INFO, "OpenCL device: %s", cl->device_name);
     ipg_log(IPG_LOG_INFO, "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), memory %s",
-            (unsigned long long) (cl->max_alloc >> 20), cl->max_wg_size, cl->max_item_sizes[0],
-            cl->max_item_sizes[1], cl->max_item_sizes[2],
-            cl->host_unified ? "shared with the host" : "separate from the host");
+            (unsigned long long) (cl->max_alloc >> 20), cl->max_wg_size, cl->max_item_sizes[0], cl->max_item_sizes[1],
+            cl->max_item_sizes[2], cl->host_unified ? "shared with the host" : "separate from the host");
     return IPG_OK;
 fail:
     ipg_cl_free(cl);
@@ -263,14 +270,14 @@ void ipg_cl_free(ipg_cl_t * cl) {
     memset(cl, 0, sizeof *cl);
 }
 
-cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host, char * err,
-                     size_t err_size) {
+cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host, char * err, size_t err_size) {
     cl_int rc;
     if (bytes == 0) bytes = 4;   // zero-sized buffers are invalid; keep a placeholder
     if (bytes > cl->max_alloc) {
         ipg_format_error(err, err_size,
                          "a buffer of %zu bytes is over %s's largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE, "
-                         "%llu bytes)", bytes, cl->device_name, (unsigned long long) cl->max_alloc);
+                         "%llu bytes)",
+                         bytes, cl->device_name, (unsigned long long) cl->max_alloc);
         return NULL;
     }
     cl_mem m = clCreateBuffer(cl->context, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, (void *) host, &rc);

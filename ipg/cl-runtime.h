@@ -30,32 +30,31 @@
 // ---- the device -----------------------------------------------------------
 
 typedef struct {
-    cl_device_id     device;
-    cl_context       context;
+    cl_device_id device;
+    cl_context context;
     cl_command_queue queue;
-    cl_program       program;       // all embedded kernels, one program
-    char             device_name[256];
-    bool             is_cpu;
-    size_t           max_wg_size;
-    size_t           max_item_sizes[3]; // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
-    uint64_t         max_alloc;     // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
-    bool             host_unified;  // CL_DEVICE_HOST_UNIFIED_MEMORY (logged; no zero-copy path yet)
-    uint64_t         objects_created; // programs built, buffers, kernels: all before the first run
+    cl_program program;   // all embedded kernels, one program
+    char device_name[256];
+    bool is_cpu;
+    size_t max_wg_size;
+    size_t max_item_sizes[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
+    uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
+    bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (logged; no zero-copy path yet)
+    uint64_t objects_created;   // programs built, buffers, kernels: all before the first run
 } ipg_cl_t;
 
 const char * ipg_cl_error_name(cl_int code);
 // Selects the device, creates context, queue (with profiling if asked), and
 // builds the program.
 ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, char * err, size_t err_size);
-void         ipg_cl_free(ipg_cl_t * cl);
+void ipg_cl_free(ipg_cl_t * cl);
 // A buffer of `bytes`; one over max_alloc is refused with both numbers
 // (callers that know the layer check first and name it).
-cl_mem       ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host,
-                           char * err, size_t err_size);
+cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void * host, char * err, size_t err_size);
 
 // OpenCL objects (programs, buffers, kernels) a context has created so far: a
 // test checks that running frames creates none (everything is made at init and
 // prepare). Defined in ctx.c.
-uint64_t     ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
+uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
 
-#endif // IPG_CL_RUNTIME_H
+#endif   // IPG_CL_RUNTIME_H

@@ -34,7 +34,7 @@ static void cfg_error(cfg_err_t * e, const char * fmt, ...) {
 }
 
 // Short rendering of a value for messages.
-#define CFG_VAL(v) ipg_json_format((v), (char[80]){0}, 80)
+#define CFG_VAL(v) ipg_json_format((v), (char[80]){ 0 }, 80)
 
 static const ipg_json_value_t * cfg_required(cfg_err_t * e, const ipg_json_value_t * root, const char * key) {
     const ipg_json_value_t * v = ipg_json_get(root, key);
@@ -45,8 +45,8 @@ static const ipg_json_value_t * cfg_required(cfg_err_t * e, const ipg_json_value
 }
 
 // A finite number in [lo, hi] (or (lo, hi] when lo_open).
-static bool cfg_number(cfg_err_t * e, const ipg_json_value_t * v, const char * name,
-                       double lo, bool lo_open, double hi, double * out) {
+static bool cfg_number(cfg_err_t * e, const ipg_json_value_t * v, const char * name, double lo, bool lo_open, double hi,
+                       double * out) {
     if (v->type != IPG_JSON_NUMBER) {
         cfg_error(e, "'%s' must be a number, got %s", name, CFG_VAL(v));
         return false;
@@ -61,8 +61,8 @@ static bool cfg_number(cfg_err_t * e, const ipg_json_value_t * v, const char * n
 }
 
 // An integral number in [lo, hi]; 80 and 80.0 are both accepted.
-static bool cfg_int(cfg_err_t * e, const ipg_json_value_t * v, const char * name,
-                    int64_t lo, int64_t hi, int32_t * out) {
+static bool cfg_int(cfg_err_t * e, const ipg_json_value_t * v, const char * name, int64_t lo, int64_t hi,
+                    int32_t * out) {
     if (v->type != IPG_JSON_NUMBER || v->u.number.value != floor(v->u.number.value)) {
         cfg_error(e, "'%s' must be an integer, got %s", name, CFG_VAL(v));
         return false;
@@ -102,7 +102,7 @@ static int32_t cfg_floats(cfg_err_t * e, const ipg_json_value_t * v, const char 
         return -1;
     }
     for (int32_t i = 0; i < n; i++) {
-        char   item[64];
+        char item[64];
         double x;
         snprintf(item, sizeof(item), "%s[%d]", name, (int) i);
         if (!cfg_number(e, &v->u.array.items[i], item, lo, lo_open, hi, &x)) {
@@ -135,18 +135,19 @@ static int32_t cfg_ints(cfg_err_t * e, const ipg_json_value_t * v, const char * 
 }
 
 static bool cfg_string_is(const ipg_json_value_t * v, const char * s) {
-    return v->type == IPG_JSON_STRING && v->u.string.len == strlen(s) && memcmp(v->u.string.ptr, s, v->u.string.len) == 0;
+    return v->type == IPG_JSON_STRING && v->u.string.len == strlen(s) &&
+           memcmp(v->u.string.ptr, s, v->u.string.len) == 0;
 }
 
 static bool cfg_parse_backbone(cfg_err_t * e, const ipg_json_value_t * root, ipg_config_t * c) {
     static const struct {
         const char * name;
-        ipg_block_t  block;
-        int32_t      layers[4];
+        ipg_block_t block;
+        int32_t layers[4];
     } backbones[] = {
-        { "resnet18",  IPG_BLOCK_BASIC,      { 2, 2,  2, 2 } },
-        { "resnet34",  IPG_BLOCK_BASIC,      { 3, 4,  6, 3 } },
-        { "resnet50",  IPG_BLOCK_BOTTLENECK, { 3, 4,  6, 3 } },
+        { "resnet18", IPG_BLOCK_BASIC, { 2, 2, 2, 2 } },
+        { "resnet34", IPG_BLOCK_BASIC, { 3, 4, 6, 3 } },
+        { "resnet50", IPG_BLOCK_BOTTLENECK, { 3, 4, 6, 3 } },
         { "resnet101", IPG_BLOCK_BOTTLENECK, { 3, 4, 23, 3 } },
     };
 
@@ -197,7 +198,7 @@ static bool cfg_parse_backbone(cfg_err_t * e, const ipg_json_value_t * root, ipg
             cfg_error(e, "'width' %s leaves stage %d (layer%d) with %ld channels", CFG_VAL(v), i + 2, i + 1, planes);
             return false;
         }
-        c->stage_planes[i]   = (int32_t) planes;
+        c->stage_planes[i] = (int32_t) planes;
         c->stage_channels[i] = (int32_t) planes * expansion;
     }
     c->stem_channels = c->stage_planes[0];
@@ -262,21 +263,19 @@ static bool cfg_parse_input(cfg_err_t * e, const ipg_json_value_t * root, ipg_co
         return false;
     }
     for (int i = 0; i < 2; i++) {
-        if (!ipg_input_side_ok(wh[i])) { // in range: only the multiple can be wrong
+        if (!ipg_input_side_ok(wh[i])) {   // in range: only the multiple can be wrong
             cfg_error(e, "'input' %s: the %s %d is not a multiple of 32", CFG_VAL(v), i ? "height" : "width",
                       (int) wh[i]);
             return false;
         }
     }
-    c->input_width  = wh[0];
+    c->input_width = wh[0];
     c->input_height = wh[1];
 
-    if ((v = cfg_required(e, root, "mean")) == NULL ||
-        cfg_floats(e, v, "mean", 3, 3, -1e6, false, 1e6, c->mean) < 0) {
+    if ((v = cfg_required(e, root, "mean")) == NULL || cfg_floats(e, v, "mean", 3, 3, -1e6, false, 1e6, c->mean) < 0) {
         return false;
     }
-    if ((v = cfg_required(e, root, "std")) == NULL ||
-        cfg_floats(e, v, "std", 3, 3, 0.0, true, 1e6, c->std) < 0) {
+    if ((v = cfg_required(e, root, "std")) == NULL || cfg_floats(e, v, "std", 3, 3, 0.0, true, 1e6, c->std) < 0) {
         return false;
     }
     c->bn_eps = 1e-5f;
@@ -311,13 +310,14 @@ static bool cfg_parse_anchors(cfg_err_t * e, const ipg_json_value_t * root, ipg_
     for (int32_t l = 0; l < n_levels; l++) {
         char name[32];
         snprintf(name, sizeof(name), "anchor_sizes[%d]", (int) l);
-        int32_t n = cfg_floats(e, &v->u.array.items[l], name, 1, IPG_MAX_ANCHOR_SIZES, 0.0, true, 1e5,
-                               c->anchor_sizes[l]);
+        int32_t n =
+            cfg_floats(e, &v->u.array.items[l], name, 1, IPG_MAX_ANCHOR_SIZES, 0.0, true, 1e5, c->anchor_sizes[l]);
         if (n < 0) {
             return false;
         }
         if (l > 0 && n != c->num_anchor_sizes) {
-            cfg_error(e, "'anchor_sizes[%d]' has %d sizes but anchor_sizes[0] has %d (every level needs the same count)",
+            cfg_error(e,
+                      "'anchor_sizes[%d]' has %d sizes but anchor_sizes[0] has %d (every level needs the same count)",
                       (int) l, (int) n, (int) c->num_anchor_sizes);
             return false;
         }
@@ -339,10 +339,10 @@ static bool cfg_parse_post(cfg_err_t * e, const ipg_json_value_t * root, ipg_con
     const ipg_json_value_t * v;
     double x;
     const bool two_stage = c->arch == IPG_ARCH_FASTERRCNN;
-    c->score_thresh       = 0.05f;
-    c->nms_thresh         = 0.5f;
+    c->score_thresh = 0.05f;
+    c->nms_thresh = 0.5f;
     c->detections_per_img = two_stage ? 100 : 300;
-    c->topk_candidates    = 1000;
+    c->topk_candidates = 1000;
     for (int i = 0; i < 4; i++) {
         c->box_weights[i] = two_stage ? (i < 2 ? 10.0f : 5.0f) : 1.0f;
     }
@@ -378,12 +378,12 @@ static bool cfg_parse_post(cfg_err_t * e, const ipg_json_value_t * root, ipg_con
 static bool cfg_parse_two_stage(cfg_err_t * e, const ipg_json_value_t * root, ipg_config_t * c) {
     const ipg_json_value_t * v;
     double x;
-    c->rpn_pre_nms_top_n   = 1000;
-    c->rpn_post_nms_top_n  = 1000;
-    c->rpn_nms_thresh      = 0.7f;
-    c->rpn_score_thresh    = 0.0f;
-    c->roi_output_size     = 7;
-    c->roi_sampling_ratio  = 2;
+    c->rpn_pre_nms_top_n = 1000;
+    c->rpn_post_nms_top_n = 1000;
+    c->rpn_nms_thresh = 0.7f;
+    c->rpn_score_thresh = 0.0f;
+    c->roi_output_size = 7;
+    c->roi_sampling_ratio = 2;
     c->representation_size = 1024;
     if (c->arch != IPG_ARCH_FASTERRCNN) {
         return true;
@@ -434,7 +434,7 @@ int ipg_config_parse(const char * json, size_t len, ipg_config_t * cfg, char * e
     }
     memset(cfg, 0, sizeof(*cfg));
 
-    char             jerr[256];
+    char jerr[256];
     ipg_json_doc_t * doc = NULL;
     if (ipg_json_parse(json, len, &doc, jerr, sizeof(jerr)) != 0) {
         cfg_error(&e, "%s", jerr);
@@ -448,12 +448,8 @@ int ipg_config_parse(const char * json, size_t len, ipg_config_t * cfg, char * e
         cfg_error(&e, "the config must be a JSON object, got %s", CFG_VAL(root));
         ok = false;
     } else {
-        ok = cfg_parse_backbone(&e, root, &c) &&
-             cfg_parse_levels(&e, root, &c) &&
-             cfg_parse_input(&e, root, &c) &&
-             cfg_parse_anchors(&e, root, &c) &&
-             cfg_parse_post(&e, root, &c) &&
-             cfg_parse_two_stage(&e, root, &c);
+        ok = cfg_parse_backbone(&e, root, &c) && cfg_parse_levels(&e, root, &c) && cfg_parse_input(&e, root, &c) &&
+             cfg_parse_anchors(&e, root, &c) && cfg_parse_post(&e, root, &c) && cfg_parse_two_stage(&e, root, &c);
     }
     ipg_json_free(doc);
     if (!ok) {
@@ -476,15 +472,15 @@ int32_t ipg_labels_parse(const char * json, size_t len, char *** labels, char * 
     }
     *labels = NULL;
 
-    char             jerr[256];
+    char jerr[256];
     ipg_json_doc_t * doc = NULL;
     if (ipg_json_parse(json, len, &doc, jerr, sizeof(jerr)) != 0) {
         cfg_error(&e, "%s", jerr);
         return -1;
     }
     const ipg_json_value_t * root = ipg_json_root(doc);
-    int32_t  n     = -1;
-    size_t   bytes = 0;
+    int32_t n = -1;
+    size_t bytes = 0;
     if (root->type != IPG_JSON_ARRAY) {
         cfg_error(&e, "the labels must be a JSON array of strings, got %s", CFG_VAL(root));
         goto done;
@@ -495,7 +491,7 @@ int32_t ipg_labels_parse(const char * json, size_t len, char *** labels, char * 
     }
     for (size_t i = 0; i < root->u.array.count; i++) {
         const ipg_json_value_t * s = &root->u.array.items[i];
-        const char *             why = NULL;
+        const char * why = NULL;
         if (s->type != IPG_JSON_STRING) {
             why = "is not a string";
         } else if (s->u.string.len == 0) {
@@ -514,8 +510,8 @@ int32_t ipg_labels_parse(const char * json, size_t len, char *** labels, char * 
 
     {
         const size_t count = root->u.array.count;
-        const size_t ptrs  = (count + 1) * sizeof(char *);   // NULL-terminated as a convenience
-        char **      block = malloc(ptrs + bytes);
+        const size_t ptrs = (count + 1) * sizeof(char *);   // NULL-terminated as a convenience
+        char ** block = malloc(ptrs + bytes);
         if (block == NULL) {
             cfg_error(&e, "out of memory");
             goto done;

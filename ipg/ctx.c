@@ -21,47 +21,51 @@
 
 struct ipg_ctx {
     const ipg_model_t * model;
-    ipg_ctx_params_t    params;
-    char                device_arg[128];
-    char *              classes;          // the caller's params.classes, copied
-    bool *              keep_label;       // per label: reported? NULL = all
-    ipg_cl_t            cl;
-    ipg_weights_dev_t   wd;
+    ipg_ctx_params_t params;
+    char device_arg[128];
+    char * classes;      // the caller's params.classes, copied
+    bool * keep_label;   // per label: reported? NULL = all
+    ipg_cl_t cl;
+    ipg_weights_dev_t wd;
 
-    bool                prepared;
-    ipg_letterbox_t     lb;               // the prepared frame size and format
-    int32_t             in_w, in_h;       // network input
-    cl_mem              frame_buf;        // packed frame (preprocess.h)
-    ipg_view_t *        views;            // the images of a frame: the full frame, or the full-frame pass and tiles
-    int32_t             n_views;
-    cl_mem              images;           // tiled: the letterboxed images [n_views][3][H][W]; else the net input
-    ipg_detection_t *   pool;             // tiled: every image's detections in frame pixels, image order
-    int32_t *           merge_scratch;    // tiled: ipg_tile_merge's 2 ints per pooled detection
-    int32_t             pool_cap;         // n_views * the model's per-image cap
-    ipg_plan_t          plan;
-    ipg_net_tensors_t   net;
-    const ipg_detector_i * det;           // the model's detector
-    void **             det_states;       // its post-processing state per image of the batch, made at prepare
-    int32_t             batch;            // images per pass of the plan (plan.h): n_views, or 1 (detector.h)
-    int32_t             first_net_step;   // steps before it are preprocessing
+    bool prepared;
+    ipg_letterbox_t lb;   // the prepared frame size and format
+    int32_t in_w, in_h;   // network input
+    cl_mem frame_buf;     // packed frame (preprocess.h)
+    ipg_view_t * views;   // the images of a frame: the full frame, or the full-frame pass and tiles
+    int32_t n_views;
+    cl_mem images;             // tiled: the letterboxed images [n_views][3][H][W]; else the net input
+    ipg_detection_t * pool;    // tiled: every image's detections in frame pixels, image order
+    int32_t * merge_scratch;   // tiled: ipg_tile_merge's 2 ints per pooled detection
+    int32_t pool_cap;          // n_views * the model's per-image cap
+    ipg_plan_t plan;
+    ipg_net_tensors_t net;
+    const ipg_detector_i * det;   // the model's detector
+    void ** det_states;           // its post-processing state per image of the batch, made at prepare
+    int32_t batch;                // images per pass of the plan (plan.h): n_views, or 1 (detector.h)
+    int32_t first_net_step;       // steps before it are preprocessing
 
-    cl_event *          events;           // one per step when profiling
-    ipg_stage_fn        stage_fn;
-    void *              stage_ud;
-    float *             stage_host;
-    size_t              stage_host_size;
-    char                err[IPG_ERR_LEN];
+    cl_event * events;   // one per step when profiling
+    ipg_stage_fn stage_fn;
+    void * stage_ud;
+    float * stage_host;
+    size_t stage_host_size;
+    char err[IPG_ERR_LEN];
 };
 
 ipg_ctx_params_t ipg_ctx_params_default(void) {
-    ipg_ctx_params_t p = { .device = NULL, .input_width = 0, .input_height = 0,
-                           .score_threshold = -1.0f, .nms_threshold = -1.0f, .max_detections = 0,
-                           .classes = NULL, .tiling = ipg_tiling_default() };
+    ipg_ctx_params_t p = { .device = NULL,
+                           .input_width = 0,
+                           .input_height = 0,
+                           .score_threshold = -1.0f,
+                           .nms_threshold = -1.0f,
+                           .max_detections = 0,
+                           .classes = NULL,
+                           .tiling = ipg_tiling_default() };
     return p;
 }
 
 static bool tiling_on(const ipg_tiling_t * t) { return t->tile_width > 0; }
-
 
 // Defaults for thresholds left negative or zero (ipg_ctx_params_t).
 static void resolve_thresholds(const ipg_config_t * cfg, ipg_ctx_params_t * p) {
@@ -106,8 +110,9 @@ static ipg_status_t parse_classes(ipg_ctx_t * ctx, const char * classes, char * 
         while (len > 0 && (*at == ' ' || *at == '\t')) at++, len--;
         while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t')) len--;
         int32_t i = 0;
-        while (len > 0 && i < n &&
-               !(strlen(ipg_model_label(ctx->model, i)) == len && strncmp(ipg_model_label(ctx->model, i), at, len) == 0))
+        while (
+            len > 0 && i < n &&
+            !(strlen(ipg_model_label(ctx->model, i)) == len && strncmp(ipg_model_label(ctx->model, i), at, len) == 0))
             i++;
         if (len > 0 && i == n) {
             char labels[IPG_ERR_LEN / 2];
@@ -158,7 +163,10 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
         return st;
     }
     p.classes = ctx->classes;
-    if (p.input_width == 0) { p.input_width = cfg->input_width; p.input_height = cfg->input_height; }
+    if (p.input_width == 0) {
+        p.input_width = cfg->input_width;
+        p.input_height = cfg->input_height;
+    }
     resolve_thresholds(cfg, &p);
     ctx->params = p;
     ctx->in_w = p.input_width;
@@ -181,7 +189,10 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
 static void release_events(ipg_ctx_t * ctx, int32_t first) {
     if (!ctx->events) return;
     for (int32_t i = first; i < ctx->plan.n_steps; i++)
-        if (ctx->events[i]) { clReleaseEvent(ctx->events[i]); ctx->events[i] = NULL; }
+        if (ctx->events[i]) {
+            clReleaseEvent(ctx->events[i]);
+            ctx->events[i] = NULL;
+        }
 }
 
 static void unprepare(ipg_ctx_t * ctx) {
@@ -241,8 +252,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     // The tile grid first: a frame needing too many tiles is refused before
     // anything of the current preparation is released.
     const ipg_tiling_t * tl = &ctx->params.tiling;
-    const int32_t n_tiles = tiling_on(tl) ? ipg_tile_grid(frame_w, frame_h, tl->tile_width, tl->tile_height,
-                                                          tl->overlap, NULL, 0) : 0;
+    const int32_t n_tiles =
+        tiling_on(tl) ? ipg_tile_grid(frame_w, frame_h, tl->tile_width, tl->tile_height, tl->overlap, NULL, 0) : 0;
     if (n_tiles > tl->max_tiles) {
         ipg_format_error(ctx->err, sizeof ctx->err,
                          "a %dx%d frame needs %d tiles of %dx%d at overlap %g, more than max-tiles %d", frame_w,
@@ -252,8 +263,9 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     unprepare(ctx);
     ctx->err[0] = '\0';
     const ipg_config_t * cfg = &ctx->model->cfg;
-    ipg_letterbox_t lb = { .frame_w = frame_w, .frame_h = frame_h, .format = format, .matrix = matrix,
-                           .full_range = full_range };
+    ipg_letterbox_t lb = {
+        .frame_w = frame_w, .frame_h = frame_h, .format = format, .matrix = matrix, .full_range = full_range
+    };
 
     ipg_plan_t * p = &ctx->plan;
     ipg_net_tensors_t * t = &ctx->net;
@@ -278,8 +290,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     if (full) ctx->views[0] = ipg_view_make(-1, 0, 0, frame_w, frame_h, ctx->in_w, ctx->in_h);
     if (n_tiles) ipg_tile_grid(frame_w, frame_h, tl->tile_width, tl->tile_height, tl->overlap, rects, n_tiles);
     for (int32_t i = 0; i < n_tiles; i++)
-        ctx->views[full + i] = ipg_view_make(i, rects[i].x, rects[i].y, rects[i].w, rects[i].h, ctx->in_w,
-                                             ctx->in_h);
+        ctx->views[full + i] = ipg_view_make(i, rects[i].x, rects[i].y, rects[i].w, rects[i].h, ctx->in_w, ctx->in_h);
     free(rects);
 
     // All images in one pass of the plan when the detector takes a batch;
@@ -301,10 +312,12 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
         // Every image letterboxed from the one uploaded frame; each then
         // goes through the network in turn.
         ctx->images = ipg_plan_buffer(p, (size_t) ctx->n_views * 3 * ctx->in_w * ctx->in_h * sizeof(float), NULL);
-        if (!ctx->images) { st = IPG_ERR_NO_MEMORY; goto fail; }
+        if (!ctx->images) {
+            st = IPG_ERR_NO_MEMORY;
+            goto fail;
+        }
     }
-    st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_buf, ctx->views, ctx->n_views, ctx->images, ctx->in_w,
-                             ctx->in_h);
+    st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_buf, ctx->views, ctx->n_views, ctx->images, ctx->in_w, ctx->in_h);
     if (st != IPG_OK) goto fail;
     ctx->first_net_step = p->n_steps;
 
@@ -322,13 +335,16 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     if (st != IPG_OK) goto fail;
     if (ctx->params.profile) {
         ctx->events = calloc((size_t) p->n_steps, sizeof *ctx->events);
-        if (!ctx->events) { st = IPG_ERR_NO_MEMORY; goto fail; }
+        if (!ctx->events) {
+            st = IPG_ERR_NO_MEMORY;
+            goto fail;
+        }
     }
 
     ctx->lb = lb;
     ctx->prepared = true;
-    ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %d x %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w,
-            frame_h, ctx->n_views, ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
+    ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %d x %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w, frame_h,
+            ctx->n_views, ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
     return IPG_OK;
 fail:
     unprepare(ctx);
@@ -350,8 +366,8 @@ static ipg_status_t dump_stage(const ipg_stage_t * stage, void * user_data) {
         ctx->stage_host_size = n;
     }
     cl_int count = 0;
-    cl_int rc = clEnqueueReadBuffer(ctx->cl.queue, t->buf, CL_TRUE, 0, n * sizeof(float), ctx->stage_host, 0, NULL,
-                                    NULL);
+    cl_int rc =
+        clEnqueueReadBuffer(ctx->cl.queue, t->buf, CL_TRUE, 0, n * sizeof(float), ctx->stage_host, 0, NULL, NULL);
     if (rc == CL_SUCCESS && stage->count)
         rc = clEnqueueReadBuffer(ctx->cl.queue, stage->count, CL_TRUE, 0, sizeof count, &count, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
@@ -367,7 +383,8 @@ static ipg_status_t dump_stage(const ipg_stage_t * stage, void * user_data) {
     } else if (stage->count) {
         w = count < 0 ? 0 : (count < t->w ? count : t->w);   // the first columns of each row
         for (int32_t row = 1; row < channels * t->h; row++)
-            memmove(ctx->stage_host + (size_t) row * w, ctx->stage_host + (size_t) row * t->w, (size_t) w * sizeof(float));
+            memmove(ctx->stage_host + (size_t) row * w, ctx->stage_host + (size_t) row * t->w,
+                    (size_t) w * sizeof(float));
     }
     ctx->stage_fn(stage->name, ctx->stage_host, channels, h, w, ctx->stage_ud);
     return IPG_OK;
@@ -389,9 +406,9 @@ static ipg_status_t collect_view(ipg_ctx_t * ctx, int32_t image, const ipg_view_
                                  int32_t max_dets, int32_t * n_dets) {
     ipg_candidate_t * kept = NULL;
     int32_t n = 0;
-    ipg_status_t st = ctx->det->collect(ctx->det_states[image], &ctx->cl, ctx->params.nms_threshold,
-                                        ctx->params.max_detections, ctx->keep_label, &kept, &n, ctx->err,
-                                        sizeof ctx->err);
+    ipg_status_t st =
+        ctx->det->collect(ctx->det_states[image], &ctx->cl, ctx->params.nms_threshold, ctx->params.max_detections,
+                          ctx->keep_label, &kept, &n, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
     const double lo[2] = { v->x0, v->y0 }, hi[2] = { v->x0 + v->w, v->y0 + v->h };
     int32_t out = 0;
@@ -401,8 +418,14 @@ static ipg_status_t collect_view(ipg_ctx_t * ctx, int32_t image, const ipg_view_
         for (int k = 0; k < 4; k++)
             xy[k] = (float) fmin(fmax(kept[i].box[k] / v->scale + lo[k & 1], lo[k & 1]), hi[k & 1]);
         ipg_detection_t * d = &dets[out++];
-        *d = (ipg_detection_t) { .x1 = xy[0], .y1 = xy[1], .x2 = xy[2], .y2 = xy[3], .score = kept[i].score,
-                                 .label = kept[i].label, .tile = v->tile, .scale = (float) v->scale };
+        *d = (ipg_detection_t){ .x1 = xy[0],
+                                .y1 = xy[1],
+                                .x2 = xy[2],
+                                .y2 = xy[3],
+                                .score = kept[i].score,
+                                .label = kept[i].label,
+                                .tile = v->tile,
+                                .scale = (float) v->scale };
     }
     *n_dets = out;
     return IPG_OK;

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 static const ipg_detector_i * const detectors[] = {
-    [IPG_ARCH_RETINANET]  = &ipg_detector_retinanet,
+    [IPG_ARCH_RETINANET] = &ipg_detector_retinanet,
     [IPG_ARCH_FASTERRCNN] = &ipg_detector_fasterrcnn,
 };
 

@@ -24,11 +24,11 @@
 #include "nms.h"
 
 typedef struct ipg_detector_i {
-    const char *   name;       // the config's "arch"
+    const char * name;         // the config's "arch"
     ipg_fpn_neck_t fpn_neck;   // the FPN levels the head reads
     // Whether plan and post_plan take a batch of images (plan.h); if not,
     // the context runs the network once per image with a batch of 1.
-    bool           batched;
+    bool batched;
     // Binds the head's weights (after the backbone's and the FPN's). 0 or -1
     // (error in b->err).
     int (*bind)(ipg_binder_t * b);
@@ -57,4 +57,4 @@ extern const ipg_detector_i ipg_detector_fasterrcnn;
 // The detector of a config's arch, or NULL.
 const ipg_detector_i * ipg_detector_for_arch(ipg_arch_t arch);
 
-#endif // IPG_DETECTOR_H
+#endif   // IPG_DETECTOR_H

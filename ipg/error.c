@@ -15,7 +15,7 @@ void ipg_format_error_prefixed_v(char * err, size_t err_size, const char * prefi
             w = 0;
         }
         if ((size_t) w >= err_size) {
-            return; // the prefix alone filled the buffer (cut and terminated)
+            return;   // the prefix alone filled the buffer (cut and terminated)
         }
         n = (size_t) w;
     }

@@ -13,8 +13,7 @@
 #define IPG_ERR_LEN 1024
 
 // printf into err.
-void ipg_format_error(char * err, size_t err_size, const char * fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void ipg_format_error(char * err, size_t err_size, const char * fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // "PREFIX: " then the formatted text: messages about a file start with its
 // name. A NULL prefix writes no "PREFIX: ".
@@ -25,4 +24,4 @@ void ipg_format_error_prefixed(char * err, size_t err_size, const char * prefix,
 void ipg_format_error_prefixed_v(char * err, size_t err_size, const char * prefix, const char * fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
-#endif // IPG_ERROR_H
+#endif   // IPG_ERROR_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // file-io.c: whole-file reading. See file-io.h.
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L // O_CLOEXEC, fstat
+#define _POSIX_C_SOURCE 200809L   // O_CLOEXEC, fstat
 #endif
 
 #include "file-io.h"
@@ -108,22 +108,22 @@ ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, 
         ipg_format_error(err, err_size, "ipg_file_read: NULL argument");
         return IPG_ERR_INVALID_ARG;
     }
-    *out  = NULL;
+    *out = NULL;
     *size = 0;
     if (max_bytes == SIZE_MAX) {
-        max_bytes = SIZE_MAX - 1; // room for the terminating NUL
+        max_bytes = SIZE_MAX - 1;   // room for the terminating NUL
     }
 
     uint64_t st_size;
-    int      fd = ipg_file_open(path, max_bytes, &st_size, err, err_size);
+    int fd = ipg_file_open(path, max_bytes, &st_size, err, err_size);
     if (fd < 0) {
         return IPG_ERR_IO;
     }
 
     // Read to EOF rather than trusting st_size, so a file that changes size
     // under us is still read consistently (and still within the limit).
-    size_t    cap = (size_t) st_size + 1;
-    size_t    len = 0;
+    size_t cap = (size_t) st_size + 1;
+    size_t len = 0;
     uint8_t * buf = malloc(cap);
     if (buf == NULL) {
         ipg_format_error_prefixed(err, err_size, path, "out of memory reading %zu bytes", cap);
@@ -151,7 +151,7 @@ ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, 
                 close(fd);
                 return IPG_ERR_IO;
             }
-            size_t    ncap = cap - 1 > max_bytes / 2 ? max_bytes + 1 : cap * 2;
+            size_t ncap = cap - 1 > max_bytes / 2 ? max_bytes + 1 : cap * 2;
             uint8_t * nbuf = realloc(buf, ncap);
             if (nbuf == NULL) {
                 ipg_format_error_prefixed(err, err_size, path, "out of memory reading %zu bytes", ncap);
@@ -179,7 +179,7 @@ ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, 
     }
     close(fd);
     buf[len] = '\0';
-    *out     = buf;
-    *size    = len;
+    *out = buf;
+    *size = len;
     return IPG_OK;
 }

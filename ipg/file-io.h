@@ -32,4 +32,4 @@ ipg_status_t ipg_file_read(const char * path, size_t max_bytes, uint8_t ** out, 
 // it) and its size in *size; -1 with the message in `err` otherwise.
 int ipg_file_open(const char * path, size_t max_bytes, uint64_t * size, char * err, size_t err_size);
 
-#endif // IPG_FILE_IO_H
+#endif   // IPG_FILE_IO_H

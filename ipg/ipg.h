@@ -65,13 +65,13 @@ extern "C" {
 
 typedef enum {
     IPG_OK = 0,
-    IPG_ERR_INVALID_ARG,    // a caller error: NULL pointer, size out of range, ...
-    IPG_ERR_IO,             // a file could not be opened or read
-    IPG_ERR_BAD_FILE,       // the model file is malformed or inconsistent
-    IPG_ERR_NO_DEVICE,      // no OpenCL device matches the request
-    IPG_ERR_OPENCL,         // an OpenCL call failed
-    IPG_ERR_NO_MEMORY,      // host or device allocation failed
-    IPG_ERR_STATE,          // call out of order (e.g. run before prepare)
+    IPG_ERR_INVALID_ARG,   // a caller error: NULL pointer, size out of range, ...
+    IPG_ERR_IO,            // a file could not be opened or read
+    IPG_ERR_BAD_FILE,      // the model file is malformed or inconsistent
+    IPG_ERR_NO_DEVICE,     // no OpenCL device matches the request
+    IPG_ERR_OPENCL,        // an OpenCL call failed
+    IPG_ERR_NO_MEMORY,     // host or device allocation failed
+    IPG_ERR_STATE,         // call out of order (e.g. run before prepare)
 } ipg_status_t;
 
 const char * ipg_status_name(ipg_status_t status);
@@ -88,8 +88,8 @@ typedef enum {
     IPG_PIXEL_BGRA,
     IPG_PIXEL_ARGB,
     IPG_PIXEL_ABGR,
-    IPG_PIXEL_I420,           // planar Y, U, V; chroma halved both ways (rounded up)
-    IPG_PIXEL_NV12,           // planar Y, then interleaved U V; chroma halved both ways
+    IPG_PIXEL_I420,   // planar Y, U, V; chroma halved both ways (rounded up)
+    IPG_PIXEL_NV12,   // planar Y, then interleaved U V; chroma halved both ways
     IPG_PIXEL_COUNT_
 } ipg_pixel_format_t;
 
@@ -106,21 +106,21 @@ typedef enum { IPG_YUV_BT601 = 0, IPG_YUV_BT709, IPG_YUV_BT2020 } ipg_yuv_matrix
 // formats: `planes` and `strides` (I420: Y, U, V; NV12: Y, UV), `data` unused.
 typedef struct {
     const uint8_t * data;
-    int32_t         stride;   // bytes from one row to the next (>= width * bpp)
+    int32_t stride;   // bytes from one row to the next (>= width * bpp)
     const uint8_t * planes[3];
-    int32_t         strides[3];
+    int32_t strides[3];
 } ipg_frame_t;
 
 // One detection, in frame pixels (x2 > x1, y2 > y1 unless clipped to a line).
 typedef struct {
-    float   x1, y1, x2, y2;
-    float   score;            // in [0, 1]
-    int32_t label;            // index into the model's labels, 0-based
+    float x1, y1, x2, y2;
+    float score;     // in [0, 1]
+    int32_t label;   // index into the model's labels, 0-based
     // Provenance: the tile the detection came from (row-major index; -1 for
     // the full-frame pass, and for every detection when tiling is off) and
     // the scale factor from frame to network-input pixels it was seen at.
     int32_t tile;
-    float   scale;
+    float scale;
 } ipg_detection_t;
 
 // ---- tiling ----------------------------------------------------------------
@@ -137,22 +137,22 @@ typedef enum {
 } ipg_tile_merge_t;
 
 typedef enum {
-    IPG_TILE_METRIC_IOS = 0,  // intersection over the smaller box: a box cut by a tile border matches the whole one
-    IPG_TILE_METRIC_IOU,      // intersection over union
+    IPG_TILE_METRIC_IOS = 0,   // intersection over the smaller box: a box cut by a tile border matches the whole one
+    IPG_TILE_METRIC_IOU,       // intersection over union
 } ipg_tile_metric_t;
 
 #define IPG_MAX_TILES_DEFAULT 64
 #define IPG_MAX_TILES_LIMIT   1024
 
 typedef struct {
-    int32_t           tile_width;       // frame pixels; 0 = tiling off
-    int32_t           tile_height;
-    double            overlap;          // fraction of a tile shared with its neighbour, 0 .. 0.9
-    int32_t           full_frame;       // 1 = also run the whole frame (tile -1)
-    ipg_tile_merge_t  merge;
+    int32_t tile_width;   // frame pixels; 0 = tiling off
+    int32_t tile_height;
+    double overlap;       // fraction of a tile shared with its neighbour, 0 .. 0.9
+    int32_t full_frame;   // 1 = also run the whole frame (tile -1)
+    ipg_tile_merge_t merge;
     ipg_tile_metric_t match_metric;
-    float             match_threshold;  // boxes of one label with metric > this are merged / suppressed
-    int32_t           max_tiles;        // a frame needing more tiles is refused at prepare; 1 .. IPG_MAX_TILES_LIMIT
+    float match_threshold;   // boxes of one label with metric > this are merged / suppressed
+    int32_t max_tiles;       // a frame needing more tiles is refused at prepare; 1 .. IPG_MAX_TILES_LIMIT
 } ipg_tiling_t;
 
 // Tiling off, and SAHI's defaults for the rest: overlap 0.2, full-frame
@@ -168,8 +168,8 @@ ipg_status_t ipg_tiling_check(const ipg_tiling_t * tiling, char * err, size_t er
 // The parsers return -1 for an unknown name.
 const char * ipg_tile_merge_name(ipg_tile_merge_t merge);
 const char * ipg_tile_metric_name(ipg_tile_metric_t metric);
-int32_t      ipg_tile_merge_parse(const char * name);
-int32_t      ipg_tile_metric_parse(const char * name);
+int32_t ipg_tile_merge_parse(const char * name);
+int32_t ipg_tile_metric_parse(const char * name);
 
 // ---- logging -------------------------------------------------------------
 
@@ -190,12 +190,12 @@ ipg_status_t ipg_model_load_file(const char * path, ipg_model_t ** out, char * e
 // The same from bytes in memory (copied); `name` is used in messages.
 ipg_status_t ipg_model_load_memory(const uint8_t * bytes, size_t size, const char * name, ipg_model_t ** out,
                                    char * err, size_t err_size);
-void         ipg_model_free(ipg_model_t * model);
+void ipg_model_free(ipg_model_t * model);
 
-int32_t      ipg_model_num_labels(const ipg_model_t * model);
+int32_t ipg_model_num_labels(const ipg_model_t * model);
 const char * ipg_model_label(const ipg_model_t * model, int32_t index);   // NULL if out of range
 // The network input size the model was made for (config "input").
-void         ipg_model_input_size(const ipg_model_t * model, int32_t * width, int32_t * height);
+void ipg_model_input_size(const ipg_model_t * model, int32_t * width, int32_t * height);
 // Short description, e.g. "retinanet resnet18 x0.5 ipg[2,3,4,5] fpn64 10 classes 512x512"
 // (or "fasterrcnn ...").
 const char * ipg_model_description(const ipg_model_t * model);
@@ -228,9 +228,9 @@ typedef struct {
     int32_t input_height;
     // Reported detections have score >= score_threshold. < 0: the model's
     // candidate threshold (config score_thresh).
-    float   score_threshold;
+    float score_threshold;
     // Class-wise NMS IoU threshold; < 0: the model's (config nms_thresh).
-    float   nms_threshold;
+    float nms_threshold;
     // At most this many detections; <= 0: the model's (config detections_per_img).
     int32_t max_detections;
     // Time every kernel with OpenCL events (ipg_ctx_profile_report). Costs a
@@ -251,9 +251,9 @@ typedef struct {
 
 ipg_ctx_params_t ipg_ctx_params_default(void);
 
-ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params,
-                          ipg_ctx_t ** out, char * err, size_t err_size);
-void         ipg_ctx_free(ipg_ctx_t * ctx);
+ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
+                          size_t err_size);
+void ipg_ctx_free(ipg_ctx_t * ctx);
 
 // Compiles every program and allocates every buffer for frames of this size
 // and format. May be called again for a new size; a call with the current
@@ -261,17 +261,16 @@ void         ipg_ctx_free(ipg_ctx_t * ctx);
 // range here; ipg_ctx_prepare_yuv() names the colorimetry. With tiling on it
 // computes the tile grid: a frame needing more than tiling.max_tiles tiles is
 // refused with IPG_ERR_INVALID_ARG (the previous preparation stays).
-ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
-                             ipg_pixel_format_t format);
+ipg_status_t ipg_ctx_prepare(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height, ipg_pixel_format_t format);
 // The same, with the Y'CbCr matrix and range of planar formats (ignored for
 // packed ones). full_range: 1 = 0..255, 0 = limited (Y 16..235, C 16..240).
-ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height,
-                                 ipg_pixel_format_t format, ipg_yuv_matrix_t matrix, int32_t full_range);
+ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_width, int32_t frame_height, ipg_pixel_format_t format,
+                                 ipg_yuv_matrix_t matrix, int32_t full_range);
 
 // Runs the network on one frame. Writes at most `max_dets` detections sorted
 // by decreasing score and their count to *n_dets. The frame is only read.
-ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
-                         ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
+ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detection_t * dets, int32_t max_dets,
+                         int32_t * n_dets);
 
 // Runs the network on an already normalised network input: a float tensor
 // [3][input_height][input_width] (NCHW, batch 1). Detections are reported in
@@ -279,8 +278,8 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame,
 // Like ipg_ctx_run, it needs a prepared context (any frame size and format:
 // the preprocessing is skipped); before ipg_ctx_prepare it returns
 // IPG_ERR_STATE.
-ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input,
-                                ipg_detection_t * dets, int32_t max_dets, int32_t * n_dets);
+ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detection_t * dets, int32_t max_dets,
+                                int32_t * n_dets);
 
 // The images the network runs per frame at the prepared size: the tiles plus
 // the full-frame pass with tiling on, 1 without; 0 before ipg_ctx_prepare.
@@ -316,12 +315,12 @@ const char * ipg_ctx_device_name(const ipg_ctx_t * ctx);
 // "rpn.scores" [1][1][R], "roi.features" [C*S*S][1][R], "roi.cls" [K+1][1][R],
 // "roi.box" [4(K+1)][1][R], with R this frame's number of RoIs.
 // Reading back is slow: set a callback for debugging only. NULL disables it.
-typedef void (*ipg_stage_fn)(const char * name, const float * data, int32_t channels,
-                             int32_t height, int32_t width, void * user_data);
+typedef void (*ipg_stage_fn)(const char * name, const float * data, int32_t channels, int32_t height, int32_t width,
+                             void * user_data);
 void ipg_ctx_set_stage_callback(ipg_ctx_t * ctx, ipg_stage_fn fn, void * user_data);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif // IPG_H
+#endif   // IPG_H

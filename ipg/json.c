@@ -25,39 +25,39 @@
 
 typedef struct ipg_json_chunk {
     struct ipg_json_chunk * next;
-    size_t                  cap;
-    size_t                  used;
+    size_t cap;
+    size_t used;
 } ipg_json_chunk_t;
 
-#define IPG_JSON_ALIGN      16
-#define IPG_JSON_CHUNK_HDR  ((sizeof(ipg_json_chunk_t) + IPG_JSON_ALIGN - 1) & ~(size_t) (IPG_JSON_ALIGN - 1))
+#define IPG_JSON_ALIGN       16
+#define IPG_JSON_CHUNK_HDR   ((sizeof(ipg_json_chunk_t) + IPG_JSON_ALIGN - 1) & ~(size_t) (IPG_JSON_ALIGN - 1))
 #define IPG_JSON_CHUNK_FIRST ((size_t) 512)
 #define IPG_JSON_CHUNK_MAX   ((size_t) 16 << 10)
 
 struct ipg_json_doc {
     ipg_json_chunk_t * chunks;
-    ipg_json_value_t   root;
+    ipg_json_value_t root;
 };
 
 typedef struct {
-    const char *      s;
-    size_t            len;
-    size_t            pos;
-    int32_t           depth;
+    const char * s;
+    size_t len;
+    size_t pos;
+    int32_t depth;
     ipg_json_limits_t lim;
-    size_t            mem;        // bytes charged so far (arena + stacks)
-    ipg_json_doc_t *  doc;
+    size_t mem;   // bytes charged so far (arena + stacks)
+    ipg_json_doc_t * doc;
 
-    ipg_json_value_t *  vals;     // stack of array items being built
-    size_t              n_vals;
-    size_t              cap_vals;
-    ipg_json_member_t * mems;     // stack of object members being built
-    size_t              n_mems;
-    size_t              cap_mems;
+    ipg_json_value_t * vals;   // stack of array items being built
+    size_t n_vals;
+    size_t cap_vals;
+    ipg_json_member_t * mems;   // stack of object members being built
+    size_t n_mems;
+    size_t cap_mems;
 
-    char *  err;
-    size_t  err_size;
-    bool    failed;
+    char * err;
+    size_t err_size;
+    bool failed;
 } ipg_json_parser_t;
 
 static void json_error_at(ipg_json_parser_t * p, size_t offset, const char * fmt, ...)
@@ -65,7 +65,7 @@ static void json_error_at(ipg_json_parser_t * p, size_t offset, const char * fmt
 
 static void json_error_at(ipg_json_parser_t * p, size_t offset, const char * fmt, ...) {
     if (p->failed) {
-        return; // keep the first, most precise message
+        return;   // keep the first, most precise message
     }
     p->failed = true;
     char where[48];
@@ -119,7 +119,7 @@ static void * json_alloc(ipg_json_parser_t * p, size_t n) {
             json_error_at(p, p->pos, "out of memory");
             return NULL;
         }
-        c->cap  = cap;
+        c->cap = cap;
         c->used = 0;
         // A big one-off block goes behind the current chunk so that the
         // current chunk's free space stays usable (and its size keeps
@@ -196,7 +196,7 @@ static int json_hex4(const char * s) {
     int v = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        int  d;
+        int d;
         if (c >= '0' && c <= '9') {
             d = c - '0';
         } else if (c >= 'a' && c <= 'f') {
@@ -241,22 +241,26 @@ static size_t json_utf8_seq(const unsigned char * s, size_t n) {
     if (c < 0x80) {
         return 1;
     }
-    size_t        len;
+    size_t len;
     unsigned char lo = 0x80, hi = 0xbf;   // range of the second byte
     if (c >= 0xc2 && c <= 0xdf) {
         len = 2;
     } else if (c == 0xe0) {
-        len = 3; lo = 0xa0;
+        len = 3;
+        lo = 0xa0;
     } else if (c == 0xed) {
-        len = 3; hi = 0x9f;
+        len = 3;
+        hi = 0x9f;
     } else if (c >= 0xe1 && c <= 0xef) {
         len = 3;
     } else if (c == 0xf0) {
-        len = 4; lo = 0x90;
+        len = 4;
+        lo = 0x90;
     } else if (c >= 0xf1 && c <= 0xf3) {
         len = 4;
     } else if (c == 0xf4) {
-        len = 4; hi = 0x8f;
+        len = 4;
+        hi = 0x8f;
     } else {
         return 0;
     }
@@ -278,7 +282,7 @@ static bool json_parse_value(ipg_json_parser_t * p, ipg_json_value_t * out);
 // Parses the string starting at the opening quote at p->pos.
 static bool json_parse_string(ipg_json_parser_t * p, const char ** out_ptr, size_t * out_len) {
     const size_t start = p->pos;
-    p->pos++; // opening quote
+    p->pos++;   // opening quote
 
     // Find the closing quote first: the decoded string is never longer than
     // its source, so this bounds the allocation.
@@ -310,25 +314,47 @@ static bool json_parse_string(ipg_json_parser_t * p, const char ** out_ptr, size
                 return false;
             }
             memcpy(dst + n, s + p->pos, k);
-            n      += k;
+            n += k;
             p->pos += k;
             continue;
         }
         // Escape: the scan above guarantees that p->pos + 1 < end + 1.
         char e = (char) s[p->pos + 1];
         switch (e) {
-            case '"':  dst[n++] = '"';  p->pos += 2; continue;
-            case '\\': dst[n++] = '\\'; p->pos += 2; continue;
-            case '/':  dst[n++] = '/';  p->pos += 2; continue;
-            case 'b':  dst[n++] = '\b'; p->pos += 2; continue;
-            case 'f':  dst[n++] = '\f'; p->pos += 2; continue;
-            case 'n':  dst[n++] = '\n'; p->pos += 2; continue;
-            case 'r':  dst[n++] = '\r'; p->pos += 2; continue;
-            case 't':  dst[n++] = '\t'; p->pos += 2; continue;
-            case 'u':  break;
-            default:
-                json_error_at(p, p->pos, "invalid escape sequence in a string");
-                return false;
+            case '"':
+                dst[n++] = '"';
+                p->pos += 2;
+                continue;
+            case '\\':
+                dst[n++] = '\\';
+                p->pos += 2;
+                continue;
+            case '/':
+                dst[n++] = '/';
+                p->pos += 2;
+                continue;
+            case 'b':
+                dst[n++] = '\b';
+                p->pos += 2;
+                continue;
+            case 'f':
+                dst[n++] = '\f';
+                p->pos += 2;
+                continue;
+            case 'n':
+                dst[n++] = '\n';
+                p->pos += 2;
+                continue;
+            case 'r':
+                dst[n++] = '\r';
+                p->pos += 2;
+                continue;
+            case 't':
+                dst[n++] = '\t';
+                p->pos += 2;
+                continue;
+            case 'u': break;
+            default: json_error_at(p, p->pos, "invalid escape sequence in a string"); return false;
         }
         int hi = end - p->pos >= 6 ? json_hex4(p->s + p->pos + 2) : -1;
         if (hi < 0) {
@@ -362,15 +388,13 @@ static bool json_parse_string(ipg_json_parser_t * p, const char ** out_ptr, size
     return true;
 }
 
-static bool json_is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
+static bool json_is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
     const size_t start = p->pos;
     const char * s = p->s;
-    size_t       i = p->pos;
-    bool         is_int = true;
+    size_t i = p->pos;
+    bool is_int = true;
 
     if (i < p->len && s[i] == '-') {
         i++;
@@ -424,8 +448,8 @@ static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
     // that INT64_MIN fits too).
     int64_t i64 = 0;
     if (is_int) {
-        bool   neg = s[start] == '-';
-        size_t k   = start + (neg ? 1 : 0);
+        bool neg = s[start] == '-';
+        size_t k = start + (neg ? 1 : 0);
         for (; k < i; k++) {
             int d = s[k] - '0';
             if (i64 < (INT64_MIN + d) / 10) {
@@ -448,7 +472,7 @@ static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
 
     // strtod needs a NUL-terminated copy and honours LC_NUMERIC, which a host
     // application may have changed: swap '.' for the locale's radix.
-    char   small[64];
+    char small[64];
     char * buf = small;
     if (n >= sizeof(small)) {
         buf = malloc(n + 1);
@@ -460,8 +484,8 @@ static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
     memcpy(buf, s + start, n);
     buf[n] = '\0';
     const struct lconv * lc = localeconv();
-    if (lc != NULL && lc->decimal_point != NULL && lc->decimal_point[0] != '\0' &&
-        lc->decimal_point[0] != '.' && lc->decimal_point[1] == '\0') {
+    if (lc != NULL && lc->decimal_point != NULL && lc->decimal_point[0] != '\0' && lc->decimal_point[0] != '.' &&
+        lc->decimal_point[1] == '\0') {
         char * dot = strchr(buf, '.');
         if (dot != NULL) {
             *dot = lc->decimal_point[0];
@@ -470,7 +494,7 @@ static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
     char * endp = NULL;
     errno = 0;
     double v = strtod(buf, &endp);
-    bool   ok = endp == buf + n;
+    bool ok = endp == buf + n;
     if (buf != small) {
         free(buf);
     }
@@ -482,10 +506,10 @@ static bool json_parse_number(ipg_json_parser_t * p, ipg_json_value_t * out) {
         json_error_at(p, start, "number out of range");
         return false;
     }
-    out->type                = IPG_JSON_NUMBER;
-    out->u.number.value      = v;
-    out->u.number.i64        = i64;
-    out->u.number.is_int     = is_int;
+    out->type = IPG_JSON_NUMBER;
+    out->u.number.value = v;
+    out->u.number.i64 = i64;
+    out->u.number.is_int = is_int;
     p->pos = i;
     return true;
 }
@@ -500,7 +524,7 @@ static bool json_parse_literal(ipg_json_parser_t * p, const char * word, ipg_jso
     if (word[0] == 'n') {
         out->type = IPG_JSON_NULL;
     } else {
-        out->type      = IPG_JSON_BOOL;
+        out->type = IPG_JSON_BOOL;
         out->u.boolean = word[0] == 't';
     }
     return true;
@@ -519,7 +543,7 @@ static bool json_parse_array(ipg_json_parser_t * p, ipg_json_value_t * out) {
     if (!json_enter(p)) {
         return false;
     }
-    p->pos++; // '['
+    p->pos++;   // '['
     const size_t base = p->n_vals;
     json_skip_ws(p);
     if (p->pos < p->len && p->s[p->pos] == ']') {
@@ -562,7 +586,7 @@ static bool json_parse_array(ipg_json_parser_t * p, ipg_json_value_t * out) {
         memcpy(items, p->vals + base, count * sizeof(*items));
     }
     p->n_vals = base;
-    out->type          = IPG_JSON_ARRAY;
+    out->type = IPG_JSON_ARRAY;
     out->u.array.items = items;
     out->u.array.count = count;
     p->depth--;
@@ -573,7 +597,7 @@ static int json_member_cmp(const void * a, const void * b) {
     const ipg_json_member_t * ma = *(const ipg_json_member_t * const *) a;
     const ipg_json_member_t * mb = *(const ipg_json_member_t * const *) b;
     size_t n = ma->key_len < mb->key_len ? ma->key_len : mb->key_len;
-    int    c = memcmp(ma->key, mb->key, n);
+    int c = memcmp(ma->key, mb->key, n);
     if (c != 0) {
         return c;
     }
@@ -589,10 +613,10 @@ static void json_quote_key(char * buf, size_t size, const char * key, size_t len
     size_t o = 0;
     size_t i = 0;
     for (; i < len; i++) {
-        unsigned char c    = (unsigned char) key[i];
-        size_t        need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
+        unsigned char c = (unsigned char) key[i];
+        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
         if (o + need + 4 > size) {
-            break; // keep room for "..." and the terminator
+            break;   // keep room for "..." and the terminator
         }
         if (need == 1) {
             buf[o++] = (char) c;
@@ -652,7 +676,7 @@ static bool json_parse_object(ipg_json_parser_t * p, ipg_json_value_t * out) {
     if (!json_enter(p)) {
         return false;
     }
-    p->pos++; // '{'
+    p->pos++;   // '{'
     const size_t base = p->n_mems;
     json_skip_ws(p);
     if (p->pos < p->len && p->s[p->pos] == '}') {
@@ -713,9 +737,9 @@ static bool json_parse_object(ipg_json_parser_t * p, ipg_json_value_t * out) {
         memcpy(members, p->mems + base, count * sizeof(*members));
     }
     p->n_mems = base;
-    out->type             = IPG_JSON_OBJECT;
+    out->type = IPG_JSON_OBJECT;
     out->u.object.members = members;
-    out->u.object.count   = count;
+    out->u.object.count = count;
     p->depth--;
     return true;
 }
@@ -732,9 +756,7 @@ static bool json_parse_value(ipg_json_parser_t * p, ipg_json_value_t * out) {
     switch (c) {
         case '{': return json_parse_object(p, out);
         case '[': return json_parse_array(p, out);
-        case '"':
-            out->type = IPG_JSON_STRING;
-            return json_parse_string(p, &out->u.string.ptr, &out->u.string.len);
+        case '"': out->type = IPG_JSON_STRING; return json_parse_string(p, &out->u.string.ptr, &out->u.string.len);
         case 't': return json_parse_literal(p, "true", out);
         case 'f': return json_parse_literal(p, "false", out);
         case 'n': return json_parse_literal(p, "null", out);
@@ -767,14 +789,14 @@ void ipg_json_free(ipg_json_doc_t * doc) {
     free(doc);
 }
 
-int ipg_json_parse_ex(const char * text, size_t len, const ipg_json_limits_t * limits,
-                      ipg_json_doc_t ** out, char * err, size_t err_size) {
+int ipg_json_parse_ex(const char * text, size_t len, const ipg_json_limits_t * limits, ipg_json_doc_t ** out,
+                      char * err, size_t err_size) {
     ipg_json_parser_t p;
     memset(&p, 0, sizeof(p));
-    p.s        = text;
-    p.len      = len;
-    p.lim      = limits ? *limits : ipg_json_limits_default();
-    p.err      = err;
+    p.s = text;
+    p.len = len;
+    p.lim = limits ? *limits : ipg_json_limits_default();
+    p.err = err;
     p.err_size = err_size;
     if (err != NULL && err_size > 0) {
         err[0] = '\0';
@@ -819,9 +841,7 @@ int ipg_json_parse(const char * text, size_t len, ipg_json_doc_t ** out, char * 
     return ipg_json_parse_ex(text, len, NULL, out, err, err_size);
 }
 
-const ipg_json_value_t * ipg_json_root(const ipg_json_doc_t * doc) {
-    return doc ? &doc->root : NULL;
-}
+const ipg_json_value_t * ipg_json_root(const ipg_json_doc_t * doc) { return doc ? &doc->root : NULL; }
 
 const ipg_json_value_t * ipg_json_get(const ipg_json_value_t * obj, const char * key) {
     if (obj == NULL || obj->type != IPG_JSON_OBJECT || key == NULL) {
@@ -859,11 +879,11 @@ const ipg_json_value_t * ipg_json_at(const ipg_json_value_t * arr, size_t i) {
 
 const char * ipg_json_type_name(ipg_json_type_t type) {
     switch (type) {
-        case IPG_JSON_NULL:   return "null";
-        case IPG_JSON_BOOL:   return "boolean";
+        case IPG_JSON_NULL: return "null";
+        case IPG_JSON_BOOL: return "boolean";
         case IPG_JSON_NUMBER: return "number";
         case IPG_JSON_STRING: return "string";
-        case IPG_JSON_ARRAY:  return "array";
+        case IPG_JSON_ARRAY: return "array";
         case IPG_JSON_OBJECT: return "object";
     }
     return "unknown";
@@ -907,7 +927,7 @@ void ipg_json_write_string(const char * s, size_t len, bool ascii_only, ipg_json
         uint32_t cp = json_utf8_code_point(b + i, n);
         const char * short_esc = NULL;
         switch (cp) {
-            case '"':  short_esc = "\\\""; break;
+            case '"': short_esc = "\\\""; break;
             case '\\': short_esc = "\\\\"; break;
             case '\n': short_esc = "\\n"; break;
             case '\r': short_esc = "\\r"; break;
@@ -939,7 +959,7 @@ typedef struct {
     char * buf;
     size_t size;
     size_t pos;
-    bool   full;
+    bool full;
 } ipg_json_writer_t;
 
 static void json_w_bytes(ipg_json_writer_t * w, const char * s, size_t n) {
@@ -952,13 +972,9 @@ static void json_w_bytes(ipg_json_writer_t * w, const char * s, size_t n) {
     }
 }
 
-static void json_w_str(ipg_json_writer_t * w, const char * s) {
-    json_w_bytes(w, s, strlen(s));
-}
+static void json_w_str(ipg_json_writer_t * w, const char * s) { json_w_bytes(w, s, strlen(s)); }
 
-static void json_w_sink(void * ud, const char * bytes, size_t n) {
-    json_w_bytes(ud, bytes, n);
-}
+static void json_w_sink(void * ud, const char * bytes, size_t n) { json_w_bytes(ud, bytes, n); }
 
 static void json_w_string(ipg_json_writer_t * w, const char * s, size_t n) {
     ipg_json_write_string(s, n, false, json_w_sink, w);
@@ -981,9 +997,7 @@ static void json_w_value(ipg_json_writer_t * w, const ipg_json_value_t * v) {
             }
             json_w_str(w, num);
             break;
-        case IPG_JSON_STRING:
-            json_w_string(w, v->u.string.ptr, v->u.string.len);
-            break;
+        case IPG_JSON_STRING: json_w_string(w, v->u.string.ptr, v->u.string.len); break;
         case IPG_JSON_ARRAY:
             json_w_bytes(w, "[", 1);
             for (size_t i = 0; i < v->u.array.count && !w->full; i++) {

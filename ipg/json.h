@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPG_JSON_MAX_DEPTH_DEFAULT   64
-#define IPG_JSON_MAX_MEMORY_DEFAULT  ((size_t) 256 << 20)   // DOM bytes, input excluded
+#define IPG_JSON_MAX_DEPTH_DEFAULT  64
+#define IPG_JSON_MAX_MEMORY_DEFAULT ((size_t) 256 << 20)   // DOM bytes, input excluded
 
 typedef enum {
     IPG_JSON_NULL = 0,
@@ -42,45 +42,45 @@ typedef enum {
     IPG_JSON_OBJECT,
 } ipg_json_type_t;
 
-typedef struct ipg_json_value  ipg_json_value_t;
+typedef struct ipg_json_value ipg_json_value_t;
 typedef struct ipg_json_member ipg_json_member_t;
-typedef struct ipg_json_doc    ipg_json_doc_t;
+typedef struct ipg_json_doc ipg_json_doc_t;
 
 struct ipg_json_value {
     ipg_json_type_t type;
-    size_t          offset;            // byte offset of the value in the source text
+    size_t offset;   // byte offset of the value in the source text
     union {
         bool boolean;
         struct {
-            double  value;             // nearest double (finite: overflow is an error)
-            int64_t i64;               // exact value when is_int
-            bool    is_int;            // an integer literal (no fraction/exponent) that fits int64
+            double value;   // nearest double (finite: overflow is an error)
+            int64_t i64;    // exact value when is_int
+            bool is_int;    // an integer literal (no fraction/exponent) that fits int64
         } number;
         struct {
-            const char * ptr;          // UTF-8, NUL-terminated
-            size_t       len;          // bytes, without the terminator
+            const char * ptr;   // UTF-8, NUL-terminated
+            size_t len;         // bytes, without the terminator
         } string;
         struct {
             const ipg_json_value_t * items;
-            size_t                   count;
+            size_t count;
         } array;
         struct {
             const ipg_json_member_t * members;   // in document order
-            size_t                    count;
+            size_t count;
         } object;
     } u;
 };
 
 struct ipg_json_member {
-    const char *     key;              // UTF-8, NUL-terminated
-    size_t           key_len;
-    size_t           key_offset;       // byte offset of the key's opening quote
+    const char * key;   // UTF-8, NUL-terminated
+    size_t key_len;
+    size_t key_offset;   // byte offset of the key's opening quote
     ipg_json_value_t value;
 };
 
 typedef struct {
-    int32_t max_depth;                 // arrays/objects nested deeper are refused (>= 1)
-    size_t  max_memory;                // the DOM may not need more than this many bytes
+    int32_t max_depth;   // arrays/objects nested deeper are refused (>= 1)
+    size_t max_memory;   // the DOM may not need more than this many bytes
 } ipg_json_limits_t;
 
 ipg_json_limits_t ipg_json_limits_default(void);
@@ -88,9 +88,9 @@ ipg_json_limits_t ipg_json_limits_default(void);
 // Parses exactly `len` bytes holding one JSON value (surrounding whitespace
 // allowed). Returns 0 and sets *out, or returns non-zero with *out = NULL and
 // a message in `err` (which may be NULL).
-int  ipg_json_parse(const char * text, size_t len, ipg_json_doc_t ** out, char * err, size_t err_size);
-int  ipg_json_parse_ex(const char * text, size_t len, const ipg_json_limits_t * limits,
-                       ipg_json_doc_t ** out, char * err, size_t err_size);
+int ipg_json_parse(const char * text, size_t len, ipg_json_doc_t ** out, char * err, size_t err_size);
+int ipg_json_parse_ex(const char * text, size_t len, const ipg_json_limits_t * limits, ipg_json_doc_t ** out,
+                      char * err, size_t err_size);
 void ipg_json_free(ipg_json_doc_t * doc);
 
 const ipg_json_value_t * ipg_json_root(const ipg_json_doc_t * doc);
@@ -128,4 +128,4 @@ void ipg_json_write_string(const char * s, size_t len, bool ascii_only, ipg_json
 // Returns `buf`.
 char * ipg_json_format(const ipg_json_value_t * v, char * buf, size_t size);
 
-#endif // IPG_JSON_H
+#endif   // IPG_JSON_H

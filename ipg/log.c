@@ -23,7 +23,7 @@ static void default_log(ipg_log_level_t level, const char * message, void * user
 }
 
 static ipg_log_fn g_log_fn = default_log;
-static void *     g_log_ud = NULL;
+static void * g_log_ud = NULL;
 
 void ipg_log_set(ipg_log_fn fn, void * user_data) {
     g_log_fn = fn;

@@ -10,4 +10,4 @@
 
 void ipg_log(ipg_log_level_t level, const char * fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#endif // IPG_LOG_H
+#endif   // IPG_LOG_H

@@ -78,14 +78,21 @@ static int32_t bind_weights(ipg_binder_t * b, const char * name, int32_t cout, i
     ipg_conv_host_t * c = &m->convs[m->n_convs];
     memset(c, 0, sizeof *c);
     c->name = strdup(name);
-    c->cout = cout; c->cin = cin; c->kh = k; c->kw = k; c->stride = stride; c->pad = pad;
+    c->cout = cout;
+    c->cin = cin;
+    c->kh = k;
+    c->kw = k;
+    c->stride = stride;
+    c->pad = pad;
     size_t kk = (size_t) cin * k * k;
     c->w = malloc((size_t) cout * kk * sizeof(float));
     c->b = calloc((size_t) cout, sizeof(float));
     float * tmp = malloc(4 * (size_t) cout * sizeof(float));
     if (!c->name || !c->w || !c->b || !tmp) {
         free(tmp);
-        free(c->name); free(c->w); free(c->b);
+        free(c->name);
+        free(c->w);
+        free(c->b);
         goto oom;
     }
     m->n_convs++;   // owned by the model from here, freed with it
@@ -151,8 +158,8 @@ static void describe(ipg_model_t * m) {
     char levels[32] = "";
     for (int32_t i = 0; i < c->num_ipg_levels; i++)
         snprintf(levels + strlen(levels), sizeof levels - strlen(levels), "%s%d", i ? "," : "", c->ipg_levels[i]);
-    snprintf(m->desc, sizeof m->desc, "%s %s x%g ipg[%s] fpn%d %d classes %dx%d", m->detector->name, c->backbone, c->width, levels,
-             c->fpn_channels, c->num_classes, c->input_width, c->input_height);
+    snprintf(m->desc, sizeof m->desc, "%s %s x%g ipg[%s] fpn%d %d classes %dx%d", m->detector->name, c->backbone,
+             c->width, levels, c->fpn_channels, c->num_classes, c->input_width, c->input_height);
 }
 
 // Loads from a file (bytes == NULL) or from memory (path only names it).
@@ -189,12 +196,22 @@ static ipg_status_t load(const char * path, const uint8_t * bytes, size_t size, 
                  version ? "\"" : "", version ? version : "(missing)", version ? "\"" : "");
         goto fail;
     }
-    if (!config) { snprintf(msg, sizeof msg, "__metadata__ has no \"config\""); goto fail; }
-    if (!labels) { snprintf(msg, sizeof msg, "__metadata__ has no \"labels\""); goto fail; }
+    if (!config) {
+        snprintf(msg, sizeof msg, "__metadata__ has no \"config\"");
+        goto fail;
+    }
+    if (!labels) {
+        snprintf(msg, sizeof msg, "__metadata__ has no \"labels\"");
+        goto fail;
+    }
 
     m = calloc(1, sizeof *m);
     used = calloc((size_t) file.n_tensors + 1, sizeof *used);
-    if (!m || !used) { status = IPG_ERR_NO_MEMORY; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    if (!m || !used) {
+        status = IPG_ERR_NO_MEMORY;
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
 
     char sub[IPG_ERR_LEN - 64];
     if (ipg_config_parse(config, strlen(config), &m->cfg, sub, sizeof sub) != 0) {

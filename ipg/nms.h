@@ -10,8 +10,8 @@
 
 // A decoded candidate in network-input pixels.
 typedef struct {
-    float   box[4];
-    float   score;
+    float box[4];
+    float score;
     int32_t label;
 } ipg_candidate_t;
 
@@ -32,7 +32,7 @@ void ipg_sort_by_flat_index(int32_t * pairs, int32_t n);
 // A sort key that carries its score and its index, so that the comparator
 // needs no global state (two contexts may sort on two threads at once).
 typedef struct {
-    float   score;
+    float score;
     int32_t index;
 } ipg_score_key_t;
 
@@ -41,4 +41,4 @@ typedef struct {
 // merge (tiling.c) both order their boxes with it.
 void ipg_sort_by_score(ipg_score_key_t * keys, int32_t n);
 
-#endif // IPG_NMS_H
+#endif   // IPG_NMS_H

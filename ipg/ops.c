@@ -20,7 +20,8 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
     float * packed = calloc(n, sizeof(float));
     float * bias = calloc((size_t) M, sizeof(float));
     if (!packed || !bias) {
-        free(packed); free(bias);
+        free(packed);
+        free(bias);
         ipg_format_error(err, err_size, "out of memory packing '%s'", h->name);
         return IPG_ERR_NO_MEMORY;
     }
@@ -31,16 +32,20 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
                 h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
     if (with_bias) memcpy(bias, h->b, (size_t) M * sizeof(float));
     out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
-    out->bias = out->w_packed ? ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size)
-                              : NULL;
+    out->bias =
+        out->w_packed ? ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size) : NULL;
     free(packed);
     free(bias);
     if (!out->w_packed || !out->bias) {
         ipg_conv_dev_free(out);
         return IPG_ERR_NO_MEMORY;
     }
-    out->cout = M; out->cin = cin_count; out->kh = h->kh; out->kw = h->kw;
-    out->stride = h->stride; out->pad = h->pad;
+    out->cout = M;
+    out->cin = cin_count;
+    out->kh = h->kh;
+    out->kw = h->kw;
+    out->stride = h->stride;
+    out->pad = h->pad;
     return IPG_OK;
 }
 
@@ -61,8 +66,8 @@ static ipg_status_t out_tensor(ipg_plan_t * p, ipg_tensor_t * out, int32_t c, in
     return ipg_plan_tensor(p, out, c, h, w);
 }
 
-ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
-                         const ipg_tensor_t * res, bool relu, ipg_tensor_t * out) {
+ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, const ipg_tensor_t * res,
+                         bool relu, ipg_tensor_t * out) {
     if (in->c != conv->cin) {
         ipg_format_error(p->err, p->err_size, "internal: conv expects %d input channels, got %d", conv->cin, in->c);
         return IPG_ERR_INVALID_ARG;
@@ -91,11 +96,14 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_mem(s, conv->bias);
         ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
         ipg_step_mem(s, out->buf);
-        ipg_step_int(s, M); ipg_step_int(s, in->c); ipg_step_int(s, in->h); ipg_step_int(s, in->w);
+        ipg_step_int(s, M);
+        ipg_step_int(s, in->c);
+        ipg_step_int(s, in->h);
+        ipg_step_int(s, in->w);
         ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
         ipg_step_int(s, (int32_t) B);
         s->flop = 2.0 * M * N * K * B;
-        ipg_step_range_prefer(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
+        ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
         return IPG_OK;
     }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
@@ -105,11 +113,13 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     // pack + GEMM per slice) is not done yet, so a layer over the device's
     // largest buffer is refused with the numbers.
     if (bytes > p->cl->max_alloc) {
-        ipg_format_error(p->err, p->err_size,
-                         "the im2col scratch of a %dx%d convolution (%d -> %d channels, %dx%d output, %zu images) in %s "
-                         "needs %zu bytes, over this device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu "
-                         "bytes): use a smaller input, a smaller batch or tiles", conv->kh, conv->kw, conv->cin, M, OW,
-                         OH, B, p->group ? p->group : "the network", bytes, (unsigned long long) p->cl->max_alloc);
+        ipg_format_error(
+            p->err, p->err_size,
+            "the im2col scratch of a %dx%d convolution (%d -> %d channels, %dx%d output, %zu images) in %s "
+            "needs %zu bytes, over this device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu "
+            "bytes): use a smaller input, a smaller batch or tiles",
+            conv->kh, conv->kw, conv->cin, M, OW, OH, B, p->group ? p->group : "the network", bytes,
+            (unsigned long long) p->cl->max_alloc);
         return IPG_ERR_NO_MEMORY;
     }
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
@@ -117,14 +127,19 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");
     if (!s) return IPG_ERR_OPENCL;
     ipg_step_mem(s, in->buf);
-    ipg_step_int(s, in->c); ipg_step_int(s, in->h); ipg_step_int(s, in->w);
-    ipg_step_int(s, conv->kh); ipg_step_int(s, conv->kw);
-    ipg_step_int(s, conv->stride); ipg_step_int(s, conv->pad);
-    ipg_step_int(s, OH); ipg_step_int(s, OW);
+    ipg_step_int(s, in->c);
+    ipg_step_int(s, in->h);
+    ipg_step_int(s, in->w);
+    ipg_step_int(s, conv->kh);
+    ipg_step_int(s, conv->kw);
+    ipg_step_int(s, conv->stride);
+    ipg_step_int(s, conv->pad);
+    ipg_step_int(s, OH);
+    ipg_step_int(s, OW);
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, K);
     ipg_step_int(s, (int32_t) B);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) K, nb, B }, NULL);
+    ipg_step_range(s, 3, (size_t[]){ (size_t) K, nb, B }, NULL);
 
     s = ipg_plan_step(p, "ipg_gemm_packed");
     if (!s) return IPG_ERR_OPENCL;
@@ -133,13 +148,15 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_mem(s, conv->bias);
     ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
     ipg_step_mem(s, out->buf);
-    ipg_step_int(s, M); ipg_step_int(s, N); ipg_step_int(s, K);
+    ipg_step_int(s, M);
+    ipg_step_int(s, N);
+    ipg_step_int(s, K);
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
     ipg_step_int(s, (int32_t) B);
     s->flop = 2.0 * M * N * K * B;
     // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
     // from wrapping the tile in a work-item loop.
-    ipg_step_range_prefer(s, 3, (size_t[]) { mb, nb, B }, p->cl->is_cpu ? (size_t[]) { 1, 1, 1 } : NULL);
+    ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
     return IPG_OK;
 }
 
@@ -153,12 +170,14 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     ipg_step_t * s = ipg_plan_step(p, kernel);
     if (!s) return IPG_ERR_OPENCL;
     ipg_step_mem(s, in->buf);
-    ipg_step_int(s, in->h); ipg_step_int(s, in->w);
+    ipg_step_int(s, in->h);
+    ipg_step_int(s, in->w);
     ipg_step_mem(s, out->buf);
-    ipg_step_int(s, oh); ipg_step_int(s, ow);
+    ipg_step_int(s, oh);
+    ipg_step_int(s, ow);
     const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
     ipg_step_int(s, (int32_t) channels);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) ow, (size_t) oh, channels }, NULL);
+    ipg_step_range(s, 3, (size_t[]){ (size_t) ow, (size_t) oh, channels }, NULL);
     return IPG_OK;
 }
 
@@ -185,13 +204,15 @@ ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, c
     ipg_step_t * s = ipg_plan_step(p, "ipg_upsample_add");
     if (!s) return IPG_ERR_OPENCL;
     ipg_step_mem(s, lateral->buf);
-    ipg_step_int(s, lateral->h); ipg_step_int(s, lateral->w);
+    ipg_step_int(s, lateral->h);
+    ipg_step_int(s, lateral->w);
     ipg_step_mem(s, top->buf);
-    ipg_step_int(s, top->h); ipg_step_int(s, top->w);
+    ipg_step_int(s, top->h);
+    ipg_step_int(s, top->w);
     ipg_step_mem(s, out->buf);
     const size_t channels = (size_t) ipg_plan_batch(p) * lateral->c;
     ipg_step_int(s, (int32_t) channels);
-    ipg_step_range(s, 3, (size_t[]) { (size_t) lateral->w, (size_t) lateral->h, channels }, NULL);
+    ipg_step_range(s, 3, (size_t[]){ (size_t) lateral->w, (size_t) lateral->h, channels }, NULL);
     return IPG_OK;
 }
 
@@ -204,6 +225,6 @@ ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t *
     ipg_step_mem(s, in->buf);
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, n);
-    ipg_step_range(s, 1, (size_t[]) { (size_t) n }, NULL);
+    ipg_step_range(s, 1, (size_t[]){ (size_t) n }, NULL);
     return IPG_OK;
 }

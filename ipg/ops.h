@@ -10,8 +10,8 @@
 
 // Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR].
 typedef struct {
-    cl_mem  w_packed;
-    cl_mem  bias;
+    cl_mem w_packed;
+    cl_mem bias;
     int32_t cout, cin, kh, kw, stride, pad;
 } ipg_conv_dev_t;
 
@@ -19,11 +19,11 @@ typedef struct {
 // host conv (the bias only if with_bias).
 ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin_begin, int32_t cin_count,
                              bool with_bias, ipg_conv_dev_t * out, char * err, size_t err_size);
-void         ipg_conv_dev_free(ipg_conv_dev_t * d);
+void ipg_conv_dev_free(ipg_conv_dev_t * d);
 
 // out = act(conv(in) + bias [+ res]).
-ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
-                         const ipg_tensor_t * res, bool relu, ipg_tensor_t * out);
+ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, const ipg_tensor_t * res,
+                         bool relu, ipg_tensor_t * out);
 ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
 ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
 // out = lateral + nearest-upsample(top) to lateral's size.
@@ -33,4 +33,4 @@ ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t *
 // Every other pixel of every other row: max pool 1x1 stride 2 (LastLevelMaxPool).
 ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out);
 
-#endif // IPG_OPS_H
+#endif   // IPG_OPS_H

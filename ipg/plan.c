@@ -24,15 +24,17 @@ static bool grow(void ** arr, int32_t * cap, int32_t need, size_t elem) {
 
 ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w) {
     if (c <= 0 || h <= 0 || w <= 0) {
-        ipg_format_error(p->err, p->err_size, "tensor of size %dx%dx%d is empty: the input is too small for the network",
-                         c, h, w);
+        ipg_format_error(p->err, p->err_size,
+                         "tensor of size %dx%dx%d is empty: the input is too small for the network", c, h, w);
         return IPG_ERR_INVALID_ARG;
     }
     if (!grow((void **) &p->buffers, &p->cap_buffers, p->n_buffers + 1, sizeof *p->buffers)) {
         ipg_format_error(p->err, p->err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
-    t->c = c; t->h = h; t->w = w;
+    t->c = c;
+    t->h = h;
+    t->w = w;
     const size_t bytes = ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float);
     if (bytes > p->cl->max_alloc) {
         ipg_format_error(p->err, p->err_size,
@@ -78,8 +80,8 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     s->kernel_name = kernel_name;
     s->group = p->group;
     // The limits every local size of this step is checked against (set_range).
-    rc = clGetKernelWorkGroupInfo(k, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof s->kernel_wg, &s->kernel_wg,
-                                  NULL);
+    rc =
+        clGetKernelWorkGroupInfo(k, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof s->kernel_wg, &s->kernel_wg, NULL);
     if (rc != CL_SUCCESS || s->kernel_wg == 0) {
         ipg_log(IPG_LOG_WARNING, "CL_KERNEL_WORK_GROUP_SIZE of %s unavailable (%s); using the device's limit",
                 kernel_name, ipg_cl_error_name(rc));
@@ -100,14 +102,14 @@ static int32_t push_arg(ipg_step_t * s, ipg_arg_t a) {
     return s->n_args++;
 }
 
-int32_t ipg_step_mem(ipg_step_t * s, cl_mem m) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_MEM, .mem = m }); }
+int32_t ipg_step_mem(ipg_step_t * s, cl_mem m) { return push_arg(s, (ipg_arg_t){ .kind = IPG_ARG_MEM, .mem = m }); }
 int32_t ipg_step_memref(ipg_step_t * s, cl_mem * m) {
-    return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_MEMREF, .memref = m });
+    return push_arg(s, (ipg_arg_t){ .kind = IPG_ARG_MEMREF, .memref = m });
 }
-int32_t ipg_step_int(ipg_step_t * s, int32_t v) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_INT, .i = v }); }
-int32_t ipg_step_float(ipg_step_t * s, float v) { return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_FLOAT, .f = v }); }
+int32_t ipg_step_int(ipg_step_t * s, int32_t v) { return push_arg(s, (ipg_arg_t){ .kind = IPG_ARG_INT, .i = v }); }
+int32_t ipg_step_float(ipg_step_t * s, float v) { return push_arg(s, (ipg_arg_t){ .kind = IPG_ARG_FLOAT, .f = v }); }
 int32_t ipg_step_local(ipg_step_t * s, size_t bytes) {
-    return push_arg(s, (ipg_arg_t) { .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes });
+    return push_arg(s, (ipg_arg_t){ .kind = IPG_ARG_LOCAL, .i = (cl_int) bytes });
 }
 
 bool ipg_forced_lws(size_t lws[3]) {
@@ -152,7 +154,8 @@ static void set_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const si
             // Halve the largest dimension until the work-group fits the kernel.
             while (total > s->kernel_wg) {
                 cl_uint big = 0;
-                for (cl_uint d = 1; d < dims; d++) if (s->lws[d] > s->lws[big]) big = d;
+                for (cl_uint d = 1; d < dims; d++)
+                    if (s->lws[d] > s->lws[big]) big = d;
                 total = total / s->lws[big] * ((s->lws[big] + 1) / 2);
                 s->lws[big] = (s->lws[big] + 1) / 2;
             }
@@ -181,13 +184,15 @@ size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
     size_t wg = p->cl->max_wg_size < IPG_RADIX_BINS ? p->cl->max_wg_size : IPG_RADIX_BINS;
     size_t kernel_wg = 0;
     if (clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
-                                 NULL) == CL_SUCCESS && kernel_wg > 0 && kernel_wg < wg)
+                                 NULL) == CL_SUCCESS &&
+        kernel_wg > 0 && kernel_wg < wg)
         wg = kernel_wg;
     return wg;
 }
 
 void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {
-    if (!grow((void **) &p->stages, &p->cap_stages, p->n_stages + 1, sizeof *p->stages)) return;   // dumps are best effort
+    if (!grow((void **) &p->stages, &p->cap_stages, p->n_stages + 1, sizeof *p->stages))
+        return;   // dumps are best effort
     ipg_stage_t * st = &p->stages[p->n_stages++];
     st->after_step = p->n_steps - 1;
     snprintf(st->name, sizeof st->name, "%s", name);
@@ -212,8 +217,8 @@ static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
     for (int32_t j = 0; j < i; j++)
         if (strcmp(p->steps[j].kernel_name, s->kernel_name) == 0) return;
     cl_ulong priv = 0;
-    cl_int rc = clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PRIVATE_MEM_SIZE, sizeof priv, &priv,
-                                         NULL);
+    cl_int rc =
+        clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PRIVATE_MEM_SIZE, sizeof priv, &priv, NULL);
     if (rc != CL_SUCCESS) {
         ipg_log(IPG_LOG_DEBUG, "kernel %s: CL_KERNEL_PRIVATE_MEM_SIZE unavailable (%s)", s->kernel_name,
                 ipg_cl_error_name(rc));
@@ -239,20 +244,20 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
         if (s->lws_too_big) {
             ipg_format_error(p->err, p->err_size,
                              "kernel %s needs a work-group of %zu x %zu x %zu work-items; this device allows %zu for "
-                             "it (%zu x %zu x %zu per dimension)", s->kernel_name, s->lws[0],
-                             s->dims > 1 ? s->lws[1] : 1, s->dims > 2 ? s->lws[2] : 1, s->kernel_wg, s->max_items[0],
-                             s->max_items[1], s->max_items[2]);
+                             "it (%zu x %zu x %zu per dimension)",
+                             s->kernel_name, s->lws[0], s->dims > 1 ? s->lws[1] : 1, s->dims > 2 ? s->lws[2] : 1,
+                             s->kernel_wg, s->max_items[0], s->max_items[1], s->max_items[2]);
             return IPG_ERR_INVALID_ARG;
         }
         for (int32_t a = 0; a < s->n_args; a++) {
             const ipg_arg_t * arg = &s->args[a];
             cl_int rc;
             switch (arg->kind) {
-                case IPG_ARG_MEM:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), &arg->mem); break;
+                case IPG_ARG_MEM: rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), &arg->mem); break;
                 case IPG_ARG_MEMREF: rc = clSetKernelArg(s->kernel, a, sizeof(cl_mem), arg->memref); break;
-                case IPG_ARG_INT:    rc = clSetKernelArg(s->kernel, a, sizeof(cl_int), &arg->i); break;
-                case IPG_ARG_FLOAT:  rc = clSetKernelArg(s->kernel, a, sizeof(cl_float), &arg->f); break;
-                default:             rc = clSetKernelArg(s->kernel, a, (size_t) arg->i, NULL); break;
+                case IPG_ARG_INT: rc = clSetKernelArg(s->kernel, a, sizeof(cl_int), &arg->i); break;
+                case IPG_ARG_FLOAT: rc = clSetKernelArg(s->kernel, a, sizeof(cl_float), &arg->f); break;
+                default: rc = clSetKernelArg(s->kernel, a, (size_t) arg->i, NULL); break;
             }
             if (rc != CL_SUCCESS) {
                 ipg_format_error(p->err, p->err_size, "clSetKernelArg(%s, %d) failed: %s", s->kernel_name, a,
@@ -340,4 +345,3 @@ void ipg_plan_free(ipg_plan_t * p) {
     p->err = err;
     p->err_size = err_size;
 }
-

@@ -17,7 +17,7 @@
 // row.
 #define IPG_TENSOR_SLACK 16
 typedef struct {
-    cl_mem  buf;
+    cl_mem buf;
     int32_t c, h, w;
 } ipg_tensor_t;
 
@@ -25,9 +25,9 @@ typedef struct {
 // step may name a buffer (the shared scratch) that grows while planning.
 typedef struct {
     enum { IPG_ARG_MEM, IPG_ARG_MEMREF, IPG_ARG_INT, IPG_ARG_FLOAT, IPG_ARG_LOCAL } kind;   // LOCAL: i bytes
-    cl_mem   mem;
+    cl_mem mem;
     cl_mem * memref;
-    cl_int   i;
+    cl_int i;
     cl_float f;
 } ipg_arg_t;
 
@@ -36,55 +36,55 @@ typedef struct {
 #define IPG_MAX_ARGS 32
 
 typedef struct {
-    cl_kernel    kernel;         // owned: one kernel object per step keeps its args
+    cl_kernel kernel;   // owned: one kernel object per step keeps its args
     const char * kernel_name;
-    cl_uint      dims;
-    size_t       gws[3];
-    size_t       lws[3];
-    bool         has_lws;
-    size_t       kernel_wg;      // CL_KERNEL_WORK_GROUP_SIZE on the plan's device
-    size_t       max_items[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES
-    bool         lws_too_big;    // a required local size over those limits (ipg_plan_finalize refuses)
-    int32_t      n_args;
-    bool         too_many_args;  // an argument past IPG_MAX_ARGS was refused
-    ipg_arg_t    args[IPG_MAX_ARGS];
-    const char * group;          // profiling group ("stem", "layer2", "head", ...)
-    double       flop;           // arithmetic of this launch (convolutions only)
+    cl_uint dims;
+    size_t gws[3];
+    size_t lws[3];
+    bool has_lws;
+    size_t kernel_wg;      // CL_KERNEL_WORK_GROUP_SIZE on the plan's device
+    size_t max_items[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES
+    bool lws_too_big;      // a required local size over those limits (ipg_plan_finalize refuses)
+    int32_t n_args;
+    bool too_many_args;   // an argument past IPG_MAX_ARGS was refused
+    ipg_arg_t args[IPG_MAX_ARGS];
+    const char * group;   // profiling group ("stem", "layer2", "head", ...)
+    double flop;          // arithmetic of this launch (convolutions only)
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
 // With `count` set, only the first *count rows (count_axis 1: along h) or
 // columns (2: along w) are valid this frame; the dump reports just those.
 typedef struct {
-    int32_t      after_step;
-    char         name[32];
+    int32_t after_step;
+    char name[32];
     ipg_tensor_t t;
-    cl_mem       count;
-    int32_t      count_axis;
+    cl_mem count;
+    int32_t count_axis;
 } ipg_stage_t;
 
 typedef struct ipg_plan {
-    ipg_cl_t *     cl;
-    ipg_step_t *   steps;
-    int32_t        n_steps, cap_steps;
-    cl_mem *       buffers;       // every buffer the plan allocated (owned)
-    int32_t        n_buffers, cap_buffers;
-    int32_t        batch;         // images per pass, B (0 counts as 1): every tensor holds B images
-    cl_mem         scratch;       // packed im2col operand, shared by all convs
-    bool           pack_all_convs; // no direct 3x3 path (IPG_CONV=pack; tests)
-    size_t         scratch_bytes;
-    ipg_stage_t *  stages;
-    int32_t        n_stages, cap_stages;
-    const char *   group;         // current profiling group
-    char *         err;
-    size_t         err_size;
+    ipg_cl_t * cl;
+    ipg_step_t * steps;
+    int32_t n_steps, cap_steps;
+    cl_mem * buffers;   // every buffer the plan allocated (owned)
+    int32_t n_buffers, cap_buffers;
+    int32_t batch;         // images per pass, B (0 counts as 1): every tensor holds B images
+    cl_mem scratch;        // packed im2col operand, shared by all convs
+    bool pack_all_convs;   // no direct 3x3 path (IPG_CONV=pack; tests)
+    size_t scratch_bytes;
+    ipg_stage_t * stages;
+    int32_t n_stages, cap_stages;
+    const char * group;   // current profiling group
+    char * err;
+    size_t err_size;
 } ipg_plan_t;
 
 // The plan's batch B, at least 1.
 static inline int32_t ipg_plan_batch(const ipg_plan_t * p) { return p->batch > 1 ? p->batch : 1; }
 // Allocates a tensor of B images of c x h x w.
 ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w);
-cl_mem       ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
+cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 // Appends a launch of `kernel_name`; NULL on failure (p->err set). The
 // returned pointer is valid until the next ipg_plan_step: keep step indices
 // (p->n_steps - 1), not pointers, across steps.
@@ -92,34 +92,33 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name);
 // Each appends the next argument and returns its index, to record where a
 // value that changes later lives (ipg_plan_update_float); -1 past IPG_MAX_ARGS
 // (then ipg_plan_finalize fails).
-int32_t      ipg_step_mem(ipg_step_t * s, cl_mem m);
-int32_t      ipg_step_memref(ipg_step_t * s, cl_mem * m);
-int32_t      ipg_step_int(ipg_step_t * s, int32_t v);
-int32_t      ipg_step_float(ipg_step_t * s, float v);
-int32_t      ipg_step_local(ipg_step_t * s, size_t bytes);
+int32_t ipg_step_mem(ipg_step_t * s, cl_mem m);
+int32_t ipg_step_memref(ipg_step_t * s, cl_mem * m);
+int32_t ipg_step_int(ipg_step_t * s, int32_t v);
+int32_t ipg_step_float(ipg_step_t * s, float v);
+int32_t ipg_step_local(ipg_step_t * s, size_t bytes);
 // The launch's global size. lws NULL: independent work-items (every kernel
 // bounds-checks its ids), the driver picks the local size -- or
 // IPG_FORCE_LWS when set (below). lws given: a work-group algorithm that
 // needs exactly that local size; over the kernel's or device's limits the
 // plan is refused at ipg_plan_finalize. The global size is rounded up to a
 // multiple of the local size (OpenCL 1.2).
-void         ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
 // Independent work-items with a preferred local size (the register-tile
 // kernels want 1 per group on CPUs), capped by the kernel's and device's
 // limits; IPG_FORCE_LWS overrides it.
-void         ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * preferred);
+void ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * preferred);
 // IPG_FORCE_LWS=x[,y[,z]] (a test mode, docs/ARCHITECTURE.md): the local
 // size of every launch of independent work-items (missing dimensions 1), so
 // that global sizes are rounded up and every kernel's bounds checks run.
 // Fills lws and returns true when set and well-formed.
-bool         ipg_forced_lws(size_t lws[3]);
+bool ipg_forced_lws(size_t lws[3]);
 // The work-group size for a one-work-group select kernel (the radix select
 // of common.cl): the device's and the kernel's limits, at most IPG_RADIX_BINS.
-size_t       ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);
-void         ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
+size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);
+void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
 // A stage of which only the first *count rows (axis 1) or columns (axis 2) are valid.
-void         ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count,
-                                    int32_t axis);
+void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis);
 // Allocates the shared scratch and sets every recorded argument.
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p);
 // Rewrites one float argument of a finalised plan in place (a threshold).
@@ -138,6 +137,6 @@ ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, 
                                     ipg_plan_stage_fn on_stage, void * user_data);
 // Enqueues every step and waits (tests).
 ipg_status_t ipg_plan_run(ipg_plan_t * p);
-void         ipg_plan_free(ipg_plan_t * p);
+void ipg_plan_free(ipg_plan_t * p);
 
-#endif // IPG_PLAN_H
+#endif   // IPG_PLAN_H

@@ -19,10 +19,10 @@ typedef struct {
     int32_t grid_w, grid_h;
     int32_t stride_w, stride_h;
     int32_t n_anchors;
-    float   base[IPG_MAX_ANCHOR_SIZES * IPG_MAX_RATIOS][4];
+    float base[IPG_MAX_ANCHOR_SIZES * IPG_MAX_RATIOS][4];
 } ipg_level_anchors_t;
 
-void ipg_anchors_level(const ipg_config_t * cfg, int32_t level, int32_t grid_w, int32_t grid_h,
-                       int32_t image_w, int32_t image_h, ipg_level_anchors_t * out);
+void ipg_anchors_level(const ipg_config_t * cfg, int32_t level, int32_t grid_w, int32_t grid_h, int32_t image_w,
+                       int32_t image_h, ipg_level_anchors_t * out);
 
-#endif // IPG_POST_H
+#endif   // IPG_POST_H

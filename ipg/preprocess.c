@@ -13,10 +13,31 @@
 // Byte offsets of R, G, B within a packed pixel.
 static void channel_offsets(ipg_pixel_format_t f, int32_t * r, int32_t * g, int32_t * b) {
     switch (f) {
-        case IPG_PIXEL_RGB: case IPG_PIXEL_RGBX: case IPG_PIXEL_RGBA: *r = 0; *g = 1; *b = 2; break;
-        case IPG_PIXEL_BGR: case IPG_PIXEL_BGRX: case IPG_PIXEL_BGRA: *r = 2; *g = 1; *b = 0; break;
-        case IPG_PIXEL_XRGB: case IPG_PIXEL_ARGB:                     *r = 1; *g = 2; *b = 3; break;
-        default: /* XBGR, ABGR */                                      *r = 3; *g = 2; *b = 1; break;
+        case IPG_PIXEL_RGB:
+        case IPG_PIXEL_RGBX:
+        case IPG_PIXEL_RGBA:
+            *r = 0;
+            *g = 1;
+            *b = 2;
+            break;
+        case IPG_PIXEL_BGR:
+        case IPG_PIXEL_BGRX:
+        case IPG_PIXEL_BGRA:
+            *r = 2;
+            *g = 1;
+            *b = 0;
+            break;
+        case IPG_PIXEL_XRGB:
+        case IPG_PIXEL_ARGB:
+            *r = 1;
+            *g = 2;
+            *b = 3;
+            break;
+        default: /* XBGR, ABGR */
+            *r = 3;
+            *g = 2;
+            *b = 1;
+            break;
     }
 }
 
@@ -43,7 +64,8 @@ static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_view_t * v, cl_mem 
     int32_t * ih = malloc(2 * ((size_t) nw + nh) * sizeof(int32_t));
     float * lh = malloc(((size_t) nw + nh) * sizeof(float));
     if (!ih || !lh) {
-        free(ih); free(lh);
+        free(ih);
+        free(lh);
         ipg_format_error(p->err, p->err_size, "out of memory");
         return IPG_ERR_NO_MEMORY;
     }
@@ -59,9 +81,15 @@ static ipg_status_t letterbox_taps(ipg_plan_t * p, const ipg_view_t * v, cl_mem 
 // Y'CbCr -> R'G'B' on the 0..255 scale from the matrix's Kr, Kb:
 // { y_offset, y_scale, c_scale, r_v, g_u, g_v, b_u }.
 static void yuv_coefficients(ipg_yuv_matrix_t matrix, int32_t full_range, float coef[8]) {
-    double kr = 0.299, kb = 0.114;                                  // BT.601
-    if (matrix == IPG_YUV_BT709) { kr = 0.2126; kb = 0.0722; }
-    if (matrix == IPG_YUV_BT2020) { kr = 0.2627; kb = 0.0593; }
+    double kr = 0.299, kb = 0.114;   // BT.601
+    if (matrix == IPG_YUV_BT709) {
+        kr = 0.2126;
+        kb = 0.0722;
+    }
+    if (matrix == IPG_YUV_BT2020) {
+        kr = 0.2627;
+        kb = 0.0593;
+    }
     const double kg = 1.0 - kr - kb;
     coef[0] = full_range ? 0.0f : 16.0f;
     coef[1] = (float) (full_range ? 1.0 : 255.0 / 219.0);
@@ -74,8 +102,7 @@ static void yuv_coefficients(ipg_yuv_matrix_t matrix, int32_t full_range, float 
 }
 
 size_t ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format) {
-    if (ipg_pixel_format_is_planar(format))
-        return (size_t) w * h + 2 * (size_t) ((w + 1) / 2) * ((h + 1) / 2);
+    if (ipg_pixel_format_is_planar(format)) return (size_t) w * h + 2 * (size_t) ((w + 1) / 2) * ((h + 1) / 2);
     return (size_t) w * h * ipg_pixel_format_bpp(format);
 }
 
@@ -94,8 +121,7 @@ static ipg_status_t upload_plane(ipg_cl_t * cl, cl_mem frame_buf, const uint8_t 
     cl_int rc = clEnqueueWriteBufferRect(cl->queue, frame_buf, CL_TRUE, buffer_origin, host_origin, region,
                                          (size_t) row, 0, (size_t) stride, 0, data, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
-        ipg_format_error(err, err_size, "uploading the frame's %s failed: %s", what,
-                         ipg_cl_error_name(rc));
+        ipg_format_error(err, err_size, "uploading the frame's %s failed: %s", what, ipg_cl_error_name(rc));
         return IPG_ERR_OPENCL;
     }
     return IPG_OK;
@@ -108,17 +134,17 @@ ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterb
         return upload_plane(cl, frame_buf, frame->data, frame->stride, w * ipg_pixel_format_bpp(lb->format), h, 0,
                             "pixels", err, err_size);
     const int32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
-    ipg_status_t st = upload_plane(cl, frame_buf, frame->planes[0], frame->strides[0], w, h, 0, "Y plane", err,
-                                   err_size);
+    ipg_status_t st =
+        upload_plane(cl, frame_buf, frame->planes[0], frame->strides[0], w, h, 0, "Y plane", err, err_size);
     if (st != IPG_OK) return st;
     if (lb->format == IPG_PIXEL_NV12)
-        return upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h,
-                            "UV plane", err, err_size);
+        return upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h, "UV plane",
+                            err, err_size);
     st = upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], cw, ch, (size_t) w * h, "U plane", err,
                       err_size);
     if (st != IPG_OK) return st;
-    return upload_plane(cl, frame_buf, frame->planes[2], frame->strides[2], cw, ch,
-                        (size_t) w * h + (size_t) cw * ch, "V plane", err, err_size);
+    return upload_plane(cl, frame_buf, frame->planes[2], frame->strides[2], cw, ch, (size_t) w * h + (size_t) cw * ch,
+                        "V plane", err, err_size);
 }
 
 ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t in_w, int32_t in_h) {
@@ -133,9 +159,8 @@ ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_
     return v;
 }
 
-ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg,
-                                 cl_mem frame_buf, const ipg_view_t * views, int32_t n_views, cl_mem images,
-                                 int32_t in_w, int32_t in_h) {
+ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h) {
     const bool planar = ipg_pixel_format_is_planar(lb->format) != 0;
     p->group = "preprocess";
     cl_mem cbuf = NULL;
@@ -167,26 +192,33 @@ ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, con
         if (!s) return IPG_ERR_OPENCL;
         ipg_step_mem(s, frame_buf);
         if (planar) {
-            ipg_step_int(s, lb->frame_w); ipg_step_int(s, lb->frame_h);
+            ipg_step_int(s, lb->frame_w);
+            ipg_step_int(s, lb->frame_h);
             ipg_step_int(s, lb->format == IPG_PIXEL_NV12);
             ipg_step_mem(s, cbuf);
         } else {
             const int32_t bpp = ipg_pixel_format_bpp(lb->format);
             int32_t r_off, g_off, b_off;
             channel_offsets(lb->format, &r_off, &g_off, &b_off);
-            ipg_step_int(s, lb->frame_w * bpp); ipg_step_int(s, bpp);
-            ipg_step_int(s, r_off); ipg_step_int(s, g_off); ipg_step_int(s, b_off);
+            ipg_step_int(s, lb->frame_w * bpp);
+            ipg_step_int(s, bpp);
+            ipg_step_int(s, r_off);
+            ipg_step_int(s, g_off);
+            ipg_step_int(s, b_off);
         }
-        ipg_step_int(s, v->x0); ipg_step_int(s, v->y0);
-        ipg_step_int(s, v->new_w); ipg_step_int(s, v->new_h);
+        ipg_step_int(s, v->x0);
+        ipg_step_int(s, v->y0);
+        ipg_step_int(s, v->new_w);
+        ipg_step_int(s, v->new_h);
         ipg_step_mem(s, idx[k]);
         ipg_step_mem(s, lambda1[k]);
         for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->mean[i]);
         for (int i = 0; i < 3; i++) ipg_step_float(s, cfg->std[i]);
         ipg_step_mem(s, images);
-        ipg_step_int(s, in_w); ipg_step_int(s, in_h);
+        ipg_step_int(s, in_w);
+        ipg_step_int(s, in_h);
         ipg_step_int(s, b);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) in_w, (size_t) in_h }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) in_w, (size_t) in_h }, NULL);
     }
     return IPG_OK;
 }

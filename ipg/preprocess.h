@@ -11,27 +11,27 @@
 
 // One prepared frame geometry and format.
 typedef struct {
-    int32_t            frame_w, frame_h;
+    int32_t frame_w, frame_h;
     ipg_pixel_format_t format;
-    ipg_yuv_matrix_t   matrix;       // planar formats only
-    int32_t            full_range;   // planar formats only: 1 = 0..255
+    ipg_yuv_matrix_t matrix;   // planar formats only
+    int32_t full_range;        // planar formats only: 1 = 0..255
 } ipg_letterbox_t;
 
 // One image of a frame's batch: the whole frame (tile -1) or a tile, in
 // frame pixels, and how it is letterboxed (IPGNET.md: s = min(W / w, H / h),
 // the scaled size rounded, clamped to 1 .. the input's).
 typedef struct {
-    int32_t tile;                 // -1: the full frame
-    int32_t x0, y0, w, h;         // the source rect in the frame
-    int32_t new_w, new_h;         // its size after scaling
-    double  scale;                // s
+    int32_t tile;           // -1: the full frame
+    int32_t x0, y0, w, h;   // the source rect in the frame
+    int32_t new_w, new_h;   // its size after scaling
+    double scale;           // s
 } ipg_view_t;
 
-ipg_view_t   ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t in_w, int32_t in_h);
+ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t in_w, int32_t in_h);
 
 // Bytes of the packed frame buffer: rows of frame_w * bpp, or the Y plane
 // then the chroma planes (I420: U, V; NV12: UV interleaved).
-size_t       ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format);
+size_t ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format);
 // Copies a caller's frame into the packed buffer (rows packed whatever the
 // stride). Checks every plane and stride.
 ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterbox_t * lb, const ipg_frame_t * frame,
@@ -39,8 +39,7 @@ ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterb
 // Plans the letterbox steps: view b of frame_buf -> image b of `images`
 // ([n_views][3][H][W] floats: scaled, normalised with the config's mean and
 // std, zero padded). Views of one size share one taps table.
-ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg,
-                                 cl_mem frame_buf, const ipg_view_t * views, int32_t n_views, cl_mem images,
-                                 int32_t in_w, int32_t in_h);
+ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h);
 
-#endif // IPG_PREPROCESS_H
+#endif   // IPG_PREPROCESS_H

@@ -22,17 +22,11 @@
 
 static const struct {
     const char * name;
-    size_t       size;
+    size_t size;
 } ipg_st_dtypes[] = {
-    [IPG_ST_F32]  = { "F32",  4 },
-    [IPG_ST_F16]  = { "F16",  2 },
-    [IPG_ST_BF16] = { "BF16", 2 },
-    [IPG_ST_F64]  = { "F64",  8 },
-    [IPG_ST_I64]  = { "I64",  8 },
-    [IPG_ST_I32]  = { "I32",  4 },
-    [IPG_ST_I16]  = { "I16",  2 },
-    [IPG_ST_I8]   = { "I8",   1 },
-    [IPG_ST_U8]   = { "U8",   1 },
+    [IPG_ST_F32] = { "F32", 4 },   [IPG_ST_F16] = { "F16", 2 }, [IPG_ST_BF16] = { "BF16", 2 },
+    [IPG_ST_F64] = { "F64", 8 },   [IPG_ST_I64] = { "I64", 8 }, [IPG_ST_I32] = { "I32", 4 },
+    [IPG_ST_I16] = { "I16", 2 },   [IPG_ST_I8] = { "I8", 1 },   [IPG_ST_U8] = { "U8", 1 },
     [IPG_ST_BOOL] = { "BOOL", 1 },
 };
 
@@ -105,8 +99,8 @@ static bool st_has_control(const char * s, size_t len) {
 // Per-tensor parse state before sorting.
 typedef struct {
     ipg_st_tensor_t t;
-    uint64_t        begin;
-    uint64_t        end;
+    uint64_t begin;
+    uint64_t end;
 } st_entry_t;
 
 static int st_entry_cmp(const void * a, const void * b) {
@@ -124,7 +118,8 @@ static int st_entry_cmp(const void * a, const void * b) {
 static int st_parse_metadata(const ipg_json_value_t * v, ipg_st_file_t * f, char * err, size_t err_size) {
     if (v->type != IPG_JSON_OBJECT) {
         char vbuf[80];
-        ipg_format_error(err, err_size, "__metadata__ must be an object of strings, got %s", ipg_json_format(v, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "__metadata__ must be an object of strings, got %s",
+                         ipg_json_format(v, vbuf, sizeof(vbuf)));
         return 2;
     }
     size_t n = v->u.object.count;
@@ -151,8 +146,8 @@ static int st_parse_metadata(const ipg_json_value_t * v, ipg_st_file_t * f, char
         f->meta[f->n_meta].key = key;
         f->n_meta++;
         if (m->value.type != IPG_JSON_STRING) {
-            ipg_format_error(err, err_size, "metadata value for key '%s' is not a string (it is a %s)",
-                     key, ipg_json_type_name(m->value.type));
+            ipg_format_error(err, err_size, "metadata value for key '%s' is not a string (it is a %s)", key,
+                             ipg_json_type_name(m->value.type));
             return 2;
         }
         char * val = st_strdup(m->value.u.string.ptr, m->value.u.string.len, &has_nul);
@@ -181,25 +176,28 @@ static bool st_get_u63(const ipg_json_value_t * v, uint64_t * out) {
 // Parses one tensor entry; the caller owns e->t.name already.
 static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * err, size_t err_size) {
     const char * name = e->t.name;
-    char         vbuf[96];
+    char vbuf[96];
     if (v->type != IPG_JSON_OBJECT) {
-        ipg_format_error(err, err_size, "tensor '%s': entry must be an object, got %s", name, ipg_json_format(v, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "tensor '%s': entry must be an object, got %s", name,
+                         ipg_json_format(v, vbuf, sizeof(vbuf)));
         return 2;
     }
 
-    const ipg_json_value_t * dtype   = ipg_json_get(v, "dtype");
-    const ipg_json_value_t * shape   = ipg_json_get(v, "shape");
+    const ipg_json_value_t * dtype = ipg_json_get(v, "dtype");
+    const ipg_json_value_t * shape = ipg_json_get(v, "shape");
     const ipg_json_value_t * offsets = ipg_json_get(v, "data_offsets");
     if (dtype == NULL || shape == NULL || offsets == NULL) {
         ipg_format_error(err, err_size, "tensor '%s': missing '%s'", name,
-                 dtype == NULL ? "dtype" : shape == NULL ? "shape" : "data_offsets");
+                         dtype == NULL   ? "dtype"
+                         : shape == NULL ? "shape"
+                                         : "data_offsets");
         return 2;
     }
 
     // dtype
     if (dtype->type != IPG_JSON_STRING) {
         ipg_format_error(err, err_size, "tensor '%s': dtype %s is not a string", name,
-                 ipg_json_format(dtype, vbuf, sizeof(vbuf)));
+                         ipg_json_format(dtype, vbuf, sizeof(vbuf)));
         return 2;
     }
     int dt = -1;
@@ -211,7 +209,8 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
         }
     }
     if (dt < 0) {
-        ipg_format_error(err, err_size, "tensor '%s': unknown dtype %s", name, ipg_json_format(dtype, vbuf, sizeof(vbuf)));
+        ipg_format_error(err, err_size, "tensor '%s': unknown dtype %s", name,
+                         ipg_json_format(dtype, vbuf, sizeof(vbuf)));
         return 2;
     }
     e->t.dtype = (ipg_st_dtype_t) dt;
@@ -219,23 +218,23 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     // shape
     if (shape->type != IPG_JSON_ARRAY) {
         ipg_format_error(err, err_size, "tensor '%s': shape %s is not an array", name,
-                 ipg_json_format(shape, vbuf, sizeof(vbuf)));
+                         ipg_json_format(shape, vbuf, sizeof(vbuf)));
         return 2;
     }
     if (shape->u.array.count > IPG_ST_MAX_DIMS) {
-        ipg_format_error(err, err_size, "tensor '%s': shape has %zu dimensions, at most %d are supported",
-                 name, shape->u.array.count, IPG_ST_MAX_DIMS);
+        ipg_format_error(err, err_size, "tensor '%s': shape has %zu dimensions, at most %d are supported", name,
+                         shape->u.array.count, IPG_ST_MAX_DIMS);
         return 2;
     }
     e->t.n_dims = (int32_t) shape->u.array.count;
     int64_t numel = 1;
-    bool    overflow = false;
+    bool overflow = false;
     for (int32_t i = 0; i < e->t.n_dims; i++) {
         const ipg_json_value_t * d = &shape->u.array.items[i];
         uint64_t dim;
         if (!st_get_u63(d, &dim)) {
-            ipg_format_error(err, err_size, "tensor '%s': shape[%d] is %s, not a non-negative integer",
-                     name, (int) i, ipg_json_format(d, vbuf, sizeof(vbuf)));
+            ipg_format_error(err, err_size, "tensor '%s': shape[%d] is %s, not a non-negative integer", name, (int) i,
+                             ipg_json_format(d, vbuf, sizeof(vbuf)));
             return 2;
         }
         e->t.shape[i] = (int64_t) dim;
@@ -270,26 +269,28 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
     if (offsets->type != IPG_JSON_ARRAY || offsets->u.array.count != 2 ||
         !st_get_u63(&offsets->u.array.items[0], &begin) || !st_get_u63(&offsets->u.array.items[1], &end)) {
         ipg_format_error(err, err_size, "tensor '%s': data_offsets %s must be [begin, end], two non-negative integers",
-                 name, ipg_json_format(offsets, vbuf, sizeof(vbuf)));
+                         name, ipg_json_format(offsets, vbuf, sizeof(vbuf)));
         return 2;
     }
     if (begin > end) {
-        ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are reversed (begin > end)",
-                 name, begin, end);
+        ipg_format_error(err, err_size,
+                         "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are reversed (begin > end)", name, begin,
+                         end);
         return 2;
     }
     if (end - begin != need) {
-        ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are %" PRIu64
-                 " bytes but %s shape %s needs %" PRIu64,
-                 name, begin, end, end - begin, ipg_st_dtypes[dt].name, sbuf, need);
+        ipg_format_error(err, err_size,
+                         "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] are %" PRIu64
+                         " bytes but %s shape %s needs %" PRIu64,
+                         name, begin, end, end - begin, ipg_st_dtypes[dt].name, sbuf, need);
         return 2;
     }
     if (need > SIZE_MAX) {
         ipg_format_error(err, err_size, "tensor '%s': %" PRIu64 " bytes do not fit in memory", name, need);
         return 2;
     }
-    e->begin    = begin;
-    e->end      = end;
+    e->begin = begin;
+    e->end = end;
     e->t.nbytes = (size_t) need;
     return 0;
 }
@@ -298,8 +299,8 @@ static int st_parse_tensor(const ipg_json_value_t * v, st_entry_t * e, char * er
 static int st_check_header_length(uint64_t n, uint64_t size, char * err, size_t err_size) {
     // File size first: for a truncated or foreign file it is the useful fact.
     if (n > size - 8) {
-        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%" PRIu64 " bytes)%s",
-                 n, size, n > IPG_ST_MAX_HEADER ? " and the 100000000-byte limit" : "");
+        ipg_format_error(err, err_size, "header length %" PRIu64 " exceeds the file size (%" PRIu64 " bytes)%s", n,
+                         size, n > IPG_ST_MAX_HEADER ? " and the 100000000-byte limit" : "");
         return 2;
     }
     if (n > IPG_ST_MAX_HEADER) {
@@ -341,7 +342,7 @@ static int st_parse_header(ipg_st_file_t * f, const char * hdr, uint64_t n, cons
     const ipg_json_value_t * root = ipg_json_root(doc);
     int rc = 0;
     st_entry_t * entries = NULL;
-    size_t       n_entries = 0;
+    size_t n_entries = 0;
 
     if (root->type != IPG_JSON_OBJECT) {
         // Unreachable after the '{' check, kept for a parser that changes.
@@ -377,7 +378,8 @@ static int st_parse_header(ipg_st_file_t * f, const char * hdr, uint64_t n, cons
             goto done;
         }
         if (st_has_control(m->key, m->key_len)) {
-            ipg_format_error(err, err_size, "tensor name at header byte %zu contains a control character", m->key_offset);
+            ipg_format_error(err, err_size, "tensor name at header byte %zu contains a control character",
+                             m->key_offset);
             rc = 2;
             goto done;
         }
@@ -403,49 +405,54 @@ static int st_parse_header(ipg_st_file_t * f, const char * hdr, uint64_t n, cons
         total = total > UINT64_MAX - nb ? UINT64_MAX : total + nb;
     }
     if (total > (uint64_t) data_size) {
-        ipg_format_error(err, err_size, "the data buffer is %zu bytes but the tensors need %" PRIu64
-                 " (the file is truncated?)", data_size, total);
+        ipg_format_error(err, err_size,
+                         "the data buffer is %zu bytes but the tensors need %" PRIu64 " (the file is truncated?)",
+                         data_size, total);
         rc = 2;
         goto done;
     }
 
     qsort(entries, n_entries, sizeof(*entries), st_entry_cmp);
-    uint64_t     covered = 0;        // the tensors so far cover [0, covered)
-    const char * last    = NULL;     // the tensor that ends at `covered`
+    uint64_t covered = 0;       // the tensors so far cover [0, covered)
+    const char * last = NULL;   // the tensor that ends at `covered`
     for (size_t i = 0; i < n_entries; i++) {
         st_entry_t * e = &entries[i];
         if (e->end > (uint64_t) data_size) {
-            ipg_format_error(err, err_size, "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
-                     "] lie outside the data buffer (%zu bytes)", e->t.name, e->begin, e->end, data_size);
+            ipg_format_error(err, err_size,
+                             "tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
+                             "] lie outside the data buffer (%zu bytes)",
+                             e->t.name, e->begin, e->end, data_size);
             rc = 2;
             goto done;
         }
         if (e->begin < covered) {
             ipg_format_error(err, err_size, "tensors '%s' and '%s' overlap at byte %" PRIu64 " of the data buffer",
-                     last, e->t.name, e->begin);
+                             last, e->t.name, e->begin);
             rc = 2;
             goto done;
         }
         if (e->begin > covered) {
             if (last != NULL) {
-                ipg_format_error(err, err_size, "hole in the data buffer between byte %" PRIu64 " and %" PRIu64
-                         " (after tensor '%s')", covered, e->begin, last);
+                ipg_format_error(err, err_size,
+                                 "hole in the data buffer between byte %" PRIu64 " and %" PRIu64 " (after tensor '%s')",
+                                 covered, e->begin, last);
             } else {
-                ipg_format_error(err, err_size, "hole in the data buffer between byte 0 and %" PRIu64
-                         " (before tensor '%s')", e->begin, e->t.name);
+                ipg_format_error(err, err_size,
+                                 "hole in the data buffer between byte 0 and %" PRIu64 " (before tensor '%s')",
+                                 e->begin, e->t.name);
             }
             rc = 2;
             goto done;
         }
-        covered     = e->end;
-        last        = e->t.name;
+        covered = e->end;
+        last = e->t.name;
         e->t.offset = (size_t) e->begin;
-        e->t.data   = data != NULL ? data + e->begin : NULL;
+        e->t.data = data != NULL ? data + e->begin : NULL;
     }
     if (covered != (uint64_t) data_size) {
         ipg_format_error(err, err_size, "%" PRIu64 " unused bytes at the end of the data buffer (after %s%s%s)",
-                 (uint64_t) data_size - covered, last ? "tensor '" : "the header", last ? last : "",
-                 last ? "'" : "");
+                         (uint64_t) data_size - covered, last ? "tensor '" : "the header", last ? last : "",
+                         last ? "'" : "");
         rc = 2;
         goto done;
     }
@@ -521,8 +528,8 @@ static bool st_pread_full(int fd, void * dst, size_t size, uint64_t offset) {
         if (got <= 0) {
             return false;
         }
-        p      += got;
-        size   -= (size_t) got;
+        p += got;
+        size -= (size_t) got;
         offset += (uint64_t) got;
     }
     return true;
@@ -541,8 +548,8 @@ static int st_load_fd(int fd, uint64_t size, ipg_st_file_t * out, char * err, si
         ipg_format_error(err, err_size, "cannot read the header length: %s", errno ? strerror(errno) : "early end");
         return 1;
     }
-    const uint64_t n  = st_read_u64le(len8);
-    int            rc = st_check_header_length(n, size, err, err_size);
+    const uint64_t n = st_read_u64le(len8);
+    int rc = st_check_header_length(n, size, err, err_size);
     if (rc != 0) {
         return rc;
     }
@@ -573,9 +580,9 @@ static int st_load_fd(int fd, uint64_t size, ipg_st_file_t * out, char * err, si
         ipg_format_error(err, err_size, "cannot map %" PRIu64 " bytes: %s", size, strerror(errno));
         return 1;
     }
-    out->file      = map;
+    out->file = map;
     out->file_size = (size_t) size;
-    out->mapped    = true;
+    out->mapped = true;
     const uint8_t * data = out->file + 8 + n;
     for (int32_t i = 0; i < out->n_tensors; i++) {
         out->tensors[i].data = data + out->tensors[i].offset;
@@ -593,7 +600,7 @@ int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_s
     }
     memset(out, 0, sizeof(*out));
     uint64_t size;
-    int      fd = ipg_file_open(path, SIZE_MAX, &size, err, err_size);
+    int fd = ipg_file_open(path, SIZE_MAX, &size, err, err_size);
     if (fd < 0) {
         return 1;
     }
@@ -601,7 +608,7 @@ int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_s
     // alone do not say which file.
     char msg[1024];
     msg[0] = '\0';
-    int  rc = st_load_fd(fd, size, out, msg, sizeof(msg));
+    int rc = st_load_fd(fd, size, out, msg, sizeof(msg));
     close(fd);
     if (rc != 0) {
         ipg_format_error_prefixed(err, err_size, path, "%s", msg);
@@ -636,15 +643,15 @@ const char * ipg_st_meta(const ipg_st_file_t * f, const char * key) {
 
 float ipg_half_to_float(uint16_t h) {
     const uint32_t sign = (uint32_t) (h & 0x8000) << 16;
-    uint32_t       exp  = (h >> 10) & 0x1f;
-    uint32_t       man  = h & 0x3ff;
-    uint32_t       bits;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    uint32_t bits;
     if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);          // inf / NaN (payload kept)
+        bits = sign | 0x7f800000u | (man << 13);   // inf / NaN (payload kept)
     } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
+        bits = sign | ((exp + 112) << 23) | (man << 13);   // normal: rebias 15 -> 127
     } else if (man == 0) {
-        bits = sign;                                      // +-0
+        bits = sign;   // +-0
     } else {
         // Subnormal half: normalise into a float exponent.
         exp = 113;
@@ -664,7 +671,7 @@ float ipg_half_to_float(uint16_t h) {
 typedef struct {
     char * s;
     size_t len, cap;
-    bool   failed;
+    bool failed;
 } st_buf_t;
 
 static void st_buf_put(void * ud, const char * bytes, size_t n) {
@@ -682,25 +689,21 @@ static void st_buf_put(void * ud, const char * bytes, size_t n) {
             b->failed = true;
             return;
         }
-        b->s   = ns;
+        b->s = ns;
         b->cap = ncap;
     }
     memcpy(b->s + b->len, bytes, n);
     b->len += n;
 }
 
-static void st_buf_str(st_buf_t * b, const char * s) {
-    st_buf_put(b, s, strlen(s));
-}
+static void st_buf_str(st_buf_t * b, const char * s) { st_buf_put(b, s, strlen(s)); }
 
-static void st_buf_json(st_buf_t * b, const char * s) {
-    ipg_json_write_string(s, strlen(s), false, st_buf_put, b);
-}
+static void st_buf_json(st_buf_t * b, const char * s) { ipg_json_write_string(s, strlen(s), false, st_buf_put, b); }
 
 uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const ipg_st_entry_t * entries,
                               int32_t n_entries, size_t * size) {
     st_buf_t b = { NULL, 0, 0, false };
-    st_buf_put(&b, "\0\0\0\0\0\0\0\0", 8); // the length, filled in below
+    st_buf_put(&b, "\0\0\0\0\0\0\0\0", 8);   // the length, filled in below
     st_buf_str(&b, "{");
     if (n_meta > 0) {
         st_buf_str(&b, "\"__metadata__\": {");

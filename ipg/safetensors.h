@@ -21,19 +21,27 @@
 #define IPG_ST_MAX_DIMS 8
 
 typedef enum {
-    IPG_ST_F32 = 0, IPG_ST_F16, IPG_ST_BF16, IPG_ST_F64,
-    IPG_ST_I64, IPG_ST_I32, IPG_ST_I16, IPG_ST_I8, IPG_ST_U8, IPG_ST_BOOL,
+    IPG_ST_F32 = 0,
+    IPG_ST_F16,
+    IPG_ST_BF16,
+    IPG_ST_F64,
+    IPG_ST_I64,
+    IPG_ST_I32,
+    IPG_ST_I16,
+    IPG_ST_I8,
+    IPG_ST_U8,
+    IPG_ST_BOOL,
 } ipg_st_dtype_t;
 
 typedef struct {
-    char *          name;
-    ipg_st_dtype_t  dtype;
-    int32_t         n_dims;
-    int64_t         shape[IPG_ST_MAX_DIMS];
-    int64_t         numel;
-    const uint8_t * data;        // points into the file's data buffer
-    size_t          offset;      // data's offset in that buffer (data_offsets[0])
-    size_t          nbytes;
+    char * name;
+    ipg_st_dtype_t dtype;
+    int32_t n_dims;
+    int64_t shape[IPG_ST_MAX_DIMS];
+    int64_t numel;
+    const uint8_t * data;   // points into the file's data buffer
+    size_t offset;          // data's offset in that buffer (data_offsets[0])
+    size_t nbytes;
 } ipg_st_tensor_t;
 
 typedef struct {
@@ -42,13 +50,13 @@ typedef struct {
 } ipg_st_meta_t;
 
 typedef struct {
-    uint8_t *         file;      // whole file: a copy (ipg_st_parse) or a read-only map (ipg_st_load); owned
-    size_t            file_size;
-    bool              mapped;    // file is mmap'd (munmap'd by ipg_st_free)
-    int32_t           n_tensors;
+    uint8_t * file;   // whole file: a copy (ipg_st_parse) or a read-only map (ipg_st_load); owned
+    size_t file_size;
+    bool mapped;   // file is mmap'd (munmap'd by ipg_st_free)
+    int32_t n_tensors;
     ipg_st_tensor_t * tensors;   // sorted by data offset
-    int32_t           n_meta;
-    ipg_st_meta_t *   meta;
+    int32_t n_meta;
+    ipg_st_meta_t * meta;
 } ipg_st_file_t;
 
 // Reads and validates a file. Returns 0 on success; otherwise non-zero, and
@@ -59,24 +67,24 @@ typedef struct {
 // map, so a huge file with a bad header is refused after two small reads and
 // a good one costs only the pages read. As with any mapping, the file must not
 // be truncated while loaded (the reader would get SIGBUS).
-int  ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_size);
+int ipg_st_load(const char * path, ipg_st_file_t * out, char * err, size_t err_size);
 // Same on a memory block (copied). For tests and fuzzing.
-int  ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char * err, size_t err_size);
+int ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char * err, size_t err_size);
 void ipg_st_free(ipg_st_file_t * f);
 
 const ipg_st_tensor_t * ipg_st_find(const ipg_st_file_t * f, const char * name);
-const char *            ipg_st_meta(const ipg_st_file_t * f, const char * key);   // NULL if absent
-const char *            ipg_st_dtype_name(ipg_st_dtype_t dtype);
+const char * ipg_st_meta(const ipg_st_file_t * f, const char * key);   // NULL if absent
+const char * ipg_st_dtype_name(ipg_st_dtype_t dtype);
 
 // ---- writing ----------------------------------------------------------------
 
 // One tensor entry of a header being written.
 typedef struct {
-    const char *    name;
-    const char *    dtype;       // "F32", "F16", ... (written as given)
-    int32_t         n_dims;
-    const int64_t * shape;       // n_dims dimensions
-    uint64_t        begin, end;  // data_offsets, relative to the data buffer
+    const char * name;
+    const char * dtype;   // "F32", "F16", ... (written as given)
+    int32_t n_dims;
+    const int64_t * shape;   // n_dims dimensions
+    uint64_t begin, end;     // data_offsets, relative to the data buffer
 } ipg_st_entry_t;
 
 // The one safetensors writer: returns a malloc'd buffer holding the u64
@@ -94,4 +102,4 @@ uint8_t * ipg_st_write_header(const char * const * meta, int32_t n_meta, const i
 // IEEE half -> float.
 float ipg_half_to_float(uint16_t h);
 
-#endif // IPG_SAFETENSORS_H
+#endif   // IPG_SAFETENSORS_H

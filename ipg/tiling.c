@@ -13,8 +13,13 @@
 #include <string.h>
 
 ipg_tiling_t ipg_tiling_default(void) {
-    ipg_tiling_t t = { .tile_width = 0, .tile_height = 0, .overlap = 0.2, .full_frame = 1,
-                       .merge = IPG_TILE_MERGE_NMM, .match_metric = IPG_TILE_METRIC_IOS, .match_threshold = 0.5f,
+    ipg_tiling_t t = { .tile_width = 0,
+                       .tile_height = 0,
+                       .overlap = 0.2,
+                       .full_frame = 1,
+                       .merge = IPG_TILE_MERGE_NMM,
+                       .match_metric = IPG_TILE_METRIC_IOS,
+                       .match_threshold = 0.5f,
                        .max_tiles = IPG_MAX_TILES_DEFAULT };
     return t;
 }
@@ -22,8 +27,8 @@ ipg_tiling_t ipg_tiling_default(void) {
 ipg_status_t ipg_tiling_check(const ipg_tiling_t * t, char * err, size_t err_size) {
     if ((t->tile_width == 0) != (t->tile_height == 0) || t->tile_width < 0 || t->tile_height < 0 ||
         t->tile_width > 16384 || t->tile_height > 16384)
-        ipg_format_error(err, err_size, "tile size %dx%d: both sides 0 (tiling off) or both in 1..16384",
-                         t->tile_width, t->tile_height);
+        ipg_format_error(err, err_size, "tile size %dx%d: both sides 0 (tiling off) or both in 1..16384", t->tile_width,
+                         t->tile_height);
     else if (!(t->overlap >= 0.0 && t->overlap <= 0.9))
         ipg_format_error(err, err_size, "tile overlap %g: must lie in 0..0.9", t->overlap);
     else if (!(t->match_threshold >= 0.0f && t->match_threshold <= 1.0f))
@@ -78,9 +83,7 @@ static axis_t axis_make(int32_t frame, int32_t tile, double overlap) {
     return a;
 }
 
-static int32_t axis_origin(const axis_t * a, int32_t k) {
-    return k == a->count - 1 ? a->frame - a->tile : k * a->step;
-}
+static int32_t axis_origin(const axis_t * a, int32_t k) { return k == a->count - 1 ? a->frame - a->tile : k * a->step; }
 
 int32_t ipg_tile_grid(int32_t frame_w, int32_t frame_h, int32_t tile_w, int32_t tile_h, double overlap,
                       ipg_tile_rect_t * out, int32_t cap) {
@@ -89,7 +92,7 @@ int32_t ipg_tile_grid(int32_t frame_w, int32_t frame_h, int32_t tile_w, int32_t 
     const int64_t n = (int64_t) ax.count * ay.count;
     for (int64_t i = 0; out && i < n && i < cap; i++) {
         const int32_t r = (int32_t) (i / ax.count), c = (int32_t) (i % ax.count);
-        out[i] = (ipg_tile_rect_t) { axis_origin(&ax, c), axis_origin(&ay, r), ax.tile, ay.tile };
+        out[i] = (ipg_tile_rect_t){ axis_origin(&ax, c), axis_origin(&ay, r), ax.tile, ay.tile };
     }
     return n > INT32_MAX ? INT32_MAX : (int32_t) n;
 }
@@ -110,7 +113,7 @@ int32_t ipg_tile_merge(const ipg_detection_t * in, int32_t n, ipg_tile_merge_t m
                        float threshold, int32_t max_keep, int32_t * scratch, ipg_detection_t * out) {
     if (n <= 0 || max_keep <= 0) return 0;
     ipg_score_key_t * order = (ipg_score_key_t *) scratch;   // n keys = 2n ints
-    for (int32_t i = 0; i < n; i++) order[i] = (ipg_score_key_t) { in[i].score, i };
+    for (int32_t i = 0; i < n; i++) order[i] = (ipg_score_key_t){ in[i].score, i };
     ipg_sort_by_score(order, n);   // ties in pool order
 
     int32_t n_out = 0;
@@ -137,7 +140,8 @@ int32_t ipg_tile_merge(const ipg_detection_t * in, int32_t n, ipg_tile_merge_t m
         order[oi].index = -1;
         for (int32_t oj = oi + 1; oj < n; oj++) {
             const int32_t j = order[oj].index;
-            if (j >= 0 && in[j].label == keep->label && ipg_tile_match(metric, box_of(keep), box_of(&in[j])) >= threshold)
+            if (j >= 0 && in[j].label == keep->label &&
+                ipg_tile_match(metric, box_of(keep), box_of(&in[j])) >= threshold)
                 order[oj].index = -2 - j;
         }
         ipg_detection_t merged = *keep;

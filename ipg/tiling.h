@@ -36,4 +36,4 @@ float ipg_tile_match(ipg_tile_metric_t metric, const float * a, const float * b)
 int32_t ipg_tile_merge(const ipg_detection_t * in, int32_t n, ipg_tile_merge_t merge, ipg_tile_metric_t metric,
                        float threshold, int32_t max_keep, int32_t * scratch, ipg_detection_t * out);
 
-#endif // IPG_TILING_H
+#endif   // IPG_TILING_H

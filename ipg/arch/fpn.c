@@ -12,10 +12,10 @@
 
 int ipg_fpn_bind(ipg_binder_t * b, ipg_fpn_neck_t neck) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
-    const int32_t        fc = cfg->fpn_channels;
-    const bool           max_pool = neck == IPG_FPN_P2_P6;
-    const int32_t        first = max_pool ? 0 : 1;   // index of the first input among C2..C5
+    ipg_net_desc_t * net = &b->model->net;
+    const int32_t fc = cfg->fpn_channels;
+    const bool max_pool = neck == IPG_FPN_P2_P6;
+    const int32_t first = max_pool ? 0 : 1;   // index of the first input among C2..C5
     net->n_fpn_inputs = 4 - first;
     char name[96];
     for (int32_t i = 0; i < net->n_fpn_inputs; i++) {
@@ -37,8 +37,8 @@ int ipg_fpn_bind(ipg_binder_t * b, ipg_fpn_neck_t neck) {
 ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_net_desc_t * net = &g->model->net;
     const ipg_conv_dev_t * convs = g->wd->convs;
-    const int32_t          n = net->n_fpn_inputs;
-    const int32_t          first = 4 - n;   // F index of the lowest input
+    const int32_t n = net->n_fpn_inputs;
+    const int32_t first = 4 - n;   // F index of the lowest input
     g->first_level = first + 2;
     p->group = "fpn";
     // Top-down: last_inner = inner(F5); P5 = layer(last_inner); then down to

@@ -19,11 +19,11 @@ static bool guided(const ipg_config_t * cfg, int32_t level) {
 
 int ipg_guidance_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
+    ipg_net_desc_t * net = &b->model->net;
     for (int32_t l = 2; l <= 5; l++) {
         const int32_t i = l - 2;
         net->t_conv[i] = net->fusion[i] = -1;
-        net->t_block[i] = (ipg_block_desc_t) { -1, -1, -1, -1 };
+        net->t_block[i] = (ipg_block_desc_t){ -1, -1, -1, -1 };
         if (!guided(cfg, l)) continue;
         const int32_t gch = cfg->ipg_channels[i];
         const int32_t cch = cfg->stage_channels[i];
@@ -68,8 +68,8 @@ ipg_status_t ipg_guidance_plan_pyramid(ipg_plan_t * p, ipg_net_tensors_t * g) {
 }
 
 ipg_status_t ipg_guidance_plan_level(ipg_plan_t * p, ipg_net_tensors_t * g, int32_t level) {
-    const int32_t            i = level - 2;
-    const ipg_net_desc_t *   net = &g->model->net;
+    const int32_t i = level - 2;
+    const ipg_net_desc_t * net = &g->model->net;
     const ipg_weights_dev_t * wd = g->wd;
     if (net->fusion[i] < 0) {
         g->f[i] = g->c[i];
@@ -85,8 +85,8 @@ ipg_status_t ipg_guidance_plan_level(ipg_plan_t * p, ipg_net_tensors_t * g, int3
     snprintf(name, sizeof name, "ipg.g%d", level);
     ipg_plan_stage(p, name, &gl);
     if (gl.h != g->c[i].h || gl.w != g->c[i].w) {
-        ipg_format_error(p->err, p->err_size, "IPG level %d: G is %dx%d but C is %dx%d", level, gl.w, gl.h,
-                         g->c[i].w, g->c[i].h);
+        ipg_format_error(p->err, p->err_size, "IPG level %d: G is %dx%d but C is %dx%d", level, gl.w, gl.h, g->c[i].w,
+                         g->c[i].h);
         return IPG_ERR_INVALID_ARG;
     }
     st = ipg_op_conv(p, &wd->fusion_c[i], &g->c[i], &g->c[i], false, &half);

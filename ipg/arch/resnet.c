@@ -10,7 +10,7 @@
 
 int ipg_resnet_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
+    ipg_net_desc_t * net = &b->model->net;
     net->stem = ipg_bind_conv(b, "backbone.body.conv1", cfg->stem_channels, 3, 7, 2, 3, false, "backbone.body.bn1");
     if (net->stem < 0) return -1;
     const bool bottleneck = cfg->block == IPG_BLOCK_BOTTLENECK;
@@ -19,7 +19,8 @@ int ipg_resnet_bind(ipg_binder_t * b) {
         const int32_t planes = cfg->stage_planes[s];
         const int32_t outc = cfg->stage_channels[s];
         if (cfg->layers[s] > 32) {
-            ipg_format_error(b->err, b->err_size, "backbone stage %d has %d blocks (at most 32)", s + 1, cfg->layers[s]);
+            ipg_format_error(b->err, b->err_size, "backbone stage %d has %d blocks (at most 32)", s + 1,
+                             cfg->layers[s]);
             return -1;
         }
         net->n_blocks[s] = cfg->layers[s];
@@ -69,13 +70,13 @@ ipg_status_t ipg_resnet_plan_stem(ipg_plan_t * p, ipg_net_tensors_t * g, ipg_ten
 }
 
 // One residual block: relu(convN(...relu(conv1(x))) + identity).
-static ipg_status_t plan_block(ipg_plan_t * p, ipg_net_tensors_t * g, const ipg_block_desc_t * blk, const ipg_tensor_t * x,
-                               ipg_tensor_t * out) {
+static ipg_status_t plan_block(ipg_plan_t * p, ipg_net_tensors_t * g, const ipg_block_desc_t * blk,
+                               const ipg_tensor_t * x, ipg_tensor_t * out) {
     const ipg_conv_dev_t * convs = g->wd->convs;
     ipg_tensor_t identity = *x, t1 = { 0 }, t2 = { 0 };
     ipg_status_t st = IPG_OK;
     if (blk->down >= 0) {
-        identity = (ipg_tensor_t) { 0 };
+        identity = (ipg_tensor_t){ 0 };
         st = ipg_op_conv(p, &convs[blk->down], x, NULL, false, &identity);
     }
     if (st == IPG_OK) st = ipg_op_conv(p, &convs[blk->conv1], x, NULL, true, &t1);

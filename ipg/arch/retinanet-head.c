@@ -8,9 +8,9 @@
 
 int ipg_retinanet_head_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
-    const int32_t        fc = cfg->fpn_channels;
-    const int32_t        a = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
+    ipg_net_desc_t * net = &b->model->net;
+    const int32_t fc = cfg->fpn_channels;
+    const int32_t a = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
     char name[96];
     for (int32_t i = 0; i < 4; i++) {
         snprintf(name, sizeof name, "head.classification_head.conv.%d.0", i);
@@ -18,8 +18,8 @@ int ipg_retinanet_head_bind(ipg_binder_t * b) {
         snprintf(name, sizeof name, "head.regression_head.conv.%d.0", i);
         if ((net->box_tower[i] = ipg_bind_conv(b, name, fc, fc, 3, 1, 1, true, NULL)) < 0) return -1;
     }
-    net->cls_logits = ipg_bind_conv(b, "head.classification_head.cls_logits", a * cfg->num_classes, fc, 3, 1, 1,
-                                    true, NULL);
+    net->cls_logits =
+        ipg_bind_conv(b, "head.classification_head.cls_logits", a * cfg->num_classes, fc, 3, 1, 1, true, NULL);
     if (net->cls_logits < 0) return -1;
     net->box_reg = ipg_bind_conv(b, "head.regression_head.bbox_reg", a * 4, fc, 3, 1, 1, true, NULL);
     return net->box_reg < 0 ? -1 : 0;

@@ -17,9 +17,9 @@
 
 int ipg_roi_head_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
-    const int32_t        s = cfg->roi_output_size, rep = cfg->representation_size;
-    const int64_t        in = (int64_t) cfg->fpn_channels * s * s;
+    ipg_net_desc_t * net = &b->model->net;
+    const int32_t s = cfg->roi_output_size, rep = cfg->representation_size;
+    const int64_t in = (int64_t) cfg->fpn_channels * s * s;
     if (in > MAX_BOX_HEAD_INPUT) {
         ipg_format_error(b->err, b->err_size, "the box head's input (%lld features) is too large", (long long) in);
         return -1;
@@ -38,7 +38,7 @@ static float infer_scale(int32_t feature, int32_t image) {
 }
 
 ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
-    const ipg_config_t *   cfg = &g->model->cfg;
+    const ipg_config_t * cfg = &g->model->cfg;
     const ipg_net_desc_t * net = &g->model->net;
     const ipg_conv_dev_t * convs = g->wd->convs;
     const ipg_proposals_t * pr = &g->prop;
@@ -55,9 +55,11 @@ ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         ipg_step_t * s = ipg_plan_step(p, "ipg_nchw_to_nhwc");
         if (!s) return IPG_ERR_OPENCL;
         ipg_step_mem(s, t->buf);
-        ipg_step_int(s, t->c); ipg_step_int(s, t->h); ipg_step_int(s, t->w);
+        ipg_step_int(s, t->c);
+        ipg_step_int(s, t->h);
+        ipg_step_int(s, t->w);
         ipg_step_mem(s, nhwc[l]);
-        ipg_step_range(s, 3, (size_t[]) { (size_t) t->w, (size_t) t->h, (size_t) t->c }, NULL);
+        ipg_step_range(s, 3, (size_t[]){ (size_t) t->w, (size_t) t->h, (size_t) t->c }, NULL);
     }
     ipg_step_t * s = ipg_plan_step(p, "ipg_roi_align");
     if (!s) return IPG_ERR_OPENCL;
@@ -68,13 +70,16 @@ ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const float scale0 = infer_scale(g->p[0].h, g->input.h);
     for (int32_t l = 0; l < 4; l++) {
         ipg_step_mem(s, nhwc[l]);
-        ipg_step_int(s, g->p[l].h); ipg_step_int(s, g->p[l].w);
+        ipg_step_int(s, g->p[l].h);
+        ipg_step_int(s, g->p[l].w);
         ipg_step_float(s, infer_scale(g->p[l].h, g->input.h));
     }
     ipg_step_int(s, (int32_t) rint(-log2(scale0)));
-    ipg_step_int(s, S); ipg_step_int(s, cfg->roi_sampling_ratio); ipg_step_int(s, C);
+    ipg_step_int(s, S);
+    ipg_step_int(s, cfg->roi_sampling_ratio);
+    ipg_step_int(s, C);
     ipg_step_mem(s, g->roi_features.buf);
-    ipg_step_range(s, 2, (size_t[]) { (size_t) R, (size_t) S * S }, NULL);
+    ipg_step_range(s, 2, (size_t[]){ (size_t) R, (size_t) S * S }, NULL);
     ipg_plan_stage_counted(p, "roi.features", &g->roi_features, pr->roi_count, 2);
 
     p->group = "box_head";

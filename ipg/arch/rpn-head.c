@@ -8,9 +8,9 @@
 
 int ipg_rpn_head_bind(ipg_binder_t * b) {
     const ipg_config_t * cfg = &b->model->cfg;
-    ipg_net_desc_t *     net = &b->model->net;
-    const int32_t        fc = cfg->fpn_channels;
-    const int32_t        a = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
+    ipg_net_desc_t * net = &b->model->net;
+    const int32_t fc = cfg->fpn_channels;
+    const int32_t a = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
     net->rpn_conv = ipg_bind_conv(b, "rpn.head.conv.0.0", fc, fc, 3, 1, 1, true, NULL);
     if (net->rpn_conv < 0) return -1;
     net->rpn_cls = ipg_bind_conv(b, "rpn.head.cls_logits", a, fc, 1, 1, 0, true, NULL);

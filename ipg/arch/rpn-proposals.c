@@ -13,9 +13,9 @@
 
 ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t * cfg = &g->model->cfg;
-    ipg_proposals_t *    pr = &g->prop;
-    const int32_t        A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
-    const int32_t        L = 5;
+    ipg_proposals_t * pr = &g->prop;
+    const int32_t A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
+    const int32_t L = 5;
     memset(pr, 0, sizeof *pr);
     pr->levels = L;
     pr->k_max = cfg->rpn_pre_nms_top_n;
@@ -59,38 +59,48 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         if (!s) return IPG_ERR_OPENCL;
         const size_t wg = ipg_step_select_wg(p, s);
         ipg_step_mem(s, cls->buf);
-        ipg_step_int(s, cls->h); ipg_step_int(s, cls->w); ipg_step_int(s, A); ipg_step_int(s, k);
+        ipg_step_int(s, cls->h);
+        ipg_step_int(s, cls->w);
+        ipg_step_int(s, A);
+        ipg_step_int(s, k);
         ipg_step_mem(s, pr->sel_key);
         ipg_step_mem(s, pr->sel_index);
         ipg_step_int(s, base);
         ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
-        ipg_step_range(s, 1, (size_t[]) { wg }, (size_t[]) { wg });
+        ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
 
         if (!(s = ipg_plan_step(p, "ipg_rpn_sort_decode"))) return IPG_ERR_OPENCL;
         ipg_step_mem(s, pr->sel_key);
         ipg_step_mem(s, pr->sel_index);
-        ipg_step_int(s, base); ipg_step_int(s, k);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
         ipg_step_mem(s, cls->buf);
         ipg_step_mem(s, box->buf);
-        ipg_step_int(s, cls->h); ipg_step_int(s, cls->w); ipg_step_int(s, A);
+        ipg_step_int(s, cls->h);
+        ipg_step_int(s, cls->w);
+        ipg_step_int(s, A);
         ipg_step_mem(s, base_anchors);
-        ipg_step_int(s, anchors.stride_w); ipg_step_int(s, anchors.stride_h);
+        ipg_step_int(s, anchors.stride_w);
+        ipg_step_int(s, anchors.stride_h);
         ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
-        ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
+        ipg_step_float(s, (float) g->input.w);
+        ipg_step_float(s, (float) g->input.h);
         ipg_step_float(s, cfg->rpn_score_thresh);
         ipg_step_mem(s, pr->box);
         ipg_step_mem(s, pr->score);
         ipg_step_mem(s, pr->valid);
         ipg_step_mem(s, pr->skey);
-        ipg_step_range(s, 1, (size_t[]) { (size_t) k }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ (size_t) k }, NULL);
 
         if (!(s = ipg_plan_step(p, "ipg_nms_mask"))) return IPG_ERR_OPENCL;
         ipg_step_mem(s, pr->box);
         ipg_step_mem(s, pr->valid);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, pr->words);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, pr->words);
         ipg_step_float(s, cfg->rpn_nms_thresh);
         ipg_step_mem(s, pr->mask);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) (k + 31) / 32, (size_t) k }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
 
         if (!(s = ipg_plan_step(p, "ipg_nms_scan"))) return IPG_ERR_OPENCL;
         ipg_step_mem(s, pr->box);
@@ -98,13 +108,16 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         ipg_step_mem(s, pr->valid);
         ipg_step_mem(s, pr->skey);
         ipg_step_mem(s, pr->mask);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, pr->words); ipg_step_int(s, l);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, pr->words);
+        ipg_step_int(s, l);
         ipg_step_mem(s, pr->removed);
         ipg_step_mem(s, pr->kept_box);
         ipg_step_mem(s, pr->kept_score);
         ipg_step_mem(s, pr->kept_key);
         ipg_step_mem(s, pr->kept_count);
-        ipg_step_range(s, 1, (size_t[]) { 1 }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
     }
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_merge");
@@ -113,11 +126,13 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     ipg_step_mem(s, pr->kept_score);
     ipg_step_mem(s, pr->kept_key);
     ipg_step_mem(s, pr->kept_count);
-    ipg_step_int(s, pr->k_max); ipg_step_int(s, L); ipg_step_int(s, pr->max_rois);
+    ipg_step_int(s, pr->k_max);
+    ipg_step_int(s, L);
+    ipg_step_int(s, pr->max_rois);
     ipg_step_mem(s, pr->rois.buf);
     ipg_step_mem(s, pr->roi_score.buf);
     ipg_step_mem(s, pr->roi_count);
-    ipg_step_range(s, 2, (size_t[]) { (size_t) pr->k_max, (size_t) L }, NULL);
+    ipg_step_range(s, 2, (size_t[]){ (size_t) pr->k_max, (size_t) L }, NULL);
     ipg_plan_stage_counted(p, "rpn.proposals", &pr->rois, pr->roi_count, 1);
     ipg_plan_stage_counted(p, "rpn.scores", &pr->roi_score, pr->roi_count, 2);
     return IPG_OK;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 static int by_score_desc(const void * a, const void * b) {
-    const ipg_score_key_t * x = a, * y = b;
+    const ipg_score_key_t *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);   // stable, as torch's sort(stable=True)
 }
@@ -42,7 +42,7 @@ int32_t ipg_nms_classwise(const ipg_candidate_t * c, int32_t n, float iou_thresh
     ipg_score_key_t * order = (ipg_score_key_t *) scratch;   // n keys = 2n ints
     int32_t m = 0;
     for (int32_t i = 0; i < n; i++)
-        if (!keep_label || keep_label[c[i].label]) order[m++] = (ipg_score_key_t) { c[i].score, i };
+        if (!keep_label || keep_label[c[i].label]) order[m++] = (ipg_score_key_t){ c[i].score, i };
     n = m;
     ipg_sort_by_score(order, n);
     // Greedy: a box survives unless a kept, higher-scoring box of its class

@@ -14,12 +14,12 @@
 #include <string.h>
 
 typedef struct {
-    int32_t   max_cands;           // max_rois * num_classes
-    cl_mem    count, box, score, label, flat;
-    int32_t   thresh_step, thresh_arg;   // ipg_rcnn_candidates' score threshold
-    int32_t   zero;
-    float *   h_box;
-    float *   h_score;
+    int32_t max_cands;   // max_rois * num_classes
+    cl_mem count, box, score, label, flat;
+    int32_t thresh_step, thresh_arg;   // ipg_rcnn_candidates' score threshold
+    int32_t zero;
+    float * h_box;
+    float * h_score;
     int32_t * h_label;
     int32_t * h_flat;
     ipg_candidate_t * cands;
@@ -40,8 +40,8 @@ static void rcnn_free(void * state) {
     free(post);
 }
 
-static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image,
-                                   float candidate_thresh, void ** state) {
+static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image, float candidate_thresh,
+                                   void ** state) {
     if (image != 0 || ipg_plan_batch(p) != 1) {
         ipg_format_error(p->err, p->err_size, "internal: the two-stage detector runs a batch of 1 (image %d of %d)",
                          image, ipg_plan_batch(p));
@@ -88,17 +88,19 @@ static ipg_status_t rcnn_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, 
     ipg_step_mem(s, g->roi_box.buf);
     ipg_step_mem(s, g->prop.rois.buf);
     ipg_step_mem(s, g->prop.roi_count);
-    ipg_step_int(s, R); ipg_step_int(s, K);
+    ipg_step_int(s, R);
+    ipg_step_int(s, K);
     for (int i = 0; i < 4; i++) ipg_step_float(s, cfg->box_weights[i]);
     ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
-    ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
+    ipg_step_float(s, (float) g->input.w);
+    ipg_step_float(s, (float) g->input.h);
     post->thresh_arg = ipg_step_float(s, candidate_thresh);
     ipg_step_mem(s, post->count);
     ipg_step_mem(s, post->box);
     ipg_step_mem(s, post->score);
     ipg_step_mem(s, post->label);
     ipg_step_mem(s, post->flat);
-    ipg_step_range(s, 1, (size_t[]) { (size_t) R }, NULL);
+    ipg_step_range(s, 1, (size_t[]){ (size_t) R }, NULL);
     return IPG_OK;
 }
 
@@ -163,9 +165,7 @@ static ipg_status_t rcnn_set_thresholds(void * state, ipg_plan_t * p, float cand
     return ipg_plan_update_float(p, post->thresh_step, post->thresh_arg, candidate_thresh);
 }
 
-static int rcnn_bind(ipg_binder_t * b) {
-    return ipg_rpn_head_bind(b) || ipg_roi_head_bind(b) ? -1 : 0;
-}
+static int rcnn_bind(ipg_binder_t * b) { return ipg_rpn_head_bind(b) || ipg_roi_head_bind(b) ? -1 : 0; }
 
 static ipg_status_t rcnn_plan(ipg_plan_t * p, ipg_net_tensors_t * t) {
     ipg_status_t st = ipg_rpn_head_plan(p, t);
@@ -175,14 +175,14 @@ static ipg_status_t rcnn_plan(ipg_plan_t * p, ipg_net_tensors_t * t) {
 }
 
 const ipg_detector_i ipg_detector_fasterrcnn = {
-    .name           = "fasterrcnn",
-    .fpn_neck       = IPG_FPN_P2_P6,
-    .bind           = rcnn_bind,
-    .plan           = rcnn_plan,
-    .batched        = false,
-    .post_plan      = rcnn_post_plan,
-    .reset          = rcnn_reset,
-    .collect        = rcnn_collect,
+    .name = "fasterrcnn",
+    .fpn_neck = IPG_FPN_P2_P6,
+    .bind = rcnn_bind,
+    .plan = rcnn_plan,
+    .batched = false,
+    .post_plan = rcnn_post_plan,
+    .reset = rcnn_reset,
+    .collect = rcnn_collect,
     .set_thresholds = rcnn_set_thresholds,
-    .free           = rcnn_free,
+    .free = rcnn_free,
 };

@@ -19,17 +19,17 @@
 // Device buffers (owned by the plan) and host staging (owned here), sized at
 // prepare time.
 typedef struct {
-    int32_t   levels, k;
-    cl_mem    cand_score, cand_index, count, offsets, slots;
-    cl_mem    top_score, top_index, top_count, out_box, out_score, out_label;
-    int32_t   thresh_step[LEVELS];   // the ipg_retina_candidates steps ...
-    int32_t   thresh_arg;            // ... and their score-threshold argument
-    int32_t * zeros;              // levels ints, to reset `count`
+    int32_t levels, k;
+    cl_mem cand_score, cand_index, count, offsets, slots;
+    cl_mem top_score, top_index, top_count, out_box, out_score, out_label;
+    int32_t thresh_step[LEVELS];   // the ipg_retina_candidates steps ...
+    int32_t thresh_arg;            // ... and their score-threshold argument
+    int32_t * zeros;               // levels ints, to reset `count`
     int32_t * h_count;
-    float *   h_box;
-    float *   h_score;
+    float * h_box;
+    float * h_score;
     int32_t * h_label;
-    int32_t * h_index;            // flat (location, anchor, class) index per slot
+    int32_t * h_index;   // flat (location, anchor, class) index per slot
     ipg_candidate_t * cands;
     ipg_candidate_t * kept;
     int32_t * nms_scratch;
@@ -50,8 +50,8 @@ static void retina_free(void * state) {
     free(post);
 }
 
-static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image,
-                                     float candidate_thresh, void ** state) {
+static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image, float candidate_thresh,
+                                     void ** state) {
     const ipg_config_t * cfg = &g->model->cfg;
     const int32_t L = LEVELS, K = cfg->num_classes;
     const int32_t A = cfg->num_anchor_sizes * cfg->num_aspect_ratios;
@@ -89,9 +89,8 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
     post->out_box = ipg_plan_buffer(p, (size_t) L * k * 4 * sizeof(float), NULL);
     post->out_score = ipg_plan_buffer(p, (size_t) L * k * sizeof(float), NULL);
     post->out_label = ipg_plan_buffer(p, (size_t) L * k * sizeof(int32_t), NULL);
-    if (!post->cand_score || !post->cand_index || !post->count || !post->offsets || !post->slots ||
-        !post->top_score || !post->top_index || !post->top_count || !post->out_box || !post->out_score ||
-        !post->out_label)
+    if (!post->cand_score || !post->cand_index || !post->count || !post->offsets || !post->slots || !post->top_score ||
+        !post->top_index || !post->top_count || !post->out_box || !post->out_score || !post->out_label)
         return IPG_ERR_NO_MEMORY;
 
     post->zeros = calloc(L, sizeof(int32_t));
@@ -116,7 +115,10 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         if (!s) return IPG_ERR_OPENCL;
         post->thresh_step[l] = p->n_steps - 1;
         ipg_step_mem(s, t->buf);
-        ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A * K); ipg_step_int(s, image);
+        ipg_step_int(s, t->h);
+        ipg_step_int(s, t->w);
+        ipg_step_int(s, A * K);
+        ipg_step_int(s, image);
         post->thresh_arg = ipg_step_float(s, candidate_thresh);
         // Each level writes at its own offset of the shared arrays (no
         // sub-buffers: their offsets would have to meet alignment rules).
@@ -126,7 +128,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_int(s, l);
         ipg_step_int(s, slots[l]);
         ipg_step_int(s, offsets[l]);
-        ipg_step_range(s, 3, (size_t[]) { (size_t) t->w, (size_t) t->h, (size_t) (A * K) }, NULL);
+        ipg_step_range(s, 3, (size_t[]){ (size_t) t->w, (size_t) t->h, (size_t) (A * K) }, NULL);
     }
 
     // 2. Exact top-k per level, one work-group each.
@@ -143,7 +145,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
     ipg_step_mem(s, post->top_index);
     ipg_step_mem(s, post->top_count);
     ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
-    ipg_step_range(s, 1, (size_t[]) { wg * L }, (size_t[]) { wg });
+    ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
 
     // 3. Decode the selected candidates against their anchors.
     for (int32_t l = 0; l < L; l++) {
@@ -155,13 +157,18 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         s = ipg_plan_step(p, "ipg_retina_decode");
         if (!s) return IPG_ERR_OPENCL;
         ipg_step_mem(s, t->buf);
-        ipg_step_int(s, t->h); ipg_step_int(s, t->w); ipg_step_int(s, A); ipg_step_int(s, K);
+        ipg_step_int(s, t->h);
+        ipg_step_int(s, t->w);
+        ipg_step_int(s, A);
+        ipg_step_int(s, K);
         ipg_step_int(s, image);
         ipg_step_mem(s, base);
-        ipg_step_int(s, anchors.stride_w); ipg_step_int(s, anchors.stride_h);
+        ipg_step_int(s, anchors.stride_w);
+        ipg_step_int(s, anchors.stride_h);
         for (int i = 0; i < 4; i++) ipg_step_float(s, cfg->box_weights[i]);
         ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
-        ipg_step_float(s, (float) g->input.w); ipg_step_float(s, (float) g->input.h);
+        ipg_step_float(s, (float) g->input.w);
+        ipg_step_float(s, (float) g->input.h);
         ipg_step_mem(s, post->top_score);
         ipg_step_mem(s, post->top_index);
         ipg_step_mem(s, post->top_count);
@@ -170,7 +177,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, post->out_box);
         ipg_step_mem(s, post->out_score);
         ipg_step_mem(s, post->out_label);
-        ipg_step_range(s, 1, (size_t[]) { (size_t) k }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ (size_t) k }, NULL);
     }
     return IPG_OK;
 }
@@ -191,19 +198,19 @@ static ipg_status_t retina_collect(void * state, ipg_cl_t * cl, float nms_thresh
                                    size_t err_size) {
     retina_post_t * post = state;
     const int32_t L = post->levels, k = post->k;
-    cl_int rc = clEnqueueReadBuffer(cl->queue, post->top_count, CL_TRUE, 0, L * sizeof(int32_t), post->h_count, 0,
-                                    NULL, NULL);
+    cl_int rc =
+        clEnqueueReadBuffer(cl->queue, post->top_count, CL_TRUE, 0, L * sizeof(int32_t), post->h_count, 0, NULL, NULL);
     // Only the filled prefix of each level's slots is read.
     for (int32_t l = 0; l < L && rc == CL_SUCCESS; l++) {
         const int32_t n = post->h_count[l] < 0 ? 0 : (post->h_count[l] > k ? k : post->h_count[l]);
         post->h_count[l] = n;
         if (n == 0) continue;
         const size_t at = (size_t) l * k;
-        rc = clEnqueueReadBuffer(cl->queue, post->out_box, CL_FALSE, at * 4 * sizeof(float), (size_t) n * 4 * sizeof(float),
-                                 post->h_box + at * 4, 0, NULL, NULL);
+        rc = clEnqueueReadBuffer(cl->queue, post->out_box, CL_FALSE, at * 4 * sizeof(float),
+                                 (size_t) n * 4 * sizeof(float), post->h_box + at * 4, 0, NULL, NULL);
         if (rc == CL_SUCCESS)
-            rc = clEnqueueReadBuffer(cl->queue, post->out_score, CL_FALSE, at * sizeof(float), (size_t) n * sizeof(float),
-                                     post->h_score + at, 0, NULL, NULL);
+            rc = clEnqueueReadBuffer(cl->queue, post->out_score, CL_FALSE, at * sizeof(float),
+                                     (size_t) n * sizeof(float), post->h_score + at, 0, NULL, NULL);
         if (rc == CL_SUCCESS)
             rc = clEnqueueReadBuffer(cl->queue, post->out_label, CL_FALSE, at * sizeof(int32_t),
                                      (size_t) n * sizeof(int32_t), post->h_label + at, 0, NULL, NULL);
@@ -252,14 +259,14 @@ static ipg_status_t retina_set_thresholds(void * state, ipg_plan_t * p, float ca
 }
 
 const ipg_detector_i ipg_detector_retinanet = {
-    .name           = "retinanet",
-    .fpn_neck       = IPG_FPN_P3_P7,
-    .batched        = true,
-    .bind           = ipg_retinanet_head_bind,
-    .plan           = ipg_retinanet_head_plan,
-    .post_plan      = retina_post_plan,
-    .reset          = retina_reset,
-    .collect        = retina_collect,
+    .name = "retinanet",
+    .fpn_neck = IPG_FPN_P3_P7,
+    .batched = true,
+    .bind = ipg_retinanet_head_bind,
+    .plan = ipg_retinanet_head_plan,
+    .post_plan = retina_post_plan,
+    .reset = retina_reset,
+    .collect = retina_collect,
     .set_thresholds = retina_set_thresholds,
-    .free           = retina_free,
+    .free = retina_free,
 };

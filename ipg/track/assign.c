@@ -22,8 +22,8 @@ double ipg_track_iou(const ipg_track_box_t * a, const ipg_track_box_t * b) {
 
 // Entry (i, j), 0-based, of the extended square matrix described in assign.h.
 // Forbidden pairs cost more than leaving both sides unmatched (limit).
-static double extended_cost(const double * cost, int32_t rows, int32_t cols, double limit,
-                            double forbidden, int32_t i, int32_t j) {
+static double extended_cost(const double * cost, int32_t rows, int32_t cols, double limit, double forbidden, int32_t i,
+                            int32_t j) {
     if (i < rows && j < cols) {
         double c = cost[(size_t) i * cols + j];
         return (c <= limit) ? c : forbidden;   // NaN compares false: forbidden
@@ -34,8 +34,8 @@ static double extended_cost(const double * cost, int32_t rows, int32_t cols, dou
     return 0.0;
 }
 
-int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double limit,
-                     int32_t * row_match, int32_t * col_match) {
+int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double limit, int32_t * row_match,
+                     int32_t * col_match) {
     for (int32_t i = 0; i < rows; i++) {
         row_match[i] = -1;
     }
@@ -51,14 +51,14 @@ int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double lim
 
     // The Hungarian method with row/column potentials (1-based arrays, the
     // extra column 0 is the virtual start), as in e-maxx's formulation.
-    const int32_t n  = rows + cols;
-    const double  forbidden = limit + 1.0;
-    double  * u    = calloc((size_t) n + 1, sizeof *u);
-    double  * v    = calloc((size_t) n + 1, sizeof *v);
-    double  * minv = calloc((size_t) n + 1, sizeof *minv);
-    int32_t * p    = calloc((size_t) n + 1, sizeof *p);      // p[j]: row matched to column j
-    int32_t * way  = calloc((size_t) n + 1, sizeof *way);
-    bool    * used = calloc((size_t) n + 1, sizeof *used);
+    const int32_t n = rows + cols;
+    const double forbidden = limit + 1.0;
+    double * u = calloc((size_t) n + 1, sizeof *u);
+    double * v = calloc((size_t) n + 1, sizeof *v);
+    double * minv = calloc((size_t) n + 1, sizeof *minv);
+    int32_t * p = calloc((size_t) n + 1, sizeof *p);   // p[j]: row matched to column j
+    int32_t * way = calloc((size_t) n + 1, sizeof *way);
+    bool * used = calloc((size_t) n + 1, sizeof *used);
     int ret = -1;
     if (!u || !v || !minv || !p || !way || !used) {
         goto done;
@@ -82,17 +82,17 @@ int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double lim
                 double cur = extended_cost(cost, rows, cols, limit, forbidden, i0 - 1, j - 1) - u[i0] - v[j];
                 if (cur < minv[j]) {
                     minv[j] = cur;
-                    way[j]  = j0;
+                    way[j] = j0;
                 }
                 if (minv[j] < delta) {
                     delta = minv[j];
-                    j1    = j;
+                    j1 = j;
                 }
             }
             for (int32_t j = 0; j <= n; j++) {
                 if (used[j]) {
                     u[p[j]] += delta;
-                    v[j]    -= delta;
+                    v[j] -= delta;
                 } else {
                     minv[j] -= delta;
                 }
@@ -102,7 +102,7 @@ int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double lim
         do {
             int32_t j1 = way[j0];
             p[j0] = p[j1];
-            j0    = j1;
+            j0 = j1;
         } while (j0 != 0);
     }
 
@@ -111,7 +111,7 @@ int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double lim
         // Real pairs only, and never a forbidden one (a tie at the limit
         // may still be matched, as in ByteTrack's cost <= thresh filter).
         if (i >= 0 && i < rows && cost[(size_t) i * cols + (j - 1)] <= limit) {
-            row_match[i]     = j - 1;
+            row_match[i] = j - 1;
             col_match[j - 1] = i;
         }
     }

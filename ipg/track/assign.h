@@ -41,8 +41,8 @@ double ipg_track_iou(const ipg_track_box_t * a, const ipg_track_box_t * b);
 // col_match[cols] with the matched row or -1. Returns 0, or -1 when memory
 // for the (rows + cols + 1)-sized work arrays could not be allocated (the
 // outputs are then all -1).
-int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double limit,
-                     int32_t * row_match, int32_t * col_match);
+int ipg_track_assign(const double * cost, int32_t rows, int32_t cols, double limit, int32_t * row_match,
+                     int32_t * col_match);
 
 #ifdef __cplusplus
 }

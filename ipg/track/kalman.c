@@ -4,17 +4,15 @@
 #include "kalman.h"
 
 // The size a quantity's noise scales with: w for cx and w, h for cy and h.
-static double noise_scale(const double pos[4], int k) {
-    return (k % 2 == 0) ? pos[2] : pos[3];
-}
+static double noise_scale(const double pos[4], int k) { return (k % 2 == 0) ? pos[2] : pos[3]; }
 
 void ipg_track_kalman_init(ipg_track_kalman_t * kf, const double z[4]) {
     for (int k = 0; k < 4; k++) {
-        double s   = noise_scale(z, k);
+        double s = noise_scale(z, k);
         double sdp = 2.0 * IPG_TRACK_KALMAN_STD_POSITION * s;
         double sdv = 10.0 * IPG_TRACK_KALMAN_STD_VELOCITY * s;
-        kf->pos[k]    = z[k];
-        kf->vel[k]    = 0.0;
+        kf->pos[k] = z[k];
+        kf->vel[k] = 0.0;
         kf->cov[k][0] = sdp * sdp;
         kf->cov[k][1] = 0.0;
         kf->cov[k][2] = sdv * sdv;
@@ -48,8 +46,8 @@ void ipg_track_kalman_update(ipg_track_kalman_t * kf, const double z[4]) {
     for (int k = 0; k < 4; k++) {
         double r = IPG_TRACK_KALMAN_STD_POSITION * scale[k];
         double a = kf->cov[k][0], b = kf->cov[k][1], c = kf->cov[k][2];
-        double s = a + r * r;           // innovation variance H P H^T + R
-        double ka = a / s, kb = b / s;  // gain K = P H^T / s
+        double s = a + r * r;            // innovation variance H P H^T + R
+        double ka = a / s, kb = b / s;   // gain K = P H^T / s
         double innovation = z[k] - kf->pos[k];
         kf->pos[k] += ka * innovation;
         kf->vel[k] += kb * innovation;

@@ -16,68 +16,66 @@
 #define DUPLICATE_THRESH       0.15
 
 typedef enum {
-    TRACK_TENTATIVE,    // not confirmed yet, no id
-    TRACK_TRACKED,      // confirmed, matched on the last frame with detections
-    TRACK_LOST,         // confirmed, missed since
+    TRACK_TENTATIVE,   // not confirmed yet, no id
+    TRACK_TRACKED,     // confirmed, matched on the last frame with detections
+    TRACK_LOST,        // confirmed, missed since
 } track_state_t;
 
 typedef struct {
     ipg_track_kalman_t kf;
-    track_state_t      state;
-    int32_t            id;              // 0 while tentative
-    int32_t            label;
-    float              score;
-    int32_t            hits;            // consecutive matched frames with detections
-    int32_t            since_update;    // frames since the last match
-    int64_t            confirmed_frame;
-    int32_t            det_index;       // in the last update; -1 after a prediction
+    track_state_t state;
+    int32_t id;   // 0 while tentative
+    int32_t label;
+    float score;
+    int32_t hits;           // consecutive matched frames with detections
+    int32_t since_update;   // frames since the last match
+    int64_t confirmed_frame;
+    int32_t det_index;   // in the last update; -1 after a prediction
 } track_t;
 
 struct ipg_tracker {
     ipg_track_params_t params;
-    track_t *          tracks;
-    int32_t            n_tracks;
-    int32_t            next_id;
-    int64_t            frame;
+    track_t * tracks;
+    int32_t n_tracks;
+    int32_t next_id;
+    int64_t frame;
 
     // scratch, grown on demand and kept
-    double *  cost;
-    size_t    cap_cost;
-    int32_t * rows;         // track indices taking part in one association
+    double * cost;
+    size_t cap_cost;
+    int32_t * rows;   // track indices taking part in one association
     int32_t * row_match;
-    uint8_t * drop;         // per track: to be removed at the end of an update
-    int32_t   cap_rows;     // of tracks, rows, row_match, drop
-    int32_t * cols;         // detection indices taking part in one association
+    uint8_t * drop;     // per track: to be removed at the end of an update
+    int32_t cap_rows;   // of tracks, rows, row_match, drop
+    int32_t * cols;     // detection indices taking part in one association
     int32_t * col_match;
-    uint8_t * det_used;     // per detection: matched already, or ignored
-    int32_t   cap_cols;     // of cols, col_match, det_used
+    uint8_t * det_used;   // per detection: matched already, or ignored
+    int32_t cap_cols;     // of cols, col_match, det_used
 };
 
 const char * ipg_track_status_name(ipg_track_status_t status) {
     switch (status) {
-        case IPG_TRACK_OK:              return "IPG_TRACK_OK";
+        case IPG_TRACK_OK: return "IPG_TRACK_OK";
         case IPG_TRACK_ERR_INVALID_ARG: return "IPG_TRACK_ERR_INVALID_ARG";
-        case IPG_TRACK_ERR_NO_MEMORY:   return "IPG_TRACK_ERR_NO_MEMORY";
+        case IPG_TRACK_ERR_NO_MEMORY: return "IPG_TRACK_ERR_NO_MEMORY";
     }
     return "unknown ipg_track_status_t";
 }
 
 ipg_track_params_t ipg_track_params_default(void) {
     ipg_track_params_t p = {
-        .track_thresh     = 0.5f,
-        .low_thresh       = 0.1f,
+        .track_thresh = 0.5f,
+        .low_thresh = 0.1f,
         .new_track_thresh = 0.6f,
-        .match_thresh     = 0.8f,
-        .min_hits         = 2,
-        .max_age          = 30,
-        .per_class        = true,
+        .match_thresh = 0.8f,
+        .min_hits = 2,
+        .max_age = 30,
+        .per_class = true,
     };
     return p;
 }
 
-static bool in_unit(float v) {
-    return v >= 0.0f && v <= 1.0f;
-}
+static bool in_unit(float v) { return v >= 0.0f && v <= 1.0f; }
 
 ipg_track_status_t ipg_track_init(const ipg_track_params_t * params, ipg_tracker_t ** out) {
     if (out == NULL) {
@@ -93,7 +91,7 @@ ipg_track_status_t ipg_track_init(const ipg_track_params_t * params, ipg_tracker
     if (t == NULL) {
         return IPG_TRACK_ERR_NO_MEMORY;
     }
-    t->params  = *params;
+    t->params = *params;
     t->next_id = 1;
     *out = t;
     return IPG_TRACK_OK;
@@ -116,12 +114,10 @@ void ipg_track_free(ipg_tracker_t * t) {
 
 void ipg_track_reset(ipg_tracker_t * t) {
     t->n_tracks = 0;
-    t->frame    = 0;
+    t->frame = 0;
 }
 
-int64_t ipg_track_frame_count(const ipg_tracker_t * t) {
-    return t->frame;
-}
+int64_t ipg_track_frame_count(const ipg_tracker_t * t) { return t->frame; }
 
 static bool grow(void ** p, size_t n, size_t elem) {
     void * q = realloc(*p, n * elem);
@@ -177,8 +173,10 @@ static ipg_track_box_t track_box(const track_t * tr) {
     const double * p = tr->kf.pos;
     double w = fmax(p[2], 0.0), h = fmax(p[3], 0.0);
     ipg_track_box_t b = {
-        (float) (p[0] - w / 2.0), (float) (p[1] - h / 2.0),
-        (float) (p[0] + w / 2.0), (float) (p[1] + h / 2.0),
+        (float) (p[0] - w / 2.0),
+        (float) (p[1] - h / 2.0),
+        (float) (p[0] + w / 2.0),
+        (float) (p[1] + h / 2.0),
     };
     return b;
 }
@@ -192,13 +190,13 @@ static void box_to_z(const ipg_track_box_t * b, double z[4]) {
 
 static bool det_valid(const ipg_track_det_t * d) {
     const ipg_track_box_t * b = &d->box;
-    return isfinite(b->x1) && isfinite(b->y1) && isfinite(b->x2) && isfinite(b->y2) &&
-           isfinite(d->score) && b->x2 > b->x1 && b->y2 > b->y1;
+    return isfinite(b->x1) && isfinite(b->y1) && isfinite(b->x2) && isfinite(b->y2) && isfinite(d->score) &&
+           b->x2 > b->x1 && b->y2 > b->y1;
 }
 
 static void confirm(ipg_tracker_t * t, track_t * tr) {
-    tr->state           = TRACK_TRACKED;
-    tr->id              = t->next_id++;
+    tr->state = TRACK_TRACKED;
+    tr->id = t->next_id++;
     tr->confirmed_frame = t->frame;
 }
 
@@ -206,10 +204,10 @@ static void match_track(ipg_tracker_t * t, track_t * tr, const ipg_track_det_t *
     double z[4];
     box_to_z(&d->box, z);
     ipg_track_kalman_update(&tr->kf, z);
-    tr->score        = d->score;
+    tr->score = d->score;
     tr->since_update = 0;
     tr->hits++;
-    tr->det_index    = det_index;
+    tr->det_index = det_index;
     if (!t->params.per_class) {
         tr->label = d->label;
     }
@@ -224,8 +222,8 @@ static void match_track(ipg_tracker_t * t, track_t * tr, const ipg_track_det_t *
 // detections in t->cols[0..n_cols), 1 - IoU <= limit. Leaves the result in
 // t->row_match / t->col_match (indices into rows / cols, or -1), applies
 // the matches and marks the detections used.
-static ipg_track_status_t associate(ipg_tracker_t * t, const ipg_track_det_t * dets, int32_t n_rows,
-                                    int32_t n_cols, double limit) {
+static ipg_track_status_t associate(ipg_tracker_t * t, const ipg_track_det_t * dets, int32_t n_rows, int32_t n_cols,
+                                    double limit) {
     for (int32_t r = 0; r < n_rows; r++) {
         const track_t * tr = &t->tracks[t->rows[r]];
         ipg_track_box_t tb = track_box(tr);
@@ -233,7 +231,7 @@ static ipg_track_status_t associate(ipg_tracker_t * t, const ipg_track_det_t * d
             const ipg_track_det_t * d = &dets[t->cols[c]];
             double cost = 1.0 - ipg_track_iou(&tb, &d->box);
             if (t->params.per_class && d->label != tr->label) {
-                cost = NAN;     // forbidden
+                cost = NAN;   // forbidden
             }
             t->cost[(size_t) r * n_cols + c] = cost;
         }
@@ -339,7 +337,7 @@ ipg_track_status_t ipg_track_update(ipg_tracker_t * t, const ipg_track_det_t * d
         if (t->row_match[r] < 0) {
             track_t * tr = &t->tracks[t->rows[r]];
             tr->state = TRACK_LOST;
-            tr->hits  = 0;
+            tr->hits = 0;
         }
     }
 
@@ -408,10 +406,10 @@ ipg_track_status_t ipg_track_update(ipg_tracker_t * t, const ipg_track_det_t * d
         box_to_z(&dets[i].box, z);
         memset(tr, 0, sizeof *tr);
         ipg_track_kalman_init(&tr->kf, z);
-        tr->state     = TRACK_TENTATIVE;
-        tr->label     = dets[i].label;
-        tr->score     = dets[i].score;
-        tr->hits      = 1;
+        tr->state = TRACK_TENTATIVE;
+        tr->label = dets[i].label;
+        tr->score = dets[i].score;
+        tr->hits = 1;
         tr->det_index = i;
         if (p->min_hits <= 1) {
             confirm(t, tr);
@@ -444,11 +442,11 @@ int32_t ipg_track_get_objects(const ipg_tracker_t * t, ipg_track_object_t * objs
         }
         if (total < cap) {
             ipg_track_object_t * o = &objs[total];
-            o->id                  = tr->id;
-            o->box                 = track_box(tr);
-            o->score               = tr->score;
-            o->label               = tr->label;
-            o->det_index           = tr->det_index;
+            o->id = tr->id;
+            o->box = track_box(tr);
+            o->score = tr->score;
+            o->label = tr->label;
+            o->det_index = tr->det_index;
             o->frames_since_update = tr->since_update;
         }
         total++;

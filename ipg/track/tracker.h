@@ -77,20 +77,20 @@ extern "C" {
 
 typedef enum {
     IPG_TRACK_OK = 0,
-    IPG_TRACK_ERR_INVALID_ARG,  // a NULL pointer, a negative count, a parameter out of range
-    IPG_TRACK_ERR_NO_MEMORY,    // an allocation failed; the tracker stays usable, the frame is lost
+    IPG_TRACK_ERR_INVALID_ARG,   // a NULL pointer, a negative count, a parameter out of range
+    IPG_TRACK_ERR_NO_MEMORY,     // an allocation failed; the tracker stays usable, the frame is lost
 } ipg_track_status_t;
 
 const char * ipg_track_status_name(ipg_track_status_t status);
 
 typedef struct {
-    float   track_thresh;       // [0, 1]: a detection at least this confident is "high"
-    float   low_thresh;         // [0, track_thresh]: below it a detection is ignored
-    float   new_track_thresh;   // [0, 1]: least score of a detection that starts a track
-    float   match_thresh;       // [0, 1]: first association: match when 1 - IoU <= this
-    int32_t min_hits;           // >= 1: consecutive matched frames to confirm a track
-    int32_t max_age;            // >= 0: frames a confirmed track survives unmatched
-    bool    per_class;          // match detections to tracks of their own label only
+    float track_thresh;       // [0, 1]: a detection at least this confident is "high"
+    float low_thresh;         // [0, track_thresh]: below it a detection is ignored
+    float new_track_thresh;   // [0, 1]: least score of a detection that starts a track
+    float match_thresh;       // [0, 1]: first association: match when 1 - IoU <= this
+    int32_t min_hits;         // >= 1: consecutive matched frames to confirm a track
+    int32_t max_age;          // >= 0: frames a confirmed track survives unmatched
+    bool per_class;           // match detections to tracks of their own label only
 } ipg_track_params_t;
 
 typedef struct ipg_tracker ipg_tracker_t;
@@ -98,18 +98,18 @@ typedef struct ipg_tracker ipg_tracker_t;
 // One detection of the current frame.
 typedef struct {
     ipg_track_box_t box;
-    float           score;
-    int32_t         label;
+    float score;
+    int32_t label;
 } ipg_track_det_t;
 
 // One confirmed, currently tracked (not lost) object.
 typedef struct {
-    int32_t         id;
-    ipg_track_box_t box;                    // the filter's estimate for the current frame
-    float           score;                  // of the last detection matched
-    int32_t         label;
-    int32_t         det_index;              // its detection in the last update, -1 if predicted since
-    int32_t         frames_since_update;    // 0 on a frame where it was matched
+    int32_t id;
+    ipg_track_box_t box;   // the filter's estimate for the current frame
+    float score;           // of the last detection matched
+    int32_t label;
+    int32_t det_index;             // its detection in the last update, -1 if predicted since
+    int32_t frames_since_update;   // 0 on a frame where it was matched
 } ipg_track_object_t;
 
 // ByteTrack's defaults: 0.5, 0.1, 0.6, 0.8; min_hits 2 (ByteTrack confirms
@@ -117,7 +117,7 @@ typedef struct {
 ipg_track_params_t ipg_track_params_default(void);
 
 ipg_track_status_t ipg_track_init(const ipg_track_params_t * params, ipg_tracker_t ** out);
-void               ipg_track_free(ipg_tracker_t * tracker);
+void ipg_track_free(ipg_tracker_t * tracker);
 
 // Forgets every track (after a seek or a flush); ids keep increasing.
 void ipg_track_reset(ipg_tracker_t * tracker);
@@ -125,8 +125,7 @@ void ipg_track_reset(ipg_tracker_t * tracker);
 // One frame on which the detector ran. ids (n entries) receives, for each
 // detection, the id of the confirmed track it belongs to, or 0. Detections
 // with an empty or non-finite box are ignored (id 0).
-ipg_track_status_t ipg_track_update(ipg_tracker_t * tracker, const ipg_track_det_t * dets, int32_t n,
-                                    int32_t * ids);
+ipg_track_status_t ipg_track_update(ipg_tracker_t * tracker, const ipg_track_det_t * dets, int32_t n, int32_t * ids);
 
 // One frame on which the detector did not run.
 void ipg_track_predict(ipg_tracker_t * tracker);

@@ -22,8 +22,7 @@ int main(int argc, char ** argv) {
         return 1;
     }
     if (img.stride != 3 * img.width || !img.data) {
-        fprintf(stderr, "test-image-io: %s: bad stride %d for width %d\n", argv[1],
-                (int)img.stride, (int)img.width);
+        fprintf(stderr, "test-image-io: %s: bad stride %d for width %d\n", argv[1], (int) img.stride, (int) img.width);
         cli_image_free(&img);
         return 1;
     }
@@ -33,12 +32,12 @@ int main(int argc, char ** argv) {
         cli_image_free(&img);
         return 1;
     }
-    fprintf(f, "P6\n%d %d\n255\n", (int)img.width, (int)img.height);
-    size_t n = (size_t)img.stride * (size_t)img.height;
+    fprintf(f, "P6\n%d %d\n255\n", (int) img.width, (int) img.height);
+    size_t n = (size_t) img.stride * (size_t) img.height;
     int ok = fwrite(img.data, 1, n, f) == n;
     ok = (fclose(f) == 0) && ok;
     cli_image_free(&img);
-    cli_image_free(&img);    // a second free must be harmless
+    cli_image_free(&img);   // a second free must be harmless
     if (!ok) {
         fprintf(stderr, "test-image-io: %s: write failed\n", argv[2]);
         return 1;

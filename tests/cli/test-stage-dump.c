@@ -12,14 +12,12 @@
 // Stage k, element i has the value k * 1000 + i (+ 0.25 to exercise the
 // fraction); see test_stage_dump.py.
 static void feed(stage_dump_t * d, const char * name, int k, int c, int h, int w) {
-    size_t n = (size_t)c * h * w;
+    size_t n = (size_t) c * h * w;
     float * v = malloc((n ? n : 1) * sizeof *v);
-    if (!v)
-        exit(1);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)(k * 1000 + (int)i) + 0.25f;
+    if (!v) exit(1);
+    for (size_t i = 0; i < n; i++) v[i] = (float) (k * 1000 + (int) i) + 0.25f;
     stage_dump_callback(name, v, c, h, w, d);
-    free(v);     // the dump must have copied it
+    free(v);   // the dump must have copied it
 }
 
 int main(int argc, char ** argv) {
@@ -28,13 +26,12 @@ int main(int argc, char ** argv) {
         return 2;
     }
     stage_dump_t * d = stage_dump_new();
-    if (!d)
-        return 1;
+    if (!d) return 1;
     feed(d, "input", 0, 3, 4, 5);
     feed(d, "pyramid.i4", 1, 3, 2, 2);
     feed(d, "backbone.c3", 2, 7, 3, 1);
     feed(d, "odd \"name\" \\ \n\t\x01 é", 3, 1, 1, 2);
-    feed(d, "pyramid.i4", 4, 3, 2, 2);          // again: keeps position, new data
+    feed(d, "pyramid.i4", 4, 3, 2, 2);   // again: keeps position, new data
     feed(d, "head.cls.p3", 5, 9, 1, 1);
     if (stage_dump_count(d) != 5) {
         fprintf(stderr, "test-stage-dump: count %zu, expected 5\n", stage_dump_count(d));

@@ -12,7 +12,9 @@
 
 static uint64_t g_state;
 static uint32_t rnd(void) {   // xorshift64*
-    g_state ^= g_state >> 12; g_state ^= g_state << 25; g_state ^= g_state >> 27;
+    g_state ^= g_state >> 12;
+    g_state ^= g_state << 25;
+    g_state ^= g_state >> 27;
     return (uint32_t) ((g_state * 2685821657736338717ull) >> 32);
 }
 
@@ -22,13 +24,19 @@ int main(int argc, char ** argv) {
         return 2;
     }
     FILE * f = fopen(argv[1], "rb");
-    if (!f) { perror(argv[1]); return 2; }
+    if (!f) {
+        perror(argv[1]);
+        return 2;
+    }
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
     uint8_t * good = malloc((size_t) size);
     uint8_t * buf = malloc((size_t) size + 64);
-    if (!good || !buf || fread(good, 1, (size_t) size, f) != (size_t) size) { fprintf(stderr, "read failed\n"); return 2; }
+    if (!good || !buf || fread(good, 1, (size_t) size, f) != (size_t) size) {
+        fprintf(stderr, "read failed\n");
+        return 2;
+    }
     fclose(f);
     const long iterations = atol(argv[2]);
     g_state = strtoull(argv[3], NULL, 10) | 1;
@@ -53,21 +61,21 @@ int main(int argc, char ** argv) {
         const int count = 1 + rnd() % 4;
         for (int c = 0; c < count; c++) {
             switch (kind) {
-                case 0: buf[rnd() % hend] ^= (uint8_t) (1u << (rnd() % 8)); break;           // header bit flip
-                case 1: buf[8 + rnd() % (hend - 8)] = "0123456789[]{},:\"-.eE "[rnd() % 22]; break; // JSON token
-                case 2: n = rnd() % (n + 1); break;                                           // truncation
-                case 3: {                                                                      // length field
+                case 0: buf[rnd() % hend] ^= (uint8_t) (1u << (rnd() % 8)); break;                    // header bit flip
+                case 1: buf[8 + rnd() % (hend - 8)] = "0123456789[]{},:\"-.eE "[rnd() % 22]; break;   // JSON token
+                case 2: n = rnd() % (n + 1); break;                                                   // truncation
+                case 3: {                                                                             // length field
                     uint64_t v = rnd() % 4 == 0 ? ~0ull >> (rnd() % 64) : header + (int) (rnd() % 64) - 32;
                     memcpy(buf, &v, 8);
                     break;
                 }
-                case 4: {                                                                      // data: NaN / Inf bytes
+                case 4: {   // data: NaN / Inf bytes
                     size_t at = hend + rnd() % ((size_t) size - hend);
                     buf[at] = 0xff;
                     if (at + 1 < (size_t) size) buf[at + 1] = 0x7f;
                     break;
                 }
-                default: {                                                                     // splice a header range
+                default: {   // splice a header range
                     size_t a = 8 + rnd() % (hend - 8), b = 8 + rnd() % (hend - 8), len = rnd() % 64;
                     if (a + len <= hend && b + len <= hend) memmove(buf + a, good + b, len);
                     break;

@@ -16,17 +16,23 @@
 
 static int g_passed = 0, g_failed = 0;
 
-#define CHECK(cond, ...)                                                                 \
-    do {                                                                                 \
-        if (cond) { g_passed++; }                                                        \
-        else { g_failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (cond) {                                     \
+            g_passed++;                                 \
+        } else {                                        \
+            g_failed++;                                 \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
     } while (0)
 
 #define MAXD 300
 
 typedef struct {
     ipg_detection_t d[MAXD];
-    int32_t         n;
+    int32_t n;
 } result_t;
 
 static bool same(const result_t * a, const result_t * b) {
@@ -51,8 +57,7 @@ static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t f
     return out;
 }
 
-static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format,
-                          int stride) {
+static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format, int stride) {
     result_t r = { .n = -1 };
     ipg_status_t st = ipg_ctx_prepare(ctx, w, h, format);
     CHECK(st == IPG_OK, "prepare %dx%d format %d: %s", w, h, (int) format, ipg_ctx_last_error(ctx));
@@ -64,7 +69,7 @@ static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, i
 }
 
 static float * g_input = NULL;   // the "input" stage of the last run
-static int     g_input_c, g_input_h, g_input_w;
+static int g_input_c, g_input_h, g_input_w;
 static void grab_input(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
     (void) ud;
     if (strcmp(name, "input") != 0) return;
@@ -94,16 +99,15 @@ static void taps(int in, int out, int * i0, int * i1, double * l1) {
 
 // The documented conversion: per tap, Y'CbCr -> RGB (matrix from Kr, Kb;
 // limited or full range), clamp to 0..255, then bilinear and normalise.
-static void yuv_reference(const uint8_t * y, const uint8_t * u, const uint8_t * v, int uv_step, int w, int h,
-                          double kr, double kb, int full, int in_w, int in_h, const float * mean, const float * std,
-                          float * out) {
+static void yuv_reference(const uint8_t * y, const uint8_t * u, const uint8_t * v, int uv_step, int w, int h, double kr,
+                          double kb, int full, int in_w, int in_h, const float * mean, const float * std, float * out) {
     const double s = fmin((double) in_w / w, (double) in_h / h);
     int nw = (int) floor(w * s + 0.5), nh = (int) floor(h * s + 0.5);
     nw = nw < 1 ? 1 : (nw > in_w ? in_w : nw);
     nh = nh < 1 ? 1 : (nh > in_h ? in_h : nh);
-    int * x0 = malloc(sizeof(int) * nw), * x1 = malloc(sizeof(int) * nw);
-    int * y0 = malloc(sizeof(int) * nh), * y1 = malloc(sizeof(int) * nh);
-    double * lx = malloc(sizeof(double) * nw), * ly = malloc(sizeof(double) * nh);
+    int *x0 = malloc(sizeof(int) * nw), *x1 = malloc(sizeof(int) * nw);
+    int *y0 = malloc(sizeof(int) * nh), *y1 = malloc(sizeof(int) * nh);
+    double *lx = malloc(sizeof(double) * nw), *ly = malloc(sizeof(double) * nh);
     taps(w, nw, x0, x1, lx);
     taps(h, nh, y0, y1, ly);
     const double kg = 1 - kr - kb, ys = full ? 1 : 255.0 / 219, cs = full ? 1 : 255.0 / 224, yo = full ? 0 : 16;
@@ -124,18 +128,30 @@ static void yuv_reference(const uint8_t * y, const uint8_t * u, const uint8_t * 
             }
             for (int c = 0; c < 3; c++) out[(c * in_h + oy) * in_w + ox] = (float) ((acc[c] - mean[c]) / std[c]);
         }
-    free(x0); free(x1); free(y0); free(y1); free(lx); free(ly);
+    free(x0);
+    free(x1);
+    free(y0);
+    free(y1);
+    free(lx);
+    free(ly);
 }
 
 static void test_planar(const ipg_model_t * model, ipg_ctx_t * ctx, int w, int h, ipg_pixel_format_t format,
                         ipg_yuv_matrix_t matrix, int full) {
     static const double kr[3] = { 0.299, 0.2126, 0.2627 }, kb[3] = { 0.114, 0.0722, 0.0593 };
     const int cw = (w + 1) / 2, ch = (h + 1) / 2, ys = w + 3, cs = (format == IPG_PIXEL_NV12 ? 2 * cw : cw) + 3;
-    uint8_t * yp = malloc((size_t) ys * h), * up = malloc((size_t) cs * ch), * vp = malloc((size_t) cs * ch);
-    uint8_t * yt = malloc((size_t) w * h), * ut = malloc((size_t) cw * ch), * vt = malloc((size_t) cw * ch);
+    uint8_t *yp = malloc((size_t) ys * h), *up = malloc((size_t) cs * ch), *vp = malloc((size_t) cs * ch);
+    uint8_t *yt = malloc((size_t) w * h), *ut = malloc((size_t) cw * ch), *vt = malloc((size_t) cw * ch);
     uint32_t r = 7;
-    for (int i = 0; i < w * h; i++) { r = r * 1664525u + 1013904223u; yt[i] = (uint8_t) (i % w * 5 + (r >> 26)); }
-    for (int i = 0; i < cw * ch; i++) { r = r * 1664525u + 1013904223u; ut[i] = (uint8_t) (r >> 24); vt[i] = (uint8_t) (i * 7); }
+    for (int i = 0; i < w * h; i++) {
+        r = r * 1664525u + 1013904223u;
+        yt[i] = (uint8_t) (i % w * 5 + (r >> 26));
+    }
+    for (int i = 0; i < cw * ch; i++) {
+        r = r * 1664525u + 1013904223u;
+        ut[i] = (uint8_t) (r >> 24);
+        vt[i] = (uint8_t) (i * 7);
+    }
     memset(yp, 0x5A, (size_t) ys * h);   // junk in the stride padding
     memset(up, 0x5A, (size_t) cs * ch);
     memset(vp, 0x5A, (size_t) cs * ch);
@@ -176,7 +192,12 @@ static void test_planar(const ipg_model_t * model, ipg_ctx_t * ctx, int w, int h
     frame.strides[1] = 1;
     CHECK(ipg_ctx_run(ctx, &frame, res.d, MAXD, &res.n) == IPG_ERR_INVALID_ARG, "short chroma stride refused");
     (void) model;
-    free(yp); free(up); free(vp); free(yt); free(ut); free(vt);
+    free(yp);
+    free(up);
+    free(vp);
+    free(yt);
+    free(ut);
+    free(vt);
 }
 
 int main(int argc, char ** argv) {
@@ -272,12 +293,14 @@ int main(int argc, char ** argv) {
     CHECK(g_input != NULL, "the input stage was handed out");
     if (g_input) {
         st = ipg_ctx_run_tensor(ctx, g_input, t.d, MAXD, &t.n);
-        CHECK(st == IPG_OK && t.n == ref.n, "run_tensor: %d detections vs %d (%s)", t.n, ref.n, ipg_ctx_last_error(ctx));
+        CHECK(st == IPG_OK && t.n == ref.n, "run_tensor: %d detections vs %d (%s)", t.n, ref.n,
+              ipg_ctx_last_error(ctx));
         const double sc = fmin((double) in_w / w, (double) in_h / h);
         bool ok = t.n == ref.n;
         for (int i = 0; ok && i < t.n; i++)
             ok = t.d[i].label == ref.d[i].label && t.d[i].score == ref.d[i].score &&
-                 fabs(fmin(t.d[i].x2 / sc, w) - ref.d[i].x2) < 1e-3 && fabs(fmin(t.d[i].y2 / sc, h) - ref.d[i].y2) < 1e-3;
+                 fabs(fmin(t.d[i].x2 / sc, w) - ref.d[i].x2) < 1e-3 &&
+                 fabs(fmin(t.d[i].y2 / sc, h) - ref.d[i].y2) < 1e-3;
         CHECK(ok, "run_tensor boxes are the frame boxes times s");
     }
 
@@ -358,7 +381,8 @@ int main(int argc, char ** argv) {
             int32_t b = a;
             for (int i = 0; i < all.n && b == a; i++) b = all.d[i].label;
             char classes[256];
-            snprintf(classes, sizeof classes, " %s ,%s\t", ipg_model_label(model, b), ipg_model_label(model, a));   // blanks trimmed
+            snprintf(classes, sizeof classes, " %s ,%s\t", ipg_model_label(model, b),
+                     ipg_model_label(model, a));   // blanks trimmed
             result_t want = { .n = 0 };
             for (int i = 0; i < all.n; i++)
                 if (all.d[i].label == a || all.d[i].label == b) want.d[want.n++] = all.d[i];

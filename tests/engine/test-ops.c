@@ -20,19 +20,29 @@ static int g_failed = 0, g_passed = 0;
 static ipg_cl_t g_cl;
 static char g_err[IPG_ERR_LEN];
 
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (cond) { g_passed++; }                                     \
-        else { g_failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (cond) {                                     \
+            g_passed++;                                 \
+        } else {                                        \
+            g_failed++;                                 \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
     } while (0)
 
 static uint32_t g_rng = 12345;
 static float frand(void) {   // uniform in [-1, 1)
-    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 17; g_rng ^= g_rng << 5;
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
     return (float) (g_rng >> 8) / (float) (1u << 23) - 1.0f;
 }
 
-static void fill(float * x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
+static void fill(float * x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = frand();
+}
 
 // The batch of the plans the tests make (plan_init), and so of their tensors.
 static int g_batch = 1;
@@ -57,11 +67,14 @@ static void compare(const char * what, const float * got, const float * want, si
     size_t worst = 0;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double) got[i] - want[i]);
-        if (!(d <= max_diff)) { max_diff = d; worst = i; }
+        if (!(d <= max_diff)) {
+            max_diff = d;
+            worst = i;
+        }
         if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
     }
-    CHECK(max_diff <= tol * max_ref, "%s: max diff %.3g at %zu (got %g want %g), max |ref| %.3g", what, max_diff,
-          worst, got[worst], want[worst], max_ref);
+    CHECK(max_diff <= tol * max_ref, "%s: max diff %.3g at %zu (got %g want %g), max |ref| %.3g", what, max_diff, worst,
+          got[worst], want[worst], max_ref);
 }
 
 static void plan_init(ipg_plan_t * p) {
@@ -131,14 +144,18 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
         char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout,
-                 h, w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout, h,
+                 w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
         compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
     }
     ipg_plan_free(&p);
-    free(cv.w); free(cv.b); free(in); free(res); free(want);
+    free(cv.w);
+    free(cv.b);
+    free(in);
+    free(res);
+    free(want);
 }
 
 // The fusion conv uploaded as two column ranges gives the full conv.
@@ -179,15 +196,16 @@ static void test_conv_split(void) {
         ipg_conv_dev_free(&dg);
     }
     ipg_plan_free(&p);
-    free(cv.w); free(cv.b);
+    free(cv.w);
+    free(cv.b);
 }
 
 // ---- pooling, resampling, relu ------------------------------------------------
 
 typedef ipg_status_t (*unary_op)(ipg_plan_t *, const ipg_tensor_t *, ipg_tensor_t *);
 
-static void run_unary(const char * what, unary_op op, int c, int h, int w, const float * in, const float * want,
-                      int oh, int ow) {
+static void run_unary(const char * what, unary_op op, int c, int h, int w, const float * in, const float * want, int oh,
+                      int ow) {
     ipg_plan_t p;
     plan_init(&p);
     ipg_tensor_t tin = { 0 }, tout = { 0 };
@@ -226,13 +244,14 @@ static void maxpool_ref(const float * in, int c, int h, int w, float * want, int
 static void test_maxpool(int c, int h, int w) {
     const int oh = (h - 1) / 2 + 1, ow = (w - 1) / 2 + 1;
     const size_t nin = (size_t) c * h * w, nout = (size_t) c * oh * ow;
-    float * in = malloc(g_batch * nin * 4), * want = malloc(g_batch * nout * 4);
+    float *in = malloc(g_batch * nin * 4), *want = malloc(g_batch * nout * 4);
     fill(in, g_batch * nin);
     for (int b = 0; b < g_batch; b++) maxpool_ref(in + b * nin, c, h, w, want + b * nout, oh, ow);
     char what[64];
     snprintf(what, sizeof what, "maxpool3x3s2 %dx%dx%d batch %d", c, h, w, g_batch);
     run_unary(what, ipg_op_maxpool3x3s2, c, h, w, in, want, oh, ow);
-    free(in); free(want);
+    free(in);
+    free(want);
 }
 
 // PyTorch bilinear (align_corners = false) to (h / 2, w / 2), in double.
@@ -252,24 +271,26 @@ static void downsample_ref(const float * in, int c, int h, int w, float * want, 
 static void test_downsample(int c, int h, int w) {
     const int oh = h / 2, ow = w / 2;
     const size_t nin = (size_t) c * h * w, nout = (size_t) c * oh * ow;
-    float * in = malloc(g_batch * nin * 4), * want = malloc(g_batch * nout * 4);
+    float *in = malloc(g_batch * nin * 4), *want = malloc(g_batch * nout * 4);
     fill(in, g_batch * nin);
     for (int b = 0; b < g_batch; b++) downsample_ref(in + b * nin, c, h, w, want + b * nout, oh, ow);
     char what[64];
     snprintf(what, sizeof what, "downsample2x %dx%dx%d batch %d", c, h, w, g_batch);
     run_unary(what, ipg_op_downsample2x, c, h, w, in, want, oh, ow);
-    free(in); free(want);
+    free(in);
+    free(want);
 }
 
 static void test_relu(int c, int h, int w) {
     const size_t n = (size_t) g_batch * c * h * w;
-    float * in = malloc(n * 4), * want = malloc(n * 4);
+    float *in = malloc(n * 4), *want = malloc(n * 4);
     fill(in, n);
     for (size_t i = 0; i < n; i++) want[i] = in[i] > 0 ? in[i] : 0;
     char what[64];
     snprintf(what, sizeof what, "relu %dx%dx%d batch %d", c, h, w, g_batch);
     run_unary(what, ipg_op_relu, c, h, w, in, want, h, w);
-    free(in); free(want);
+    free(in);
+    free(want);
 }
 
 static void upsample_add_ref(const float * lat, const float * top, int c, int h, int w, int th, int tw, float * want) {
@@ -285,7 +306,7 @@ static void upsample_add_ref(const float * lat, const float * top, int c, int h,
 
 static void test_upsample_add(int c, int h, int w, int th, int tw) {
     const size_t nl = (size_t) c * h * w, nt = (size_t) c * th * tw;
-    float * lat = malloc(g_batch * nl * 4), * top = malloc(g_batch * nt * 4), * want = malloc(g_batch * nl * 4);
+    float *lat = malloc(g_batch * nl * 4), *top = malloc(g_batch * nt * 4), *want = malloc(g_batch * nl * 4);
     fill(lat, g_batch * nl);
     fill(top, g_batch * nt);
     for (int b = 0; b < g_batch; b++) upsample_add_ref(lat + b * nl, top + b * nt, c, h, w, th, tw, want + b * nl);
@@ -308,7 +329,9 @@ static void test_upsample_add(int c, int h, int w, int th, int tw) {
         free(got);
     }
     ipg_plan_free(&p);
-    free(lat); free(top); free(want);
+    free(lat);
+    free(top);
+    free(want);
 }
 
 // ---- anchors and NMS -------------------------------------------------------------
@@ -321,15 +344,16 @@ static void test_anchors(void) {
     const float sizes[2][3] = { { 32, 40, 50 }, { 512, 645, 812 } };
     for (int l = 0; l < 2; l++)
         for (int s = 0; s < 3; s++) cfg.anchor_sizes[l][s] = sizes[l][s];
-    cfg.aspect_ratios[0] = 0.5f; cfg.aspect_ratios[1] = 1.0f; cfg.aspect_ratios[2] = 2.0f;
+    cfg.aspect_ratios[0] = 0.5f;
+    cfg.aspect_ratios[1] = 1.0f;
+    cfg.aspect_ratios[2] = 2.0f;
     // torchvision AnchorGenerator(((32, 40, 50),), ((0.5, 1.0, 2.0),)).cell_anchors
-    static const float want0[9][4] = {
-        { -23, -11, 23, 11 }, { -28, -14, 28, 14 }, { -35, -18, 35, 18 }, { -16, -16, 16, 16 }, { -20, -20, 20, 20 },
-        { -25, -25, 25, 25 }, { -11, -23, 11, 23 }, { -14, -28, 14, 28 }, { -18, -35, 18, 35 } };
-    static const float want1[9][4] = {
-        { -362, -181, 362, 181 }, { -456, -228, 456, 228 }, { -574, -287, 574, 287 }, { -256, -256, 256, 256 },
-        { -322, -322, 322, 322 }, { -406, -406, 406, 406 }, { -181, -362, 181, 362 }, { -228, -456, 228, 456 },
-        { -287, -574, 287, 574 } };
+    static const float want0[9][4] = { { -23, -11, 23, 11 }, { -28, -14, 28, 14 }, { -35, -18, 35, 18 },
+                                       { -16, -16, 16, 16 }, { -20, -20, 20, 20 }, { -25, -25, 25, 25 },
+                                       { -11, -23, 11, 23 }, { -14, -28, 14, 28 }, { -18, -35, 18, 35 } };
+    static const float want1[9][4] = { { -362, -181, 362, 181 }, { -456, -228, 456, 228 }, { -574, -287, 574, 287 },
+                                       { -256, -256, 256, 256 }, { -322, -322, 322, 322 }, { -406, -406, 406, 406 },
+                                       { -181, -362, 181, 362 }, { -228, -456, 228, 456 }, { -287, -574, 287, 574 } };
     ipg_level_anchors_t a;
     ipg_anchors_level(&cfg, 0, 44, 36, 352, 288, &a);
     CHECK(a.n_anchors == 9 && a.stride_w == 8 && a.stride_h == 8, "anchors level 0: n %d stride %dx%d", a.n_anchors,
@@ -385,7 +409,7 @@ static void test_arg_cap(void) {
     CHECK(ipg_step_float(s, 1.0f) == -1, "argument %d refused", IPG_MAX_ARGS);
     CHECK(s->n_args == IPG_MAX_ARGS && s->args[IPG_MAX_ARGS - 1].i == IPG_MAX_ARGS - 1,
           "the last argument is not overwritten");
-    ipg_step_range(s, 1, (size_t[]) { 1 }, NULL);
+    ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
     CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_relu") && strstr(g_err, "arguments"),
           "a plan with too many arguments is an error: %s", g_err);
     ipg_plan_free(&p);
@@ -402,7 +426,7 @@ static void test_local_sizes(void) {
     CHECK(s != NULL, "step: %s", g_err);
     if (!s) return;
     const size_t big = s->kernel_wg + 1;
-    ipg_step_range(s, 1, (size_t[]) { big }, (size_t[]) { big });
+    ipg_step_range(s, 1, (size_t[]){ big }, (size_t[]){ big });
     CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_relu") && strstr(g_err, "work-group"),
           "a required local size over CL_KERNEL_WORK_GROUP_SIZE is refused: %s", g_err);
     ipg_plan_free(&p);
@@ -412,12 +436,12 @@ static void test_local_sizes(void) {
     if (!s) return;
     size_t forced[3];
     const bool is_forced = ipg_forced_lws(forced);
-    ipg_step_range_prefer(s, 2, (size_t[]) { 5, 3 }, (size_t[]) { big, big });
+    ipg_step_range_prefer(s, 2, (size_t[]){ 5, 3 }, (size_t[]){ big, big });
     CHECK(s->has_lws && s->lws[0] * s->lws[1] <= s->kernel_wg && s->gws[0] % s->lws[0] == 0 &&
-          s->gws[1] % s->lws[1] == 0 && s->gws[0] >= 5 && s->gws[1] >= 3,
+              s->gws[1] % s->lws[1] == 0 && s->gws[0] >= 5 && s->gws[1] >= 3,
           "a preferred local size is capped to the kernel's limit (%zu x %zu of %zu, global %zu x %zu)", s->lws[0],
           s->lws[1], s->kernel_wg, s->gws[0], s->gws[1]);
-    ipg_step_range(s, 1, (size_t[]) { 13 }, NULL);
+    ipg_step_range(s, 1, (size_t[]){ 13 }, NULL);
     if (is_forced) {
         CHECK(s->has_lws && s->lws[0] == forced[0] && s->gws[0] == (13 + forced[0] - 1) / forced[0] * forced[0],
               "IPG_FORCE_LWS: local %zu, global %zu for 13 items", s->lws[0], s->gws[0]);
@@ -448,11 +472,12 @@ static void test_max_alloc(void) {
     // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
     g_cl.max_alloc = 16384;
     CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
-          strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
+              strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
           "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
     ipg_tensor_t big = { 0 };
     CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
-          strstr(g_err, "MAX_MEM_ALLOC_SIZE"), "a tensor over the largest buffer is refused: %s", g_err);
+              strstr(g_err, "MAX_MEM_ALLOC_SIZE"),
+          "a tensor over the largest buffer is refused: %s", g_err);
     g_cl.max_alloc = saved;
     ipg_conv_dev_free(&dev);
     ipg_plan_free(&p);
@@ -460,10 +485,13 @@ static void test_max_alloc(void) {
 
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
 
-typedef struct { float score; int32_t flat; } topk_cand_t;
+typedef struct {
+    float score;
+    int32_t flat;
+} topk_cand_t;
 
 static int topk_by_score_then_flat(const void * pa, const void * pb) {
-    const topk_cand_t * a = pa, * b = pb;
+    const topk_cand_t *a = pa, *b = pb;
     if (a->score != b->score) return a->score > b->score ? -1 : 1;
     return (a->flat > b->flat) - (a->flat < b->flat);
 }
@@ -481,7 +509,11 @@ static int int_asc(const void * pa, const void * pb) {
 static void test_topk_select(const char * name, int levels, const int * n, const int * count, int k, int values,
                              size_t L) {
     int total = 0, offsets[8], slots[8];
-    for (int l = 0; l < levels; l++) { offsets[l] = total; slots[l] = n[l]; total += n[l]; }
+    for (int l = 0; l < levels; l++) {
+        offsets[l] = total;
+        slots[l] = n[l];
+        total += n[l];
+    }
     ipg_plan_t p;
     plan_init(&p);
     cl_mem score = ipg_plan_buffer(&p, (size_t) total * sizeof(float), NULL);
@@ -494,17 +526,25 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     cl_mem top_count = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), NULL);
     ipg_step_t * st = top_count ? ipg_plan_step(&p, "ipg_topk_select") : NULL;
     size_t kernel_wg = 0;
-    if (st && clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg,
-                                       &kernel_wg, NULL) == CL_SUCCESS && kernel_wg > 0 && L > kernel_wg)
+    if (st &&
+        clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
+                                 NULL) == CL_SUCCESS &&
+        kernel_wg > 0 && L > kernel_wg)
         L = kernel_wg;
     if (L > g_cl.max_wg_size) L = g_cl.max_wg_size;
     ipg_status_t rc = IPG_ERR_OPENCL;
     if (st) {
-        ipg_step_mem(st, score); ipg_step_mem(st, index); ipg_step_mem(st, cnt); ipg_step_mem(st, off);
-        ipg_step_mem(st, slt); ipg_step_int(st, k);
-        ipg_step_mem(st, top_score); ipg_step_mem(st, top_index); ipg_step_mem(st, top_count);
+        ipg_step_mem(st, score);
+        ipg_step_mem(st, index);
+        ipg_step_mem(st, cnt);
+        ipg_step_mem(st, off);
+        ipg_step_mem(st, slt);
+        ipg_step_int(st, k);
+        ipg_step_mem(st, top_score);
+        ipg_step_mem(st, top_index);
+        ipg_step_mem(st, top_count);
         ipg_step_local(st, 256 * sizeof(cl_uint));
-        ipg_step_range(st, 1, (size_t[]) { L * (size_t) levels }, (size_t[]) { L });
+        ipg_step_range(st, 1, (size_t[]){ L * (size_t) levels }, (size_t[]){ L });
         rc = ipg_plan_finalize(&p);
     }
     CHECK(rc == IPG_OK, "%s: setup: %s", name, g_err);
@@ -516,7 +556,7 @@ static void test_topk_select(const char * name, int levels, const int * n, const
             e->score = values > 0 ? 0.05f + 0.9f * (float) ((int) (u * values) % values) / (float) values : u;
             e->flat = 3 * i + (l % 3);   // unique, not contiguous
         }
-    int32_t * want = malloc((size_t) levels * k * sizeof(int32_t)), want_n[8];
+    int32_t *want = malloc((size_t) levels * k * sizeof(int32_t)), want_n[8];
     for (int l = 0; l < levels; l++) {
         const int m = count[l] < slots[l] ? count[l] : slots[l];
         topk_cand_t * tmp = malloc((size_t) (m > 0 ? m : 1) * sizeof *tmp);
@@ -530,20 +570,30 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     float * hs = malloc((size_t) total * sizeof(float));
     int32_t * hi = malloc((size_t) total * sizeof(int32_t));
     float * gs = malloc((size_t) levels * k * sizeof(float));
-    int32_t * gi = malloc((size_t) levels * k * sizeof(int32_t)), gn[8];
+    int32_t *gi = malloc((size_t) levels * k * sizeof(int32_t)), gn[8];
     for (int round = 0; round < 2 && rc == IPG_OK; round++) {
         for (int l = 0; l < levels; l++)   // a fresh shuffle of each level's stored candidates
             for (int i = n[l] - 1; i > 0; i--) {
-                g_rng ^= g_rng << 13; g_rng ^= g_rng >> 17; g_rng ^= g_rng << 5;
+                g_rng ^= g_rng << 13;
+                g_rng ^= g_rng >> 17;
+                g_rng ^= g_rng << 5;
                 const int j = (int) (g_rng % (uint32_t) (i + 1));
-                topk_cand_t t = c[offsets[l] + i]; c[offsets[l] + i] = c[offsets[l] + j]; c[offsets[l] + j] = t;
+                topk_cand_t t = c[offsets[l] + i];
+                c[offsets[l] + i] = c[offsets[l] + j];
+                c[offsets[l] + j] = t;
             }
-        for (int i = 0; i < total; i++) { hs[i] = c[i].score; hi[i] = c[i].flat; }
-        cl_int e = clEnqueueWriteBuffer(g_cl.queue, score, CL_TRUE, 0, (size_t) total * sizeof(float), hs, 0, NULL, NULL);
+        for (int i = 0; i < total; i++) {
+            hs[i] = c[i].score;
+            hi[i] = c[i].flat;
+        }
+        cl_int e =
+            clEnqueueWriteBuffer(g_cl.queue, score, CL_TRUE, 0, (size_t) total * sizeof(float), hs, 0, NULL, NULL);
         if (e == CL_SUCCESS)
-            e = clEnqueueWriteBuffer(g_cl.queue, index, CL_TRUE, 0, (size_t) total * sizeof(int32_t), hi, 0, NULL, NULL);
+            e = clEnqueueWriteBuffer(g_cl.queue, index, CL_TRUE, 0, (size_t) total * sizeof(int32_t), hi, 0, NULL,
+                                     NULL);
         CHECK(e == CL_SUCCESS && ipg_plan_run(&p) == IPG_OK, "%s: run: %s", name, g_err);
-        e = clEnqueueReadBuffer(g_cl.queue, top_score, CL_TRUE, 0, (size_t) levels * k * sizeof(float), gs, 0, NULL, NULL);
+        e = clEnqueueReadBuffer(g_cl.queue, top_score, CL_TRUE, 0, (size_t) levels * k * sizeof(float), gs, 0, NULL,
+                                NULL);
         if (e == CL_SUCCESS)
             e = clEnqueueReadBuffer(g_cl.queue, top_index, CL_TRUE, 0, (size_t) levels * k * sizeof(int32_t), gi, 0,
                                     NULL, NULL);
@@ -553,7 +603,10 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         CHECK(e == CL_SUCCESS, "%s: read back: %s", name, ipg_cl_error_name(e));
         int wrong = 0, wrong_score = 0, wrong_n = 0;
         for (int l = 0; l < levels; l++) {
-            if (gn[l] != want_n[l]) { wrong_n++; continue; }
+            if (gn[l] != want_n[l]) {
+                wrong_n++;
+                continue;
+            }
             for (int i = 0; i < gn[l]; i++) {   // each slot's score is its candidate's
                 const int32_t f = gi[(size_t) l * k + i];
                 const topk_cand_t * src = NULL;
@@ -566,10 +619,15 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         }
         CHECK(wrong_n == 0 && wrong == 0 && wrong_score == 0,
               "%s, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
-              "(score desc, flat index asc), %d scores not their candidate's", name, round + 1, wrong_n, wrong,
-              wrong_score);
+              "(score desc, flat index asc), %d scores not their candidate's",
+              name, round + 1, wrong_n, wrong, wrong_score);
     }
-    free(c); free(want); free(hs); free(hi); free(gs); free(gi);
+    free(c);
+    free(want);
+    free(hs);
+    free(hi);
+    free(gs);
+    free(gi);
     ipg_plan_free(&p);
 }
 
@@ -615,16 +673,28 @@ int main(int argc, char ** argv) {
     }
     // (cin, cout, h, w, k, stride, pad): 1x1 images, odd sizes, 13 and 24 channels.
     const int convs[][7] = {
-        { 3, 13, 1, 1, 1, 1, 0 }, { 3, 13, 1, 1, 3, 1, 1 }, { 13, 24, 3, 5, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 },
-        { 3, 24, 13, 11, 7, 2, 3 }, { 24, 24, 9, 7, 1, 2, 0 }, { 13, 8, 17, 3, 1, 1, 0 }, { 24, 9, 4, 4, 3, 2, 1 },
+        { 3, 13, 1, 1, 1, 1, 0 },
+        { 3, 13, 1, 1, 3, 1, 1 },
+        { 13, 24, 3, 5, 3, 1, 1 },
+        { 24, 13, 5, 3, 3, 2, 1 },
+        { 3, 24, 13, 11, 7, 2, 3 },
+        { 24, 24, 9, 7, 1, 2, 0 },
+        { 13, 8, 17, 3, 1, 1, 0 },
+        { 24, 9, 4, 4, 3, 2, 1 },
         { 5, 17, 33, 31, 3, 1, 1 },
         // wide rows: the pack's in-row vector paths (stride 1 and 2), next to
         // blocks that wrap a row or touch the padding
-        { 5, 19, 7, 70, 3, 1, 1 }, { 6, 21, 9, 133, 3, 2, 1 }, { 4, 18, 5, 96, 1, 1, 0 },
-        { 7, 13, 6, 130, 1, 2, 0 }, { 3, 16, 6, 100, 7, 2, 3 },
+        { 5, 19, 7, 70, 3, 1, 1 },
+        { 6, 21, 9, 133, 3, 2, 1 },
+        { 4, 18, 5, 96, 1, 1, 0 },
+        { 7, 13, 6, 130, 1, 2, 0 },
+        { 3, 16, 6, 100, 7, 2, 3 },
         // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
         // block), 47, 1 row, 35 output channels (a partial MR tile)
-        { 4, 16, 5, 16, 3, 1, 1 }, { 3, 35, 4, 32, 3, 1, 1 }, { 5, 7, 3, 17, 3, 1, 1 }, { 9, 20, 1, 47, 3, 1, 1 },
+        { 4, 16, 5, 16, 3, 1, 1 },
+        { 3, 35, 4, 32, 3, 1, 1 },
+        { 5, 7, 3, 17, 3, 1, 1 },
+        { 9, 20, 1, 47, 3, 1, 1 },
     };
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
         const int * c = convs[i];

@@ -19,17 +19,23 @@
 
 static int g_passed = 0, g_failed = 0;
 
-#define CHECK(cond, ...)                                                                 \
-    do {                                                                                 \
-        if (cond) { g_passed++; }                                                        \
-        else { g_failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (cond) {                                     \
+            g_passed++;                                 \
+        } else {                                        \
+            g_failed++;                                 \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
     } while (0)
 
 #define MAXD 4096
 
 typedef struct {
     ipg_detection_t d[MAXD];
-    int32_t         n;
+    int32_t n;
 } result_t;
 
 static result_t g_res, g_want, g_one;
@@ -50,8 +56,8 @@ static uint8_t * make_rgb(int w, int h, uint32_t seed) {
 
 static uint8_t * crop_rgb(const uint8_t * rgb, int w, const ipg_tile_rect_t * r) {
     uint8_t * out = malloc((size_t) r->w * r->h * 3);
-    for (int y = 0; y < r->h; y++) memcpy(out + (size_t) y * r->w * 3, rgb + ((size_t) (r->y + y) * w + r->x) * 3,
-                                          (size_t) r->w * 3);
+    for (int y = 0; y < r->h; y++)
+        memcpy(out + (size_t) y * r->w * 3, rgb + ((size_t) (r->y + y) * w + r->x) * 3, (size_t) r->w * 3);
     return out;
 }
 
@@ -59,7 +65,7 @@ static bool close_dets(const result_t * a, const result_t * b, double tol, int *
     *where = -1;
     if (a->n != b->n) return false;
     for (int i = 0; i < a->n; i++) {
-        const ipg_detection_t * x = &a->d[i], * y = &b->d[i];
+        const ipg_detection_t *x = &a->d[i], *y = &b->d[i];
         if (x->label != y->label || x->score != y->score || x->tile != y->tile || x->scale != y->scale ||
             fabs(x->x1 - y->x1) > tol || fabs(x->y1 - y->y1) > tol || fabs(x->x2 - y->x2) > tol ||
             fabs(x->y2 - y->y2) > tol) {
@@ -72,8 +78,8 @@ static bool close_dets(const result_t * a, const result_t * b, double tol, int *
 
 // The tiling spec by hand on an RGB frame: every view cropped and run
 // untiled, mapped, pooled, merged.
-static void expected_tiled(const ipg_model_t * model, const ipg_ctx_params_t * tiled, const uint8_t * rgb, int w,
-                           int h, result_t * want) {
+static void expected_tiled(const ipg_model_t * model, const ipg_ctx_params_t * tiled, const uint8_t * rgb, int w, int h,
+                           result_t * want) {
     const ipg_tiling_t * tl = &tiled->tiling;
     ipg_ctx_params_t p = *tiled;
     p.tiling = ipg_tiling_default();
@@ -86,10 +92,13 @@ static void expected_tiled(const ipg_model_t * model, const ipg_ctx_params_t * t
     }
     int32_t in_w, in_h;
     ipg_model_input_size(model, &in_w, &in_h);
-    if (p.input_width) { in_w = p.input_width; in_h = p.input_height; }
+    if (p.input_width) {
+        in_w = p.input_width;
+        in_h = p.input_height;
+    }
     ipg_tile_rect_t rects[IPG_MAX_TILES_LIMIT + 1];
     int32_t n = 0;
-    if (tl->full_frame) rects[n++] = (ipg_tile_rect_t) { 0, 0, w, h };
+    if (tl->full_frame) rects[n++] = (ipg_tile_rect_t){ 0, 0, w, h };
     const int32_t first_tile = n;
     n += ipg_tile_grid(w, h, tl->tile_width, tl->tile_height, tl->overlap, rects + n, IPG_MAX_TILES_LIMIT);
     int32_t pooled = 0;
@@ -107,15 +116,16 @@ static void expected_tiled(const ipg_model_t * model, const ipg_ctx_params_t * t
             ipg_detection_t d = g_one.d[i];
             CHECK(d.tile == -1 && d.scale == (float) s, "an untiled detection has tile -1 and scale s");
             // The crop's detections are x / s clipped to the crop; shifted by the origin.
-            d.x1 += (float) r->x; d.x2 += (float) r->x;
-            d.y1 += (float) r->y; d.y2 += (float) r->y;
+            d.x1 += (float) r->x;
+            d.x2 += (float) r->x;
+            d.y1 += (float) r->y;
+            d.y2 += (float) r->y;
             d.tile = v - first_tile;
             g_pool[pooled++] = d;
         }
     }
     const int32_t cap = tiled->max_detections;
-    want->n = ipg_tile_merge(g_pool, pooled, tl->merge, tl->match_metric, tl->match_threshold, cap, g_scratch,
-                             want->d);
+    want->n = ipg_tile_merge(g_pool, pooled, tl->merge, tl->match_metric, tl->match_threshold, cap, g_scratch, want->d);
     ipg_ctx_free(ctx);
 }
 
@@ -154,17 +164,17 @@ static void test_rgb(const ipg_model_t * model, int w, int h, ipg_tiling_t tl, f
           w, h, tl.tile_width, tl.tile_height, tl.overlap, tl.full_frame, (int) tl.merge, (int) tl.match_metric,
           g_res.n, g_want.n, where);
     if (!ok && where >= 0 && where < g_res.n && where < g_want.n) {
-        const ipg_detection_t * a = &g_res.d[where], * b = &g_want.d[where];
-        printf("  got  %d %.6f [%g %g %g %g] tile %d s %g\n", a->label, a->score, a->x1, a->y1, a->x2, a->y2,
-               a->tile, a->scale);
-        printf("  want %d %.6f [%g %g %g %g] tile %d s %g\n", b->label, b->score, b->x1, b->y1, b->x2, b->y2,
-               b->tile, b->scale);
+        const ipg_detection_t *a = &g_res.d[where], *b = &g_want.d[where];
+        printf("  got  %d %.6f [%g %g %g %g] tile %d s %g\n", a->label, a->score, a->x1, a->y1, a->x2, a->y2, a->tile,
+               a->scale);
+        printf("  want %d %.6f [%g %g %g %g] tile %d s %g\n", b->label, b->score, b->x1, b->y1, b->x2, b->y2, b->tile,
+               b->scale);
     }
     bool inside = true;
     for (int i = 0; i < g_res.n; i++) {
         const ipg_detection_t * d = &g_res.d[i];
-        inside = inside && d->x1 >= 0 && d->y1 >= 0 && d->x2 <= w && d->y2 <= h && d->tile >= -1 &&
-                 d->tile < n_tiles && (i == 0 || d->score <= g_res.d[i - 1].score);
+        inside = inside && d->x1 >= 0 && d->y1 >= 0 && d->x2 <= w && d->y2 <= h && d->tile >= -1 && d->tile < n_tiles &&
+                 (i == 0 || d->score <= g_res.d[i - 1].score);
     }
     CHECK(inside, "tiled detections lie in the frame, in score order, with a valid tile");
     free(rgb);
@@ -173,7 +183,7 @@ static void test_rgb(const ipg_model_t * model, int w, int h, ipg_tiling_t tl, f
 // ---- planar 4:2:0: every image of the batch against the host conversion of its crop ----
 
 static float * g_inputs = NULL;
-static size_t  g_inputs_n = 0;
+static size_t g_inputs_n = 0;
 static void grab_inputs(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
     (void) ud;
     if (strcmp(name, "input") != 0) return;
@@ -205,9 +215,9 @@ static void yuv_crop_reference(const uint8_t * y, const uint8_t * u, const uint8
     int nw = (int) floor(r->w * s + 0.5), nh = (int) floor(r->h * s + 0.5);
     nw = nw < 1 ? 1 : (nw > in_w ? in_w : nw);
     nh = nh < 1 ? 1 : (nh > in_h ? in_h : nh);
-    int * x0 = malloc(sizeof(int) * nw), * x1 = malloc(sizeof(int) * nw);
-    int * y0 = malloc(sizeof(int) * nh), * y1 = malloc(sizeof(int) * nh);
-    double * lx = malloc(sizeof(double) * nw), * ly = malloc(sizeof(double) * nh);
+    int *x0 = malloc(sizeof(int) * nw), *x1 = malloc(sizeof(int) * nw);
+    int *y0 = malloc(sizeof(int) * nh), *y1 = malloc(sizeof(int) * nh);
+    double *lx = malloc(sizeof(double) * nw), *ly = malloc(sizeof(double) * nh);
     taps(r->w, nw, x0, x1, lx);
     taps(r->h, nh, y0, y1, ly);
     const double kr = 0.299, kb = 0.114, kg = 1 - kr - kb, ys = 255.0 / 219, cs = 255.0 / 224, yo = 16;
@@ -228,16 +238,24 @@ static void yuv_crop_reference(const uint8_t * y, const uint8_t * u, const uint8
             }
             for (int c = 0; c < 3; c++) out[(c * in_h + oy) * in_w + ox] = (float) ((acc[c] - mean[c]) / stdv[c]);
         }
-    free(x0); free(x1); free(y0); free(y1); free(lx); free(ly);
+    free(x0);
+    free(x1);
+    free(y0);
+    free(y1);
+    free(lx);
+    free(ly);
 }
 
 static void test_planar(const ipg_model_t * model, int w, int h, ipg_pixel_format_t format, ipg_tiling_t tl) {
     const char * fname = format == IPG_PIXEL_NV12 ? "NV12" : "I420";
     const int cw = (w + 1) / 2, ch = (h + 1) / 2;
-    uint8_t * yt = malloc((size_t) w * h), * ut = malloc((size_t) cw * ch), * vt = malloc((size_t) cw * ch);
+    uint8_t *yt = malloc((size_t) w * h), *ut = malloc((size_t) cw * ch), *vt = malloc((size_t) cw * ch);
     uint8_t * uv = malloc((size_t) 2 * cw * ch);
     uint32_t r = 11;
-    for (int i = 0; i < w * h; i++) { r = r * 1664525u + 1013904223u; yt[i] = (uint8_t) (i % w * 5 + (r >> 26)); }
+    for (int i = 0; i < w * h; i++) {
+        r = r * 1664525u + 1013904223u;
+        yt[i] = (uint8_t) (i % w * 5 + (r >> 26));
+    }
     for (int i = 0; i < cw * ch; i++) {
         r = r * 1664525u + 1013904223u;
         ut[i] = (uint8_t) (r >> 24);
@@ -266,7 +284,7 @@ static void test_planar(const ipg_model_t * model, int w, int h, ipg_pixel_forma
     ipg_model_input_size(model, &in_w, &in_h);
     ipg_tile_rect_t rects[IPG_MAX_TILES_LIMIT + 1];
     int32_t n = 0;
-    if (tl.full_frame) rects[n++] = (ipg_tile_rect_t) { 0, 0, w, h };
+    if (tl.full_frame) rects[n++] = (ipg_tile_rect_t){ 0, 0, w, h };
     n += ipg_tile_grid(w, h, tl.tile_width, tl.tile_height, tl.overlap, rects + n, IPG_MAX_TILES_LIMIT);
     bool odd = false;
     for (int i = 0; i < n; i++) odd = odd || (rects[i].x & 1) || (rects[i].y & 1);
@@ -281,12 +299,15 @@ static void test_planar(const ipg_model_t * model, int w, int h, ipg_pixel_forma
             yuv_crop_reference(yt, ut, vt, w, &rects[v], in_w, in_h, want);
             for (size_t i = 0; i < image; i++) worst = fmax(worst, fabs((double) g_inputs[v * image + i] - want[i]));
         }
-        CHECK(worst < 2e-5, "%s %dx%d tiles %dx%d: every image within 2e-5 of its crop's host conversion (%.2g)",
-              fname, w, h, tl.tile_width, tl.tile_height, worst);
+        CHECK(worst < 2e-5, "%s %dx%d tiles %dx%d: every image within 2e-5 of its crop's host conversion (%.2g)", fname,
+              w, h, tl.tile_width, tl.tile_height, worst);
         free(want);
     }
     ipg_ctx_free(ctx);
-    free(yt); free(ut); free(vt); free(uv);
+    free(yt);
+    free(ut);
+    free(vt);
+    free(uv);
 }
 
 // ---- the head's outputs: a batch = its images run one by one ----
@@ -296,22 +317,22 @@ static void test_planar(const ipg_model_t * model, int w, int h, ipg_pixel_forma
 // batched detector, B [1][C][H][W] ones for a detector run an image a pass.
 #define MAX_HEAD_STAGES 16
 typedef struct {
-    char    name[32];
+    char name[32];
     float * data;
-    size_t  n;
+    size_t n;
 } head_stage_t;
 
 typedef struct {
     head_stage_t s[MAX_HEAD_STAGES];
-    int          n;
+    int n;
 } head_run_t;
 
 static head_run_t g_batched, g_single;
 
 static void grab_head(const char * name, const float * data, int32_t c, int32_t h, int32_t w, void * ud) {
     head_run_t * run = ud;
-    if (strncmp(name, "head.cls.", 9) != 0 && strncmp(name, "head.box.", 9) != 0 &&
-        strncmp(name, "rpn.cls.", 8) != 0 && strncmp(name, "rpn.box.", 8) != 0)
+    if (strncmp(name, "head.cls.", 9) != 0 && strncmp(name, "head.box.", 9) != 0 && strncmp(name, "rpn.cls.", 8) != 0 &&
+        strncmp(name, "rpn.box.", 8) != 0)
         return;
     int i = 0;
     while (i < run->n && strcmp(run->s[i].name, name) != 0) i++;
@@ -338,7 +359,7 @@ static void test_head_batch(const ipg_model_t * model, int w, int h, ipg_tiling_
     p.score_threshold = 0.0f;
     p.tiling = tl;
     char err[1024];
-    ipg_ctx_t * tiled = NULL, * single = NULL;
+    ipg_ctx_t *tiled = NULL, *single = NULL;
     ipg_status_t st = ipg_ctx_init(model, &p, &tiled, err, sizeof err);
     CHECK(st == IPG_OK, "init tiled: %s", err);
     if (st != IPG_OK) return;
@@ -353,7 +374,7 @@ static void test_head_batch(const ipg_model_t * model, int w, int h, ipg_tiling_
     CHECK(st == IPG_OK, "tiled run %dx%d: %s", w, h, tiled ? ipg_ctx_last_error(tiled) : err);
     ipg_tile_rect_t rects[IPG_MAX_TILES_LIMIT + 1];
     int32_t n = 0;
-    if (tl.full_frame) rects[n++] = (ipg_tile_rect_t) { 0, 0, w, h };
+    if (tl.full_frame) rects[n++] = (ipg_tile_rect_t){ 0, 0, w, h };
     n += ipg_tile_grid(w, h, tl.tile_width, tl.tile_height, tl.overlap, rects + n, IPG_MAX_TILES_LIMIT);
     CHECK(st != IPG_OK || g_batched.n >= 4, "the tiled run dumps the head's outputs (%d stages)", g_batched.n);
     ipg_ctx_set_stage_callback(single, grab_head, &g_single);
@@ -388,8 +409,8 @@ static void test_head_batch(const ipg_model_t * model, int w, int h, ipg_tiling_
     }
     CHECK(st == IPG_OK && bad_sizes == 0 && compared == n * g_batched.n && worst <= 1e-6,
           "%dx%d tiles %dx%d (%d images): the batch's head outputs = each image's alone, %d stages compared, "
-          "%d missing or of another size, worst %.3g (<= 1e-6)", w, h, tl.tile_width, tl.tile_height, n, compared,
-          bad_sizes, worst);
+          "%d missing or of another size, worst %.3g (<= 1e-6)",
+          w, h, tl.tile_width, tl.tile_height, n, compared, bad_sizes, worst);
     head_run_clear(&g_batched);
     head_run_clear(&g_single);
     ipg_ctx_free(single);
@@ -413,28 +434,37 @@ static void expect_refused(const ipg_model_t * model, ipg_tiling_t tl, const cha
 static void test_params(const ipg_model_t * model) {
     const ipg_tiling_t d = ipg_tiling_default();
     CHECK(d.tile_width == 0 && d.tile_height == 0 && d.overlap == 0.2 && d.full_frame == 1 &&
-          d.merge == IPG_TILE_MERGE_NMM && d.match_metric == IPG_TILE_METRIC_IOS && d.match_threshold == 0.5f &&
-          d.max_tiles == 64, "ipg_tiling_default: off, 0.2, full frame, NMM, IoS 0.5, 64");
+              d.merge == IPG_TILE_MERGE_NMM && d.match_metric == IPG_TILE_METRIC_IOS && d.match_threshold == 0.5f &&
+              d.max_tiles == 64,
+          "ipg_tiling_default: off, 0.2, full frame, NMM, IoS 0.5, 64");
     ipg_ctx_params_t p = ipg_ctx_params_default();
     CHECK(p.tiling.tile_width == 0 && p.tiling.tile_height == 0 && p.tiling.max_tiles == 64 &&
-          p.tiling.overlap == 0.2 && p.tiling.full_frame == 1, "ipg_ctx_params_default has tiling off");
+              p.tiling.overlap == 0.2 && p.tiling.full_frame == 1,
+          "ipg_ctx_params_default has tiling off");
     ipg_tiling_t t = d;
-    t.tile_width = 64; t.tile_height = 0;
+    t.tile_width = 64;
+    t.tile_height = 0;
     expect_refused(model, t, "tile size 64x0");
-    t.tile_width = 16385; t.tile_height = 64;
+    t.tile_width = 16385;
+    t.tile_height = 64;
     expect_refused(model, t, "1..16384");
-    t = d; t.tile_width = t.tile_height = 64;
+    t = d;
+    t.tile_width = t.tile_height = 64;
     t.overlap = 0.95;
     expect_refused(model, t, "tile overlap");
     t.overlap = NAN;
     expect_refused(model, t, "tile overlap");
-    t.overlap = 0.2; t.match_threshold = 1.5f;
+    t.overlap = 0.2;
+    t.match_threshold = 1.5f;
     expect_refused(model, t, "tile match threshold");
-    t.match_threshold = 0.5f; t.merge = (ipg_tile_merge_t) 2;
+    t.match_threshold = 0.5f;
+    t.merge = (ipg_tile_merge_t) 2;
     expect_refused(model, t, "tile merge");
-    t.merge = IPG_TILE_MERGE_NMS; t.match_metric = (ipg_tile_metric_t) 7;
+    t.merge = IPG_TILE_MERGE_NMS;
+    t.match_metric = (ipg_tile_metric_t) 7;
     expect_refused(model, t, "tile match metric");
-    t.match_metric = IPG_TILE_METRIC_IOU; t.max_tiles = 0;
+    t.match_metric = IPG_TILE_METRIC_IOU;
+    t.max_tiles = 0;
     expect_refused(model, t, "max tiles 0");
     t.max_tiles = IPG_MAX_TILES_LIMIT + 1;
     expect_refused(model, t, "max tiles");
@@ -479,31 +509,46 @@ int main(int argc, char ** argv) {
 
     ipg_tiling_t tl = ipg_tiling_default();
     // Odd frame, tiles smaller than the input (enlarged), overlapping.
-    tl.tile_width = 61; tl.tile_height = 47; tl.overlap = 0.25;
+    tl.tile_width = 61;
+    tl.tile_height = 47;
+    tl.overlap = 0.25;
     test_rgb(model, 157, 93, tl, 0.0f, 40);
     // Without the full-frame pass; NMS with IoU; a per-image cap.
-    tl.full_frame = 0; tl.merge = IPG_TILE_MERGE_NMS; tl.match_metric = IPG_TILE_METRIC_IOU; tl.match_threshold = 0.3f;
+    tl.full_frame = 0;
+    tl.merge = IPG_TILE_MERGE_NMS;
+    tl.match_metric = IPG_TILE_METRIC_IOU;
+    tl.match_threshold = 0.3f;
     test_rgb(model, 157, 93, tl, 0.0f, 7);
     // Tiles larger than the input (shrunk), NMM with IoU, a threshold.
     tl = ipg_tiling_default();
-    tl.tile_width = 90; tl.tile_height = 77; tl.overlap = 0.5;
+    tl.tile_width = 90;
+    tl.tile_height = 77;
+    tl.overlap = 0.5;
     tl.match_metric = IPG_TILE_METRIC_IOU;
     test_rgb(model, 201, 131, tl, 0.05f, 30);
     // A frame smaller than a tile: one tile of the frame's size.
     tl = ipg_tiling_default();
-    tl.tile_width = 64; tl.tile_height = 64;
+    tl.tile_width = 64;
+    tl.tile_height = 64;
     test_rgb(model, 41, 29, tl, 0.0f, 25);
 
     // The head's outputs: odd frame and tiles, with and without the full frame.
     tl = ipg_tiling_default();
-    tl.tile_width = 61; tl.tile_height = 47; tl.overlap = 0.25;
+    tl.tile_width = 61;
+    tl.tile_height = 47;
+    tl.overlap = 0.25;
     test_head_batch(model, 157, 93, tl);
-    tl.tile_width = 90; tl.tile_height = 77; tl.overlap = 0.5; tl.full_frame = 0;
+    tl.tile_width = 90;
+    tl.tile_height = 77;
+    tl.overlap = 0.5;
+    tl.full_frame = 0;
     test_head_batch(model, 201, 131, tl);
 
     // Planar: columns at 0, 27, 44 and rows at 0, 22, 24: odd origins inside chroma blocks.
     tl = ipg_tiling_default();
-    tl.tile_width = 33; tl.tile_height = 27; tl.overlap = 0.2;
+    tl.tile_width = 33;
+    tl.tile_height = 27;
+    tl.overlap = 0.2;
     test_planar(model, 77, 51, IPG_PIXEL_I420, tl);
     test_planar(model, 77, 51, IPG_PIXEL_NV12, tl);
 

@@ -10,15 +10,15 @@
 
 static int g_checks, g_failures;
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        g_checks++;                                                        \
-        if (!(cond)) {                                                     \
-            g_failures++;                                                  \
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        g_checks++;                                                         \
+        if (!(cond)) {                                                      \
+            g_failures++;                                                   \
             fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
     } while (0)
 
 static void check_grid(int32_t fw, int32_t fh, int32_t tw, int32_t th, double overlap, int32_t want_n,
@@ -40,28 +40,27 @@ static void check_grid(int32_t fw, int32_t fh, int32_t tw, int32_t th, double ov
 
 static void test_grid(void) {
     // A frame smaller than the tile: one tile of the frame's size.
-    check_grid(300, 200, 512, 512, 0.2, 1, (int32_t[]) { 0 }, 1, (int32_t[]) { 0 }, 1);
+    check_grid(300, 200, 512, 512, 0.2, 1, (int32_t[]){ 0 }, 1, (int32_t[]){ 0 }, 1);
     // Exactly one tile.
-    check_grid(512, 512, 512, 512, 0.2, 1, (int32_t[]) { 0 }, 1, (int32_t[]) { 0 }, 1);
+    check_grid(512, 512, 512, 512, 0.2, 1, (int32_t[]){ 0 }, 1, (int32_t[]){ 0 }, 1);
     // 1x1 frame.
-    check_grid(1, 1, 512, 512, 0.2, 1, (int32_t[]) { 0 }, 1, (int32_t[]) { 0 }, 1);
+    check_grid(1, 1, 512, 512, 0.2, 1, (int32_t[]){ 0 }, 1, (int32_t[]){ 0 }, 1);
     // 17x9 with 8x4 tiles, overlap 0.25: step 8 - 2 = 6 across (0, 6, then
     // 12 would end at 20 > 17: shifted to 9), 4 - 1 = 3 down (0, 3, 5).
-    check_grid(17, 9, 8, 4, 0.25, 9, (int32_t[]) { 0, 6, 9 }, 3, (int32_t[]) { 0, 3, 5 }, 3);
+    check_grid(17, 9, 8, 4, 0.25, 9, (int32_t[]){ 0, 6, 9 }, 3, (int32_t[]){ 0, 3, 5 }, 3);
     // The last tile ending exactly at the edge is not shifted (SAHI: 0, 6, 12 for 20).
-    check_grid(20, 8, 8, 8, 0.25, 3, (int32_t[]) { 0, 6, 12 }, 3, (int32_t[]) { 0 }, 1);
+    check_grid(20, 8, 8, 8, 0.25, 3, (int32_t[]){ 0, 6, 12 }, 3, (int32_t[]){ 0 }, 1);
     // 1080p, 512 tiles at 0.2: step 512 - floor(102.4) = 410.
-    check_grid(1920, 1080, 512, 512, 0.2, 15, (int32_t[]) { 0, 410, 820, 1230, 1408 }, 5,
-               (int32_t[]) { 0, 410, 568 }, 3);
+    check_grid(1920, 1080, 512, 512, 0.2, 15, (int32_t[]){ 0, 410, 820, 1230, 1408 }, 5, (int32_t[]){ 0, 410, 568 }, 3);
     // 4096x2160: 10 x 6 = 60 tiles.
-    check_grid(4096, 2160, 512, 512, 0.2, 60, (int32_t[]) { 0, 410, 820, 1230, 1640, 2050, 2460, 2870, 3280, 3584 },
-               10, (int32_t[]) { 0, 410, 820, 1230, 1640, 1648 }, 6);
+    check_grid(4096, 2160, 512, 512, 0.2, 60, (int32_t[]){ 0, 410, 820, 1230, 1640, 2050, 2460, 2870, 3280, 3584 }, 10,
+               (int32_t[]){ 0, 410, 820, 1230, 1640, 1648 }, 6);
     // 8192x8192 needs 20 x 20 = 400 tiles: more than the default max-tiles.
     CHECK(ipg_tile_grid(8192, 8192, 512, 512, 0.2, NULL, 0) == 400, "8192^2");
     CHECK(ipg_tile_grid(8192, 8192, 512, 512, 0.2, NULL, 0) > IPG_MAX_TILES_DEFAULT, "8192^2 over the default");
     // The overlap is floored as a double: 0.7 * 10 = 7.000000000000001 -> 7
     // (a float 0.7f * 10 would give 6.9999998 -> 6, a different grid).
-    check_grid(30, 10, 10, 10, 0.7, 8, (int32_t[]) { 0, 3, 6, 9, 12, 15, 18, 20 }, 8, (int32_t[]) { 0 }, 1);
+    check_grid(30, 10, 10, 10, 0.7, 8, (int32_t[]){ 0, 3, 6, 9, 12, 15, 18, 20 }, 8, (int32_t[]){ 0 }, 1);
     // Overlap 0.9 of a 1-px tile still steps by 1.
     CHECK(ipg_tile_grid(5, 1, 1, 1, 0.9, NULL, 0) == 5, "1-px tiles");
     // Nonsense sizes give no tiles.
@@ -69,7 +68,7 @@ static void test_grid(void) {
 }
 
 static ipg_detection_t det(float x1, float y1, float x2, float y2, float score, int32_t label, int32_t tile) {
-    return (ipg_detection_t) { x1, y1, x2, y2, score, label, tile, 1.0f };
+    return (ipg_detection_t){ x1, y1, x2, y2, score, label, tile, 1.0f };
 }
 
 static void test_match(void) {
@@ -147,18 +146,18 @@ static void test_merge_group_rule(void) {
     // (metric > t), as SAHI does. A member that matched A but no longer
     // matches the union is absorbed: neither merged nor a box of its own.
     ipg_detection_t absorbed[3] = {
-        det(0, 1, 10, 11, 0.9f, 0, 0),     // A
-        det(0, 1, 10, 20, 0.8f, 0, 1),     // E: IoU(A, E) = 100/190 = 0.526: group; union y 1..20
-        det(0, 0, 10, 10, 0.7f, 0, 2),     // D: IoU(A, D) = 90/110 = 0.82: group; IoU(A u E, D) = 90/200 = 0.45
+        det(0, 1, 10, 11, 0.9f, 0, 0),   // A
+        det(0, 1, 10, 20, 0.8f, 0, 1),   // E: IoU(A, E) = 100/190 = 0.526: group; union y 1..20
+        det(0, 0, 10, 10, 0.7f, 0, 2),   // D: IoU(A, D) = 90/110 = 0.82: group; IoU(A u E, D) = 90/200 = 0.45
     };
     int32_t n = ipg_tile_merge(absorbed, 3, IPG_TILE_MERGE_NMM, IPG_TILE_METRIC_IOU, 0.5f, 300, scratch, out);
     CHECK(n == 1, "absorbed member: %d boxes, want 1", n);
     if (n == 1) CHECK(out[0].y1 == 1 && out[0].y2 == 20, "D not merged into the union: y %g..%g", out[0].y1, out[0].y2);
     // A box that does not match A is not in its group: its own box.
     ipg_detection_t apart[3] = {
-        det(0, 0, 10, 10, 0.9f, 0, 0),     // A
-        det(0, 0, 10, 19, 0.8f, 0, 1),     // E: group
-        det(0, 4, 10, 14, 0.7f, 0, 2),     // F: IoU(A, F) = 60/140 = 0.43: not in the group
+        det(0, 0, 10, 10, 0.9f, 0, 0),   // A
+        det(0, 0, 10, 19, 0.8f, 0, 1),   // E: group
+        det(0, 4, 10, 14, 0.7f, 0, 2),   // F: IoU(A, F) = 60/140 = 0.43: not in the group
     };
     n = ipg_tile_merge(apart, 3, IPG_TILE_MERGE_NMM, IPG_TILE_METRIC_IOU, 0.5f, 300, scratch, out);
     CHECK(n == 2 && out[1].score == 0.7f && out[0].y2 == 19, "F outside the group is its own box: %d", n);

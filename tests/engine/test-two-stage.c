@@ -39,21 +39,26 @@ static ipg_cl_t g_cl;
 static char g_err[IPG_ERR_LEN];
 
 #define MAX_FAIL_LINES 100
-#define CHECK(cond, ...)                                                                        \
-    do {                                                                                        \
-        if (cond) { g_passed++; }                                                               \
-        else if (g_failed++ < MAX_FAIL_LINES) {                                                 \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n");      \
-        }                                                                                       \
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (cond) {                                     \
+            g_passed++;                                 \
+        } else if (g_failed++ < MAX_FAIL_LINES) {       \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
     } while (0)
 
 static uint32_t g_rng = 20250611u;
 static uint32_t rnd(void) {
-    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 17; g_rng ^= g_rng << 5;
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
     return g_rng;
 }
 static float urand(void) { return (float) (rnd() >> 8) / (float) (1u << 24); }   // [0, 1)
-static float frand(void) { return 2.0f * urand() - 1.0f; }                          // [-1, 1)
+static float frand(void) { return 2.0f * urand() - 1.0f; }                       // [-1, 1)
 static float urange(float lo, float hi) { return lo + (hi - lo) * urand(); }
 
 static double now_s(void) {
@@ -87,9 +92,7 @@ static void fill_floats(cl_mem m, float v, size_t n) {
 }
 
 // |got - want| <= tol * max(|want|, 1)
-static bool close_to(float got, float want, float tol) {
-    return fabsf(got - want) <= tol * fmaxf(fabsf(want), 1.0f);
-}
+static bool close_to(float got, float want, float tol) { return fabsf(got - want) <= tol * fmaxf(fabsf(want), 1.0f); }
 
 static bool boxes_close(const float * got, const float * want, float tol) {
     for (int i = 0; i < 4; i++)
@@ -107,8 +110,8 @@ static uint32_t order_key(float f) {
 // torchvision BoxCoder.decode_single for one box (float32, the operation
 // order of box_coder.py), dw and dh clamped at `clip`, then
 // clip_boxes_to_image.
-static void ref_decode(const float a[4], const float d[4], const float wt[4], float clip, float image_w,
-                       float image_h, float out[4]) {
+static void ref_decode(const float a[4], const float d[4], const float wt[4], float clip, float image_w, float image_h,
+                       float out[4]) {
     const float widths = a[2] - a[0], heights = a[3] - a[1];
     const float ctr_x = a[0] + 0.5f * widths, ctr_y = a[1] + 0.5f * heights;
     const float dx = d[0] / wt[0], dy = d[1] / wt[1];
@@ -139,7 +142,7 @@ static const float g_clip_default = 4.135166556742356f;   // log(1000 / 16)
 // =============================================================================
 
 typedef struct {
-    int   h, w;
+    int h, w;
     float scale;
 } fmap_t;
 
@@ -161,8 +164,18 @@ static float ref_bilinear(const float * plane, int h, int w, float y, float x) {
     if (y <= 0.0f) y = 0.0f;
     if (x <= 0.0f) x = 0.0f;
     int y_low = (int) y, x_low = (int) x, y_high, x_high;
-    if (y_low >= h - 1) { y_high = y_low = h - 1; y = (float) y_low; } else { y_high = y_low + 1; }
-    if (x_low >= w - 1) { x_high = x_low = w - 1; x = (float) x_low; } else { x_high = x_low + 1; }
+    if (y_low >= h - 1) {
+        y_high = y_low = h - 1;
+        y = (float) y_low;
+    } else {
+        y_high = y_low + 1;
+    }
+    if (x_low >= w - 1) {
+        x_high = x_low = w - 1;
+        x = (float) x_low;
+    } else {
+        x_high = x_low + 1;
+    }
     const float ly = y - (float) y_low, lx = x - (float) x_low;
     const float hy = 1.0f - ly, hx = 1.0f - lx;
     const float w1 = hy * hx, w2 = hy * lx, w3 = ly * hx, w4 = ly * lx;
@@ -236,14 +249,17 @@ static bool roi_fragile(const float b[4], const fmap_t maps[4], int S, int sr) {
 #define MAX_ROI_BOXES 96
 
 typedef struct {
-    int          n, n_fixed;   // hand-made boxes first, then random ones
-    float        b[MAX_ROI_BOXES][4];
+    int n, n_fixed;   // hand-made boxes first, then random ones
+    float b[MAX_ROI_BOXES][4];
     const char * name[MAX_ROI_BOXES];
 } roi_boxes_t;
 
 static void add_box(roi_boxes_t * set, const char * name, float x1, float y1, float x2, float y2) {
     if (set->n >= MAX_ROI_BOXES) return;
-    set->b[set->n][0] = x1; set->b[set->n][1] = y1; set->b[set->n][2] = x2; set->b[set->n][3] = y2;
+    set->b[set->n][0] = x1;
+    set->b[set->n][1] = y1;
+    set->b[set->n][2] = x2;
+    set->b[set->n][3] = y2;
     set->name[set->n++] = name;
 }
 
@@ -328,8 +344,7 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
     roi_boxes_t set;
     make_roi_boxes(&set, (float) W, (float) H);
     char what[96];
-    snprintf(what, sizeof what, "roi_align %dx%d C=%d S=%d sampling=%d RoIs %d of %d", W, H, C, S, sr, count,
-             max_rois);
+    snprintf(what, sizeof what, "roi_align %dx%d C=%d S=%d sampling=%d RoIs %d of %d", W, H, C, S, sr, count, max_rois);
     fmap_t maps[4];
     int h = (H + 3) / 4, w = (W + 3) / 4;   // P2 = ceil(H / 4), then stride-2 halvings (ceil)
     for (int l = 0; l < 4; l++) {
@@ -350,7 +365,7 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
     float * rois = malloc((size_t) max_rois * 4 * sizeof(float));
     for (int r = 0; r < max_rois; r++) memcpy(rois + 4 * r, set.b[r % set.n], 4 * sizeof(float));
     const size_t n_out = (size_t) C * S * S * max_rois;
-    float * want = malloc(n_out * sizeof(float)), * got = malloc(n_out * sizeof(float));
+    float *want = malloc(n_out * sizeof(float)), *got = malloc(n_out * sizeof(float));
     ref_roi_align((const float * const *) feats, maps, C, S, sr, rois, count, max_rois, want);
 
     ipg_plan_t p;
@@ -370,9 +385,11 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
         planned = t != NULL;
         if (!planned) break;
         ipg_step_mem(t, tf[l].buf);
-        ipg_step_int(t, C); ipg_step_int(t, maps[l].h); ipg_step_int(t, maps[l].w);
+        ipg_step_int(t, C);
+        ipg_step_int(t, maps[l].h);
+        ipg_step_int(t, maps[l].w);
         ipg_step_mem(t, nhwc[l]);
-        ipg_step_range(t, 3, (size_t[]) { (size_t) maps[l].w, (size_t) maps[l].h, (size_t) C }, NULL);
+        ipg_step_range(t, 3, (size_t[]){ (size_t) maps[l].w, (size_t) maps[l].h, (size_t) C }, NULL);
     }
     ipg_step_t * s = planned ? ipg_plan_step(&p, "ipg_roi_align") : NULL;
     if (s) {
@@ -381,21 +398,23 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
         ipg_step_int(s, max_rois);
         for (int l = 0; l < 4; l++) {
             ipg_step_mem(s, nhwc[l]);
-            ipg_step_int(s, maps[l].h); ipg_step_int(s, maps[l].w);
+            ipg_step_int(s, maps[l].h);
+            ipg_step_int(s, maps[l].w);
             ipg_step_float(s, maps[l].scale);
         }
         ipg_step_int(s, K_MIN);
-        ipg_step_int(s, S); ipg_step_int(s, sr); ipg_step_int(s, C);
+        ipg_step_int(s, S);
+        ipg_step_int(s, sr);
+        ipg_step_int(s, C);
         ipg_step_mem(s, tout.buf);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) max_rois, (size_t) S * S }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) max_rois, (size_t) S * S }, NULL);
         st = ipg_plan_finalize(&p);
     } else {
         st = IPG_ERR_OPENCL;
     }
     CHECK(st == IPG_OK, "%s setup: %s", what, g_err);
     if (st == IPG_OK) {
-        for (int l = 0; l < 4; l++)
-            write_buf(tf[l].buf, feats[l], (size_t) C * maps[l].h * maps[l].w * sizeof(float));
+        for (int l = 0; l < 4; l++) write_buf(tf[l].buf, feats[l], (size_t) C * maps[l].h * maps[l].w * sizeof(float));
         write_buf(trois.buf, rois, (size_t) max_rois * 4 * sizeof(float));
         fill_floats(tout.buf, 1234.5f, n_out);   // every element must be written
         CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
@@ -410,8 +429,8 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
                 continue;
             }
             if (roi_fragile(rois + 4 * r, maps, S, sr)) {
-                CHECK(r % set.n >= set.n_fixed, "test data: %s: hand-made RoI %d (%s) sits on a rounding edge",
-                      what, r, name);
+                CHECK(r % set.n >= set.n_fixed, "test data: %s: hand-made RoI %d (%s) sits on a rounding edge", what, r,
+                      name);
                 fragile++;
                 continue;
             }
@@ -420,7 +439,10 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
             for (size_t k = 0; k < n_out / max_rois; k++) {
                 const size_t i = k * max_rois + r;
                 const double d = fabs((double) got[i] - want[i]);
-                if (!(d <= max_diff)) { max_diff = d; worst = k; }
+                if (!(d <= max_diff)) {
+                    max_diff = d;
+                    worst = k;
+                }
                 if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
             }
             const float * b = rois + 4 * r;
@@ -433,19 +455,25 @@ static void test_roi_align(int H, int W, int C, int S, int sr, int count, int ma
     }
     ipg_plan_free(&p);
     for (int l = 0; l < 4; l++) free(feats[l]);
-    free(rois); free(want); free(got);
+    free(rois);
+    free(want);
+    free(got);
 }
 
 // The reference's own LevelMapper on the hand-made boundary boxes.
 static void test_level_mapper_ref(void) {
-    static const struct { float b[4]; int level; } cases[] = {
-        { { 0, 0, 112, 112 }, 3 }, { { 0, 0, 111.5f, 111.5f }, 2 }, { { 0, 0, 224, 224 }, 4 },
-        { { 0, 0, 223.5f, 223.5f }, 3 }, { { 0, 0, 448, 448 }, 5 }, { { 0, 0, 1000, 1000 }, 5 },
-        { { 5, 5, 5, 5 }, 2 }, { { 0, 0, 0.5f, 0.5f }, 2 }, { { 0, 0, 56, 224 }, 3 },
+    static const struct {
+        float b[4];
+        int level;
+    } cases[] = {
+        { { 0, 0, 112, 112 }, 3 },       { { 0, 0, 111.5f, 111.5f }, 2 }, { { 0, 0, 224, 224 }, 4 },
+        { { 0, 0, 223.5f, 223.5f }, 3 }, { { 0, 0, 448, 448 }, 5 },       { { 0, 0, 1000, 1000 }, 5 },
+        { { 5, 5, 5, 5 }, 2 },           { { 0, 0, 0.5f, 0.5f }, 2 },     { { 0, 0, 56, 224 }, 3 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        CHECK(ref_level(cases[i].b, 1e-6f) + K_MIN == cases[i].level, "reference LevelMapper case %zu: level %d, want %d",
-              i, ref_level(cases[i].b, 1e-6f) + K_MIN, cases[i].level);
+        CHECK(ref_level(cases[i].b, 1e-6f) + K_MIN == cases[i].level,
+              "reference LevelMapper case %zu: level %d, want %d", i, ref_level(cases[i].b, 1e-6f) + K_MIN,
+              cases[i].level);
 }
 
 // =============================================================================
@@ -453,16 +481,16 @@ static void test_level_mapper_ref(void) {
 // =============================================================================
 
 #define RPN_LEVELS 5
-#define RPN_A 3
+#define RPN_A      3
 
 typedef struct {
     uint32_t key;
-    int32_t  flat;
+    int32_t flat;
 } sel_t;
 
 // Logit descending, then the lower flat index (torchvision's anchor order) first.
 static int sel_order(const void * pa, const void * pb) {
-    const sel_t * a = pa, * b = pb;
+    const sel_t *a = pa, *b = pb;
     if (a->key != b->key) return a->key > b->key ? -1 : 1;
     return (a->flat > b->flat) - (a->flat < b->flat);
 }
@@ -473,16 +501,16 @@ static int uint_desc(const void * pa, const void * pb) {
 }
 
 typedef struct {
-    int     h, w, n, k, base;
-    float * logits;                 // [A][h][w]
-    float * deltas;                 // [4A][h][w]
+    int h, w, n, k, base;
+    float * logits;   // [A][h][w]
+    float * deltas;   // [4A][h][w]
     ipg_level_anchors_t anchors;
     // host reference, from the device's selection (identical to the host's
     // own where there are no ties at the k-th key)
-    float   box[1024][4], score[1024];
-    int     valid[1024];
+    float box[1024][4], score[1024];
+    int valid[1024];
     uint32_t key[1024];
-    int     n_kept, kept[1024];     // indices into the sorted arrays
+    int n_kept, kept[1024];   // indices into the sorted arrays
 } rpn_level_t;
 
 // The top k of a level: memory index i = a * h * w + loc, flat = loc * A + a.
@@ -506,9 +534,9 @@ static void ref_select(const rpn_level_t * lv, sel_t * out, bool memory_ties) {
 }
 
 typedef struct {
-    float  nms_thresh, score_thresh;
-    int    image_w, image_h;
-    int    fragile;                 // decisions within rounding of a threshold
+    float nms_thresh, score_thresh;
+    int image_w, image_h;
+    int fragile;   // decisions within rounding of a threshold
 } rpn_params_t;
 
 // Sort, decode, clip, validity (filter_proposals), then greedy NMS (IoU > thresh).
@@ -522,8 +550,8 @@ static void ref_level_proposals(rpn_level_t * lv, const sel_t * sel_in, rpn_para
         const int a = sel[i].flat % RPN_A, loc = sel[i].flat / RPN_A;
         const int y = loc / lv->w, x = loc - y * lv->w;
         const float sx = (float) (x * lv->anchors.stride_w), sy = (float) (y * lv->anchors.stride_h);
-        const float anchor[4] = { sx + lv->anchors.base[a][0], sy + lv->anchors.base[a][1],
-                                  sx + lv->anchors.base[a][2], sy + lv->anchors.base[a][3] };
+        const float anchor[4] = { sx + lv->anchors.base[a][0], sy + lv->anchors.base[a][1], sx + lv->anchors.base[a][2],
+                                  sy + lv->anchors.base[a][3] };
         float d[4];
         for (int j = 0; j < 4; j++) d[j] = lv->deltas[(size_t) (a * 4 + j) * plane + loc];
         ref_decode(anchor, d, ones, g_clip_default, (float) pp->image_w, (float) pp->image_h, lv->box[i]);
@@ -552,8 +580,8 @@ static void ref_level_proposals(rpn_level_t * lv, const sel_t * sel_in, rpn_para
 }
 
 typedef struct {
-    int      level, pos;
-    float    score, box[4];
+    int level, pos;
+    float score, box[4];
     uint32_t key;
 } merged_t;
 
@@ -561,7 +589,7 @@ typedef struct {
 // The device merges by the logits' order keys (the sigmoid's order, exact
 // whatever the device's exp rounds to); ties: lower level, then position.
 static int merged_order(const void * pa, const void * pb) {
-    const merged_t * a = pa, * b = pb;
+    const merged_t *a = pa, *b = pb;
     if (a->key != b->key) return a->key > b->key ? -1 : 1;
     if (a->level != b->level) return a->level - b->level;
     return a->pos - b->pos;
@@ -588,16 +616,17 @@ static int ref_merge(const float * kept_box, const float * kept_score, const int
 
 typedef struct {
     const char * name;
-    int          image_w, image_h, k_max, max_rois;
-    float        nms_thresh, score_thresh;
-    int          tie_values;        // 0: distinct logits; else logits from this many values
-    float        sizes[RPN_LEVELS];
+    int image_w, image_h, k_max, max_rois;
+    float nms_thresh, score_thresh;
+    int tie_values;   // 0: distinct logits; else logits from this many values
+    float sizes[RPN_LEVELS];
 } rpn_case_t;
 
 static size_t select_wg(ipg_step_t * s) {   // as arch/rpn-proposals.c
     size_t wg = g_cl.max_wg_size < 256 ? g_cl.max_wg_size : 256, kernel_wg = 0;
     if (clGetKernelWorkGroupInfo(s->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
-                                 NULL) == CL_SUCCESS && kernel_wg > 0 && kernel_wg < wg)
+                                 NULL) == CL_SUCCESS &&
+        kernel_wg > 0 && kernel_wg < wg)
         wg = kernel_wg;
     return wg;
 }
@@ -633,10 +662,20 @@ static void fill_deltas(float * d, int A, int plane) {
         for (int loc = 0; loc < plane; loc++) {
             float v[4] = { 0.4f * frand(), 0.4f * frand(), 0.6f * frand(), 0.6f * frand() };
             const float u = urand();
-            if (u < 0.06f) { v[0] = 3.0f * frand(); v[1] = 3.0f * frand(); }   // far off: often clipped to nothing
-            else if (u < 0.10f) { v[2] = urange(4.0f, 6.0f); v[3] = urange(-1.0f, 6.0f); }   // past the clamp
-            else if (u < 0.14f) { v[2] = urange(-22.0f, -18.0f); }            // far under 1e-3 wide
-            else if (u < 0.18f) { v[3] = urange(-22.0f, -18.0f); }            // ... or high
+            if (u < 0.06f) {
+                v[0] = 3.0f * frand();
+                v[1] = 3.0f * frand();
+            }   // far off: often clipped to nothing
+            else if (u < 0.10f) {
+                v[2] = urange(4.0f, 6.0f);
+                v[3] = urange(-1.0f, 6.0f);
+            }   // past the clamp
+            else if (u < 0.14f) {
+                v[2] = urange(-22.0f, -18.0f);
+            }   // far under 1e-3 wide
+            else if (u < 0.18f) {
+                v[3] = urange(-22.0f, -18.0f);
+            }   // ... or high
             for (int j = 0; j < 4; j++) d[(size_t) (a * 4 + j) * plane + loc] = v[j];
         }
 }
@@ -651,7 +690,9 @@ static void test_proposals(const rpn_case_t * pc) {
     memset(&cfg, 0, sizeof cfg);
     cfg.num_anchor_sizes = 1;
     cfg.num_aspect_ratios = 3;
-    cfg.aspect_ratios[0] = 0.5f; cfg.aspect_ratios[1] = 1.0f; cfg.aspect_ratios[2] = 2.0f;
+    cfg.aspect_ratios[0] = 0.5f;
+    cfg.aspect_ratios[1] = 1.0f;
+    cfg.aspect_ratios[2] = 2.0f;
     rpn_level_t * lv = calloc(RPN_LEVELS, sizeof *lv);
     int h = (pc->image_h + 3) / 4, w = (pc->image_w + 3) / 4;   // P2 .. P6
     for (int l = 0; l < RPN_LEVELS; l++) {
@@ -696,7 +737,9 @@ static void test_proposals(const rpn_case_t * pc) {
     cl_mem roi_count = ipg_plan_buffer(&p, sizeof(cl_int), NULL);
     ipg_tensor_t rois = { 0 }, roi_score = { 0 }, tcls[RPN_LEVELS] = { { 0 } }, tbox[RPN_LEVELS] = { { 0 } };
     ipg_status_t st = sel_key && sel_index && box && score && valid && skey && mask && removed && kept_box &&
-                      kept_score && kept_key && kept_count && roi_count ? IPG_OK : IPG_ERR_NO_MEMORY;
+                              kept_score && kept_key && kept_count && roi_count
+                          ? IPG_OK
+                          : IPG_ERR_NO_MEMORY;
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &rois, 1, max_rois, 4);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &roi_score, 1, 1, max_rois);
     // The launches of arch/rpn-proposals.c.
@@ -706,55 +749,80 @@ static void test_proposals(const rpn_case_t * pc) {
         if (st == IPG_OK) st = ipg_plan_tensor(&p, &tbox[l], 4 * RPN_A, lv[l].h, lv[l].w);
         cl_mem base_anchors = st == IPG_OK ? ipg_plan_buffer(&p, RPN_A * 4 * sizeof(float), lv[l].anchors.base) : NULL;
         ipg_step_t * s = base_anchors ? ipg_plan_step(&p, "ipg_rpn_select") : NULL;
-        if (!s) { st = IPG_ERR_OPENCL; break; }
+        if (!s) {
+            st = IPG_ERR_OPENCL;
+            break;
+        }
         const size_t wg = select_wg(s);
         ipg_step_mem(s, tcls[l].buf);
-        ipg_step_int(s, lv[l].h); ipg_step_int(s, lv[l].w); ipg_step_int(s, RPN_A); ipg_step_int(s, k);
+        ipg_step_int(s, lv[l].h);
+        ipg_step_int(s, lv[l].w);
+        ipg_step_int(s, RPN_A);
+        ipg_step_int(s, k);
         ipg_step_mem(s, sel_key);
         ipg_step_mem(s, sel_index);
         ipg_step_int(s, base);
         ipg_step_local(s, 256 * sizeof(cl_uint));
-        ipg_step_range(s, 1, (size_t[]) { wg }, (size_t[]) { wg });
+        ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
 
-        if (!(s = ipg_plan_step(&p, "ipg_rpn_sort_decode"))) { st = IPG_ERR_OPENCL; break; }
+        if (!(s = ipg_plan_step(&p, "ipg_rpn_sort_decode"))) {
+            st = IPG_ERR_OPENCL;
+            break;
+        }
         ipg_step_mem(s, sel_key);
         ipg_step_mem(s, sel_index);
-        ipg_step_int(s, base); ipg_step_int(s, k);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
         ipg_step_mem(s, tcls[l].buf);
         ipg_step_mem(s, tbox[l].buf);
-        ipg_step_int(s, lv[l].h); ipg_step_int(s, lv[l].w); ipg_step_int(s, RPN_A);
+        ipg_step_int(s, lv[l].h);
+        ipg_step_int(s, lv[l].w);
+        ipg_step_int(s, RPN_A);
         ipg_step_mem(s, base_anchors);
-        ipg_step_int(s, lv[l].anchors.stride_w); ipg_step_int(s, lv[l].anchors.stride_h);
+        ipg_step_int(s, lv[l].anchors.stride_w);
+        ipg_step_int(s, lv[l].anchors.stride_h);
         ipg_step_float(s, clip);
-        ipg_step_float(s, (float) pc->image_w); ipg_step_float(s, (float) pc->image_h);
+        ipg_step_float(s, (float) pc->image_w);
+        ipg_step_float(s, (float) pc->image_h);
         ipg_step_float(s, pc->score_thresh);
         ipg_step_mem(s, box);
         ipg_step_mem(s, score);
         ipg_step_mem(s, valid);
         ipg_step_mem(s, skey);
-        ipg_step_range(s, 1, (size_t[]) { (size_t) k }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ (size_t) k }, NULL);
 
-        if (!(s = ipg_plan_step(&p, "ipg_nms_mask"))) { st = IPG_ERR_OPENCL; break; }
+        if (!(s = ipg_plan_step(&p, "ipg_nms_mask"))) {
+            st = IPG_ERR_OPENCL;
+            break;
+        }
         ipg_step_mem(s, box);
         ipg_step_mem(s, valid);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, words);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, words);
         ipg_step_float(s, pc->nms_thresh);
         ipg_step_mem(s, mask);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) (k + 31) / 32, (size_t) k }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
 
-        if (!(s = ipg_plan_step(&p, "ipg_nms_scan"))) { st = IPG_ERR_OPENCL; break; }
+        if (!(s = ipg_plan_step(&p, "ipg_nms_scan"))) {
+            st = IPG_ERR_OPENCL;
+            break;
+        }
         ipg_step_mem(s, box);
         ipg_step_mem(s, score);
         ipg_step_mem(s, valid);
         ipg_step_mem(s, skey);
         ipg_step_mem(s, mask);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, words); ipg_step_int(s, l);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, words);
+        ipg_step_int(s, l);
         ipg_step_mem(s, removed);
         ipg_step_mem(s, kept_box);
         ipg_step_mem(s, kept_score);
         ipg_step_mem(s, kept_key);
         ipg_step_mem(s, kept_count);
-        ipg_step_range(s, 1, (size_t[]) { 1 }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
     }
     ipg_step_t * s = st == IPG_OK ? ipg_plan_step(&p, "ipg_rpn_merge") : NULL;
     if (s) {
@@ -762,11 +830,13 @@ static void test_proposals(const rpn_case_t * pc) {
         ipg_step_mem(s, kept_score);
         ipg_step_mem(s, kept_key);
         ipg_step_mem(s, kept_count);
-        ipg_step_int(s, k_max); ipg_step_int(s, L); ipg_step_int(s, max_rois);
+        ipg_step_int(s, k_max);
+        ipg_step_int(s, L);
+        ipg_step_int(s, max_rois);
         ipg_step_mem(s, rois.buf);
         ipg_step_mem(s, roi_score.buf);
         ipg_step_mem(s, roi_count);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) k_max, (size_t) L }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) k_max, (size_t) L }, NULL);
         st = ipg_plan_finalize(&p);
     } else if (st == IPG_OK) {
         st = IPG_ERR_OPENCL;
@@ -780,10 +850,11 @@ static void test_proposals(const rpn_case_t * pc) {
     CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
 
     uint32_t * d_key = malloc(slots * sizeof *d_key);
-    int32_t * d_index = malloc(slots * sizeof *d_index), * d_valid = malloc(slots * sizeof *d_valid);
-    float * d_box = malloc(slots * 4 * sizeof(float)), * d_score = malloc(slots * sizeof(float));
-    float * d_kbox = malloc(slots * 4 * sizeof(float)), * d_kscore = malloc(slots * sizeof(float));
-    float * d_rois = malloc((size_t) max_rois * 4 * sizeof(float)), * d_rscore = malloc((size_t) max_rois * sizeof(float));
+    int32_t *d_index = malloc(slots * sizeof *d_index), *d_valid = malloc(slots * sizeof *d_valid);
+    float *d_box = malloc(slots * 4 * sizeof(float)), *d_score = malloc(slots * sizeof(float));
+    float *d_kbox = malloc(slots * 4 * sizeof(float)), *d_kscore = malloc(slots * sizeof(float));
+    float *d_rois = malloc((size_t) max_rois * 4 * sizeof(float)),
+          *d_rscore = malloc((size_t) max_rois * sizeof(float));
     int32_t d_kcount[RPN_LEVELS], d_count = -1;
     read_buf(sel_key, d_key, slots * sizeof *d_key);
     read_buf(sel_index, d_index, slots * sizeof *d_index);
@@ -798,7 +869,7 @@ static void test_proposals(const rpn_case_t * pc) {
     read_buf(roi_score.buf, d_rscore, (size_t) max_rois * sizeof(float));
 
     rpn_params_t pp = { pc->nms_thresh, pc->score_thresh, pc->image_w, pc->image_h, 0 };
-    float * h_kbox = calloc(slots * 4, sizeof(float)), * h_kscore = calloc(slots, sizeof(float));
+    float *h_kbox = calloc(slots * 4, sizeof(float)), *h_kscore = calloc(slots, sizeof(float));
     uint32_t * h_kkey = calloc(slots, sizeof(uint32_t));
     int h_kcount[RPN_LEVELS];
     int ties_at_k = 0;
@@ -807,7 +878,7 @@ static void test_proposals(const rpn_case_t * pc) {
         const int k = v->k, base = v->base;
         // select: k distinct in-range anchors, each with its own key, and the
         // multiset of keys of the host's top k
-        sel_t * want = malloc((size_t) k * sizeof *want), * got = malloc((size_t) k * sizeof *got);
+        sel_t *want = malloc((size_t) k * sizeof *want), *got = malloc((size_t) k * sizeof *got);
         ref_select(v, want, false);
         const int plane = v->h * v->w;
         int bad_index = 0, dup = 0;
@@ -816,15 +887,24 @@ static void test_proposals(const rpn_case_t * pc) {
             got[i].key = d_key[base + i];
             got[i].flat = d_index[base + i];
             const int f = got[i].flat;
-            if (f < 0 || f >= v->n) { bad_index++; got[i].flat = 0; continue; }
+            if (f < 0 || f >= v->n) {
+                bad_index++;
+                got[i].flat = 0;
+                continue;
+            }
             if (seen[f]++) dup++;
             if (order_key(v->logits[(size_t) (f % RPN_A) * plane + f / RPN_A]) != got[i].key) bad_index++;
         }
         free(seen);
-        CHECK(bad_index == 0 && dup == 0, "%s level %d select: %d indices out of range or not matching their key, "
-              "%d repeated", what, l, bad_index, dup);
-        uint32_t * wk = malloc((size_t) k * sizeof *wk), * gk = malloc((size_t) k * sizeof *gk);
-        for (int i = 0; i < k; i++) { wk[i] = want[i].key; gk[i] = got[i].key; }
+        CHECK(bad_index == 0 && dup == 0,
+              "%s level %d select: %d indices out of range or not matching their key, "
+              "%d repeated",
+              what, l, bad_index, dup);
+        uint32_t *wk = malloc((size_t) k * sizeof *wk), *gk = malloc((size_t) k * sizeof *gk);
+        for (int i = 0; i < k; i++) {
+            wk[i] = want[i].key;
+            gk[i] = got[i].key;
+        }
         qsort(gk, (size_t) k, sizeof *gk, uint_desc);
         int key_diff = 0;
         for (int i = 0; i < k; i++) key_diff += wk[i] != gk[i];
@@ -833,7 +913,7 @@ static void test_proposals(const rpn_case_t * pc) {
         // which anchors: with a tie across the cut, the first in memory order
         // (deterministic: the same frame, the same proposals)
         if (k < v->n) {
-            sel_t * all = malloc((size_t) v->n * sizeof *all), * mem = malloc((size_t) k * sizeof *mem);
+            sel_t *all = malloc((size_t) v->n * sizeof *all), *mem = malloc((size_t) k * sizeof *mem);
             for (int i = 0; i < v->n; i++) all[i].key = order_key(v->logits[i]), all[i].flat = i;
             qsort(all, (size_t) v->n, sizeof *all, sel_order);
             const bool tie = all[k].key == all[k - 1].key;
@@ -845,9 +925,11 @@ static void test_proposals(const rpn_case_t * pc) {
             for (int i = 0; i < k; i++) same += got[i].flat == mem[i].flat;
             CHECK(same == k, "%s level %d select: %d of %d selected anchors differ from the host's top k%s", what, l,
                   k - same, k, tie ? " (ties across the cut: the first in memory order)" : "");
-            free(all); free(mem);
+            free(all);
+            free(mem);
         }
-        free(wk); free(gk);
+        free(wk);
+        free(gk);
         // sort_decode, NMS: the host reference from the device's selection
         for (int i = 0; i < k; i++) got[i].key = d_key[base + i], got[i].flat = d_index[base + i];
         if (bad_index || dup) memcpy(got, want, (size_t) k * sizeof *got);
@@ -857,17 +939,20 @@ static void test_proposals(const rpn_case_t * pc) {
             const bool b_ok = boxes_close(d_box + 4 * ((size_t) base + i), v->box[i], 1e-4f);
             const bool s_ok = fabsf(d_score[base + i] - v->score[i]) <= 2e-6f;
             const bool v_ok = d_valid[base + i] == v->valid[i];
-            bad_box += !b_ok; bad_score += !s_ok; bad_valid += !v_ok;
+            bad_box += !b_ok;
+            bad_score += !s_ok;
+            bad_valid += !v_ok;
             if ((!b_ok || !s_ok || !v_ok) && first < 0) first = i;
         }
         CHECK(bad_box + bad_score + bad_valid == 0,
               "%s level %d sort_decode: %d boxes, %d scores, %d valid flags of %d differ; first at slot %d: "
-              "(%g,%g,%g,%g) %g %d, want (%g,%g,%g,%g) %g %d", what, l, bad_box, bad_score, bad_valid, k, first,
-              first < 0 ? 0 : d_box[4 * (base + first)], first < 0 ? 0 : d_box[4 * (base + first) + 1],
-              first < 0 ? 0 : d_box[4 * (base + first) + 2], first < 0 ? 0 : d_box[4 * (base + first) + 3],
-              first < 0 ? 0 : d_score[base + first], first < 0 ? 0 : d_valid[base + first],
-              first < 0 ? 0 : v->box[first][0], first < 0 ? 0 : v->box[first][1], first < 0 ? 0 : v->box[first][2],
-              first < 0 ? 0 : v->box[first][3], first < 0 ? 0 : v->score[first], first < 0 ? 0 : v->valid[first]);
+              "(%g,%g,%g,%g) %g %d, want (%g,%g,%g,%g) %g %d",
+              what, l, bad_box, bad_score, bad_valid, k, first, first < 0 ? 0 : d_box[4 * (base + first)],
+              first < 0 ? 0 : d_box[4 * (base + first) + 1], first < 0 ? 0 : d_box[4 * (base + first) + 2],
+              first < 0 ? 0 : d_box[4 * (base + first) + 3], first < 0 ? 0 : d_score[base + first],
+              first < 0 ? 0 : d_valid[base + first], first < 0 ? 0 : v->box[first][0], first < 0 ? 0 : v->box[first][1],
+              first < 0 ? 0 : v->box[first][2], first < 0 ? 0 : v->box[first][3], first < 0 ? 0 : v->score[first],
+              first < 0 ? 0 : v->valid[first]);
         // NMS survivors, in score order
         h_kcount[l] = v->n_kept;
         for (int i = 0; i < v->n_kept; i++) {
@@ -883,7 +968,8 @@ static void test_proposals(const rpn_case_t * pc) {
                             fabsf(d_kscore[base + i] - h_kscore[base + i]) > 2e-6f;
         CHECK(d_kcount[l] == v->n_kept && bad_kept == 0, "%s level %d NMS: %d kept (want %d), %d differ", what, l,
               d_kcount[l], v->n_kept, bad_kept);
-        free(want); free(got);
+        free(want);
+        free(got);
     }
     // merge
     merged_t * m = malloc(slots * sizeof *m);
@@ -897,12 +983,14 @@ static void test_proposals(const rpn_case_t * pc) {
         if (!ok && first < 0) first = i;
         bad_roi += !ok;
     }
-    CHECK(bad_roi == 0, "%s merge: %d of %d RoIs differ; first %d: (%g,%g,%g,%g) %g, want (%g,%g,%g,%g) %g "
-          "(level %d #%d)", what, bad_roi, want_count, first, first < 0 ? 0 : d_rois[4 * first],
-          first < 0 ? 0 : d_rois[4 * first + 1], first < 0 ? 0 : d_rois[4 * first + 2],
-          first < 0 ? 0 : d_rois[4 * first + 3], first < 0 ? 0 : d_rscore[first], first < 0 ? 0 : m[first].box[0],
-          first < 0 ? 0 : m[first].box[1], first < 0 ? 0 : m[first].box[2], first < 0 ? 0 : m[first].box[3],
-          first < 0 ? 0 : m[first].score, first < 0 ? 0 : m[first].level, first < 0 ? 0 : m[first].pos);
+    CHECK(bad_roi == 0,
+          "%s merge: %d of %d RoIs differ; first %d: (%g,%g,%g,%g) %g, want (%g,%g,%g,%g) %g "
+          "(level %d #%d)",
+          what, bad_roi, want_count, first, first < 0 ? 0 : d_rois[4 * first], first < 0 ? 0 : d_rois[4 * first + 1],
+          first < 0 ? 0 : d_rois[4 * first + 2], first < 0 ? 0 : d_rois[4 * first + 3], first < 0 ? 0 : d_rscore[first],
+          first < 0 ? 0 : m[first].box[0], first < 0 ? 0 : m[first].box[1], first < 0 ? 0 : m[first].box[2],
+          first < 0 ? 0 : m[first].box[3], first < 0 ? 0 : m[first].score, first < 0 ? 0 : m[first].level,
+          first < 0 ? 0 : m[first].pos);
     CHECK(pp.fragile == 0, "test data: %s: %d decisions within rounding of a threshold", what, pp.fragile);
     CHECK(pc->tie_values == 0 || ties_at_k > 0, "test data: %s: no tie at the k-th key", what);
     // the data exercises what it is meant to
@@ -919,12 +1007,24 @@ static void test_proposals(const rpn_case_t * pc) {
     printf("  %s: %d RoIs of %d kept (max %d), %d invalid, %d suppressed%s\n", what, d_count, total, max_rois,
            n_invalid, n_suppressed, ties_at_k ? ", ties at the k-th logit" : "");
     free(m);
-    free(h_kbox); free(h_kscore); free(h_kkey);
-    free(d_key); free(d_index); free(d_valid); free(d_box); free(d_score); free(d_kbox); free(d_kscore);
-    free(d_rois); free(d_rscore);
+    free(h_kbox);
+    free(h_kscore);
+    free(h_kkey);
+    free(d_key);
+    free(d_index);
+    free(d_valid);
+    free(d_box);
+    free(d_score);
+    free(d_kbox);
+    free(d_kscore);
+    free(d_rois);
+    free(d_rscore);
 done:
     ipg_plan_free(&p);
-    for (int l = 0; l < RPN_LEVELS; l++) { free(lv[l].logits); free(lv[l].deltas); }
+    for (int l = 0; l < RPN_LEVELS; l++) {
+        free(lv[l].logits);
+        free(lv[l].deltas);
+    }
     free(lv);
 }
 
@@ -932,14 +1032,18 @@ done:
 // elements, the right multiset of keys, distinct anchors.
 static void test_select(int h, int w, int k, size_t L, int tie_values) {
     char what[96];
-    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s", RPN_A, h, w, k, L,
-             tie_values ? " (ties)" : "");
+    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s", RPN_A, h, w, k, L, tie_values ? " (ties)" : "");
     rpn_level_t * lv = calloc(1, sizeof *lv);
-    lv->h = h; lv->w = w; lv->n = RPN_A * h * w; lv->k = k;
+    lv->h = h;
+    lv->w = w;
+    lv->n = RPN_A * h * w;
+    lv->k = k;
     lv->logits = malloc((size_t) lv->n * sizeof(float));
     fill_logits(&lv->logits, &lv->n, 1, tie_values);
     if (!tie_values) {   // negative, zero and huge logits among them
-        lv->logits[0] = -1e30f; lv->logits[1] = 1e30f; lv->logits[2] = 0.0f;
+        lv->logits[0] = -1e30f;
+        lv->logits[1] = 1e30f;
+        lv->logits[2] = 0.0f;
     }
     const int base = 3;   // not at the buffer's start
     ipg_plan_t p;
@@ -952,12 +1056,15 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
     if (s && L > select_wg(s) && L > 1) L = select_wg(s);
     if (s) {
         ipg_step_mem(s, tcls.buf);
-        ipg_step_int(s, h); ipg_step_int(s, w); ipg_step_int(s, RPN_A); ipg_step_int(s, k);
+        ipg_step_int(s, h);
+        ipg_step_int(s, w);
+        ipg_step_int(s, RPN_A);
+        ipg_step_int(s, k);
         ipg_step_mem(s, sel_key);
         ipg_step_mem(s, sel_index);
         ipg_step_int(s, base);
         ipg_step_local(s, 256 * sizeof(cl_uint));
-        ipg_step_range(s, 1, (size_t[]) { L }, (size_t[]) { L });
+        ipg_step_range(s, 1, (size_t[]){ L }, (size_t[]){ L });
         st = ipg_plan_finalize(&p);
     } else {
         st = IPG_ERR_OPENCL;
@@ -967,7 +1074,10 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
         write_buf(tcls.buf, lv->logits, (size_t) lv->n * sizeof(float));
         uint32_t * keys = malloc((size_t) (base + k + 1) * sizeof *keys);
         int32_t * idx = malloc((size_t) (base + k + 1) * sizeof *idx);
-        for (int i = 0; i < base + k + 1; i++) { keys[i] = 0xdeadbeefu; idx[i] = -7; }
+        for (int i = 0; i < base + k + 1; i++) {
+            keys[i] = 0xdeadbeefu;
+            idx[i] = -7;
+        }
         write_buf(sel_key, keys, (size_t) (base + k + 1) * sizeof *keys);
         write_buf(sel_index, idx, (size_t) (base + k + 1) * sizeof *idx);
         CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
@@ -982,7 +1092,10 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
         for (int i = 0; i < k; i++) {
             const int f = idx[base + i];
             gk[i] = keys[base + i];
-            if (f < 0 || f >= lv->n) { bad++; continue; }
+            if (f < 0 || f >= lv->n) {
+                bad++;
+                continue;
+            }
             if (seen[f]++) dup++;
             if (order_key(lv->logits[(size_t) (f % RPN_A) * plane + f / RPN_A]) != keys[base + i]) bad++;
         }
@@ -996,15 +1109,19 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
         qsort(got, (size_t) k, sizeof *got, sel_order);
         int other = 0;
         for (int i = 0; i < k; i++) other += got[i].flat != want[i].flat;
-        CHECK(other == 0, "%s: %d of %d selected anchors are not the first in memory order among the tied", what,
-              other, k);
+        CHECK(other == 0, "%s: %d of %d selected anchors are not the first in memory order among the tied", what, other,
+              k);
         free(got);
-        const bool untouched = keys[base - 1] == 0xdeadbeefu && idx[base - 1] == -7 &&
-                               keys[base + k] == 0xdeadbeefu && idx[base + k] == -7;
+        const bool untouched = keys[base - 1] == 0xdeadbeefu && idx[base - 1] == -7 && keys[base + k] == 0xdeadbeefu &&
+                               idx[base + k] == -7;
         CHECK(bad == 0 && dup == 0 && key_diff == 0 && untouched,
               "%s: %d bad or mismatched indices, %d repeated, %d keys differ from the top k, %s", what, bad, dup,
               key_diff, untouched ? "slots outside [base, base + k) untouched" : "wrote outside [base, base + k)");
-        free(seen); free(gk); free(want); free(keys); free(idx);
+        free(seen);
+        free(gk);
+        free(want);
+        free(keys);
+        free(idx);
     }
     ipg_plan_free(&p);
     free(lv->logits);
@@ -1022,7 +1139,10 @@ static void test_nms_cases(void) {
     int vd[80];
     for (int i = 0; i < k; i++) {   // far apart by default: 20 x 10 cells on a grid
         const float x = (float) (i % 10) * 50.0f + 1000.0f, y = (float) (i / 10) * 50.0f;
-        bx[i][0] = x; bx[i][1] = y; bx[i][2] = x + 20.0f; bx[i][3] = y + 10.0f;
+        bx[i][0] = x;
+        bx[i][1] = y;
+        bx[i][2] = x + 20.0f;
+        bx[i][3] = y + 10.0f;
         sc[i] = 1.0f - (float) i / 128.0f;
         vd[i] = 1;
     }
@@ -1037,18 +1157,20 @@ static void test_nms_cases(void) {
         { 7, 202, 0, 222, 20 },      // B: IoU(A, B) = 0.818: suppressed
         { 8, 204, 0, 224, 20 },      // C: IoU(A, C) = 0.667, IoU(B, C) = 0.818: survives (B is gone)
         { 30, 300, 300, 310, 310 },
-        { 31, 400, 400, 410, 410 },  // invalid ...
-        { 32, 400, 400, 410, 410 },  // ... this survives (bit 0 of word 1)
-        { 33, 300, 300, 310, 309.5f }, // IoU with 30 = 0.95: suppressed across the word boundary
+        { 31, 400, 400, 410, 410 },      // invalid ...
+        { 32, 400, 400, 410, 410 },      // ... this survives (bit 0 of word 1)
+        { 33, 300, 300, 310, 309.5f },   // IoU with 30 = 0.95: suppressed across the word boundary
         { 40, 500, 0, 510, 10 },
-        { 69, 500, 0, 510, 10 },     // identical to 40: suppressed (word 2)
-        { 50, 600, 0, 610, 10 },     // invalid, and nothing overlaps it
+        { 69, 500, 0, 510, 10 },   // identical to 40: suppressed (word 2)
+        { 50, 600, 0, 610, 10 },   // invalid, and nothing overlaps it
     };
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
         const int at = (int) set[i][0];
         memcpy(bx[at], &set[i][1], 4 * sizeof(float));
     }
-    vd[3] = 0; vd[31] = 0; vd[50] = 0;
+    vd[3] = 0;
+    vd[31] = 0;
+    vd[50] = 0;
     // the reference's own verdicts, from the comments above
     rpn_level_t * lv = calloc(1, sizeof *lv);
     lv->k = k;
@@ -1075,7 +1197,7 @@ static void test_nms_cases(void) {
     ipg_plan_t p;
     plan_init(&p);
     const size_t slots = 2 * (size_t) k_max;
-    float * hb = calloc(slots * 4, sizeof(float)), * hs = calloc(slots, sizeof(float));
+    float *hb = calloc(slots * 4, sizeof(float)), *hs = calloc(slots, sizeof(float));
     int32_t * hv = calloc(slots, sizeof(int32_t));
     memcpy(hb + 4 * base, bx, (size_t) k * 4 * sizeof(float));
     memcpy(hs + base, sc, (size_t) k * sizeof(float));
@@ -1100,10 +1222,12 @@ static void test_nms_cases(void) {
     if (s) {
         ipg_step_mem(s, box);
         ipg_step_mem(s, valid);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, words);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, words);
         ipg_step_float(s, thresh);
         ipg_step_mem(s, mask);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) (k + 31) / 32, (size_t) k }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
         s = ipg_plan_step(&p, "ipg_nms_scan");
     }
     if (s) {
@@ -1112,13 +1236,16 @@ static void test_nms_cases(void) {
         ipg_step_mem(s, valid);
         ipg_step_mem(s, skey);
         ipg_step_mem(s, mask);
-        ipg_step_int(s, base); ipg_step_int(s, k); ipg_step_int(s, words); ipg_step_int(s, level);
+        ipg_step_int(s, base);
+        ipg_step_int(s, k);
+        ipg_step_int(s, words);
+        ipg_step_int(s, level);
         ipg_step_mem(s, rem);
         ipg_step_mem(s, kbox);
         ipg_step_mem(s, kscore);
         ipg_step_mem(s, kkey);
         ipg_step_mem(s, kcount);
-        ipg_step_range(s, 1, (size_t[]) { 1 }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
         st = ipg_plan_finalize(&p);
     }
     CHECK(st == IPG_OK, "NMS cases setup: %s", g_err);
@@ -1138,10 +1265,15 @@ static void test_nms_cases(void) {
         free(gk);
         CHECK(counts[1] == lv->n_kept && bad == 0 && counts[0] == -1,
               "NMS cases (IoU at the threshold, invalid and suppressed boxes, across words): kept %d (want %d), "
-              "%d differ, level 0's count %d (want untouched)", counts[1], lv->n_kept, bad, counts[0]);
+              "%d differ, level 0's count %d (want untouched)",
+              counts[1], lv->n_kept, bad, counts[0]);
     }
     ipg_plan_free(&p);
-    free(hb); free(hs); free(hv); free(hk); free(lv);
+    free(hb);
+    free(hs);
+    free(hv);
+    free(hk);
+    free(lv);
 }
 
 // ipg_rpn_merge on hand-made survivor lists with ties inside and across levels.
@@ -1160,7 +1292,10 @@ static void test_merge_cases(int max_rois) {
     for (int l = 0; l < L; l++)
         for (int i = 0; i < counts[l]; i++) {   // box = (level, position, ...) to tell them apart
             float * b = kb + 4 * (l * k_max + i);
-            b[0] = (float) l; b[1] = (float) i; b[2] = (float) l + 10.0f; b[3] = (float) i + 10.0f;
+            b[0] = (float) l;
+            b[1] = (float) i;
+            b[2] = (float) l + 10.0f;
+            b[3] = (float) i + 10.0f;
             ks[l * k_max + i] = lists[l][i];
             kk[l * k_max + i] = order_key(lists[l][i]);
         }
@@ -1173,8 +1308,8 @@ static void test_merge_cases(int max_rois) {
     // the reference itself: 1.0 (L3), then 0.9 from levels 0, 2, 3 in that order,
     // 0.7 (L2), then the saturated 0.5 of L4 ahead of the other 0.5s (L0 first)
     CHECK(total == 16 && want[0].level == 3 && want[1].level == 0 && want[2].level == 2 && want[3].level == 3 &&
-          want[4].level == 2 && want[5].level == 4 && want[6].level == 0 && want[6].pos == 1 &&
-          want[7].level == 0 && want[7].pos == 2,
+              want[4].level == 2 && want[5].level == 4 && want[6].level == 0 && want[6].pos == 1 &&
+              want[7].level == 0 && want[7].pos == 2,
           "reference merge order");
 
     ipg_plan_t p;
@@ -1194,11 +1329,13 @@ static void test_merge_cases(int max_rois) {
         ipg_step_mem(s, kscore);
         ipg_step_mem(s, kkey);
         ipg_step_mem(s, kcount);
-        ipg_step_int(s, k_max); ipg_step_int(s, L); ipg_step_int(s, max_rois);
+        ipg_step_int(s, k_max);
+        ipg_step_int(s, L);
+        ipg_step_int(s, max_rois);
         ipg_step_mem(s, rois.buf);
         ipg_step_mem(s, rscore.buf);
         ipg_step_mem(s, rcount);
-        ipg_step_range(s, 2, (size_t[]) { (size_t) k_max, (size_t) L }, NULL);
+        ipg_step_range(s, 2, (size_t[]){ (size_t) k_max, (size_t) L }, NULL);
         st = ipg_plan_finalize(&p);
     }
     CHECK(st == IPG_OK, "merge cases setup: %s", g_err);
@@ -1206,7 +1343,7 @@ static void test_merge_cases(int max_rois) {
         fill_floats(rois.buf, -1.0f, (size_t) max_rois * 4);
         CHECK(ipg_plan_run(&p) == IPG_OK, "merge cases run: %s", g_err);
         int32_t n = -1;
-        float * got = malloc((size_t) max_rois * 4 * sizeof(float)), * gs = malloc((size_t) max_rois * sizeof(float));
+        float *got = malloc((size_t) max_rois * 4 * sizeof(float)), *gs = malloc((size_t) max_rois * sizeof(float));
         read_buf(rcount, &n, sizeof n);
         read_buf(rois.buf, got, (size_t) max_rois * 4 * sizeof(float));
         read_buf(rscore.buf, gs, (size_t) max_rois * sizeof(float));
@@ -1218,10 +1355,11 @@ static void test_merge_cases(int max_rois) {
         }
         CHECK(n == want_count && bad == 0,
               "merge cases (ties across levels, max_rois %d): roi_count %d (want %d), %d differ, first at %d: "
-              "level %g #%g, want level %d #%d", max_rois, n, want_count, bad, first,
-              first < 0 ? 0 : got[4 * first], first < 0 ? 0 : got[4 * first + 1], first < 0 ? 0 : want[first].level,
-              first < 0 ? 0 : want[first].pos);
-        free(got); free(gs);
+              "level %g #%g, want level %d #%d",
+              max_rois, n, want_count, bad, first, first < 0 ? 0 : got[4 * first], first < 0 ? 0 : got[4 * first + 1],
+              first < 0 ? 0 : want[first].level, first < 0 ? 0 : want[first].pos);
+        free(got);
+        free(gs);
     }
     ipg_plan_free(&p);
 }
@@ -1232,15 +1370,15 @@ static void test_merge_cases(int max_rois) {
 
 typedef struct {
     const char * name;
-    int          K, R, count;
-    float        thresh;
-    bool         exact_half;        // RoI 0: class 1's score exactly 0.5; RoI 1: exactly 1
+    int K, R, count;
+    float thresh;
+    bool exact_half;   // RoI 0: class 1's score exactly 0.5; RoI 1: exactly 1
 } rcnn_case_t;
 
 typedef struct {
-    int   flat;
+    int flat;
     float box[4], score;
-    int   label;
+    int label;
 } cand_t;
 
 static int g_rcnn_small = 0;   // candidates dropped as too small, over all cases
@@ -1251,7 +1389,7 @@ static int int_order(const void * pa, const void * pb) {
 }
 
 static int cand_by_flat(const void * pa, const void * pb) {
-    const cand_t * a = pa, * b = pb;
+    const cand_t *a = pa, *b = pb;
     return (a->flat > b->flat) - (a->flat < b->flat);
 }
 
@@ -1265,20 +1403,40 @@ static void test_rcnn(const rcnn_case_t * rc) {
     for (int r = 0; r < R; r++) {
         float bw, bh;
         switch (r % 4) {
-            case 0: bw = urange(5.0f, 60.0f); bh = urange(5.0f, 80.0f); break;
-            case 1: bw = urange(0.2f, 3.0f); bh = urange(0.5f, 20.0f); break;
-            case 2: bw = urange(0.003f, 0.03f); bh = urange(0.003f, 0.03f); break;   // around the 1e-2 minimum
-            default: bw = (float) image_w; bh = (float) image_h; break;
+            case 0:
+                bw = urange(5.0f, 60.0f);
+                bh = urange(5.0f, 80.0f);
+                break;
+            case 1:
+                bw = urange(0.2f, 3.0f);
+                bh = urange(0.5f, 20.0f);
+                break;
+            case 2:
+                bw = urange(0.003f, 0.03f);
+                bh = urange(0.003f, 0.03f);
+                break;   // around the 1e-2 minimum
+            default:
+                bw = (float) image_w;
+                bh = (float) image_h;
+                break;
         }
         const float x = urange(0.0f, (float) image_w - bw), y = urange(0.0f, (float) image_h - bh);
-        rois[4 * r + 0] = x; rois[4 * r + 1] = y; rois[4 * r + 2] = x + bw; rois[4 * r + 3] = y + bh;
+        rois[4 * r + 0] = x;
+        rois[4 * r + 1] = y;
+        rois[4 * r + 2] = x + bw;
+        rois[4 * r + 3] = y + bh;
         for (int j = 0; j <= K; j++) {
             cls[(size_t) j * R + r] = 3.0f * frand();
             float d[4] = { 2.0f * frand(), 2.0f * frand(), 2.0f * frand(), 2.0f * frand() };
             const float u = urand();
-            if (u < 0.1f) { d[2] = urange(21.0f, 30.0f); d[3] = urange(15.0f, 30.0f); }   // past the clamp (x5)
-            else if (u < 0.15f) d[0] = urange(20.0f, 40.0f) * (frand() < 0 ? -1.0f : 1.0f);   // off the image
-            else if (u < 0.25f) d[2] = urange(-15.0f, 10.0f);
+            if (u < 0.1f) {
+                d[2] = urange(21.0f, 30.0f);
+                d[3] = urange(15.0f, 30.0f);
+            }   // past the clamp (x5)
+            else if (u < 0.15f)
+                d[0] = urange(20.0f, 40.0f) * (frand() < 0 ? -1.0f : 1.0f);   // off the image
+            else if (u < 0.25f)
+                d[2] = urange(-15.0f, 10.0f);
             for (int i = 0; i < 4; i++) box[(size_t) (4 * j + i) * R + r] = d[i];
         }
         if (r >= count) {   // past the count: confident, large, valid; must produce nothing
@@ -1313,8 +1471,14 @@ static void test_rcnn(const rcnn_case_t * rc) {
                 dont_care[fragile++] = r * K + j - 1;
                 continue;
             }
-            if (!(s > rc->thresh)) { n_low++; continue; }
-            if (!(bw >= 1e-2f && bh >= 1e-2f)) { n_small++; continue; }
+            if (!(s > rc->thresh)) {
+                n_low++;
+                continue;
+            }
+            if (!(bw >= 1e-2f && bh >= 1e-2f)) {
+                n_small++;
+                continue;
+            }
             want[n_want].flat = r * K + j - 1;
             memcpy(want[n_want].box, b, sizeof b);
             want[n_want].score = s;
@@ -1344,17 +1508,19 @@ static void test_rcnn(const rcnn_case_t * rc) {
         ipg_step_mem(s, tbox.buf);
         ipg_step_mem(s, trois.buf);
         ipg_step_mem(s, tcount);
-        ipg_step_int(s, R); ipg_step_int(s, K);
+        ipg_step_int(s, R);
+        ipg_step_int(s, K);
         for (int i = 0; i < 4; i++) ipg_step_float(s, wts[i]);
         ipg_step_float(s, IPG_BBOX_XFORM_CLIP);
-        ipg_step_float(s, (float) image_w); ipg_step_float(s, (float) image_h);
+        ipg_step_float(s, (float) image_w);
+        ipg_step_float(s, (float) image_h);
         const int32_t thresh_arg = ipg_step_float(s, rc->thresh);
         ipg_step_mem(s, ccount);
         ipg_step_mem(s, obox);
         ipg_step_mem(s, oscore);
         ipg_step_mem(s, olabel);
         ipg_step_mem(s, oflat);
-        ipg_step_range(s, 1, (size_t[]) { (size_t) R }, NULL);
+        ipg_step_range(s, 1, (size_t[]){ (size_t) R }, NULL);
         CHECK(thresh_arg >= 0 && s->args[thresh_arg].f == rc->thresh, "the recorded argument is not the threshold");
         st = ipg_plan_finalize(&p);
     }
@@ -1366,11 +1532,11 @@ static void test_rcnn(const rcnn_case_t * rc) {
         CHECK(ipg_plan_run(&p) == IPG_OK, "%s run: %s", what, g_err);
         cl_int n = -1;
         read_buf(ccount, &n, sizeof n);
-        CHECK(n >= n_want && n <= n_want + fragile, "%s: %d candidates, want %d (+ up to %d on a rounding edge)",
-              what, n, n_want, fragile);
+        CHECK(n >= n_want && n <= n_want + fragile, "%s: %d candidates, want %d (+ up to %d on a rounding edge)", what,
+              n, n_want, fragile);
         if (n > 0 && (size_t) n <= n_max) {
-            float * gb = malloc((size_t) n * 4 * sizeof(float)), * gs = malloc((size_t) n * sizeof(float));
-            int32_t * gl = malloc((size_t) n * sizeof(int32_t)), * gf = malloc((size_t) n * sizeof(int32_t));
+            float *gb = malloc((size_t) n * 4 * sizeof(float)), *gs = malloc((size_t) n * sizeof(float));
+            int32_t *gl = malloc((size_t) n * sizeof(int32_t)), *gf = malloc((size_t) n * sizeof(int32_t));
             read_buf(obox, gb, (size_t) n * 4 * sizeof(float));
             read_buf(oscore, gs, (size_t) n * sizeof(float));
             read_buf(olabel, gl, (size_t) n * sizeof(int32_t));
@@ -1391,41 +1557,60 @@ static void test_rcnn(const rcnn_case_t * rc) {
             while (i < n || j < n_want) {
                 if (j >= n_want || (i < n && got[i].flat < want[j].flat)) {
                     const bool either = bsearch(&got[i].flat, dont_care, (size_t) fragile, sizeof(int), int_order);
-                    if (!first && !either) { first = "extra"; first_flat = got[i].flat; }
+                    if (!first && !either) {
+                        first = "extra";
+                        first_flat = got[i].flat;
+                    }
                     extra += !either, i++;
                 } else if (i >= n || want[j].flat < got[i].flat) {
-                    if (!first) { first = "missing"; first_flat = want[j].flat; }
+                    if (!first) {
+                        first = "missing";
+                        first_flat = want[j].flat;
+                    }
                     missing++, j++;
                 } else {
                     const bool ok = got[i].label == want[j].label && got[i].label == got[i].flat % K &&
                                     boxes_close(got[i].box, want[j].box, 1e-4f) &&
                                     fabsf(got[i].score - want[j].score) <= 1e-6f * fmaxf(want[j].score, 1e-3f);
-                    if (!ok && !first) { first = "different"; first_flat = got[i].flat; }
+                    if (!ok && !first) {
+                        first = "different";
+                        first_flat = got[i].flat;
+                    }
                     bad += !ok;
                     i++, j++;
                 }
             }
             CHECK(missing == 0 && extra == 0 && bad == 0,
                   "%s: %d candidates missing, %d extra, %d with another box, score or label; first: %s (RoI %d "
-                  "class %d)", what, missing, extra, bad, first ? first : "-", first_flat < 0 ? -1 : first_flat / K,
+                  "class %d)",
+                  what, missing, extra, bad, first ? first : "-", first_flat < 0 ? -1 : first_flat / K,
                   first_flat < 0 ? -1 : first_flat % K + 1);
-            free(gb); free(gs); free(gl); free(gf); free(got);
+            free(gb);
+            free(gs);
+            free(gl);
+            free(gf);
+            free(got);
         }
     }
     CHECK(count == 0 || ((n_low > 0 || rc->thresh == 0.0f) && n_want > 0),
           "test data: %s: %d kept, %d under the threshold", what, n_want, n_low);
     g_rcnn_small += n_small;
-    printf("  %s: %d candidates (%d under the threshold, %d too small, %d on a rounding edge)\n", what, n_want,
-           n_low, n_small, fragile);
+    printf("  %s: %d candidates (%d under the threshold, %d too small, %d on a rounding edge)\n", what, n_want, n_low,
+           n_small, fragile);
     ipg_plan_free(&p);
-    free(cls); free(box); free(rois); free(want); free(dont_care);
+    free(cls);
+    free(box);
+    free(rois);
+    free(want);
+    free(dont_care);
 }
 
 // The oclgrind subset (`--small`): tiny maps, a few RoIs, one proposal case.
 static void run_small(void) {
     test_roi_align(100, 76, 17, 3, 2, 20, 23);
-    static const rpn_case_t rpn_case = { "proposals 36x52 k_max 32, tied logits", 36, 52, 32, 25, 0.7f, 0.0f, 5,
-                                         { 8, 16, 32, 64, 128 } };
+    static const rpn_case_t rpn_case = {
+        "proposals 36x52 k_max 32, tied logits", 36, 52, 32, 25, 0.7f, 0.0f, 5, { 8, 16, 32, 64, 128 }
+    };
     test_proposals(&rpn_case);
     test_select(7, 5, 17, 64, 0);
     test_select(13, 10, 389, 33, 2);
@@ -1473,7 +1658,14 @@ int main(int argc, char ** argv) {
         { "proposals 76x100 k_max 50, score >= 0.6", 76, 100, 50, 1000, 0.7f, 0.6f, 0, { 16, 32, 64, 128, 256 } },
         { "proposals 76x100 k_max 50, tied logits", 76, 100, 50, 120, 0.7f, 0.0f, 6, { 16, 32, 64, 128, 256 } },
         // tied logits with 0 among them, score threshold 0.5 = sigmoid(0) exactly
-        { "proposals 76x100 k_max 40, tied logits, score >= 0.5", 76, 100, 40, 1000, 0.7f, 0.5f, 7,
+        { "proposals 76x100 k_max 40, tied logits, score >= 0.5",
+          76,
+          100,
+          40,
+          1000,
+          0.7f,
+          0.5f,
+          7,
           { 8, 16, 32, 64, 128 } },
         // 16x12, 8x6, 4x3, 2x2, 1x1: 576, 144, 36, 12, 3 anchors
         { "proposals 48x64 k_max 50, max_rois 1000", 48, 64, 50, 1000, 0.7f, 0.0f, 0, { 32, 64, 128, 256, 512 } },

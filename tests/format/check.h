@@ -12,4 +12,4 @@ void check(bool ok, const char * what, const char * detail);
 // Prints "N checks, M failed"; returns the exit status (1 if any failed).
 int check_summary(void);
 
-#endif // IPG_TEST_CHECK_H
+#endif   // IPG_TEST_CHECK_H

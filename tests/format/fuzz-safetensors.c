@@ -23,7 +23,7 @@
 
 typedef struct {
     uint8_t * b;
-    size_t    n;
+    size_t n;
 } buf_t;
 
 static uint64_t rng_state;
@@ -36,18 +36,72 @@ static uint64_t rng_next(void) {
     return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
-static size_t rng_below(size_t n) {
-    return n ? (size_t) (rng_next() % n) : 0;
-}
+static size_t rng_below(size_t n) { return n ? (size_t) (rng_next() % n) : 0; }
 
 static const char * const dict[] = {
-    "0", "-1", "1", "4", "-0", "7", "1e999", "1.5", "2.5e-1", "18446744073709551616", "9223372036854775807",
-    "-9223372036854775808", "4294967296", "100000001", "\"\"", "\"F16\"", "\"F32\"", "\"BOOL\"", "\"Q4\"",
-    "\"__metadata__\"", "null", "true", "false", "[]", "{}", "[", "]", "{", "}", ",", ":", "\"", "\\",
-    "\\u0000", "\\ud800", "\\udc00", "\\ud83d\\ude00", "[0, 0]", "[1, 2, 3, 4, 5, 6, 7, 8, 9]",
-    "\"data_offsets\"", "\"shape\"", "\"dtype\"", "\xff", "\xc3\xa9", "\xed\xa0\x80", "  ", "\t", "\n",
-    "\"retinanet\"", "\"fasterrcnn\"", "\"resnet50\"", "\"resnet101\"", "0.001", "32", "8192", "8224", "4096",
-    "[[1], [2], [3], [4], [5]]", "[2, 3, 4, 5]", "[5, 4]", "[352, 288]", "\"config\"", "\"labels\"",
+    "0",
+    "-1",
+    "1",
+    "4",
+    "-0",
+    "7",
+    "1e999",
+    "1.5",
+    "2.5e-1",
+    "18446744073709551616",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "4294967296",
+    "100000001",
+    "\"\"",
+    "\"F16\"",
+    "\"F32\"",
+    "\"BOOL\"",
+    "\"Q4\"",
+    "\"__metadata__\"",
+    "null",
+    "true",
+    "false",
+    "[]",
+    "{}",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "\"",
+    "\\",
+    "\\u0000",
+    "\\ud800",
+    "\\udc00",
+    "\\ud83d\\ude00",
+    "[0, 0]",
+    "[1, 2, 3, 4, 5, 6, 7, 8, 9]",
+    "\"data_offsets\"",
+    "\"shape\"",
+    "\"dtype\"",
+    "\xff",
+    "\xc3\xa9",
+    "\xed\xa0\x80",
+    "  ",
+    "\t",
+    "\n",
+    "\"retinanet\"",
+    "\"fasterrcnn\"",
+    "\"resnet50\"",
+    "\"resnet101\"",
+    "0.001",
+    "32",
+    "8192",
+    "8224",
+    "4096",
+    "[[1], [2], [3], [4], [5]]",
+    "[2, 3, 4, 5]",
+    "[5, 4]",
+    "[352, 288]",
+    "\"config\"",
+    "\"labels\"",
     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
 };
 #define DICT_N (sizeof(dict) / sizeof(dict[0]))
@@ -129,7 +183,7 @@ static long json_token_edit(buf_t * b, size_t lo, size_t hi) {
             buf_replace(b, ta, te, t, strlen(t));
             break;
         }
-        case 1:     // delete the token
+        case 1:   // delete the token
             buf_replace(b, ta, te, "", 0);
             break;
         case 2: {   // insert a dictionary token before it
@@ -137,7 +191,7 @@ static long json_token_edit(buf_t * b, size_t lo, size_t hi) {
             buf_replace(b, ta, ta, t, strlen(t));
             break;
         }
-        default: {  // duplicate the token (duplicate keys, doubled commas)
+        default: {   // duplicate the token (duplicate keys, doubled commas)
             size_t len = te - ta;
             uint8_t tmp[256];
             if (len <= sizeof(tmp)) {
@@ -168,8 +222,8 @@ static void mutate_bytes(buf_t * b, size_t lo, size_t hi) {
             break;
         }
         case 4: {   // insert a chunk from elsewhere
-            size_t  src = rng_below(b->n);
-            size_t  len = 1 + rng_below(64);
+            size_t src = rng_below(b->n);
+            size_t len = 1 + rng_below(64);
             uint8_t tmp[64];
             if (src + len <= b->n) {
                 memcpy(tmp, b->b + src, len);
@@ -177,7 +231,7 @@ static void mutate_bytes(buf_t * b, size_t lo, size_t hi) {
             }
             break;
         }
-        default: {  // delete a range
+        default: {   // delete a range
             size_t len = 1 + rng_below(16);
             buf_replace(b, p, p + len <= b->n ? p + len : b->n, "", 0);
             break;
@@ -188,33 +242,35 @@ static void mutate_bytes(buf_t * b, size_t lo, size_t hi) {
 static void mutate_file(buf_t * b) {
     int n_mut = 1 + (int) rng_below(4);
     for (int m = 0; m < n_mut && b->n > 0; m++) {
-        uint64_t hl  = get_len_field(b);
-        size_t   hhi = b->n >= 8 && hl <= b->n - 8 ? 8 + (size_t) hl : b->n;
+        uint64_t hl = get_len_field(b);
+        size_t hhi = b->n >= 8 && hl <= b->n - 8 ? 8 + (size_t) hl : b->n;
         switch (rng_below(8)) {
-            case 0: case 1:   // bytes anywhere, mostly the header
+            case 0:
+            case 1:   // bytes anywhere, mostly the header
                 if (rng_below(4) == 0 || hhi <= 8) {
                     mutate_bytes(b, 0, b->n);
                 } else {
                     mutate_bytes(b, 8, hhi);
                 }
                 break;
-            case 2:           // truncate
+            case 2:   // truncate
                 b->n = rng_below(b->n + 1);
                 break;
-            case 3: {         // length-field edit
-                static const uint64_t vals[] = { 0, 1, 2, 7, 8, 100000000, 100000001, UINT64_MAX,
-                                                 (uint64_t) 1 << 63, (uint64_t) 1 << 32 };
+            case 3: {   // length-field edit
+                static const uint64_t vals[] = {
+                    0, 1, 2, 7, 8, 100000000, 100000001, UINT64_MAX, (uint64_t) 1 << 63, (uint64_t) 1 << 32
+                };
                 uint64_t v;
                 switch (rng_below(4)) {
-                    case 0:  v = vals[rng_below(sizeof(vals) / sizeof(vals[0]))]; break;
-                    case 1:  v = hl + (uint64_t) rng_below(17) - 8; break;
-                    case 2:  v = b->n - (b->n >= 8 ? 8 : 0) - rng_below(4); break;
+                    case 0: v = vals[rng_below(sizeof(vals) / sizeof(vals[0]))]; break;
+                    case 1: v = hl + (uint64_t) rng_below(17) - 8; break;
+                    case 2: v = b->n - (b->n >= 8 ? 8 : 0) - rng_below(4); break;
                     default: v = rng_next(); break;
                 }
                 set_len_field(b, v);
                 break;
             }
-            default: {        // JSON-token edit in the header, usually keeping the length field right
+            default: {   // JSON-token edit in the header, usually keeping the length field right
                 if (hhi <= 8) {
                     break;
                 }
@@ -256,7 +312,7 @@ static bool st_invariants(const ipg_st_file_t * f) {
         return false;
     }
     const uint8_t * end = f->file + f->file_size;
-    const uint8_t * at  = NULL;
+    const uint8_t * at = NULL;
     for (int32_t i = 0; i < f->n_tensors; i++) {
         const ipg_st_tensor_t * t = &f->tensors[i];
         if ((int) t->dtype < 0 || (int) t->dtype > IPG_ST_BOOL || t->n_dims < 0 || t->n_dims > IPG_ST_MAX_DIMS ||
@@ -282,7 +338,7 @@ static bool st_invariants(const ipg_st_file_t * f) {
         at = t->data + t->nbytes;
     }
     if (f->n_tensors > 0 && at != end) {
-        return false;       // covers the buffer exactly
+        return false;   // covers the buffer exactly
     }
     for (int32_t i = 0; i < f->n_meta; i++) {
         if (f->meta[i].key == NULL || f->meta[i].value == NULL) {
@@ -293,10 +349,10 @@ static bool st_invariants(const ipg_st_file_t * f) {
 }
 
 static bool cfg_invariants(const ipg_config_t * c) {
-    if (c->arch != IPG_ARCH_RETINANET || c->width <= 0 || c->width > 4 || c->input_width % 32 ||
-        c->input_height % 32 || c->input_width < 32 || c->input_width > 8192 || c->input_height < 32 ||
-        c->input_height > 8192 || c->num_ipg_levels < 0 || c->num_ipg_levels > 4 || c->num_anchor_levels != 5 ||
-        c->num_anchor_sizes < 1 || c->num_anchor_sizes > IPG_MAX_ANCHOR_SIZES || c->num_aspect_ratios < 1 ||
+    if (c->arch != IPG_ARCH_RETINANET || c->width <= 0 || c->width > 4 || c->input_width % 32 || c->input_height % 32 ||
+        c->input_width < 32 || c->input_width > 8192 || c->input_height < 32 || c->input_height > 8192 ||
+        c->num_ipg_levels < 0 || c->num_ipg_levels > 4 || c->num_anchor_levels != 5 || c->num_anchor_sizes < 1 ||
+        c->num_anchor_sizes > IPG_MAX_ANCHOR_SIZES || c->num_aspect_ratios < 1 ||
         c->num_aspect_ratios > IPG_MAX_RATIOS || c->num_classes < 1 || c->num_classes > IPG_MAX_CLASSES ||
         c->fpn_channels < 1 || c->fpn_channels > 4096 || !(c->bn_eps > 0) || !(c->score_thresh >= 0) ||
         !(c->score_thresh <= 1) || !(c->nms_thresh >= 0) || !(c->nms_thresh <= 1) || c->detections_per_img < 1 ||
@@ -340,8 +396,8 @@ static bool labels_invariants(char ** labels, int32_t n) {
 // Parses a config text given by pointer and length; exact-size copy so that
 // ASan sees reads past the end.
 static int run_config(long iter, const char * text, size_t len, stats_t * st) {
-    char *       copy = malloc(len ? len : 1);
-    char         err[512];
+    char * copy = malloc(len ? len : 1);
+    char err[512];
     ipg_config_t c;
     memcpy(copy, text, len);
     int rc = ipg_config_parse(copy, len, &c, err, sizeof(err));
@@ -362,8 +418,8 @@ static int run_config(long iter, const char * text, size_t len, stats_t * st) {
 }
 
 static int run_labels(long iter, const char * text, size_t len, stats_t * st) {
-    char *  copy   = malloc(len ? len : 1);
-    char    err[512];
+    char * copy = malloc(len ? len : 1);
+    char err[512];
     char ** labels = NULL;
     memcpy(copy, text, len);
     int32_t n = ipg_labels_parse(copy, len, &labels, err, sizeof(err));
@@ -386,7 +442,7 @@ static int run_labels(long iter, const char * text, size_t len, stats_t * st) {
 
 static int run_file(long iter, const buf_t * b, stats_t * st) {
     ipg_st_file_t f;
-    char          err[1024] = "";
+    char err[1024] = "";
     int rc = ipg_st_parse(b->b, b->n, &f, err, sizeof(err));
     if (rc != 0) {
         st->st_bad++;
@@ -400,7 +456,7 @@ static int run_file(long iter, const buf_t * b, stats_t * st) {
         ipg_st_free(&f);
         return fail(iter, "accepted file breaks an invariant");
     }
-    int          res = 0;
+    int res = 0;
     const char * cfg = ipg_st_meta(&f, "config");
     const char * lab = ipg_st_meta(&f, "labels");
     if (cfg != NULL) {
@@ -414,21 +470,21 @@ static int run_file(long iter, const buf_t * b, stats_t * st) {
 }
 
 int main(int argc, char ** argv) {
-    long     iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
-    uint64_t seed       = argc > 2 ? strtoull(argv[2], NULL, 10) : 0x1d9e7a11ULL;
+    long iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
+    uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 0x1d9e7a11ULL;
     rng_state = seed ? seed : 1;
 
-    size_t    good_size, good_hl;
+    size_t good_size, good_hl;
     uint8_t * good = st_build_good(&good_size, &good_hl);
-    buf_t     b    = { malloc(FUZZ_MAX_SIZE), 0 };
-    buf_t     t    = { malloc(FUZZ_MAX_SIZE), 0 };
+    buf_t b = { malloc(FUZZ_MAX_SIZE), 0 };
+    buf_t t = { malloc(FUZZ_MAX_SIZE), 0 };
     if (good == NULL || b.b == NULL || t.b == NULL) {
         printf("FAIL out of memory\n");
         return 1;
     }
     stats_t st = { 0, 0, 0, 0, 0, 0 };
     clock_t t0 = clock();
-    int     res = 0;
+    int res = 0;
 
     // The unmutated inputs must pass all three stages.
     memcpy(b.b, good, good_size);
@@ -465,7 +521,7 @@ int main(int argc, char ** argv) {
             char * s = malloc(t.n + 1);
             memcpy(s, t.b, t.n);
             s[t.n] = '\0';
-            size_t    fs, fhl;
+            size_t fs, fhl;
             uint8_t * file = mode < 17 ? st_build_good_meta(s, ST_GOOD_LABELS, &fs, &fhl)
                                        : st_build_good_meta(ST_GOOD_CONFIG, s, &fs, &fhl);
             free(s);
@@ -482,10 +538,11 @@ int main(int argc, char ** argv) {
     printf("%s %ld iterations (seed %" PRIu64 ") in %.1f s without a crash or a broken invariant\n",
            res == 0 ? "ok  " : "FAIL", iterations, seed, secs);
     printf("     container: %ld accepted, %ld refused; config: %ld accepted, %ld refused; "
-           "labels: %ld accepted, %ld refused\n", st.st_ok, st.st_bad, st.cfg_ok, st.cfg_bad, st.lab_ok, st.lab_bad);
+           "labels: %ld accepted, %ld refused\n",
+           st.st_ok, st.st_bad, st.cfg_ok, st.cfg_bad, st.lab_ok, st.lab_bad);
     // A fuzzer that never gets past the first check tests nothing.
-    bool deep = iterations < 1000 || (st.st_ok > 0 && st.st_bad > 0 && st.cfg_ok > 0 && st.cfg_bad > 0 &&
-                                      st.lab_ok > 0 && st.lab_bad > 0);
+    bool deep = iterations < 1000 ||
+                (st.st_ok > 0 && st.st_bad > 0 && st.cfg_ok > 0 && st.cfg_bad > 0 && st.lab_ok > 0 && st.lab_bad > 0);
     printf("%s every stage both accepted and refused some inputs\n", deep ? "ok  " : "FAIL");
     free(good);
     free(b.b);

@@ -24,12 +24,13 @@ static int parse_exact(const char * text, size_t len, ipg_json_doc_t ** doc, cha
 
 // Valid documents: scalars and their DOM.
 static void test_scalars(void) {
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     const ipg_json_value_t * r;
 
     check(parse_exact(" true ", 6, &doc, err, sizeof(err)) == 0 && ipg_json_root(doc)->type == IPG_JSON_BOOL &&
-          ipg_json_root(doc)->u.boolean, "true", err);
+              ipg_json_root(doc)->u.boolean,
+          "true", err);
     ipg_json_free(doc);
     check(parse_exact("false", 5, &doc, err, sizeof(err)) == 0 && !ipg_json_root(doc)->u.boolean, "false", err);
     ipg_json_free(doc);
@@ -41,9 +42,9 @@ static void test_scalars(void) {
 
     static const struct {
         const char * text;
-        double       value;
-        bool         is_int;
-        long long    i64;
+        double value;
+        bool is_int;
+        long long i64;
     } nums[] = {
         { "0", 0.0, true, 0 },
         { "-0", -0.0, true, 0 },
@@ -69,7 +70,7 @@ static void test_scalars(void) {
         int rc = parse_exact(nums[i].text, strlen(nums[i].text), &doc, err, sizeof(err));
         r = ipg_json_root(doc);
         check(rc == 0 && r->type == IPG_JSON_NUMBER && r->u.number.value == nums[i].value &&
-              r->u.number.is_int == nums[i].is_int && (!nums[i].is_int || r->u.number.i64 == nums[i].i64),
+                  r->u.number.is_int == nums[i].is_int && (!nums[i].is_int || r->u.number.i64 == nums[i].i64),
               what, err);
         ipg_json_free(doc);
     }
@@ -80,10 +81,12 @@ static void test_scalars(void) {
     // Empty containers as the first thing parsed (the parser's stacks are
     // still unallocated).
     check(parse_exact("{}", 2, &doc, err, sizeof(err)) == 0 && ipg_json_root(doc)->type == IPG_JSON_OBJECT &&
-          ipg_json_count(ipg_json_root(doc)) == 0, "empty object", err);
+              ipg_json_count(ipg_json_root(doc)) == 0,
+          "empty object", err);
     ipg_json_free(doc);
     check(parse_exact(" [ ] ", 5, &doc, err, sizeof(err)) == 0 && ipg_json_root(doc)->type == IPG_JSON_ARRAY &&
-          ipg_json_count(ipg_json_root(doc)) == 0, "empty array", err);
+              ipg_json_count(ipg_json_root(doc)) == 0,
+          "empty array", err);
     ipg_json_free(doc);
 
     // The text need not be NUL-terminated: only `len` bytes count.
@@ -97,7 +100,7 @@ static void test_strings(void) {
     static const struct {
         const char * json;
         const char * expect;
-        size_t       expect_len;
+        size_t expect_len;
     } cases[] = {
         { "\"\"", "", 0 },
         { "\"abc\"", "abc", 3 },
@@ -109,7 +112,7 @@ static void test_strings(void) {
         { "\"a\\u0000b\"", "a\0b", 3 },
         { "\"\xef\xbf\xbf\"", "\xef\xbf\xbf", 3 },
     };
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char what[96];
@@ -117,16 +120,17 @@ static void test_strings(void) {
         int rc = parse_exact(cases[i].json, strlen(cases[i].json), &doc, err, sizeof(err));
         const ipg_json_value_t * r = ipg_json_root(doc);
         check(rc == 0 && r->type == IPG_JSON_STRING && r->u.string.len == cases[i].expect_len &&
-              memcmp(r->u.string.ptr, cases[i].expect, cases[i].expect_len) == 0 &&
-              r->u.string.ptr[cases[i].expect_len] == '\0', what, err);
+                  memcmp(r->u.string.ptr, cases[i].expect, cases[i].expect_len) == 0 &&
+                  r->u.string.ptr[cases[i].expect_len] == '\0',
+              what, err);
         ipg_json_free(doc);
     }
 }
 
 // Containers: navigation, order, offsets, lookups.
 static void test_containers(void) {
-    const char *     text = "{\"b\": [1, \"two\", [], {}, null], \"a\": {\"x\": true}, \"\": 3}";
-    char             err[256];
+    const char * text = "{\"b\": [1, \"two\", [], {}, null], \"a\": {\"x\": true}, \"\": 3}";
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     int rc = parse_exact(text, strlen(text), &doc, err, sizeof(err));
     check(rc == 0, "nested document parses", err);
@@ -142,9 +146,10 @@ static void test_containers(void) {
     check(b && b->type == IPG_JSON_ARRAY && ipg_json_count(b) == 5, "array of 5", NULL);
     check(b && b->offset == 6, "array offset", NULL);
     check(ipg_json_at(b, 0)->u.number.i64 == 1 && strcmp(ipg_json_at(b, 1)->u.string.ptr, "two") == 0 &&
-          ipg_json_at(b, 2)->type == IPG_JSON_ARRAY && ipg_json_count(ipg_json_at(b, 2)) == 0 &&
-          ipg_json_at(b, 3)->type == IPG_JSON_OBJECT && ipg_json_count(ipg_json_at(b, 3)) == 0 &&
-          ipg_json_at(b, 4)->type == IPG_JSON_NULL, "array items", NULL);
+              ipg_json_at(b, 2)->type == IPG_JSON_ARRAY && ipg_json_count(ipg_json_at(b, 2)) == 0 &&
+              ipg_json_at(b, 3)->type == IPG_JSON_OBJECT && ipg_json_count(ipg_json_at(b, 3)) == 0 &&
+              ipg_json_at(b, 4)->type == IPG_JSON_NULL,
+          "array items", NULL);
     check(ipg_json_at(b, 5) == NULL && ipg_json_at(root, 0) == NULL, "ipg_json_at out of range / not array -> NULL",
           NULL);
     check(ipg_json_get(ipg_json_get(root, "a"), "x")->u.boolean, "nested lookup", NULL);
@@ -174,7 +179,7 @@ static void test_containers(void) {
     o += (size_t) snprintf(big + o, cap - o, "}");
     rc = parse_exact(big, o, &doc, err, sizeof(err));
     check(rc == 0 && ipg_json_count(ipg_json_root(doc)) == 5000 &&
-          ipg_json_at(ipg_json_at(ipg_json_get(ipg_json_root(doc), "k4999"), 1), 0)->u.number.i64 == 4999,
+              ipg_json_at(ipg_json_at(ipg_json_get(ipg_json_root(doc), "k4999"), 1), 0)->u.number.i64 == 4999,
           "object of 5000 members", err);
     ipg_json_free(doc);
     // Same with one duplicate far apart: found, and the later one reported.
@@ -186,9 +191,9 @@ static void test_containers(void) {
 }
 
 static void test_depth(void) {
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
-    char             text[256];
+    char text[256];
     memset(text, '[', 64);
     memset(text + 64, ']', 64);
     check(parse_exact(text, 128, &doc, err, sizeof(err)) == 0, "64 nested arrays accepted", err);
@@ -199,7 +204,7 @@ static void test_depth(void) {
           "65 nested arrays refused", err);
 
     // A depth bomb of a million brackets: refused at the limit, no stack overflow.
-    size_t n    = 1000000;
+    size_t n = 1000000;
     char * bomb = malloc(n);
     memset(bomb, '[', n);
     check(parse_exact(bomb, n, &doc, err, sizeof(err)) != 0 && strstr(err, "nesting deeper"), "depth bomb refused",
@@ -245,68 +250,68 @@ static void test_invalid(void) {
         const char * text;
         const char * expect;
     } cases[] = {
-        { "",                       "at byte 0: unexpected end of input" },
-        { "   ",                    "at byte 3: unexpected end of input" },
-        { "[",                      "at byte 1: unexpected end of input" },
-        { "]",                      "at byte 0: unexpected character ']'" },
-        { "{",                      "at byte 1: unexpected end of input, expected a string key" },
-        { "{\"a\"}",                "at byte 4: unexpected character '}', expected ':'" },
-        { "{\"a\":}",               "at byte 5: unexpected character '}', expected a value" },
-        { "{\"a\":1,}",             "at byte 7: trailing comma in an object" },
-        { "[1,]",                   "at byte 3: trailing comma in an array" },
-        { "[1 2]",                  "at byte 3: unexpected character '2', expected ',' or ']'" },
-        { "{1:2}",                  "at byte 1: unexpected character '1', expected a string key" },
-        { "{'a':2}",                "unexpected character '''" },
-        { "{\"a\" 1}",              "expected ':'" },
-        { "01",                     "at byte 0: number with a leading zero" },
-        { "-01",                    "number with a leading zero" },
-        { "1.",                     "at byte 2: unexpected end of input, expected a digit after the decimal point" },
-        { ".5",                     "unexpected character '.'" },
-        { "-",                      "expected a digit" },
-        { "-a",                     "expected a digit" },
-        { "+1",                     "unexpected character '+'" },
-        { "1e",                     "expected a digit in the exponent" },
-        { "1e+",                    "expected a digit in the exponent" },
-        { "1e999",                  "at byte 0: number out of range" },
-        { "-1e999",                 "number out of range" },
-        { "NaN",                    "unexpected character 'N'" },
-        { "Infinity",               "unexpected character 'I'" },
-        { "tru",                    "invalid literal (expected 'true')" },
-        { "nul",                    "invalid literal (expected 'null')" },
-        { "True",                   "unexpected character 'T'" },
-        { "fals e",                 "invalid literal (expected 'false')" },
-        { "\"abc",                  "at byte 0: unterminated string" },
-        { "\"abc\\\"",              "unterminated string" },
-        { "\"\\x\"",                "at byte 1: invalid escape sequence" },
-        { "\"\\u12\"",              "invalid \\u escape" },
-        { "\"\\u12G4\"",            "invalid \\u escape" },
-        { "\"\\ud800\"",            "high surrogate \\uD800 not followed by a low surrogate" },
-        { "\"\\ud800\\u0041\"",     "high surrogate \\uD800 not followed" },
-        { "\"\\ud800\\n\"",         "high surrogate \\uD800 not followed" },
-        { "\"\\udc00\"",            "lone low surrogate \\uDC00" },
-        { "\"\\ude00\\ud83d\"",     "lone low surrogate" },
-        { "\"a\tb\"",               "at byte 2: control character 0x09 in a string" },
-        { "\"a\nb\"",               "control character 0x0a" },
-        { "\"\xff\"",               "at byte 1: invalid UTF-8 byte 0xff" },
-        { "\"\xc0\xaf\"",           "invalid UTF-8 byte 0xc0" },          // overlong '/'
-        { "\"\xe0\x80\xaf\"",       "invalid UTF-8 byte 0xe0" },          // overlong 3-byte
-        { "\"\xed\xa0\x80\"",       "invalid UTF-8 byte 0xed" },          // UTF-8-encoded surrogate
-        { "\"\xf4\x90\x80\x80\"",   "invalid UTF-8 byte 0xf4" },          // above U+10FFFF
+        { "", "at byte 0: unexpected end of input" },
+        { "   ", "at byte 3: unexpected end of input" },
+        { "[", "at byte 1: unexpected end of input" },
+        { "]", "at byte 0: unexpected character ']'" },
+        { "{", "at byte 1: unexpected end of input, expected a string key" },
+        { "{\"a\"}", "at byte 4: unexpected character '}', expected ':'" },
+        { "{\"a\":}", "at byte 5: unexpected character '}', expected a value" },
+        { "{\"a\":1,}", "at byte 7: trailing comma in an object" },
+        { "[1,]", "at byte 3: trailing comma in an array" },
+        { "[1 2]", "at byte 3: unexpected character '2', expected ',' or ']'" },
+        { "{1:2}", "at byte 1: unexpected character '1', expected a string key" },
+        { "{'a':2}", "unexpected character '''" },
+        { "{\"a\" 1}", "expected ':'" },
+        { "01", "at byte 0: number with a leading zero" },
+        { "-01", "number with a leading zero" },
+        { "1.", "at byte 2: unexpected end of input, expected a digit after the decimal point" },
+        { ".5", "unexpected character '.'" },
+        { "-", "expected a digit" },
+        { "-a", "expected a digit" },
+        { "+1", "unexpected character '+'" },
+        { "1e", "expected a digit in the exponent" },
+        { "1e+", "expected a digit in the exponent" },
+        { "1e999", "at byte 0: number out of range" },
+        { "-1e999", "number out of range" },
+        { "NaN", "unexpected character 'N'" },
+        { "Infinity", "unexpected character 'I'" },
+        { "tru", "invalid literal (expected 'true')" },
+        { "nul", "invalid literal (expected 'null')" },
+        { "True", "unexpected character 'T'" },
+        { "fals e", "invalid literal (expected 'false')" },
+        { "\"abc", "at byte 0: unterminated string" },
+        { "\"abc\\\"", "unterminated string" },
+        { "\"\\x\"", "at byte 1: invalid escape sequence" },
+        { "\"\\u12\"", "invalid \\u escape" },
+        { "\"\\u12G4\"", "invalid \\u escape" },
+        { "\"\\ud800\"", "high surrogate \\uD800 not followed by a low surrogate" },
+        { "\"\\ud800\\u0041\"", "high surrogate \\uD800 not followed" },
+        { "\"\\ud800\\n\"", "high surrogate \\uD800 not followed" },
+        { "\"\\udc00\"", "lone low surrogate \\uDC00" },
+        { "\"\\ude00\\ud83d\"", "lone low surrogate" },
+        { "\"a\tb\"", "at byte 2: control character 0x09 in a string" },
+        { "\"a\nb\"", "control character 0x0a" },
+        { "\"\xff\"", "at byte 1: invalid UTF-8 byte 0xff" },
+        { "\"\xc0\xaf\"", "invalid UTF-8 byte 0xc0" },           // overlong '/'
+        { "\"\xe0\x80\xaf\"", "invalid UTF-8 byte 0xe0" },       // overlong 3-byte
+        { "\"\xed\xa0\x80\"", "invalid UTF-8 byte 0xed" },       // UTF-8-encoded surrogate
+        { "\"\xf4\x90\x80\x80\"", "invalid UTF-8 byte 0xf4" },   // above U+10FFFF
         { "\"\xf8\x88\x80\x80\x80\"", "invalid UTF-8 byte 0xf8" },
-        { "\"\xe2\x82\"",           "invalid UTF-8 byte 0xe2" },          // cut sequence
-        { "\"\x80\"",               "invalid UTF-8 byte 0x80" },          // stray continuation
-        { "[1]x",                   "at byte 3: trailing characters after the JSON value" },
-        { "1 2",                    "at byte 2: trailing characters" },
-        { "{} {}",                  "trailing characters" },
-        { "// c\n1",                "unexpected character '/'" },
-        { "[1,/*c*/2]",             "unexpected character '/'" },
-        { "{\"a\":1,\"a\":2}",      "at byte 7: duplicate key 'a' in an object" },
+        { "\"\xe2\x82\"", "invalid UTF-8 byte 0xe2" },   // cut sequence
+        { "\"\x80\"", "invalid UTF-8 byte 0x80" },       // stray continuation
+        { "[1]x", "at byte 3: trailing characters after the JSON value" },
+        { "1 2", "at byte 2: trailing characters" },
+        { "{} {}", "trailing characters" },
+        { "// c\n1", "unexpected character '/'" },
+        { "[1,/*c*/2]", "unexpected character '/'" },
+        { "{\"a\":1,\"a\":2}", "at byte 7: duplicate key 'a' in an object" },
         { "{\"a\":{\"b\":1,\"b\":2}}", "duplicate key 'b'" },
         { "{\"a\\u0000\":1,\"a\\u0000\":2}", "duplicate key 'a\\x00'" },
-        { "[\x01]",                 "unexpected byte 0x01" },
-        { "\xef\xbb\xbf{}",         "unexpected byte 0xef" },             // BOM is not JSON
+        { "[\x01]", "unexpected byte 0x01" },
+        { "\xef\xbb\xbf{}", "unexpected byte 0xef" },   // BOM is not JSON
     };
-    char             err[256];
+    char err[256];
     // Any non-NULL value: a failed parse must reset it to NULL.
     ipg_json_doc_t * doc = (ipg_json_doc_t *) &err;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -342,7 +347,7 @@ static void test_truncations(void) {
                         "\"w\": {\"dtype\": \"F32\", \"shape\": [2, 3], \"data_offsets\": [0, 24]}, "
                         "\"n\": [-1.5e-3, 0, true, false, null, [], {}]}";
     const size_t len = strlen(text);
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     int rc = parse_exact(text, len, &doc, err, sizeof(err));
     ipg_json_free(doc);
@@ -374,18 +379,19 @@ static void test_locale(void) {
         setlocale(LC_NUMERIC, "C");
         return;
     }
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     int rc = ipg_json_parse("[1.5, 2.5e-1]", 13, &doc, err, sizeof(err));
     check(rc == 0 && ipg_json_at(ipg_json_root(doc), 0)->u.number.value == 1.5 &&
-          ipg_json_at(ipg_json_root(doc), 1)->u.number.value == 0.25, "numbers parse under a ',' locale", err);
+              ipg_json_at(ipg_json_root(doc), 1)->u.number.value == 0.25,
+          "numbers parse under a ',' locale", err);
     ipg_json_free(doc);
     setlocale(LC_NUMERIC, "C");
 }
 
 // The one JSON string writer, in both of its modes, byte for byte.
 typedef struct {
-    char   buf[256];
+    char buf[256];
     size_t len;
 } sink_buf_t;
 
@@ -401,8 +407,8 @@ static void sink_into(void * ud, const char * bytes, size_t n) {
 static void test_write_string(void) {
     static const struct {
         const char * in;
-        size_t       len;
-        bool         ascii_only;
+        size_t len;
+        bool ascii_only;
         const char * out;
         const char * what;
     } cases[] = {
@@ -416,8 +422,15 @@ static void test_write_string(void) {
         { "caf\xc3\xa9 \xe2\x82\xac", 9, true, "\"caf\\u00e9 \\u20ac\"", "ascii_only: \\uXXXX, lower-case" },
         { "\xf0\x9f\x98\x80", 4, true, "\"\\ud83d\\ude00\"", "ascii_only: a surrogate pair above U+FFFF" },
         { "\xf0\x9f\x98\x80", 4, false, "\"\xf0\x9f\x98\x80\"", "four-byte UTF-8 copied" },
-        { "a\xff" "b", 3, true, "\"a\\udcffb\"", "ascii_only: an invalid byte as a lone surrogate" },
-        { "a\xff" "b", 3, false, "\"a\xef\xbf\xbd" "b\"", "invalid byte -> U+FFFD" },
+        { "a\xff"
+          "b",
+          3, true, "\"a\\udcffb\"", "ascii_only: an invalid byte as a lone surrogate" },
+        { "a\xff"
+          "b",
+          3, false,
+          "\"a\xef\xbf\xbd"
+          "b\"",
+          "invalid byte -> U+FFFD" },
         { "\xe2\x82", 2, false, "\"\xef\xbf\xbd\xef\xbf\xbd\"", "truncated sequence: one U+FFFD per byte" },
         { "\xed\xa0\x80", 3, true, "\"\\udced\\udca0\\udc80\"", "encoded surrogate is not UTF-8" },
         { "\xc0\xaf", 2, true, "\"\\udcc0\\udcaf\"", "overlong form is not UTF-8" },
@@ -429,14 +442,14 @@ static void test_write_string(void) {
     }
 
     // What the writer writes, the parser reads back to the same bytes.
-    const char   text[] = "k\"\\\n\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80";
-    const size_t len    = sizeof(text) - 1;
+    const char text[] = "k\"\\\n\x01\x7f caf\xc3\xa9 \xf0\x9f\x98\x80";
+    const size_t len = sizeof(text) - 1;
     for (int ascii_only = 0; ascii_only < 2; ascii_only++) {
         sink_buf_t b = { { 0 }, 0 };
         ipg_json_write_string(text, len, ascii_only, sink_into, &b);
         ipg_json_doc_t * doc = NULL;
-        char             err[256] = "";
-        int              rc  = ipg_json_parse(b.buf, b.len, &doc, err, sizeof(err));
+        char err[256] = "";
+        int rc = ipg_json_parse(b.buf, b.len, &doc, err, sizeof(err));
         const ipg_json_value_t * r = rc == 0 ? ipg_json_root(doc) : NULL;
         check(r != NULL && r->type == IPG_JSON_STRING && r->u.string.len == len &&
                   memcmp(r->u.string.ptr, text, len) == 0,
@@ -455,6 +468,7 @@ int main(void) {
     test_truncations();
     test_write_string();
     check(strcmp(ipg_json_type_name(IPG_JSON_OBJECT), "object") == 0 &&
-          strcmp(ipg_json_type_name((ipg_json_type_t) 42), "unknown") == 0, "type names", NULL);
+              strcmp(ipg_json_type_name((ipg_json_type_t) 42), "unknown") == 0,
+          "type names", NULL);
     return check_summary();
 }

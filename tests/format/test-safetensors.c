@@ -26,10 +26,10 @@
 // ---- good file ---------------------------------------------------------------
 
 static void test_good_file(void) {
-    size_t    size, header_len;
+    size_t size, header_len;
     uint8_t * bytes = st_build_good(&size, &header_len);
-    char      err[512];
-    char      what[160];
+    char err[512];
+    char what[160];
     ipg_st_file_t f;
 
     int rc = ipg_st_parse(bytes, size, &f, err, sizeof(err));
@@ -52,22 +52,23 @@ static void test_good_file(void) {
     const uint8_t * data0 = f.file + 8 + header_len;
     for (int32_t i = 0; i < st_good_n_tensors; i++) {
         const st_good_tensor_t * g = &st_good_tensors[i];
-        const ipg_st_tensor_t *  t = ipg_st_find(&f, g->name);
+        const ipg_st_tensor_t * t = ipg_st_find(&f, g->name);
         snprintf(what, sizeof(what), "good file: tensor '%s' found", g->name);
         check(t != NULL, what, NULL);
         if (t == NULL) {
             continue;
         }
-        bool    shape_ok = t->n_dims == g->n_dims;
-        int64_t numel    = 1;
+        bool shape_ok = t->n_dims == g->n_dims;
+        int64_t numel = 1;
         for (int32_t d = 0; d < g->n_dims && shape_ok; d++) {
             shape_ok = t->shape[d] == g->shape[d];
-            numel   *= g->shape[d];
+            numel *= g->shape[d];
         }
-        snprintf(what, sizeof(what), "good file: '%s' dtype %s, shape, numel %lld, %zu bytes",
-                 g->name, g->dtype, (long long) numel, g->nbytes);
+        snprintf(what, sizeof(what), "good file: '%s' dtype %s, shape, numel %lld, %zu bytes", g->name, g->dtype,
+                 (long long) numel, g->nbytes);
         check(shape_ok && strcmp(ipg_st_dtype_name(t->dtype), g->dtype) == 0 && t->numel == numel &&
-              t->nbytes == g->nbytes, what, NULL);
+                  t->nbytes == g->nbytes,
+              what, NULL);
         bool data_ok = t->data == data0 + g->begin;
         for (size_t k = 0; k < g->nbytes && data_ok; k++) {
             data_ok = t->data[k] == st_good_data_byte(g->begin + k);
@@ -96,24 +97,24 @@ static void test_good_file(void) {
 
 // An empty model (no tensors, no data) and spaces after the JSON are legal.
 static void test_minimal_files(void) {
-    char          err[256];
+    char err[256];
     ipg_st_file_t f;
-    size_t        size;
-    uint8_t *     b = st_build("{}", 0, &size);
+    size_t size;
+    uint8_t * b = st_build("{}", 0, &size);
     int rc = ipg_st_parse(b, size, &f, err, sizeof(err));
     check(rc == 0 && f.n_tensors == 0 && f.n_meta == 0, "'{}' with no data parses", err);
     ipg_st_free(&f);
     free(b);
 
-    b  = st_build("{\"__metadata__\": {}, \"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}   ",
-                  4, &size);
+    b = st_build("{\"__metadata__\": {}, \"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}   ", 4,
+                 &size);
     rc = ipg_st_parse(b, size, &f, err, sizeof(err));
     check(rc == 0 && f.n_tensors == 1 && f.tensors[0].nbytes == 4, "header padded with spaces parses", err);
     ipg_st_free(&f);
     free(b);
 
     // Unknown fields of a tensor entry are ignored (forward compatibility).
-    b  = st_build("{\"a\": {\"dtype\": \"I8\", \"shape\": [2], \"data_offsets\": [0, 2], \"extra\": [1]}}", 2, &size);
+    b = st_build("{\"a\": {\"dtype\": \"I8\", \"shape\": [2], \"data_offsets\": [0, 2], \"extra\": [1]}}", 2, &size);
     rc = ipg_st_parse(b, size, &f, err, sizeof(err));
     check(rc == 0 && f.n_tensors == 1, "unknown tensor field ignored", err);
     ipg_st_free(&f);
@@ -173,52 +174,52 @@ enum bad_case {
 
 static const char * bad_case_name(enum bad_case c) {
     switch (c) {
-        case TRUNCATED_BEFORE_LENGTH:         return "TRUNCATED_BEFORE_LENGTH";
-        case EMPTY_FILE:                      return "EMPTY_FILE";
-        case HEADER_LENGTH_BEYOND_FILE:       return "HEADER_LENGTH_BEYOND_FILE";
-        case HEADER_LENGTH_ABSURD:            return "HEADER_LENGTH_ABSURD";
-        case HEADER_LENGTH_OVER_LIMIT:        return "HEADER_LENGTH_OVER_LIMIT";
-        case HEADER_LENGTH_ZERO:              return "HEADER_LENGTH_ZERO";
-        case HEADER_NOT_JSON:                 return "HEADER_NOT_JSON";
-        case HEADER_NOT_OBJECT:               return "HEADER_NOT_OBJECT";
-        case HEADER_LEADING_SPACE:            return "HEADER_LEADING_SPACE";
-        case BAD_JSON_TRAILING_GARBAGE:       return "BAD_JSON_TRAILING_GARBAGE";
-        case BAD_JSON_TRUNCATED:              return "BAD_JSON_TRUNCATED";
-        case BAD_JSON_INVALID_UTF8:           return "BAD_JSON_INVALID_UTF8";
-        case BAD_JSON_DEPTH_BOMB:             return "BAD_JSON_DEPTH_BOMB";
-        case METADATA_NOT_OBJECT:             return "METADATA_NOT_OBJECT";
-        case METADATA_VALUE_NOT_STRING:       return "METADATA_VALUE_NOT_STRING";
-        case METADATA_VALUE_NUL:              return "METADATA_VALUE_NUL";
-        case METADATA_KEY_NUL:                return "METADATA_KEY_NUL";
-        case TENSOR_NOT_OBJECT:               return "TENSOR_NOT_OBJECT";
-        case TENSOR_EMPTY_NAME:               return "TENSOR_EMPTY_NAME";
-        case TENSOR_NAME_CONTROL_CHAR:        return "TENSOR_NAME_CONTROL_CHAR";
-        case MISSING_DTYPE:                   return "MISSING_DTYPE";
-        case MISSING_SHAPE:                   return "MISSING_SHAPE";
-        case MISSING_OFFSETS:                 return "MISSING_OFFSETS";
-        case DTYPE_NOT_STRING:                return "DTYPE_NOT_STRING";
-        case UNKNOWN_DTYPE:                   return "UNKNOWN_DTYPE";
-        case SHAPE_NOT_ARRAY:                 return "SHAPE_NOT_ARRAY";
-        case SHAPE_NEGATIVE:                  return "SHAPE_NEGATIVE";
-        case SHAPE_NOT_INTEGER:               return "SHAPE_NOT_INTEGER";
-        case SHAPE_TOO_MANY_DIMS:             return "SHAPE_TOO_MANY_DIMS";
-        case SHAPE_OVERFLOW:                  return "SHAPE_OVERFLOW";
-        case SHAPE_BYTES_OVERFLOW:            return "SHAPE_BYTES_OVERFLOW";
-        case OFFSETS_NOT_PAIR:                return "OFFSETS_NOT_PAIR";
-        case OFFSETS_NOT_INTEGERS:            return "OFFSETS_NOT_INTEGERS";
-        case OFFSETS_BEYOND_INT64:            return "OFFSETS_BEYOND_INT64";
-        case OFFSETS_WRONG_SIZE:              return "OFFSETS_WRONG_SIZE";
-        case OFFSETS_REVERSED:                return "OFFSETS_REVERSED";
-        case OFFSETS_OUT_OF_RANGE:            return "OFFSETS_OUT_OF_RANGE";
-        case OFFSETS_OVERLAP:                 return "OFFSETS_OVERLAP";
-        case OFFSETS_OVERLAP_EMPTY_TENSOR:    return "OFFSETS_OVERLAP_EMPTY_TENSOR";
-        case OFFSETS_HOLE:                    return "OFFSETS_HOLE";
-        case OFFSETS_HOLE_AT_START:           return "OFFSETS_HOLE_AT_START";
-        case DUPLICATE_TENSOR:                return "DUPLICATE_TENSOR";
-        case DUPLICATE_METADATA:              return "DUPLICATE_METADATA";
+        case TRUNCATED_BEFORE_LENGTH: return "TRUNCATED_BEFORE_LENGTH";
+        case EMPTY_FILE: return "EMPTY_FILE";
+        case HEADER_LENGTH_BEYOND_FILE: return "HEADER_LENGTH_BEYOND_FILE";
+        case HEADER_LENGTH_ABSURD: return "HEADER_LENGTH_ABSURD";
+        case HEADER_LENGTH_OVER_LIMIT: return "HEADER_LENGTH_OVER_LIMIT";
+        case HEADER_LENGTH_ZERO: return "HEADER_LENGTH_ZERO";
+        case HEADER_NOT_JSON: return "HEADER_NOT_JSON";
+        case HEADER_NOT_OBJECT: return "HEADER_NOT_OBJECT";
+        case HEADER_LEADING_SPACE: return "HEADER_LEADING_SPACE";
+        case BAD_JSON_TRAILING_GARBAGE: return "BAD_JSON_TRAILING_GARBAGE";
+        case BAD_JSON_TRUNCATED: return "BAD_JSON_TRUNCATED";
+        case BAD_JSON_INVALID_UTF8: return "BAD_JSON_INVALID_UTF8";
+        case BAD_JSON_DEPTH_BOMB: return "BAD_JSON_DEPTH_BOMB";
+        case METADATA_NOT_OBJECT: return "METADATA_NOT_OBJECT";
+        case METADATA_VALUE_NOT_STRING: return "METADATA_VALUE_NOT_STRING";
+        case METADATA_VALUE_NUL: return "METADATA_VALUE_NUL";
+        case METADATA_KEY_NUL: return "METADATA_KEY_NUL";
+        case TENSOR_NOT_OBJECT: return "TENSOR_NOT_OBJECT";
+        case TENSOR_EMPTY_NAME: return "TENSOR_EMPTY_NAME";
+        case TENSOR_NAME_CONTROL_CHAR: return "TENSOR_NAME_CONTROL_CHAR";
+        case MISSING_DTYPE: return "MISSING_DTYPE";
+        case MISSING_SHAPE: return "MISSING_SHAPE";
+        case MISSING_OFFSETS: return "MISSING_OFFSETS";
+        case DTYPE_NOT_STRING: return "DTYPE_NOT_STRING";
+        case UNKNOWN_DTYPE: return "UNKNOWN_DTYPE";
+        case SHAPE_NOT_ARRAY: return "SHAPE_NOT_ARRAY";
+        case SHAPE_NEGATIVE: return "SHAPE_NEGATIVE";
+        case SHAPE_NOT_INTEGER: return "SHAPE_NOT_INTEGER";
+        case SHAPE_TOO_MANY_DIMS: return "SHAPE_TOO_MANY_DIMS";
+        case SHAPE_OVERFLOW: return "SHAPE_OVERFLOW";
+        case SHAPE_BYTES_OVERFLOW: return "SHAPE_BYTES_OVERFLOW";
+        case OFFSETS_NOT_PAIR: return "OFFSETS_NOT_PAIR";
+        case OFFSETS_NOT_INTEGERS: return "OFFSETS_NOT_INTEGERS";
+        case OFFSETS_BEYOND_INT64: return "OFFSETS_BEYOND_INT64";
+        case OFFSETS_WRONG_SIZE: return "OFFSETS_WRONG_SIZE";
+        case OFFSETS_REVERSED: return "OFFSETS_REVERSED";
+        case OFFSETS_OUT_OF_RANGE: return "OFFSETS_OUT_OF_RANGE";
+        case OFFSETS_OVERLAP: return "OFFSETS_OVERLAP";
+        case OFFSETS_OVERLAP_EMPTY_TENSOR: return "OFFSETS_OVERLAP_EMPTY_TENSOR";
+        case OFFSETS_HOLE: return "OFFSETS_HOLE";
+        case OFFSETS_HOLE_AT_START: return "OFFSETS_HOLE_AT_START";
+        case DUPLICATE_TENSOR: return "DUPLICATE_TENSOR";
+        case DUPLICATE_METADATA: return "DUPLICATE_METADATA";
         case DATA_SHORTER_THAN_HEADER_CLAIMS: return "DATA_SHORTER_THAN_HEADER_CLAIMS";
-        case DATA_LONGER_THAN_TENSORS:        return "DATA_LONGER_THAN_TENSORS";
-        case BAD_CASE_COUNT:                  break;
+        case DATA_LONGER_THAN_TENSORS: return "DATA_LONGER_THAN_TENSORS";
+        case BAD_CASE_COUNT: break;
     }
     return "?";
 }
@@ -229,7 +230,7 @@ static const char * bad_case_name(enum bad_case c) {
 // case's check produces.
 static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** expect) {
     static const char depth_prefix[] = "{\"a\": ";
-    char   big[2048];
+    char big[2048];
     size_t good_size, good_hl;
 
     switch (c) {
@@ -242,7 +243,7 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
             }
         case EMPTY_FILE:
             *expect = "file is 0 bytes";
-            *size   = 0;
+            *size = 0;
             return malloc(1);
         case HEADER_LENGTH_BEYOND_FILE:
             *expect = "header length 123456789 exceeds the file size (2048 bytes)";
@@ -257,38 +258,30 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
             // A file big enough to hold the claimed header, which is still
             // past the cap: refused before any JSON is parsed.
             const size_t hl = 100000001;
-            uint8_t *    b  = calloc(1, 8 + hl);
+            uint8_t * b = calloc(1, 8 + hl);
             if (b != NULL) {
                 for (int i = 0; i < 8; i++) {
                     b[i] = (uint8_t) ((uint64_t) hl >> (8 * i));
                 }
                 b[8] = '{';
             }
-            *size   = 8 + hl;
+            *size = 8 + hl;
             *expect = "header length 100000001 exceeds the 100000000-byte limit";
             return b;
         }
-        case HEADER_LENGTH_ZERO:
-            *expect = "header length is 0";
-            return st_build_raw(0, "{}", 2, NULL, 0, size);
+        case HEADER_LENGTH_ZERO: *expect = "header length is 0"; return st_build_raw(0, "{}", 2, NULL, 0, size);
         case HEADER_NOT_JSON:
             *expect = "header is not valid JSON: JSON error at byte 1: unexpected character 't', expected a string key";
             return st_build("{this is not json}", 0, size);
-        case HEADER_NOT_OBJECT:
-            *expect = "header does not start with '{'";
-            return st_build("[1, 2, 3]", 0, size);
-        case HEADER_LEADING_SPACE:
-            *expect = "header does not start with '{'";
-            return st_build(" {}", 0, size);
+        case HEADER_NOT_OBJECT: *expect = "header does not start with '{'"; return st_build("[1, 2, 3]", 0, size);
+        case HEADER_LEADING_SPACE: *expect = "header does not start with '{'"; return st_build(" {}", 0, size);
         case BAD_JSON_TRAILING_GARBAGE:
             *expect = "trailing characters after the JSON value";
             return st_build("{} x", 0, size);
         case BAD_JSON_TRUNCATED:
             *expect = "unexpected end of input";
             return st_build("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]", 4, size);
-        case BAD_JSON_INVALID_UTF8:
-            *expect = "invalid UTF-8 byte 0xff";
-            return st_build("{\"a\xff\": {}}", 0, size);
+        case BAD_JSON_INVALID_UTF8: *expect = "invalid UTF-8 byte 0xff"; return st_build("{\"a\xff\": {}}", 0, size);
         case BAD_JSON_DEPTH_BOMB: {
             *expect = "nesting deeper than 64 levels";
             size_t o = 0;
@@ -349,11 +342,13 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
             return st_build("{\"a\": {\"dtype\": \"F32\", \"shape\": [2.5], \"data_offsets\": [0, 8]}}", 8, size);
         case SHAPE_TOO_MANY_DIMS:
             *expect = "tensor 'a': shape has 9 dimensions, at most 8 are supported";
-            return st_build("{\"a\": {\"dtype\": \"U8\", \"shape\": [1,1,1,1,1,1,1,1,1], \"data_offsets\": [0, 1]}}", 1, size);
+            return st_build("{\"a\": {\"dtype\": \"U8\", \"shape\": [1,1,1,1,1,1,1,1,1], \"data_offsets\": [0, 1]}}", 1,
+                            size);
         case SHAPE_OVERFLOW:
             *expect = "tensor 'a': shape [4294967296, 4294967296, 4] overflows";
-            return st_build("{\"a\": {\"dtype\": \"U8\", \"shape\": [4294967296, 4294967296, 4], \"data_offsets\": [0, 1]}}",
-                            1, size);
+            return st_build(
+                "{\"a\": {\"dtype\": \"U8\", \"shape\": [4294967296, 4294967296, 4], \"data_offsets\": [0, 1]}}", 1,
+                size);
         case SHAPE_BYTES_OVERFLOW:
             // 2^62 elements fit int64, 2^64 bytes of F32 do not.
             *expect = "tensor 'a': shape [4611686018427387904] overflows";
@@ -368,12 +363,14 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
         case OFFSETS_BEYOND_INT64:
             *expect = "tensor 'a': data_offsets [1.8446744073709552e+19, 1.8446744073709552e+19] must be";
             return st_build("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], "
-                            "\"data_offsets\": [18446744073709551612, 18446744073709551616]}}", 4, size);
+                            "\"data_offsets\": [18446744073709551612, 18446744073709551616]}}",
+                            4, size);
         case OFFSETS_WRONG_SIZE:
             *expect = "tensor 'backbone.body.conv1.weight': data_offsets [100, 164] are 64 bytes but F32 shape "
                       "[2, 3, 3, 3] needs 216";
             return st_build("{\"backbone.body.conv1.weight\": {\"dtype\": \"F32\", \"shape\": [2, 3, 3, 3], "
-                            "\"data_offsets\": [100, 164]}}", 164, size);
+                            "\"data_offsets\": [100, 164]}}",
+                            164, size);
         case OFFSETS_REVERSED:
             *expect = "tensor 'a': data_offsets [64, 0] are reversed (begin > end)";
             return st_build("{" T16("a", "[64, 0]") "}", 64, size);
@@ -386,7 +383,8 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
         case OFFSETS_OVERLAP_EMPTY_TENSOR:
             *expect = "tensors 'a' and 'e' overlap at byte 32 of the data buffer";
             return st_build("{" T16("a", "[0, 64]") ", \"e\": {\"dtype\": \"F32\", \"shape\": [0], "
-                            "\"data_offsets\": [32, 32]}}", 64, size);
+                                                    "\"data_offsets\": [32, 32]}}",
+                            64, size);
         case OFFSETS_HOLE:
             *expect = "hole in the data buffer between byte 64 and 96 (after tensor 'x')";
             return st_build("{" T16("x", "[0, 64]") ", " T16("y", "[96, 160]") "}", 160, size);
@@ -401,7 +399,7 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
             return st_build("{\"__metadata__\": {}, \"__metadata__\": {\"format\": \"x\"}}", 0, size);
         case DATA_SHORTER_THAN_HEADER_CLAIMS: {
             uint8_t * good = st_build_good(&good_size, &good_hl);
-            *size   = good_size - 10;
+            *size = good_size - 10;
             *expect = "the data buffer is 254 bytes but the tensors need 264 (the file is truncated?)";
             return good;
         }
@@ -409,8 +407,7 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
             *expect = "16 unused bytes at the end of the data buffer (after tensor 'a')";
             return st_build("{" T16("a", "[0, 64]") "}", 80, size);
         }
-        case BAD_CASE_COUNT:
-            break;
+        case BAD_CASE_COUNT: break;
     }
     return NULL;
 }
@@ -418,10 +415,10 @@ static uint8_t * bad_case_build(enum bad_case c, size_t * size, const char ** ex
 static void test_bad_files(void) {
     char what[160];
     for (int c = 0; c < BAD_CASE_COUNT; c++) {
-        const char *  expect = "";
-        size_t        size   = 0;
-        uint8_t *     bytes  = bad_case_build((enum bad_case) c, &size, &expect);
-        char          err[512] = "";
+        const char * expect = "";
+        size_t size = 0;
+        uint8_t * bytes = bad_case_build((enum bad_case) c, &size, &expect);
+        char err[512] = "";
         ipg_st_file_t f;
         memset(&f, 0x5a, sizeof(f));
         if (bytes == NULL) {
@@ -448,7 +445,7 @@ static void test_bad_files(void) {
 
 // NULL arguments are caller errors, answered with a message, not a crash.
 static void test_bad_arguments(void) {
-    char          err[128] = "";
+    char err[128] = "";
     ipg_st_file_t f;
     check(ipg_st_parse(NULL, 10, &f, err, sizeof(err)) != 0 && err[0], "ipg_st_parse(NULL, 10) refused", err);
     check(ipg_st_parse((const uint8_t *) "x", 1, NULL, err, sizeof(err)) != 0, "ipg_st_parse(out = NULL) refused", err);
@@ -460,17 +457,17 @@ static void test_bad_arguments(void) {
 
 // Loading from disk: success, missing file, directory, bad content.
 static void test_load(void) {
-    char          err[512] = "";
+    char err[512] = "";
     ipg_st_file_t f;
-    char          path[] = "/tmp/ipg-test-st-XXXXXX";
-    int           fd = mkstemp(path);
+    char path[] = "/tmp/ipg-test-st-XXXXXX";
+    int fd = mkstemp(path);
     if (fd < 0) {
         check(false, "mkstemp", NULL);
         return;
     }
-    size_t    size, hl;
+    size_t size, hl;
     uint8_t * bytes = st_build_good(&size, &hl);
-    bool      wrote = write(fd, bytes, size) == (ssize_t) size;
+    bool wrote = write(fd, bytes, size) == (ssize_t) size;
     close(fd);
     check(wrote, "wrote the good file to /tmp", NULL);
 
@@ -508,15 +505,15 @@ static void test_load(void) {
 static void on_alarm(int sig) {
     (void) sig;
     static const char msg[] = "FAIL a special file hung the reader (no answer within 10 s)\n";
-    ssize_t           n     = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+    ssize_t n = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
     (void) n;
     _exit(1);
 }
 
 static void test_special_files(void) {
-    char          err[512] = "";
+    char err[512] = "";
     ipg_st_file_t f;
-    char          dir[]    = "/tmp/ipg-test-fifo-XXXXXX";
+    char dir[] = "/tmp/ipg-test-fifo-XXXXXX";
     if (mkdtemp(dir) == NULL) {
         check(false, "mkdtemp", NULL);
         return;
@@ -530,13 +527,13 @@ static void test_special_files(void) {
     }
     signal(SIGALRM, on_alarm);
     alarm(10);
-    int  rc = ipg_st_load(fifo, &f, err, sizeof(err));
+    int rc = ipg_st_load(fifo, &f, err, sizeof(err));
     char expect[sizeof(fifo) + 64];
     snprintf(expect, sizeof(expect), "%s: cannot read: is a FIFO, not a regular file", fifo);
     check(rc == 1 && strcmp(err, expect) == 0, "FIFO model path -> 1 at once, is a FIFO", err);
 
     uint8_t * bytes = NULL;
-    size_t    size  = 0;
+    size_t size = 0;
     check(ipg_file_read(fifo, 1024, &bytes, &size, err, sizeof(err)) == IPG_ERR_IO && bytes == NULL &&
               strcmp(err, expect) == 0,
           "ipg_file_read: FIFO refused", err);
@@ -571,10 +568,19 @@ static void test_special_files(void) {
 
 // Reference values of IEEE half -> float, every class of encoding.
 static void test_half(void) {
-    static const struct { uint16_t h; float f; } cases[] = {
-        { 0x0000, 0.0f }, { 0x3c00, 1.0f }, { 0xc000, -2.0f }, { 0x3555, 0.333251953125f },
-        { 0x7bff, 65504.0f }, { 0x0400, 6.103515625e-05f }, { 0x0001, 5.9604644775390625e-08f },
-        { 0x03ff, 6.097555160522461e-05f }, { 0x8001, -5.9604644775390625e-08f },
+    static const struct {
+        uint16_t h;
+        float f;
+    } cases[] = {
+        { 0x0000, 0.0f },
+        { 0x3c00, 1.0f },
+        { 0xc000, -2.0f },
+        { 0x3555, 0.333251953125f },
+        { 0x7bff, 65504.0f },
+        { 0x0400, 6.103515625e-05f },
+        { 0x0001, 5.9604644775390625e-08f },
+        { 0x03ff, 6.097555160522461e-05f },
+        { 0x8001, -5.9604644775390625e-08f },
     };
     bool ok = true;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -607,7 +613,7 @@ static long max_rss_kib(void) {
 static void on_slow_alarm(int sig) {
     (void) sig;
     static const char msg[] = "FAIL a 2 GB sparse file took more than 5 s (read whole?)\n";
-    ssize_t           n     = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+    ssize_t n = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
     (void) n;
     _exit(1);
 }
@@ -628,7 +634,7 @@ static bool write_sparse(const char * path, const uint8_t * head, size_t size, u
 // in memory or time. The peak RSS (getrusage) may not grow by 64 MiB.
 static void test_sparse_files(void) {
     char err[512] = "";
-    char dir[]    = "/tmp/ipg-test-sparse-XXXXXX";
+    char dir[] = "/tmp/ipg-test-sparse-XXXXXX";
     if (mkdtemp(dir) == NULL) {
         check(false, "mkdtemp", NULL);
         return;
@@ -642,14 +648,14 @@ static void test_sparse_files(void) {
     static const char bad[] = "\x10\0\0\0\0\0\0\0{\"a\": not JSON}";
     bool written = write_sparse(path, (const uint8_t *) bad, sizeof(bad) - 1, SPARSE_BYTES);
     check(written, "wrote a 2 GB sparse file with a bad header", path);
-    long   rss0 = max_rss_kib();
-    double t0   = now_s();
+    long rss0 = max_rss_kib();
+    double t0 = now_s();
     alarm(5);
     int rc = ipg_st_load(path, &f, err, sizeof(err));
     alarm(0);
-    double dt  = now_s() - t0;
-    long   rss = max_rss_kib() - rss0;
-    char   what[160];
+    double dt = now_s() - t0;
+    long rss = max_rss_kib() - rss0;
+    char what[160];
     snprintf(what, sizeof(what), "2 GB sparse file, bad header -> 2 in %.3f s (< 1 s), peak RSS +%ld KiB (< 64 MiB)",
              dt, rss);
     check(written && rc == 2 && strstr(err, "header is not valid JSON") != NULL && dt < 1.0 && rss < 64 * 1024, what,
@@ -657,18 +663,18 @@ static void test_sparse_files(void) {
 
     // A good header whose one U8 tensor covers the 2 GB of holes: loaded
     // (mapped) without reading the data.
-    int64_t        shape[1] = { (int64_t) (SPARSE_BYTES - 4096) };
-    ipg_st_entry_t e        = { "big", "U8", 1, shape, 0, (uint64_t) shape[0] };
-    size_t         hsize    = 0;
-    uint8_t *      head     = ipg_st_write_header(NULL, 0, &e, 1, &hsize);
+    int64_t shape[1] = { (int64_t) (SPARSE_BYTES - 4096) };
+    ipg_st_entry_t e = { "big", "U8", 1, shape, 0, (uint64_t) shape[0] };
+    size_t hsize = 0;
+    uint8_t * head = ipg_st_write_header(NULL, 0, &e, 1, &hsize);
     written = head != NULL && write_sparse(path, head, hsize, hsize + (uint64_t) shape[0]);
     check(written, "wrote a 2 GB sparse file with a good header", path);
     rss0 = max_rss_kib();
-    t0   = now_s();
+    t0 = now_s();
     alarm(5);
     rc = ipg_st_load(path, &f, err, sizeof(err));
     alarm(0);
-    dt  = now_s() - t0;
+    dt = now_s() - t0;
     rss = max_rss_kib() - rss0;
     snprintf(what, sizeof(what), "2 GB sparse file, good header -> loaded (mapped) in %.3f s, peak RSS +%ld KiB", dt,
              rss);

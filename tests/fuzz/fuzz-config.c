@@ -10,18 +10,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
-    char         err[512];
+    char err[512];
     ipg_config_t cfg;
     if (ipg_config_parse((const char *) data, size, &cfg, err, sizeof(err)) != 0 && err[0] == '\0') {
         abort();
     }
     char ** labels = NULL;
-    int32_t n      = ipg_labels_parse((const char *) data, size, &labels, err, sizeof(err));
+    int32_t n = ipg_labels_parse((const char *) data, size, &labels, err, sizeof(err));
     if (n < 0 && err[0] == '\0') {
         abort();
     }
     if (n >= 0) {
-        free(labels); // one block
+        free(labels);   // one block
     }
     return 0;
 }

@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
-    char          err[512];
+    char err[512];
     ipg_st_file_t f;
     if (ipg_st_parse(data, size, &f, err, sizeof(err)) != 0) {
         if (err[0] == '\0') {
@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
     for (int32_t i = 0; i < f.n_tensors; i++) {
         const ipg_st_tensor_t * t = &f.tensors[i];
         if (t->data < f.file || t->nbytes > (size_t) (end - t->data) ||
-            (i > 0 && f.tensors[i - 1].data + f.tensors[i - 1].nbytes != t->data) ||
-            ipg_st_find(&f, t->name) == NULL) {
+            (i > 0 && f.tensors[i - 1].data + f.tensors[i - 1].nbytes != t->data) || ipg_st_find(&f, t->name) == NULL) {
             abort();
         }
     }

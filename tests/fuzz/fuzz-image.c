@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         }
         init = 1;
     }
-    char        err[1024];
+    char err[1024];
     cli_image_t img;
     if (cli_image_decode(data, size, "fuzz", &img, err, sizeof(err)) == 0) {
         if (img.width <= 0 || img.height <= 0 || img.stride != 3 * img.width || img.data == NULL) {

@@ -10,14 +10,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
-    char             err[256];
+    char err[256];
     ipg_json_doc_t * doc = NULL;
     if (ipg_json_parse((const char *) data, size, &doc, err, sizeof(err)) == 0) {
         char buf[96];
         ipg_json_format(ipg_json_root(doc), buf, sizeof(buf));
         ipg_json_free(doc);
     } else if (err[0] == '\0') {
-        abort(); // a refusal always says why
+        abort();   // a refusal always says why
     }
     return 0;
 }

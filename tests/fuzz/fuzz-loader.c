@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         ipg_log_set(quiet, NULL);
         init = 1;
     }
-    char          err[1024];
+    char err[1024];
     ipg_model_t * m = NULL;
     if (ipg_model_load_memory(data, size, "fuzz", &m, err, sizeof(err)) == IPG_OK) {
         int32_t w = 0, h = 0;

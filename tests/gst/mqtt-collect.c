@@ -85,7 +85,8 @@ main (int argc, char **argv)
   int rc, status = 0;
 
   if (argc != 6) {
-    fprintf (stderr, "usage: mqtt-collect PORT TOPIC CLIENT_ID COUNT SECONDS\n");
+    fprintf (stderr,
+        "usage: mqtt-collect PORT TOPIC CLIENT_ID COUNT SECONDS\n");
     return 2;
   }
   topic = argv[2];
@@ -106,8 +107,10 @@ main (int argc, char **argv)
   rc = mosquitto_connect (mosq, "127.0.0.1", atoi (argv[1]), 60);
   while (!stop) {
     if (time (NULL) > deadline) {
-      fprintf (stderr, "mqtt-collect: time limit reached after %ld "
-          "messages\n", received);
+      fprintf (stderr,
+          "mqtt-collect: time limit reached after %ld "
+          "messages\n",
+          received);
       status = 3;
       break;
     }

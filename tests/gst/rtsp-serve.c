@@ -28,8 +28,10 @@ main (int argc, char **argv)
   gst_rtsp_server_set_service (server, argv[2]);
 
   GstRTSPMediaFactory *factory = gst_rtsp_media_factory_new ();
-  gchar *launch = g_strdup_printf ("( filesrc location=\"%s\" ! qtdemux ! h264parse "
-      "! rtph264pay name=pay0 pt=96 )", argv[1]);
+  gchar *launch =
+      g_strdup_printf ("( filesrc location=\"%s\" ! qtdemux ! h264parse "
+                       "! rtph264pay name=pay0 pt=96 )",
+          argv[1]);
   gst_rtsp_media_factory_set_launch (factory, launch);
   g_free (launch);
   GstRTSPMountPoints *mounts = gst_rtsp_server_get_mount_points (server);

@@ -25,7 +25,7 @@ test_model (void)
 }
 
 static GstElement *
-new_detect (const gchar * mode)
+new_detect (const gchar *mode)
 {
   GstElement *e = gst_element_factory_make ("ipgnetdetect", NULL);
 
@@ -37,12 +37,12 @@ new_detect (const gchar * mode)
 }
 
 static GstHarness *
-new_harness (GstElement * e)
+new_harness (GstElement *e)
 {
   GstHarness *hrn = gst_harness_new_with_element (e, "sink", "src");
 
   gst_harness_set_src_caps_str (hrn, "video/x-raw,format=RGBA,width=64,"
-      "height=64,framerate=30/1");
+                                     "height=64,framerate=30/1");
   return hrn;
 }
 
@@ -59,8 +59,8 @@ make_frame (guint index)
   fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
   for (i = 0; i < map.size; i++) {
     rng = rng * 1664525u + 1013904223u;
-    map.data[i] = (guint8) ((i % (W * 4)) * 3 + (i / (W * 4)) * 5 +
-        (rng >> 26));
+    map.data[i] =
+        (guint8) ((i % (W * 4)) * 3 + (i / (W * 4)) * 5 + (rng >> 26));
   }
   gst_buffer_unmap (buf, &map);
   GST_BUFFER_PTS (buf) = index * GST_SECOND / 30 + 7;
@@ -68,13 +68,13 @@ make_frame (guint index)
   GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
   GST_BUFFER_OFFSET (buf) = index;
   GST_BUFFER_OFFSET_END (buf) = index + 1;
-  GST_BUFFER_FLAG_SET (buf, index == 0 ? GST_BUFFER_FLAG_DISCONT :
-      GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (buf,
+      index == 0 ? GST_BUFFER_FLAG_DISCONT : GST_BUFFER_FLAG_DELTA_UNIT);
   return buf;
 }
 
 static void
-check_unaltered (GstBuffer * out, guint index)
+check_unaltered (GstBuffer *out, guint index)
 {
   GstBuffer *ref = make_frame (index);
   GstMapInfo a, b;
@@ -96,14 +96,14 @@ check_unaltered (GstBuffer * out, guint index)
 }
 
 static gboolean
-not_inferred (GstBuffer * buf)
+not_inferred (GstBuffer *buf)
 {
   return gst_buffer_get_custom_meta (buf, NOT_INFERRED) != NULL;
 }
 
 /* The ROI metas of a frame as one string: what "same detections" means. */
 static gchar *
-rois_string (GstBuffer * buf)
+rois_string (GstBuffer *buf)
 {
   GString *s = g_string_new (NULL);
   gpointer state = NULL;
@@ -112,8 +112,8 @@ rois_string (GstBuffer * buf)
   while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    GstStructure *d = gst_video_region_of_interest_meta_get_param (roi,
-        "detection");
+    GstStructure *d =
+        gst_video_region_of_interest_meta_get_param (roi, "detection");
     gdouble conf = -1.0;
 
     fail_unless (d != NULL);
@@ -126,13 +126,14 @@ rois_string (GstBuffer * buf)
 }
 
 static guint
-n_rois (GstBuffer * buf)
+n_rois (GstBuffer *buf)
 {
-  return gst_buffer_get_n_meta (buf, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
+  return gst_buffer_get_n_meta (buf,
+      GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE);
 }
 
 static guint64
-get_u64 (GstElement * e, const gchar * name)
+get_u64 (GstElement *e, const gchar *name)
 {
   guint64 v = G_MAXUINT64;
 
@@ -149,7 +150,7 @@ typedef struct
 } Recorder;
 
 static GstPadProbeReturn
-record_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+record_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Recorder *r = data;
   gchar *item = NULL;
@@ -178,15 +179,16 @@ record_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 static Recorder *
-recorder_new (GstElement * e)
+recorder_new (GstElement *e)
 {
   Recorder *r = g_new0 (Recorder, 1);
   GstPad *src = gst_element_get_static_pad (e, "src");
 
   g_mutex_init (&r->lock);
   r->items = g_ptr_array_new_with_free_func (g_free);
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_probe, r, NULL);
+  gst_pad_add_probe (src,
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      record_probe, r, NULL);
   gst_object_unref (src);
   return r;
 }
@@ -198,21 +200,20 @@ typedef struct
   GMutex lock;
   GCond cond;
   GstClockTime hold_pts;
-  gboolean held;                /* the worker is waiting */
+  gboolean held; /* the worker is waiting */
   gboolean release;
 } EngineHold;
 
 static GstBusSyncReply
-hold_engine (GstBus * bus, GstMessage * msg, gpointer data)
+hold_engine (GstBus *bus, GstMessage *msg, gpointer data)
 {
   EngineHold *h = data;
   const GstStructure *s = gst_message_get_structure (msg);
   guint64 pts;
 
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
-      && gst_structure_has_name (s, "ipgnetdetect")
-      && gst_structure_get_uint64 (s, "timestamp", &pts)
-      && pts == h->hold_pts) {
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+      gst_structure_has_name (s, "ipgnetdetect") &&
+      gst_structure_get_uint64 (s, "timestamp", &pts) && pts == h->hold_pts) {
     g_mutex_lock (&h->lock);
     h->held = TRUE;
     g_cond_broadcast (&h->cond);
@@ -224,7 +225,7 @@ hold_engine (GstBus * bus, GstMessage * msg, gpointer data)
 }
 
 static gchar *
-recorder_string (Recorder * r)
+recorder_string (Recorder *r)
 {
   gchar *s;
 
@@ -237,7 +238,7 @@ recorder_string (Recorder * r)
 }
 
 static void
-recorder_free (Recorder * r)
+recorder_free (Recorder *r)
 {
   g_ptr_array_unref (r->items);
   g_mutex_clear (&r->lock);
@@ -245,7 +246,7 @@ recorder_free (Recorder * r)
 }
 
 static GstEvent *
-marker (const gchar * name)
+marker (const gchar *name)
 {
   return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
       gst_structure_new_empty (name));
@@ -269,7 +270,7 @@ GST_START_TEST (test_skipped_counting)
 
   g_mutex_init (&hold.lock);
   g_cond_init (&hold.cond);
-  hold.hold_pts = GST_SECOND / 30 + 7;   /* frame 1 (make_frame) */
+  hold.hold_pts = GST_SECOND / 30 + 7; /* frame 1 (make_frame) */
   gst_bus_set_sync_handler (bus, hold_engine, &hold, NULL);
   g_object_set (e, "post-messages", TRUE, NULL);
   gst_element_set_bus (e, bus);
@@ -324,8 +325,7 @@ GST_START_TEST (test_skipped_counting)
     if (gst_structure_has_name (s, "ipgnetdetect-skipped")) {
       n_msgs++;
       fail_unless (gst_structure_get_uint64 (s, "frames-skipped", &skipped));
-      fail_unless (gst_structure_get_uint64 (s, "frames-inferred",
-              &inferred));
+      fail_unless (gst_structure_get_uint64 (s, "frames-inferred", &inferred));
       fail_unless (skipped >= 1 && skipped <= 8);
       fail_unless (inferred <= 2);
     }
@@ -373,7 +373,7 @@ GST_START_TEST (test_order_with_events)
     }
     if (i == 20) {
       fail_unless (gst_harness_push_event (hrn,
-              gst_event_new_gap (GST_SECOND, GST_SECOND / 30)));
+          gst_event_new_gap (GST_SECOND, GST_SECOND / 30)));
       g_string_append (expect, "gap ");
     }
   }
@@ -393,7 +393,8 @@ GST_START_TEST (test_order_with_events)
   fail_unless_equals_string (order, expect->str);
   g_free (order);
   fail_unless_equals_uint64 (get_u64 (e, "frames-inferred") +
-      get_u64 (e, "frames-skipped"), 30);
+                                 get_u64 (e, "frames-skipped"),
+      30);
   fail_unless (get_u64 (e, "frames-inferred") >= 1);
 
   g_string_free (expect, TRUE);
@@ -477,11 +478,11 @@ GST_START_TEST (test_flush_in_flight)
     if (round == 0) {
       /* Frames 0..9 may be in flight: flush them. */
       fail_unless (gst_harness_push_event (hrn, gst_event_new_flush_start ()));
-      fail_unless (gst_harness_push_event (hrn,
-              gst_event_new_flush_stop (TRUE)));
+      fail_unless (
+          gst_harness_push_event (hrn, gst_event_new_flush_stop (TRUE)));
       gst_segment_init (&segment, GST_FORMAT_TIME);
-      fail_unless (gst_harness_push_event (hrn,
-              gst_event_new_segment (&segment)));
+      fail_unless (
+          gst_harness_push_event (hrn, gst_event_new_segment (&segment)));
     }
   }
   fail_unless (gst_harness_push_event (hrn, gst_event_new_eos ()));
@@ -494,8 +495,8 @@ GST_START_TEST (test_flush_in_flight)
     out = gst_harness_pull (hrn);
     fail_unless (out != NULL, "frame %u never came", MAX (next, 10));
     offset = GST_BUFFER_OFFSET (out);
-    fail_unless (offset >= next, "frame %" G_GUINT64_FORMAT " after %u",
-        offset, next - 1);
+    fail_unless (offset >= next, "frame %" G_GUINT64_FORMAT " after %u", offset,
+        next - 1);
     if (offset >= 10)
       fail_unless_equals_uint64 (offset, MAX (next, 10));
     check_unaltered (out, (guint) offset);
@@ -570,7 +571,7 @@ typedef struct
 } Counter;
 
 static GstPadProbeReturn
-count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Counter *c = data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
@@ -585,7 +586,7 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 /* Runs desc ("... ! ipgnetdetect name=d ! fakesink name=s") to EOS and
  * returns the detect element (a ref) and what reached the sink. */
 static GstElement *
-run_pipeline (const gchar * desc, Counter * c)
+run_pipeline (const gchar *desc, Counter *c)
 {
   GstElement *pipeline = gst_parse_launch (desc, NULL);
   GstElement *sink, *detect;
@@ -605,7 +606,7 @@ run_pipeline (const gchar * desc, Counter * c)
 
   bus = gst_element_get_bus (pipeline);
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE);
+               GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "timeout");
@@ -626,22 +627,26 @@ GST_START_TEST (test_live_pipeline)
   GstElement *d;
   Counter c;
 
-  desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=30 ! "
+  desc = g_strdup_printf (
+      "videotestsrc is-live=true num-buffers=30 ! "
       "video/x-raw,format=RGBA,width=160,height=120,framerate=30/1 ! "
       "ipgnetdetect name=d model=\"%s\" threshold=0.0 ! "
-      "fakesink name=s sync=true", test_model ());
+      "fakesink name=s sync=true",
+      test_model ());
   d = run_pipeline (desc, &c);
   fail_unless_equals_int (c.n, 30);
   fail_unless (c.ordered);
   fail_unless_equals_uint64 (get_u64 (d, "frames-inferred") +
-      get_u64 (d, "frames-skipped"), 30);
+                                 get_u64 (d, "frames-skipped"),
+      30);
   fail_unless (get_u64 (d, "frames-inferred") >= 1);
   gst_object_unref (d);
   g_free (desc);
 
   desc = g_strdup_printf ("videotestsrc num-buffers=10 ! "
-      "video/x-raw,format=RGBA,width=160,height=120 ! "
-      "ipgnetdetect name=d model=\"%s\" threshold=0.0 ! fakesink name=s",
+                          "video/x-raw,format=RGBA,width=160,height=120 ! "
+                          "ipgnetdetect name=d model=\"%s\" threshold=0.0 ! "
+                          "fakesink name=s",
       test_model ());
   d = run_pipeline (desc, &c);
   fail_unless_equals_int (c.n, 10);
@@ -658,8 +663,8 @@ n_cycles (guint dflt)
 {
   const gchar *s = g_getenv ("IPGNET_RT_CYCLES");
 
-  return s != NULL && *s != '\0' ? (guint) g_ascii_strtoull (s, NULL, 10) :
-      dflt;
+  return s != NULL && *s != '\0' ? (guint) g_ascii_strtoull (s, NULL, 10)
+                                 : dflt;
 }
 
 /* PLAYING -> NULL of a live pipeline while inferences are in flight, and
@@ -667,14 +672,17 @@ n_cycles (guint dflt)
  * IPGNET_RT_CYCLES overrides the count. */
 GST_START_TEST (test_state_changes_in_flight)
 {
-  gchar *desc = g_strdup_printf ("videotestsrc is-live=true ! "
+  gchar *desc = g_strdup_printf (
+      "videotestsrc is-live=true ! "
       "video/x-raw,format=NV12,width=320,height=240,framerate=30/1 ! "
       "ipgnetdetect model=\"%s\" threshold=0.0 ! fakesink sync=true",
       test_model ());
-  gchar *seek_desc = g_strdup_printf ("videotestsrc ! "
+  gchar *seek_desc = g_strdup_printf (
+      "videotestsrc ! "
       "video/x-raw,format=RGBA,width=320,height=240,framerate=30/1 ! "
       "ipgnetdetect inference-mode=realtime model=\"%s\" threshold=0.0 ! "
-      "fakesink sync=true", test_model ());
+      "fakesink sync=true",
+      test_model ());
   guint i, k, cycles = n_cycles (10);
 
   for (i = 0; i < cycles; i++) {
@@ -683,14 +691,16 @@ GST_START_TEST (test_state_changes_in_flight)
     GstMessage *msg;
 
     fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-        GST_STATE_CHANGE_FAILURE);
+                 GST_STATE_CHANGE_FAILURE);
     fail_unless (gst_element_get_state (pipeline, NULL, NULL,
-            30 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS, "cycle %u", i);
+                     30 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS,
+        "cycle %u", i);
     g_usleep ((i % 5) * 20 * 1000);
     if (i % 2)
       for (k = 0; k < 3; k++)
         fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
-                GST_SEEK_FLAG_FLUSH, k * GST_SECOND / 10), "cycle %u", i);
+                         GST_SEEK_FLAG_FLUSH, k * GST_SECOND / 10),
+            "cycle %u", i);
     msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
     fail_unless (msg == NULL, "cycle %u ended in an error", i);
     fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
@@ -723,10 +733,10 @@ GST_START_TEST (test_properties)
   gst_util_set_object_arg (G_OBJECT (e), "inference-mode", "realtime");
   g_object_get (e, "max-latency", &max, NULL);
   fail_unless_equals_uint64 (max, GST_SECOND);
-  fail_unless ((g_object_class_find_property (klass, "frames-inferred")->flags
-          & G_PARAM_WRITABLE) == 0);
-  fail_unless ((g_object_class_find_property (klass, "frames-skipped")->flags
-          & G_PARAM_WRITABLE) == 0);
+  fail_unless ((g_object_class_find_property (klass, "frames-inferred")->flags &
+                   G_PARAM_WRITABLE) == 0);
+  fail_unless ((g_object_class_find_property (klass, "frames-skipped")->flags &
+                   G_PARAM_WRITABLE) == 0);
   fail_unless_equals_uint64 (get_u64 (e, "frames-inferred"), 0);
   fail_unless_equals_uint64 (get_u64 (e, "frames-skipped"), 0);
   gst_object_unref (e);

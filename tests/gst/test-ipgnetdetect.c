@@ -12,8 +12,18 @@
 #define N_LABELS 2
 
 static const gchar *formats[] = {
-  "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
-  "ABGR", "I420", "NV12",
+  "RGB",
+  "BGR",
+  "RGBx",
+  "BGRx",
+  "xRGB",
+  "xBGR",
+  "RGBA",
+  "BGRA",
+  "ARGB",
+  "ABGR",
+  "I420",
+  "NV12",
 };
 
 static const gchar *
@@ -38,11 +48,12 @@ new_detect (void)
 }
 
 static GstHarness *
-new_harness (GstElement * e, const gchar * format, gint w, gint h)
+new_harness (GstElement *e, const gchar *format, gint w, gint h)
 {
   GstHarness *hrn = gst_harness_new_with_element (e, "sink", "src");
   gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
-      "framerate=30/1", format, w, h);
+                                 "framerate=30/1",
+      format, w, h);
 
   gst_harness_set_src_caps_str (hrn, caps);
   g_free (caps);
@@ -50,10 +61,11 @@ new_harness (GstElement * e, const gchar * format, gint w, gint h)
 }
 
 static void
-set_caps (GstHarness * hrn, const gchar * format, gint w, gint h)
+set_caps (GstHarness *hrn, const gchar *format, gint w, gint h)
 {
   gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
-      "framerate=30/1", format, w, h);
+                                 "framerate=30/1",
+      format, w, h);
 
   gst_harness_set_src_caps_str (hrn, caps);
   g_free (caps);
@@ -61,7 +73,7 @@ set_caps (GstHarness * hrn, const gchar * format, gint w, gint h)
 
 /* A frame of gradients plus noise, every byte (padding included) set. */
 static GstBuffer *
-make_frame (const gchar * format, gint w, gint h, guint seed, guint index)
+make_frame (const gchar *format, gint w, gint h, guint seed, guint index)
 {
   GstVideoInfo info;
   GstBuffer *buf;
@@ -69,15 +81,14 @@ make_frame (const gchar * format, gint w, gint h, guint seed, guint index)
   guint32 rng = seed * 2654435761u + 12345u;
   gsize i, stride;
 
-  gst_video_info_set_format (&info, gst_video_format_from_string (format),
-      w, h);
+  gst_video_info_set_format (&info, gst_video_format_from_string (format), w,
+      h);
   buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
   stride = GST_VIDEO_INFO_PLANE_STRIDE (&info, 0);
   fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
   for (i = 0; i < map.size; i++) {
     rng = rng * 1664525u + 1013904223u;
-    map.data[i] = (guint8) ((i % stride) * 3 + (i / stride) * 5 +
-        (rng >> 27));
+    map.data[i] = (guint8) ((i % stride) * 3 + (i / stride) * 5 + (rng >> 27));
   }
   gst_buffer_unmap (buf, &map);
 
@@ -86,18 +97,17 @@ make_frame (const gchar * format, gint w, gint h, guint seed, guint index)
   GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
   GST_BUFFER_OFFSET (buf) = index;
   GST_BUFFER_OFFSET_END (buf) = index + 1;
-  GST_BUFFER_FLAG_SET (buf, index == 0 ? GST_BUFFER_FLAG_DISCONT :
-      GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (buf,
+      index == 0 ? GST_BUFFER_FLAG_DISCONT : GST_BUFFER_FLAG_DELTA_UNIT);
   return buf;
 }
 
 static gdouble
-get_double (const GstStructure * s, const gchar * field)
+get_double (const GstStructure *s, const gchar *field)
 {
   gdouble v = -1.0;
 
-  fail_unless (gst_structure_get_double (s, field, &v), "no double %s",
-      field);
+  fail_unless (gst_structure_get_double (s, field, &v), "no double %s", field);
   return v;
 }
 
@@ -105,8 +115,8 @@ get_double (const GstStructure * s, const gchar * field)
  * consistent with the rectangle and the quark, confidence >= threshold and,
  * if only_label is set, that label. Returns the number of metas. */
 static guint
-check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
-    const gchar * only_label)
+check_rois (GstBuffer *buf, gint w, gint h, gdouble threshold,
+    const gchar *only_label)
 {
   gpointer state = NULL;
   GstMeta *meta;
@@ -135,18 +145,17 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
     fail_unless (gst_structure_has_field_typed (s, "y_min", G_TYPE_DOUBLE));
     fail_unless (gst_structure_has_field_typed (s, "x_max", G_TYPE_DOUBLE));
     fail_unless (gst_structure_has_field_typed (s, "y_max", G_TYPE_DOUBLE));
-    fail_unless (gst_structure_has_field_typed (s, "confidence",
-            G_TYPE_DOUBLE));
+    fail_unless (
+        gst_structure_has_field_typed (s, "confidence", G_TYPE_DOUBLE));
     fail_unless (gst_structure_has_field_typed (s, "label_id", G_TYPE_INT));
-    fail_unless (gst_structure_has_field_typed (s, "rotation",
-            G_TYPE_DOUBLE));
+    fail_unless (gst_structure_has_field_typed (s, "rotation", G_TYPE_DOUBLE));
     /* No label in the detection: DL Streamer's Tensor::label() refuses a
      * detection with one; the label is the roi_type. */
     fail_if (gst_structure_has_field (s, "label"));
     fail_unless_equals_string (gst_structure_get_string (s, "layer_name"),
         "detections");
-    fail_unless (gst_structure_has_field_typed (s, "model_name",
-            G_TYPE_STRING));
+    fail_unless (
+        gst_structure_has_field_typed (s, "model_name", G_TYPE_STRING));
 
     x_min = get_double (s, "x_min");
     y_min = get_double (s, "y_min");
@@ -160,8 +169,8 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
     fail_unless (0.0 <= x_min && x_min <= x_max && x_max <= 1.0);
     fail_unless (0.0 <= y_min && y_min <= y_max && y_max <= 1.0);
     fail_unless (0.0 <= conf && conf <= 1.0, "confidence %f", conf);
-    fail_unless (conf >= threshold - 1e-6, "confidence %f < threshold %f",
-        conf, threshold);
+    fail_unless (conf >= threshold - 1e-6, "confidence %f < threshold %f", conf,
+        threshold);
     fail_unless (rot == 0.0);
     fail_unless (label_id >= 0 && label_id < N_LABELS);
     fail_unless_equals_string (label, label_id == 0 ? "dog" : "cat");
@@ -191,7 +200,7 @@ check_rois (GstBuffer * buf, gint w, gint h, gdouble threshold,
 /* Pushes one frame, pulls it back, checks bytes, timestamps, flags and
  * metas; returns the number of ROI metas. */
 static guint
-push_and_check (GstHarness * hrn, const gchar * format, gint w, gint h,
+push_and_check (GstHarness *hrn, const gchar *format, gint w, gint h,
     guint index, gdouble threshold)
 {
   GstBuffer *in = make_frame (format, w, h, index + w * 31 + h, index);
@@ -201,8 +210,8 @@ push_and_check (GstHarness * hrn, const gchar * format, gint w, gint h,
   guint8 *copy;
   GstClockTime pts = GST_BUFFER_PTS (in), dts = GST_BUFFER_DTS (in);
   GstClockTime duration = GST_BUFFER_DURATION (in);
-  guint64 offset = GST_BUFFER_OFFSET (in), offset_end =
-      GST_BUFFER_OFFSET_END (in);
+  guint64 offset = GST_BUFFER_OFFSET (in),
+          offset_end = GST_BUFFER_OFFSET_END (in);
   GstBufferFlags flags = GST_BUFFER_FLAGS (in);
   guint n;
 
@@ -237,7 +246,7 @@ push_and_check (GstHarness * hrn, const gchar * format, gint w, gint h,
 /* Every format and size passes through unchanged, with well-formed ROIs. */
 GST_START_TEST (test_formats_and_sizes)
 {
-  static const gint sizes[][2] = { {1, 1}, {17, 9}, {64, 64} };
+  static const gint sizes[][2] = { { 1, 1 }, { 17, 9 }, { 64, 64 } };
   guint f, s, i, total = 0;
 
   for (f = 0; f < G_N_ELEMENTS (formats); f++) {
@@ -248,8 +257,8 @@ GST_START_TEST (test_formats_and_sizes)
     for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
       set_caps (hrn, formats[f], sizes[s][0], sizes[s][1]);
       for (i = 0; i < 2; i++)
-        n_fmt += push_and_check (hrn, formats[f], sizes[s][0], sizes[s][1],
-            i, 0.0);
+        n_fmt +=
+            push_and_check (hrn, formats[f], sizes[s][0], sizes[s][1], i, 0.0);
     }
     GST_INFO ("%s: %u detections", formats[f], n_fmt);
     fail_unless (n_fmt > 0, "%s: no detections at threshold 0", formats[f]);
@@ -281,8 +290,12 @@ GST_END_TEST;
 /* Colorimetry of planar caps (BT.709/BT.2020, full range) is accepted. */
 GST_START_TEST (test_colorimetry)
 {
-  static const gchar *colorimetries[] = { "bt709", "bt2020", "bt601",
-    "1:4:0:0", "smpte240m",
+  static const gchar *colorimetries[] = {
+    "bt709",
+    "bt2020",
+    "bt601",
+    "1:4:0:0",
+    "smpte240m",
   };
   GstElement *e = new_detect ();
   GstHarness *hrn = new_harness (e, "I420", 64, 48);
@@ -290,7 +303,8 @@ GST_START_TEST (test_colorimetry)
 
   for (i = 0; i < G_N_ELEMENTS (colorimetries); i++) {
     gchar *caps = g_strdup_printf ("video/x-raw,format=I420,width=64,"
-        "height=48,framerate=30/1,colorimetry=%s", colorimetries[i]);
+                                   "height=48,framerate=30/1,colorimetry=%s",
+        colorimetries[i]);
 
     gst_harness_set_src_caps_str (hrn, caps);
     g_free (caps);
@@ -310,7 +324,7 @@ typedef struct
 } Det;
 
 static GArray *
-collect_dets (GstBuffer * buf)
+collect_dets (GstBuffer *buf)
 {
   GArray *a = g_array_new (FALSE, FALSE, sizeof (Det));
   gpointer state = NULL;
@@ -321,9 +335,7 @@ collect_dets (GstBuffer * buf)
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
     GstStructure *s =
         gst_video_region_of_interest_meta_get_param (roi, "detection");
-    Det d = { 0, roi->x, roi->y, roi->w, roi->h, get_double (s,
-            "confidence")
-    };
+    Det d = { 0, roi->x, roi->y, roi->w, roi->h, get_double (s, "confidence") };
 
     fail_unless (gst_structure_get_int (s, "label_id", &d.label_id));
     g_array_append_val (a, d);
@@ -332,13 +344,14 @@ collect_dets (GstBuffer * buf)
 }
 
 static GArray *
-detect_once (GstHarness * hrn, guint seed)
+detect_once (GstHarness *hrn, guint seed)
 {
   GstBuffer *out;
   GArray *a;
 
-  fail_unless_equals_int (gst_harness_push (hrn, make_frame ("RGB", 64, 64,
-              seed, 0)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hrn,
+                              make_frame ("RGB", 64, 64, seed, 0)),
+      GST_FLOW_OK);
   out = gst_harness_pull (hrn);
   check_rois (out, 64, 64, 0.0, NULL);
   a = collect_dets (out);
@@ -348,18 +361,19 @@ detect_once (GstHarness * hrn, guint seed)
 
 /* Detections of `out` equal `ref` (labels, rectangles, confidences). */
 static void
-assert_same_dets (GArray * ref, GstBuffer * out, const gchar * what)
+assert_same_dets (GArray *ref, GstBuffer *out, const gchar *what)
 {
   GArray *got = collect_dets (out);
   guint i;
 
   fail_unless_equals_int (got->len, ref->len);
   for (i = 0; i < ref->len; i++) {
-    const Det *a = &g_array_index (ref, Det, i), *b = &g_array_index (got,
-        Det, i);
+    const Det *a = &g_array_index (ref, Det, i),
+              *b = &g_array_index (got, Det, i);
 
-    fail_unless (a->label_id == b->label_id && a->x == b->x && a->y == b->y
-        && a->w == b->w && a->h == b->h && fabs (a->conf - b->conf) < 1e-6,
+    fail_unless (a->label_id == b->label_id && a->x == b->x && a->y == b->y &&
+                     a->w == b->w && a->h == b->h &&
+                     fabs (a->conf - b->conf) < 1e-6,
         "%s: detection %u differs", what, i);
   }
   g_array_unref (got);
@@ -368,7 +382,7 @@ assert_same_dets (GArray * ref, GstBuffer * out, const gchar * what)
 /* Packs the RGB pixels `rgb` (w * h * 3) into a frame of a packed format;
  * X/A bytes and row padding get noise, which must be ignored. */
 static GstBuffer *
-pack_rgb (const gchar * format, gint w, gint h, const guint8 * rgb)
+pack_rgb (const gchar *format, gint w, gint h, const guint8 *rgb)
 {
   GstVideoInfo info;
   GstBuffer *buf;
@@ -376,13 +390,13 @@ pack_rgb (const gchar * format, gint w, gint h, const guint8 * rgb)
   gint bpp = strlen (format), x, y, c;
   guint32 rng = 99;
 
-  gst_video_info_set_format (&info, gst_video_format_from_string (format),
-      w, h);
+  gst_video_info_set_format (&info, gst_video_format_from_string (format), w,
+      h);
   buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
   fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE));
   for (y = 0; y < h; y++) {
     guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
-        y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+                  y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
 
     for (x = 0; x < GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0); x++) {
       rng = rng * 1664525u + 1013904223u;
@@ -416,8 +430,9 @@ GST_START_TEST (test_packed_formats_agree)
     rgb[i] = (guint8) ((i % (w * 3)) * 4 + (i / (w * 3)) * 3 + (i % 3) * 60);
   for (f = 0; f < 10; f++) {
     set_caps (hrn, formats[f], w, h);
-    fail_unless_equals_int (gst_harness_push (hrn, pack_rgb (formats[f], w,
-                h, rgb)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (hrn,
+                                pack_rgb (formats[f], w, h, rgb)),
+        GST_FLOW_OK);
     out = gst_harness_pull (hrn);
     if (ref == NULL) {
       ref = collect_dets (out);
@@ -437,8 +452,8 @@ GST_END_TEST;
 
 /* A 4:2:0 frame with the given planes as I420 or NV12, with colorimetry. */
 static GstBuffer *
-pack_yuv (const gchar * format, gint w, gint h, const guint8 * y_plane,
-    const guint8 * u_plane, const guint8 * v_plane)
+pack_yuv (const gchar *format, gint w, gint h, const guint8 *y_plane,
+    const guint8 *u_plane, const guint8 *v_plane)
 {
   GstVideoInfo info;
   GstBuffer *buf;
@@ -446,26 +461,27 @@ pack_yuv (const gchar * format, gint w, gint h, const guint8 * y_plane,
   gint cw = (w + 1) / 2, ch = (h + 1) / 2, x, y;
   gboolean nv12 = strcmp (format, "NV12") == 0;
 
-  gst_video_info_set_format (&info, gst_video_format_from_string (format),
-      w, h);
+  gst_video_info_set_format (&info, gst_video_format_from_string (format), w,
+      h);
   buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
   fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE));
   for (y = 0; y < h; y++)
     memcpy ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
-        y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), y_plane + y * w, w);
+                y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
+        y_plane + y * w, w);
   for (y = 0; y < ch; y++)
     for (x = 0; x < cw; x++) {
       if (nv12) {
         guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 1) +
-            y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1);
+                      y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1);
         row[2 * x] = u_plane[y * cw + x];
         row[2 * x + 1] = v_plane[y * cw + x];
       } else {
-        ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 1))[y *
-            GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1) + x] =
+        ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+            1))[y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1) + x] =
             u_plane[y * cw + x];
-        ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 2))[y *
-            GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 2) + x] =
+        ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+            2))[y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 2) + x] =
             v_plane[y * cw + x];
       }
     }
@@ -474,18 +490,20 @@ pack_yuv (const gchar * format, gint w, gint h, const guint8 * y_plane,
 }
 
 static GArray *
-detect_yuv (GstHarness * hrn, const gchar * format, const gchar * colorimetry,
-    gint w, gint h, const guint8 * yp, const guint8 * up, const guint8 * vp)
+detect_yuv (GstHarness *hrn, const gchar *format, const gchar *colorimetry,
+    gint w, gint h, const guint8 *yp, const guint8 *up, const guint8 *vp)
 {
   gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
-      "framerate=30/1,colorimetry=%s", format, w, h, colorimetry);
+                                 "framerate=30/1,colorimetry=%s",
+      format, w, h, colorimetry);
   GstBuffer *out;
   GArray *dets;
 
   gst_harness_set_src_caps_str (hrn, caps);
   g_free (caps);
-  fail_unless_equals_int (gst_harness_push (hrn, pack_yuv (format, w, h, yp,
-              up, vp)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hrn,
+                              pack_yuv (format, w, h, yp, up, vp)),
+      GST_FLOW_OK);
   out = gst_harness_pull (hrn);
   check_rois (out, w, h, 0.0, NULL);
   dets = collect_dets (out);
@@ -494,7 +512,7 @@ detect_yuv (GstHarness * hrn, const gchar * format, const gchar * colorimetry,
 }
 
 static gboolean
-dets_equal (GArray * a, GArray * b)
+dets_equal (GArray *a, GArray *b)
 {
   guint i;
 
@@ -516,8 +534,8 @@ dets_equal (GArray * a, GArray * b)
 GST_START_TEST (test_planar_colorimetry)
 {
   const gint w = 37, h = 23, cw = 19, ch = 12;
-  guint8 *yp = g_malloc (w * h), *up = g_malloc (cw * ch), *vp =
-      g_malloc (cw * ch);
+  guint8 *yp = g_malloc (w * h), *up = g_malloc (cw * ch),
+         *vp = g_malloc (cw * ch);
   GstElement *e = new_detect ();
   GstHarness *hrn = new_harness (e, "I420", w, h);
   GArray *i420_601, *nv12_601, *i420_709, *i420_full, *i420_240m, *i420_2020;
@@ -585,7 +603,7 @@ GST_START_TEST (test_threshold)
     for (j = 0; j < low->len && !found; j++) {
       const Det *l = &g_array_index (low, Det, j);
       found = l->label_id == h->label_id && l->x == h->x && l->y == h->y &&
-          l->w == h->w && l->h == h->h && l->conf == h->conf;
+              l->w == h->w && l->h == h->h && l->conf == h->conf;
     }
     fail_unless (found, "detection %u at threshold %f is new", i, t);
   }
@@ -608,8 +626,9 @@ GST_START_TEST (test_object_class)
   g_object_set (e, "object-class", " cat ,", NULL);
   hrn = new_harness (e, "RGB", 64, 64);
   for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (hrn, make_frame ("RGB", 64, 64,
-                i, i)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (hrn,
+                                make_frame ("RGB", 64, 64, i, i)),
+        GST_FLOW_OK);
     out = gst_harness_pull (hrn);
     n += check_rois (out, 64, 64, 0.0, "cat");
     gst_buffer_unref (out);
@@ -624,7 +643,7 @@ GST_END_TEST;
 /* Drives a lone element to PAUSED, which must fail with an element error;
  * returns that error. The element ends in NULL. */
 static GError *
-expect_start_failure (GstElement * e)
+expect_start_failure (GstElement *e)
 {
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
@@ -661,12 +680,10 @@ GST_START_TEST (test_unknown_class)
 
   g_object_set (e, "object-class", "cat,horse", NULL);
   err = expect_start_failure (e);
-  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_SETTINGS));
-  fail_unless (strstr (err->message, "\"horse\"") != NULL, "%s",
-      err->message);
-  fail_unless (strstr (err->message, "dog,cat") != NULL, "%s",
-      err->message);
+  fail_unless (
+      g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  fail_unless (strstr (err->message, "\"horse\"") != NULL, "%s", err->message);
+  fail_unless (strstr (err->message, "dog,cat") != NULL, "%s", err->message);
   g_error_free (err);
   gst_object_unref (e);
 }
@@ -676,8 +693,16 @@ GST_END_TEST;
 /* An invalid input-size fails the start; a valid one runs. */
 GST_START_TEST (test_input_size)
 {
-  static const gchar *bad[] = { "64", "64x", "x64", "65x64", "64x48",
-    "0x0", "64x64x", "-64x64", "8224x64",
+  static const gchar *bad[] = {
+    "64",
+    "64x",
+    "x64",
+    "65x64",
+    "64x48",
+    "0x0",
+    "64x64x",
+    "-64x64",
+    "8224x64",
   };
   GstElement *e;
   GstHarness *hrn;
@@ -688,8 +713,8 @@ GST_START_TEST (test_input_size)
     e = new_detect ();
     g_object_set (e, "input-size", bad[i], NULL);
     err = expect_start_failure (e);
-    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-            GST_RESOURCE_ERROR_SETTINGS));
+    fail_unless (
+        g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
     fail_unless (strstr (err->message, "input-size") != NULL);
     g_error_free (err);
     gst_object_unref (e);
@@ -840,7 +865,8 @@ GST_START_TEST (test_missing_model)
   }
   err = expect_start_failure (e);
   fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_NOT_FOUND), "%s", err->message);
+                   GST_RESOURCE_ERROR_NOT_FOUND),
+      "%s", err->message);
   fail_unless (strstr (err->message, "missing.safetensors") != NULL, "%s",
       err->message);
   g_error_free (err);
@@ -861,8 +887,8 @@ GST_END_TEST;
  * 'model' property. */
 GST_START_TEST (test_default_model_missing)
 {
-  GstElement *e = gst_object_ref_sink (gst_element_factory_make
-      ("ipgnetdetect", NULL));
+  GstElement *e =
+      gst_object_ref_sink (gst_element_factory_make ("ipgnetdetect", NULL));
   gchar *path = NULL;
   GError *err;
 
@@ -873,10 +899,9 @@ GST_START_TEST (test_default_model_missing)
   } else {
     err = expect_start_failure (e);
     fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-            GST_RESOURCE_ERROR_NOT_FOUND));
+        GST_RESOURCE_ERROR_NOT_FOUND));
     fail_unless (strstr (err->message, path) != NULL, "%s", err->message);
-    fail_unless (strstr (err->message, "'model'") != NULL, "%s",
-        err->message);
+    fail_unless (strstr (err->message, "'model'") != NULL, "%s", err->message);
     g_error_free (err);
   }
   g_free (path);
@@ -898,12 +923,12 @@ GST_START_TEST (test_corrupt_model)
   fail_unless (fd >= 0);
   g_close (fd, NULL);
   fail_unless (g_file_set_contents (path, (const gchar *) garbage,
-          sizeof garbage, NULL));
+      sizeof garbage, NULL));
 
   g_object_set (e, "model", path, NULL);
   err = expect_start_failure (e);
-  fail_unless (err->domain == GST_RESOURCE_ERROR
-      || err->domain == GST_LIBRARY_ERROR);
+  fail_unless (
+      err->domain == GST_RESOURCE_ERROR || err->domain == GST_LIBRARY_ERROR);
   fail_unless (err->message != NULL && strlen (err->message) > 10);
   g_error_free (err);
 
@@ -923,8 +948,8 @@ GST_START_TEST (test_bad_device)
 
   g_object_set (e, "device", "99:99", NULL);
   err = expect_start_failure (e);
-  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR,
-          GST_LIBRARY_ERROR_INIT), "%s", err->message);
+  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT),
+      "%s", err->message);
   fail_unless (strstr (err->message, "99:99") != NULL, "%s", err->message);
   g_error_free (err);
   gst_object_unref (e);
@@ -933,14 +958,14 @@ GST_START_TEST (test_bad_device)
 GST_END_TEST;
 
 static gboolean
-run_to_eos (GstElement * pipeline)
+run_to_eos (GstElement *pipeline)
 {
   GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *msg;
   gboolean eos;
 
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE);
+               GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
       GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "timeout");
@@ -955,9 +980,11 @@ run_to_eos (GstElement * pipeline)
 /* 200 NULL->PLAYING->NULL cycles of a small pipeline: no crash, no leak. */
 GST_START_TEST (test_state_cycles)
 {
-  gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 ! "
-      "video/x-raw,format=NV12,width=32,height=24 ! "
-      "ipgnetdetect model=\"%s\" threshold=0.0 ! fakesink", test_model ());
+  gchar *desc =
+      g_strdup_printf ("videotestsrc num-buffers=2 ! "
+                       "video/x-raw,format=NV12,width=32,height=24 ! "
+                       "ipgnetdetect model=\"%s\" threshold=0.0 ! fakesink",
+          test_model ());
   GstElement *pipeline = gst_parse_launch (desc, NULL);
   guint i;
 
@@ -978,9 +1005,17 @@ GST_START_TEST (test_caps_changes)
     const gchar *format;
     gint w, h;
   } caps[] = {
-    {"RGB", 64, 64}, {"NV12", 33, 17}, {"BGRx", 320, 240}, {"I420", 7, 5},
-    {"ARGB", 1, 1}, {"NV12", 640, 360}, {"RGB", 17, 9}, {"I420", 64, 64},
-    {"ABGR", 100, 3}, {"RGBA", 3, 100}, {"RGB", 64, 64},
+    { "RGB", 64, 64 },
+    { "NV12", 33, 17 },
+    { "BGRx", 320, 240 },
+    { "I420", 7, 5 },
+    { "ARGB", 1, 1 },
+    { "NV12", 640, 360 },
+    { "RGB", 17, 9 },
+    { "I420", 64, 64 },
+    { "ABGR", 100, 3 },
+    { "RGBA", 3, 100 },
+    { "RGB", 64, 64 },
   };
   GstElement *e = new_detect ();
   GstHarness *hrn = new_harness (e, caps[0].format, caps[0].w, caps[0].h);
@@ -1005,15 +1040,15 @@ GST_START_TEST (test_accept_caps)
   GstCaps *caps;
 
   caps = gst_caps_from_string ("video/x-raw,format=RGB,width=8192,"
-      "height=8192,framerate=30/1");
+                               "height=8192,framerate=30/1");
   fail_unless (gst_pad_query_accept_caps (sink, caps));
   gst_caps_unref (caps);
   caps = gst_caps_from_string ("video/x-raw,format=RGB,width=8193,"
-      "height=64,framerate=30/1");
+                               "height=64,framerate=30/1");
   fail_if (gst_pad_query_accept_caps (sink, caps));
   gst_caps_unref (caps);
   caps = gst_caps_from_string ("video/x-raw,format=YUY2,width=64,"
-      "height=64,framerate=30/1");
+                               "height=64,framerate=30/1");
   fail_if (gst_pad_query_accept_caps (sink, caps));
   gst_caps_unref (caps);
   gst_object_unref (sink);
@@ -1024,7 +1059,7 @@ GST_START_TEST (test_accept_caps)
 GST_END_TEST;
 
 static void
-check_double_range (GObjectClass * klass, const gchar * name, gdouble min,
+check_double_range (GObjectClass *klass, const gchar *name, gdouble min,
     gdouble max, gdouble def)
 {
   GParamSpec *p = g_object_class_find_property (klass, name);
@@ -1036,8 +1071,8 @@ check_double_range (GObjectClass * klass, const gchar * name, gdouble min,
 }
 
 static void
-check_uint_range (GObjectClass * klass, const gchar * name, guint min,
-    guint max, guint def)
+check_uint_range (GObjectClass *klass, const gchar *name, guint min, guint max,
+    guint def)
 {
   GParamSpec *p = g_object_class_find_property (klass, name);
   GParamSpecUInt *u = G_PARAM_SPEC_UINT (p);
@@ -1061,11 +1096,11 @@ GST_START_TEST (test_property_ranges)
   check_uint_range (klass, "max-detections", 1, 1000, 100);
   check_uint_range (klass, "interval", 1, 1000, 1);
   fail_unless ((g_object_class_find_property (klass, "labels")->flags &
-          G_PARAM_WRITABLE) == 0);
+                   G_PARAM_WRITABLE) == 0);
   fail_unless ((g_object_class_find_property (klass, "latency")->flags &
-          G_PARAM_WRITABLE) == 0);
+                   G_PARAM_WRITABLE) == 0);
   fail_unless (g_object_class_find_property (klass, "model")->flags &
-      GST_PARAM_MUTABLE_READY);
+               GST_PARAM_MUTABLE_READY);
 
   g_object_set (e, "threshold", 0.25, NULL);
   ASSERT_WARNING (g_object_set (e, "threshold", 2.0, NULL));
@@ -1091,12 +1126,24 @@ GST_END_TEST;
  * bad tile-size refused with a warning that keeps the old value. */
 GST_START_TEST (test_tiling_properties)
 {
-  static const gchar *bad[] = { "512", "512x", "x512", "0x512", "-5x5",
-    "512x512x", "16385x16", "axb",
+  static const gchar *bad[] = {
+    "512",
+    "512x",
+    "x512",
+    "0x512",
+    "-5x5",
+    "512x512x",
+    "16385x16",
+    "axb",
   };
-  static const gchar *tile_props[] = { "tile-size", "tile-overlap",
-    "tile-full-frame", "tile-merge", "tile-match-metric",
-    "tile-match-threshold", "max-tiles",
+  static const gchar *tile_props[] = {
+    "tile-size",
+    "tile-overlap",
+    "tile-full-frame",
+    "tile-merge",
+    "tile-match-metric",
+    "tile-match-threshold",
+    "max-tiles",
   };
   GstElement *e = new_detect ();
   GObjectClass *klass = G_OBJECT_GET_CLASS (e);
@@ -1109,7 +1156,8 @@ GST_START_TEST (test_tiling_properties)
   check_uint_range (klass, "max-tiles", 1, 1024, 64);
   for (i = 0; i < G_N_ELEMENTS (tile_props); i++)
     fail_unless (g_object_class_find_property (klass, tile_props[i])->flags &
-        GST_PARAM_MUTABLE_READY, "%s", tile_props[i]);
+                     GST_PARAM_MUTABLE_READY,
+        "%s", tile_props[i]);
 
   g_object_get (e, "tile-size", &s, "tile-full-frame", &full, NULL);
   fail_unless (s == NULL || *s == '\0', "tiling is off by default");
@@ -1122,8 +1170,8 @@ GST_START_TEST (test_tiling_properties)
     gint m, k;
 
     g_object_get (e, "tile-merge", &m, "tile-match-metric", &k, NULL);
-    fail_unless_equals_int (m, 1);      /* "nms" */
-    fail_unless_equals_int (k, 1);      /* "iou" */
+    fail_unless_equals_int (m, 1); /* "nms" */
+    fail_unless_equals_int (k, 1); /* "iou" */
   }
 
   g_object_set (e, "tile-size", "640x360", NULL);
@@ -1200,15 +1248,16 @@ GST_START_TEST (test_tiled_extras)
 
   g_object_set (e, "tile-size", "64x64", "tile-full-frame", TRUE, NULL);
   hrn = new_harness (e, "RGBA", 128, 128);
-  fail_unless_equals_int (gst_harness_push (hrn, make_frame ("RGBA", 128,
-              128, 7, 0)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hrn,
+                              make_frame ("RGBA", 128, 128, 7, 0)),
+      GST_FLOW_OK);
   out = gst_harness_pull (hrn);
   fail_unless (out != NULL);
   while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
-    GstStructure *s = gst_video_region_of_interest_meta_get_param (roi,
-        "detection");
+    GstStructure *s =
+        gst_video_region_of_interest_meta_get_param (roi, "detection");
     gchar scale_text[G_ASCII_DTOSTR_BUF_SIZE], *extra;
     gdouble scale;
     gint tile;
@@ -1225,7 +1274,8 @@ GST_START_TEST (test_tiled_extras)
     g_ascii_dtostr (scale_text, sizeof (scale_text), scale);
     extra = g_strdup_printf ("{\"scale\":%s,\"tile\":%d}", scale_text, tile);
     fail_unless_equals_string (gst_structure_get_string (s,
-            "extra_params_json"), extra);
+                                   "extra_params_json"),
+        extra);
     g_free (extra);
   }
   fail_unless (seen_tile, "no detection from a tile");

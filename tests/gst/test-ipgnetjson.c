@@ -11,8 +11,9 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
-#define CAPS_320x240 "video/x-raw,format=RGBx,width=320,height=240," \
-    "framerate=30/1"
+#define CAPS_320x240                              \
+  "video/x-raw,format=RGBx,width=320,height=240," \
+  "framerate=30/1"
 
 static gchar *
 tmp_dir_new (void)
@@ -24,7 +25,7 @@ tmp_dir_new (void)
 }
 
 static void
-tmp_done (gchar * dir, gchar * file)
+tmp_done (gchar *dir, gchar *file)
 {
   if (file != NULL) {
     g_remove (file);
@@ -35,7 +36,7 @@ tmp_done (gchar * dir, gchar * file)
 }
 
 static GstHarness *
-json_harness_new (const gchar * location, const gchar * props)
+json_harness_new (const gchar *location, const gchar *props)
 {
   GstHarness *h = gst_harness_new ("ipgnetjson");
   GstElement *e = h->element;
@@ -74,48 +75,45 @@ frame_new (GstClockTime pts)
 }
 
 static void
-add_detection (GstBuffer * buf, const gchar * roi_type, const gchar * label,
+add_detection (GstBuffer *buf, const gchar *roi_type, const gchar *label,
     gint label_id, gdouble confidence, guint x, guint y, guint w, guint h)
 {
   GstVideoRegionOfInterestMeta *roi;
 
-  roi = gst_buffer_add_video_region_of_interest_meta (buf, roi_type, x, y, w,
-      h);
+  roi =
+      gst_buffer_add_video_region_of_interest_meta (buf, roi_type, x, y, w, h);
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection",
-          "x_min", G_TYPE_DOUBLE, x / 320.0, "y_min", G_TYPE_DOUBLE, y / 240.0,
-          "x_max", G_TYPE_DOUBLE, (x + w) / 320.0,
-          "y_max", G_TYPE_DOUBLE, (y + h) / 240.0,
-          "confidence", G_TYPE_DOUBLE, confidence,
-          "label_id", G_TYPE_INT, label_id,
-          "rotation", G_TYPE_DOUBLE, 0.0,
-          "label", G_TYPE_STRING, label,
-          "model_name", G_TYPE_STRING, "test", NULL));
+      gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, x / 320.0,
+          "y_min", G_TYPE_DOUBLE, y / 240.0, "x_max", G_TYPE_DOUBLE,
+          (x + w) / 320.0, "y_max", G_TYPE_DOUBLE, (y + h) / 240.0,
+          "confidence", G_TYPE_DOUBLE, confidence, "label_id", G_TYPE_INT,
+          label_id, "rotation", G_TYPE_DOUBLE, 0.0, "label", G_TYPE_STRING,
+          label, "model_name", G_TYPE_STRING, "test", NULL));
 }
 
 /* A region with its id and a "detection" of the given box. */
 static GstVideoRegionOfInterestMeta *
-add_roi (GstBuffer * buf, const gchar * roi_type, gint id, guint x, guint y,
+add_roi (GstBuffer *buf, const gchar *roi_type, gint id, guint x, guint y,
     guint w, guint h, gdouble x_min, gdouble y_min, gdouble x_max,
     gdouble y_max)
 {
   GstVideoRegionOfInterestMeta *roi;
 
-  roi = gst_buffer_add_video_region_of_interest_meta (buf, roi_type, x, y, w,
-      h);
+  roi =
+      gst_buffer_add_video_region_of_interest_meta (buf, roi_type, x, y, w, h);
   roi->id = id;
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, x_min,
-          "y_min", G_TYPE_DOUBLE, y_min, "x_max", G_TYPE_DOUBLE, x_max,
-          "y_max", G_TYPE_DOUBLE, y_max, NULL));
+      gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, x_min, "y_min",
+          G_TYPE_DOUBLE, y_min, "x_max", G_TYPE_DOUBLE, x_max, "y_max",
+          G_TYPE_DOUBLE, y_max, NULL));
   return roi;
 }
 
 /* Runs the frames through ipgnetjson (props: "name=value;...", NULL for
  * none; a segment when @segment is not NULL) and returns the file. */
 static gchar *
-run_frames (const gchar * props, const GstSegment * segment,
-    GstBuffer ** frames, guint n)
+run_frames (const gchar *props, const GstSegment *segment, GstBuffer **frames,
+    guint n)
 {
   gchar *dir = tmp_dir_new ();
   gchar *path = g_build_filename (dir, "out.jsonl", NULL);
@@ -149,10 +147,11 @@ GST_START_TEST (test_golden_one)
 
   roi = add_roi (f, "car", 0, 32, 24, 64, 48, 0.1, 0.1, 0.3, 0.3);
   gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
-          "detection"), "confidence", G_TYPE_DOUBLE, 0.5,
-      "label_id", G_TYPE_INT, 2, NULL);
+                         "detection"),
+      "confidence", G_TYPE_DOUBLE, 0.5, "label_id", G_TYPE_INT, 2, NULL);
   text = run_frames (NULL, NULL, &f, 1);
-  fail_unless_equals_string (text, "{\"objects\":[{\"detection\":"
+  fail_unless_equals_string (text,
+      "{\"objects\":[{\"detection\":"
       "{\"bounding_box\":{\"x_max\":0.3,\"x_min\":0.1,\"y_max\":0.3,"
       "\"y_min\":0.1},\"confidence\":0.5,\"label\":\"car\",\"label_id\":2},"
       "\"h\":48,\"region_id\":0,\"roi_type\":\"car\",\"w\":64,\"x\":32,"
@@ -175,36 +174,40 @@ GST_START_TEST (test_golden_objects)
 
   roi = add_roi (f, "person", 11, 10, 20, 30, 40, 0.0, 0.25, 1.0, 0.5);
   gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
-          "detection"), "confidence", G_TYPE_DOUBLE, 1.0,
-      "label_id", G_TYPE_INT, 0, "extra_params_json", G_TYPE_STRING,
-      "{\"tile\": 3, \"scale\": 0.5}", NULL);
+                         "detection"),
+      "confidence", G_TYPE_DOUBLE, 1.0, "label_id", G_TYPE_INT, 0,
+      "extra_params_json", G_TYPE_STRING, "{\"tile\": 3, \"scale\": 0.5}",
+      NULL);
   gst_video_region_of_interest_meta_add_param (roi,
       gst_structure_new ("object_id", "id", G_TYPE_INT, 5, NULL));
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("color", "label", G_TYPE_STRING, "red",
-          "model_name", G_TYPE_STRING, "colornet", "confidence",
-          G_TYPE_DOUBLE, 0.75, "label_id", G_TYPE_INT, 1, NULL));
+      gst_structure_new ("color", "label", G_TYPE_STRING, "red", "model_name",
+          G_TYPE_STRING, "colornet", "confidence", G_TYPE_DOUBLE, 0.75,
+          "label_id", G_TYPE_INT, 1, NULL));
   gst_video_region_of_interest_meta_add_param (roi,
       gst_structure_new ("classification_layer_name:out", "attribute_name",
-          G_TYPE_STRING, "age", "label", G_TYPE_STRING, "adult",
-          "model_name", G_TYPE_STRING, "agenet", NULL));
+          G_TYPE_STRING, "age", "label", G_TYPE_STRING, "adult", "model_name",
+          G_TYPE_STRING, "agenet", NULL));
   /* no model_name: not a classification */
   gst_video_region_of_interest_meta_add_param (roi,
       gst_structure_new ("other", "label", G_TYPE_STRING, "x", NULL));
 
   roi = add_roi (f, "car", 12, 160, 120, 80, 60, 0.5, 0.5, 0.75, 0.75);
   gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
-          "detection"), "confidence", G_TYPE_DOUBLE, 0.125,
-      "label_id", G_TYPE_INT, 2, "tracked", G_TYPE_BOOLEAN, TRUE, NULL);
+                         "detection"),
+      "confidence", G_TYPE_DOUBLE, 0.125, "label_id", G_TYPE_INT, 2, "tracked",
+      G_TYPE_BOOLEAN, TRUE, NULL);
   gst_video_region_of_interest_meta_add_param (roi,
       gst_structure_new ("object_id", "id", G_TYPE_INT, 6, NULL));
 
   gst_buffer_add_video_region_of_interest_meta (f, "thing", 1, 2, 3, 4);
 
   text = run_frames ("source=rtsp://cam/1;"
-      "tags={\"site\": \"gate \\\"2\\\"\", \"a\": [1, 2.5e0, true, null]}",
+                     "tags={\"site\": \"gate \\\"2\\\"\", \"a\": [1, 2.5e0, "
+                     "true, null]}",
       NULL, &f, 1);
-  fail_unless_equals_string (text, "{\"objects\":["
+  fail_unless_equals_string (text,
+      "{\"objects\":["
       "{\"age\":{\"label\":\"adult\",\"model\":{\"name\":\"agenet\"}},"
       "\"color\":{\"confidence\":0.75,\"label\":\"red\",\"label_id\":1,"
       "\"model\":{\"name\":\"colornet\"}},"
@@ -237,16 +240,17 @@ GST_START_TEST (test_golden_types)
 
   roi = add_roi (f, "a", 1, 0, 0, 8, 8, 0.0, 0.0, 0.025, 0.03125);
   gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
-          "detection"), "confidence", G_TYPE_FLOAT, 0.5f,
-      "label_id", G_TYPE_UINT, 2, NULL);
+                         "detection"),
+      "confidence", G_TYPE_FLOAT, 0.5f, "label_id", G_TYPE_UINT, 2, NULL);
   roi = gst_buffer_add_video_region_of_interest_meta (f, "b", 0, 0, 8, 8);
   roi->id = 2;
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection", "x_min", G_TYPE_FLOAT, 0.0f,
-          "y_min", G_TYPE_DOUBLE, 0.0, "x_max", G_TYPE_DOUBLE, 0.025,
-          "y_max", G_TYPE_DOUBLE, 0.03125, NULL));
+      gst_structure_new ("detection", "x_min", G_TYPE_FLOAT, 0.0f, "y_min",
+          G_TYPE_DOUBLE, 0.0, "x_max", G_TYPE_DOUBLE, 0.025, "y_max",
+          G_TYPE_DOUBLE, 0.03125, NULL));
   text = run_frames (NULL, NULL, &f, 1);
-  fail_unless_equals_string (text, "{\"objects\":["
+  fail_unless_equals_string (text,
+      "{\"objects\":["
       "{\"detection\":{\"bounding_box\":{\"x_max\":0.025,\"x_min\":0.0,"
       "\"y_max\":0.03125,\"y_min\":0.0},\"label\":\"a\"},\"h\":8,"
       "\"region_id\":1,\"roi_type\":\"a\",\"w\":8,\"x\":0,\"y\":0},"
@@ -263,15 +267,12 @@ GST_END_TEST;
  * "1e+15" where Python would write 1000000000000000.0. */
 GST_START_TEST (test_golden_doubles)
 {
-  static const gdouble v[] = { 1e-05, 0.0001, 1e16, 1e15, 0.1 + 0.2,
-    -0.0, 1.2345678901234568e+17, 123.456, 5e-324, 1.7976931348623157e308,
-    123456789012345.0
-  };
-  static const gchar *golden[] = { "1e-05", "0.0001", "1e+16",
-    "1e+15", "0.30000000000000004", "-0.0",
-    "1.2345678901234568e+17", "123.456", "5e-324",
-    "1.7976931348623157e+308", "123456789012345.0"
-  };
+  static const gdouble v[] = { 1e-05, 0.0001, 1e16, 1e15, 0.1 + 0.2, -0.0,
+    1.2345678901234568e+17, 123.456, 5e-324, 1.7976931348623157e308,
+    123456789012345.0 };
+  static const gchar *golden[] = { "1e-05", "0.0001", "1e+16", "1e+15",
+    "0.30000000000000004", "-0.0", "1.2345678901234568e+17", "123.456",
+    "5e-324", "1.7976931348623157e+308", "123456789012345.0" };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (v); i++) {
@@ -281,9 +282,11 @@ GST_START_TEST (test_golden_doubles)
 
     roi = add_roi (f, "a", 1, 0, 0, 1, 1, 0.0, 0.0, 0.5, 0.5);
     gst_structure_set (gst_video_region_of_interest_meta_get_param (roi,
-            "detection"), "confidence", G_TYPE_DOUBLE, v[i], NULL);
+                           "detection"),
+        "confidence", G_TYPE_DOUBLE, v[i], NULL);
     text = run_frames (NULL, NULL, &f, 1);
-    expected = g_strdup_printf ("{\"objects\":[{\"detection\":"
+    expected = g_strdup_printf (
+        "{\"objects\":[{\"detection\":"
         "{\"bounding_box\":{\"x_max\":0.5,\"x_min\":0.0,\"y_max\":0.5,"
         "\"y_min\":0.0},\"confidence\":%s,\"label\":\"a\"},\"h\":1,"
         "\"region_id\":1,\"roi_type\":\"a\",\"w\":1,\"x\":0,\"y\":0}],"
@@ -389,13 +392,14 @@ GST_START_TEST (test_golden_onnx)
   GstVideoRegionOfInterestMeta *roi;
   gchar *text;
 
-  roi = gst_buffer_add_video_region_of_interest_meta (f,
-      "onnx-object_detector", 32, 24, 64, 48);
+  roi = gst_buffer_add_video_region_of_interest_meta (f, "onnx-object_detector",
+      32, 24, 64, 48);
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("extra-data", "label", G_TYPE_STRING, "car",
-          "score", G_TYPE_DOUBLE, 0.5, NULL));
+      gst_structure_new ("extra-data", "label", G_TYPE_STRING, "car", "score",
+          G_TYPE_DOUBLE, 0.5, NULL));
   text = run_frames (NULL, NULL, &f, 1);
-  fail_unless_equals_string (text, "{\"objects\":[{\"detection\":"
+  fail_unless_equals_string (text,
+      "{\"objects\":[{\"detection\":"
       "{\"bounding_box\":{\"x_max\":0.3,\"x_min\":0.1,\"y_max\":0.3,"
       "\"y_min\":0.1},\"confidence\":0.5,\"label\":\"car\"},"
       "\"h\":48,\"region_id\":0,\"roi_type\":\"car\",\"w\":64,\"x\":32,"
@@ -423,7 +427,8 @@ GST_START_TEST (test_passthrough)
   fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 30);
   fail_unless (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT));
   fail_unless_equals_int (gst_buffer_get_n_meta (out,
-          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE), 1);
+                              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE),
+      1);
   {
     GstMapInfo map;
     gsize i;
@@ -541,16 +546,15 @@ GST_START_TEST (test_write_error)
   }
   h = json_harness_new ("/dev/full", "add-empty-results=true");
   gst_element_set_bus (h->element, bus);
-  fail_unless_equals_int (gst_harness_push (h, frame_new (0)),
-      GST_FLOW_ERROR);
+  fail_unless_equals_int (gst_harness_push (h, frame_new (0)), GST_FLOW_ERROR);
 
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "no error message");
   gst_message_parse_error (msg, &err, &dbg);
   fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_WRITE), "%s", err->message);
-  fail_unless (strstr (err->message, "/dev/full") != NULL, "%s",
-      err->message);
+                   GST_RESOURCE_ERROR_WRITE),
+      "%s", err->message);
+  fail_unless (strstr (err->message, "/dev/full") != NULL, "%s", err->message);
   g_error_free (err);
   g_free (dbg);
   gst_message_unref (msg);
@@ -588,7 +592,8 @@ GST_START_TEST (test_open_error)
   fail_unless (msg != NULL, "no error message");
   gst_message_parse_error (msg, &err, &dbg);
   fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_OPEN_WRITE), "%s", err->message);
+                   GST_RESOURCE_ERROR_OPEN_WRITE),
+      "%s", err->message);
   fail_unless (strstr (err->message, dir) != NULL, "%s", err->message);
   g_error_free (err);
   g_free (dbg);

@@ -9,15 +9,41 @@
 /* Mirrors the palette of gstipgnetoverlay.c: a class colour is
  * palette[label_id % 20] (the element documents this). */
 static const guint32 palette[] = {
-  0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
-  0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf,
-  0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5,
-  0xc49c94, 0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5,
+  0x1f77b4,
+  0xff7f0e,
+  0x2ca02c,
+  0xd62728,
+  0x9467bd,
+  0x8c564b,
+  0xe377c2,
+  0x7f7f7f,
+  0xbcbd22,
+  0x17becf,
+  0xaec7e8,
+  0xffbb78,
+  0x98df8a,
+  0xff9896,
+  0xc5b0d5,
+  0xc49c94,
+  0xf7b6d2,
+  0xc7c7c7,
+  0xdbdb8d,
+  0x9edae5,
 };
 
 static const gchar *formats[] = {
-  "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA", "ARGB",
-  "ABGR", "I420", "NV12",
+  "RGB",
+  "BGR",
+  "RGBx",
+  "BGRx",
+  "xRGB",
+  "xBGR",
+  "RGBA",
+  "BGRA",
+  "ARGB",
+  "ABGR",
+  "I420",
+  "NV12",
 };
 
 /* Background grey of the test frames, as RGB and as BT.601 YUV. */
@@ -26,8 +52,8 @@ static const gchar *formats[] = {
 #define BG_UV 0x80
 
 static GstHarness *
-overlay_harness_new (const gchar * format, gint width, gint height,
-    const gchar * props)
+overlay_harness_new (const gchar *format, gint width, gint height,
+    const gchar *props)
 {
   GstHarness *h;
   gchar *desc = g_strdup_printf ("ipgnetoverlay %s", props ? props : "");
@@ -36,7 +62,8 @@ overlay_harness_new (const gchar * format, gint width, gint height,
   g_free (desc);
   {
     gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,"
-        "height=%d,framerate=30/1", format, width, height);
+                                   "height=%d,framerate=30/1",
+        format, width, height);
     gst_harness_set_src_caps_str (h, caps);
     g_free (caps);
   }
@@ -45,7 +72,7 @@ overlay_harness_new (const gchar * format, gint width, gint height,
 
 /* A frame of uniform grey (and opaque alpha) in the given format. */
 static GstBuffer *
-grey_frame_new (const gchar * format, gint width, gint height)
+grey_frame_new (const gchar *format, gint width, gint height)
 {
   GstVideoInfo info;
   GstVideoFrame frame;
@@ -53,14 +80,14 @@ grey_frame_new (const gchar * format, gint width, gint height)
   guint p;
 
   fail_unless (gst_video_info_set_format (&info,
-          gst_video_format_from_string (format), width, height));
+      gst_video_format_from_string (format), width, height));
   buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
   fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE));
   if (GST_VIDEO_INFO_IS_YUV (&info)) {
     for (p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++)
       memset (GST_VIDEO_FRAME_PLANE_DATA (&frame, p), p == 0 ? BG_Y : BG_UV,
           GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p) *
-          GST_VIDEO_FRAME_COMP_HEIGHT (&frame, p == 0 ? 0 : 1));
+              GST_VIDEO_FRAME_COMP_HEIGHT (&frame, p == 0 ? 0 : 1));
   } else {
     memset (GST_VIDEO_FRAME_PLANE_DATA (&frame, 0), BG_RGB,
         GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) * height);
@@ -82,24 +109,23 @@ grey_frame_new (const gchar * format, gint width, gint height)
 }
 
 static void
-add_detection (GstBuffer * buf, const gchar * label, gint label_id,
-    guint x, guint y, guint w, guint h)
+add_detection (GstBuffer *buf, const gchar *label, gint label_id, guint x,
+    guint y, guint w, guint h)
 {
   GstVideoRegionOfInterestMeta *roi;
 
   roi = gst_buffer_add_video_region_of_interest_meta (buf, label, x, y, w, h);
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection",
-          "x_min", G_TYPE_DOUBLE, 0.0, "y_min", G_TYPE_DOUBLE, 0.0,
-          "x_max", G_TYPE_DOUBLE, 0.0, "y_max", G_TYPE_DOUBLE, 0.0,
-          "confidence", G_TYPE_DOUBLE, 0.875, "label_id", G_TYPE_INT, label_id,
-          "rotation", G_TYPE_DOUBLE, 0.0, "label", G_TYPE_STRING, label,
-          "model_name", G_TYPE_STRING, "test", NULL));
+      gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, 0.0, "y_min",
+          G_TYPE_DOUBLE, 0.0, "x_max", G_TYPE_DOUBLE, 0.0, "y_max",
+          G_TYPE_DOUBLE, 0.0, "confidence", G_TYPE_DOUBLE, 0.875, "label_id",
+          G_TYPE_INT, label_id, "rotation", G_TYPE_DOUBLE, 0.0, "label",
+          G_TYPE_STRING, label, "model_name", G_TYPE_STRING, "test", NULL));
 }
 
 /* Component c of pixel (x, y), whatever the format's layout. */
 static guint8
-pixel_comp (GstVideoFrame * f, gint c, gint x, gint y)
+pixel_comp (GstVideoFrame *f, gint c, gint x, gint y)
 {
   const GstVideoFormatInfo *fi = f->info.finfo;
   /* SCALE_WIDTH rounds up (it is meant for sizes); positions round down */
@@ -107,13 +133,13 @@ pixel_comp (GstVideoFrame * f, gint c, gint x, gint y)
   gint cy = y >> GST_VIDEO_FORMAT_INFO_H_SUB (fi, c);
 
   return *((guint8 *) GST_VIDEO_FRAME_COMP_DATA (f, c) +
-      cy * GST_VIDEO_FRAME_COMP_STRIDE (f, c) +
-      cx * GST_VIDEO_FRAME_COMP_PSTRIDE (f, c));
+           cy * GST_VIDEO_FRAME_COMP_STRIDE (f, c) +
+           cx * GST_VIDEO_FRAME_COMP_PSTRIDE (f, c));
 }
 
 /* Whether pixel (x, y) differs in any component between a and b. */
 static gboolean
-pixel_differs (GstVideoFrame * a, GstVideoFrame * b, gint x, gint y)
+pixel_differs (GstVideoFrame *a, GstVideoFrame *b, gint x, gint y)
 {
   guint c;
 
@@ -126,7 +152,7 @@ pixel_differs (GstVideoFrame * a, GstVideoFrame * b, gint x, gint y)
 /* Whether the YUV pixel (x, y) is rgb converted with the limited-range
  * matrix of coefficients kr, kb, within rounding. */
 static gboolean
-pixel_is_yuv (GstVideoFrame * f, gint x, gint y, gint r, gint g, gint b,
+pixel_is_yuv (GstVideoFrame *f, gint x, gint y, gint r, gint g, gint b,
     gdouble kr, gdouble kb)
 {
   gdouble kg = 1.0 - kr - kb;
@@ -136,8 +162,8 @@ pixel_is_yuv (GstVideoFrame * f, gint x, gint y, gint r, gint g, gint b,
   gdouble ev = 128 + (r - l) / (2 * (1 - kr)) * 224.0 / 255.0;
 
   return ABS (pixel_comp (f, 0, x, y) - ey) <= 3 &&
-      ABS (pixel_comp (f, 1, x, y) - eu) <= 4 &&
-      ABS (pixel_comp (f, 2, x, y) - ev) <= 4;
+         ABS (pixel_comp (f, 1, x, y) - eu) <= 4 &&
+         ABS (pixel_comp (f, 2, x, y) - ev) <= 4;
 }
 
 /* Whether pixel (x, y) shows colour rgb: exactly in RGB formats, within
@@ -145,20 +171,20 @@ pixel_is_yuv (GstVideoFrame * f, gint x, gint y, gint r, gint g, gint b,
  * BT.709 matrix whatever the caps' colorimetry, so accept BT.709 and
  * BT.601. */
 static gboolean
-pixel_is_colour (GstVideoFrame * f, gint x, gint y, guint32 rgb)
+pixel_is_colour (GstVideoFrame *f, gint x, gint y, guint32 rgb)
 {
   gint r = (rgb >> 16) & 0xff, g = (rgb >> 8) & 0xff, b = rgb & 0xff;
 
   if (GST_VIDEO_INFO_IS_YUV (&(f)->info))
     return pixel_is_yuv (f, x, y, r, g, b, 0.2126, 0.0722) ||
-        pixel_is_yuv (f, x, y, r, g, b, 0.299, 0.114);
+           pixel_is_yuv (f, x, y, r, g, b, 0.299, 0.114);
   return pixel_comp (f, GST_VIDEO_COMP_R, x, y) == r &&
-      pixel_comp (f, GST_VIDEO_COMP_G, x, y) == g &&
-      pixel_comp (f, GST_VIDEO_COMP_B, x, y) == b;
+         pixel_comp (f, GST_VIDEO_COMP_G, x, y) == g &&
+         pixel_comp (f, GST_VIDEO_COMP_B, x, y) == b;
 }
 
 static guint
-count_changed (GstVideoFrame * a, GstVideoFrame * b)
+count_changed (GstVideoFrame *a, GstVideoFrame *b)
 {
   gint x, y;
   guint n = 0;
@@ -172,7 +198,7 @@ count_changed (GstVideoFrame * a, GstVideoFrame * b)
 /* Pushes in (taking it) and returns the output frame, mapped; the reference
  * frame ref is an untouched grey frame of the same format, mapped too. */
 static GstBuffer *
-push_and_map (GstHarness * h, GstBuffer * in, GstVideoFrame * out_frame)
+push_and_map (GstHarness *h, GstBuffer *in, GstVideoFrame *out_frame)
 {
   GstVideoInfo info;
   GstBuffer *out;
@@ -188,8 +214,8 @@ push_and_map (GstHarness * h, GstBuffer * in, GstVideoFrame * out_frame)
 }
 
 static void
-map_grey (const gchar * format, gint w, gint hgt, GstBuffer ** buf,
-    GstVideoFrame * frame)
+map_grey (const gchar *format, gint w, gint hgt, GstBuffer **buf,
+    GstVideoFrame *frame)
 {
   GstVideoInfo info;
 
@@ -200,7 +226,7 @@ map_grey (const gchar * format, gint w, gint hgt, GstBuffer ** buf,
 }
 
 static void
-unmap_unref (GstVideoFrame * frame, GstBuffer * buf)
+unmap_unref (GstVideoFrame *frame, GstBuffer *buf)
 {
   gst_video_frame_unmap (frame);
   gst_buffer_unref (buf);
@@ -209,13 +235,13 @@ unmap_unref (GstVideoFrame * frame, GstBuffer * buf)
 /* Without metas every byte of every format and size passes unchanged. */
 GST_START_TEST (test_no_meta_unchanged)
 {
-  static const gint sizes[][2] = { {1, 1}, {17, 9}, {320, 240} };
+  static const gint sizes[][2] = { { 1, 1 }, { 17, 9 }, { 320, 240 } };
   guint f, s;
 
   for (f = 0; f < G_N_ELEMENTS (formats); f++) {
     for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
-      GstHarness *h = overlay_harness_new (formats[f], sizes[s][0],
-          sizes[s][1], NULL);
+      GstHarness *h =
+          overlay_harness_new (formats[f], sizes[s][0], sizes[s][1], NULL);
       GstBuffer *in = grey_frame_new (formats[f], sizes[s][0], sizes[s][1]);
       GstBuffer *ref = gst_buffer_copy_deep (in);
       GstBuffer *out = gst_harness_push_and_pull (h, in);
@@ -244,7 +270,7 @@ GST_END_TEST;
  * the class colour and that everything more than 4 pixels below it is
  * untouched (tags go above boxes). */
 static void
-check_box_drawn (const gchar * format, gint fw, gint fh, guint x, guint y,
+check_box_drawn (const gchar *format, gint fw, gint fh, guint x, guint y,
     guint w, guint h)
 {
   GstHarness *hn = overlay_harness_new (format, fw, fh, "show-labels=false");
@@ -260,16 +286,24 @@ check_box_drawn (const gchar * format, gint fw, gint fh, guint x, guint y,
   /* corners and the middle of each side (line width 2, inside the box) */
   {
     gint pts[][2] = {
-      {x, y}, {x + w - 1, y}, {x, y + h - 1}, {x + w - 1, y + h - 1},
-      {x + w / 2, y}, {x + w / 2, y + h - 1}, {x, y + h / 2},
-      {x + w - 1, y + h / 2}, {x + 1, y + h / 2}, {x + w / 2, y + 1},
+      { x, y },
+      { x + w - 1, y },
+      { x, y + h - 1 },
+      { x + w - 1, y + h - 1 },
+      { x + w / 2, y },
+      { x + w / 2, y + h - 1 },
+      { x, y + h / 2 },
+      { x + w - 1, y + h / 2 },
+      { x + 1, y + h / 2 },
+      { x + w / 2, y + 1 },
     };
     guint i;
 
     for (i = 0; i < G_N_ELEMENTS (pts); i++)
       fail_unless (pixel_is_colour (&of, pts[i][0], pts[i][1], rgb),
           "%s %dx%d: outline pixel %d,%d is %02x %02x %02x, not the class "
-          "colour %06x", format, fw, fh, pts[i][0], pts[i][1],
+          "colour %06x",
+          format, fw, fh, pts[i][0], pts[i][1],
           pixel_comp (&of, 0, pts[i][0], pts[i][1]),
           pixel_comp (&of, 1, pts[i][0], pts[i][1]),
           pixel_comp (&of, 2, pts[i][0], pts[i][1]), rgb);
@@ -282,13 +316,13 @@ check_box_drawn (const gchar * format, gint fw, gint fh, guint x, guint y,
   for (py = y + h + 4; py < fh; py++)
     for (px = 0; px < fw; px++)
       fail_if (pixel_differs (&of, &rf, px, py),
-          "%s %dx%d: pixel %d,%d far from the box changed", format, fw, fh,
-          px, py);
+          "%s %dx%d: pixel %d,%d far from the box changed", format, fw, fh, px,
+          py);
   for (py = 0; py < fh; py++)
     for (px = x + w + 4; px < fw; px++)
       fail_if (pixel_differs (&of, &rf, px, py),
-          "%s %dx%d: pixel %d,%d far from the box changed", format, fw, fh,
-          px, py);
+          "%s %dx%d: pixel %d,%d far from the box changed", format, fw, fh, px,
+          py);
 
   unmap_unref (&of, out);
   unmap_unref (&rf, ref);
@@ -326,8 +360,8 @@ GST_START_TEST (test_tiny_frames)
     /* the box's outline (then overdrawn by the 1x1 tags) did change it */
     if (!GST_VIDEO_INFO_IS_YUV (&(&of)->info))
       fail_if (pixel_comp (&of, GST_VIDEO_COMP_R, 0, 0) == BG_RGB &&
-          pixel_comp (&of, GST_VIDEO_COMP_G, 0, 0) == BG_RGB &&
-          pixel_comp (&of, GST_VIDEO_COMP_B, 0, 0) == BG_RGB);
+               pixel_comp (&of, GST_VIDEO_COMP_G, 0, 0) == BG_RGB &&
+               pixel_comp (&of, GST_VIDEO_COMP_B, 0, 0) == BG_RGB);
     unmap_unref (&of, out);
     gst_harness_teardown (h);
   }
@@ -362,9 +396,11 @@ GST_START_TEST (test_clipped_boxes)
       /* the box overhanging the right edge is drawn up to it */
       if (!labels) {
         fail_unless (pixel_is_colour (&of, 16, 4, palette[1]) ||
-            GST_VIDEO_INFO_IS_YUV (&(&of)->info), "%s", formats[f]);
+                         GST_VIDEO_INFO_IS_YUV (&(&of)->info),
+            "%s", formats[f]);
         fail_unless (pixel_is_colour (&of, 4, 8, palette[2]) ||
-            GST_VIDEO_INFO_IS_YUV (&(&of)->info), "%s", formats[f]);
+                         GST_VIDEO_INFO_IS_YUV (&(&of)->info),
+            "%s", formats[f]);
       }
       gst_video_frame_unmap (&of);
       gst_buffer_unref (out);
@@ -390,12 +426,12 @@ GST_START_TEST (test_foreign_meta)
     gboolean in_palette = FALSE;
 
     in = grey_frame_new ("RGBA", 64, 48);
-    gst_buffer_add_video_region_of_interest_meta (in, "car", 4 + 20 * frame,
-        4, 16, 16);
+    gst_buffer_add_video_region_of_interest_meta (in, "car", 4 + 20 * frame, 4,
+        16, 16);
     out = push_and_map (h, in, &of);
     rgb = pixel_comp (&of, GST_VIDEO_COMP_R, 4 + 20 * frame, 4) << 16 |
-        pixel_comp (&of, GST_VIDEO_COMP_G, 4 + 20 * frame, 4) << 8 |
-        pixel_comp (&of, GST_VIDEO_COMP_B, 4 + 20 * frame, 4);
+          pixel_comp (&of, GST_VIDEO_COMP_G, 4 + 20 * frame, 4) << 8 |
+          pixel_comp (&of, GST_VIDEO_COMP_B, 4 + 20 * frame, 4);
     for (i = 0; i < (gint) G_N_ELEMENTS (palette); i++)
       in_palette |= palette[i] == rgb;
     fail_unless (in_palette, "colour %06x not in the palette", rgb);
@@ -424,17 +460,17 @@ onnx_frame (gint kind)
     roi = gst_buffer_add_video_region_of_interest_meta (in,
         "onnx-object_detector", 20, 24, 40, 30);
     gst_video_region_of_interest_meta_add_param (roi,
-        gst_structure_new ("extra-data", "label", G_TYPE_STRING, "car",
-            "score", G_TYPE_DOUBLE, 0.875, NULL));
+        gst_structure_new ("extra-data", "label", G_TYPE_STRING, "car", "score",
+            G_TYPE_DOUBLE, 0.875, NULL));
   } else if (kind == 1) {
-    roi = gst_buffer_add_video_region_of_interest_meta (in, "car", 20, 24,
-        40, 30);
+    roi = gst_buffer_add_video_region_of_interest_meta (in, "car", 20, 24, 40,
+        30);
     gst_video_region_of_interest_meta_add_param (roi,
         gst_structure_new ("detection", "confidence", G_TYPE_DOUBLE, 0.875,
             NULL));
   } else {
-    gst_buffer_add_video_region_of_interest_meta (in,
-        "onnx-object_detector", 20, 24, 40, 30);
+    gst_buffer_add_video_region_of_interest_meta (in, "onnx-object_detector",
+        20, 24, 40, 30);
   }
   return in;
 }
@@ -488,7 +524,8 @@ GST_END_TEST;
 GST_START_TEST (test_show_labels)
 {
   const gchar *props[] = {
-    "show-labels=false", "show-labels=true show-confidence=false",
+    "show-labels=false",
+    "show-labels=true show-confidence=false",
     "show-labels=true show-confidence=true",
   };
   guint changed[3], i, f, c;
@@ -511,7 +548,7 @@ GST_START_TEST (test_show_labels)
         for (gint y = 0; y < 60; y++)
           for (gint x = 0; x < 320; x++)
             glyph += pixel_differs (&of, &rf, x, y) &&
-                !pixel_is_colour (&of, x, y, palette[3]);
+                     !pixel_is_colour (&of, x, y, palette[3]);
         fail_unless (glyph > 20, "%s: no text drawn", formats[f]);
         /* the tag's background (its padding, just above the box) is
          * exactly the colour of the box's line */
@@ -543,8 +580,8 @@ GST_END_TEST;
 /* line-width widens the outline. */
 GST_START_TEST (test_line_width)
 {
-  GstHarness *h = overlay_harness_new ("RGB", 100, 100,
-      "show-labels=false line-width=5");
+  GstHarness *h =
+      overlay_harness_new ("RGB", 100, 100, "show-labels=false line-width=5");
   GstBuffer *in = grey_frame_new ("RGB", 100, 100), *out;
   GstVideoFrame of;
 
@@ -602,7 +639,8 @@ GST_START_TEST (test_timestamps)
   fail_unless_equals_uint64 (GST_BUFFER_DTS (out), 2 * GST_SECOND);
   fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 30);
   fail_unless_equals_int (gst_buffer_get_n_meta (out,
-          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE), 1);
+                              GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE),
+      1);
   gst_buffer_unref (out);
   gst_harness_teardown (h);
 }
@@ -645,7 +683,7 @@ GST_START_TEST (test_caps_refused)
 {
   GstHarness *h = gst_harness_new ("ipgnetoverlay");
   GstCaps *caps = gst_caps_from_string ("video/x-raw,format=YUY2,width=16,"
-      "height=16,framerate=30/1");
+                                        "height=16,framerate=30/1");
 
   fail_if (gst_pad_query_accept_caps (h->srcpad->peer, caps));
   gst_caps_unref (caps);

@@ -17,13 +17,13 @@
 typedef struct
 {
   guint x, y, w, h;
-  gint id;                      /* 0: no object_id */
+  gint id; /* 0: no object_id */
   gboolean tracked;
   const gchar *label;
 } Roi;
 
 static GstHarness *
-track_harness_new (const gchar * props)
+track_harness_new (const gchar *props)
 {
   gchar *desc = g_strdup_printf ("ipgnettrack %s", props ? props : "");
   GstHarness *h = gst_harness_new_parse (desc);
@@ -48,26 +48,23 @@ frame_new (guint index)
 
 /* A detection as ipgnetdetect attaches it. */
 static void
-add_detection (GstBuffer * buf, const gchar * label, gint label_id,
+add_detection (GstBuffer *buf, const gchar *label, gint label_id,
     gdouble confidence, guint x, guint y, guint w, guint h)
 {
   GstVideoRegionOfInterestMeta *roi =
       gst_buffer_add_video_region_of_interest_meta (buf, label, x, y, w, h);
 
   gst_video_region_of_interest_meta_add_param (roi,
-      gst_structure_new ("detection",
-          "x_min", G_TYPE_DOUBLE, (gdouble) x / W,
-          "y_min", G_TYPE_DOUBLE, (gdouble) y / H,
-          "x_max", G_TYPE_DOUBLE, (gdouble) (x + w) / W,
-          "y_max", G_TYPE_DOUBLE, (gdouble) (y + h) / H,
-          "confidence", G_TYPE_DOUBLE, confidence,
-          "label_id", G_TYPE_INT, label_id,
-          "label", G_TYPE_STRING, label, NULL));
+      gst_structure_new ("detection", "x_min", G_TYPE_DOUBLE, (gdouble) x / W,
+          "y_min", G_TYPE_DOUBLE, (gdouble) y / H, "x_max", G_TYPE_DOUBLE,
+          (gdouble) (x + w) / W, "y_max", G_TYPE_DOUBLE, (gdouble) (y + h) / H,
+          "confidence", G_TYPE_DOUBLE, confidence, "label_id", G_TYPE_INT,
+          label_id, "label", G_TYPE_STRING, label, NULL));
 }
 
 /* The region metas of a buffer, in order; returns how many (at most 16). */
 static guint
-read_rois (GstBuffer * buf, Roi * out)
+read_rois (GstBuffer *buf, Roi *out)
 {
   GstMeta *meta;
   gpointer state = NULL;
@@ -78,8 +75,7 @@ read_rois (GstBuffer * buf, Roi * out)
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
     GstStructure *s;
     Roi r = { roi->x, roi->y, roi->w, roi->h, 0, FALSE,
-      g_quark_to_string (roi->roi_type)
-    };
+      g_quark_to_string (roi->roi_type) };
 
     s = gst_video_region_of_interest_meta_get_param (roi, "object_id");
     if (s != NULL)
@@ -97,8 +93,8 @@ read_rois (GstBuffer * buf, Roi * out)
  * or a frame marked not inferred when xs is NULL; pulls it and reads its
  * regions. */
 static guint
-push_frame (GstHarness * h, guint index, const guint * xs, guint n_xs,
-    guint y, Roi * out)
+push_frame (GstHarness *h, guint index, const guint *xs, guint n_xs, guint y,
+    Roi *out)
 {
   GstBuffer *buf = frame_new (index), *res;
   guint i, n;
@@ -179,11 +175,11 @@ GST_START_TEST (test_predicted_boxes)
     fail_unless_equals_int (push_frame (h, f, NULL, 0, 0, r), 1);
     fail_unless (r[0].tracked, "frame %u: prediction not marked", f);
     fail_unless_equals_int (r[0].id, 1);
-    fail_unless (ABS ((gint) r[0].x - want) <= 1, "frame %u: x %u, want %d",
-        f, r[0].x, want);
+    fail_unless (ABS ((gint) r[0].x - want) <= 1, "frame %u: x %u, want %d", f,
+        r[0].x, want);
     fail_unless (ABS ((gint) r[0].y - 100) <= 1);
-    fail_unless (ABS ((gint) r[0].w - 24) <= 1 && ABS ((gint) r[0].h - 24)
-        <= 1);
+    fail_unless (
+        ABS ((gint) r[0].w - 24) <= 1 && ABS ((gint) r[0].h - 24) <= 1);
     fail_unless_equals_string (r[0].label, "dog");
   }
   /* Found again where predicted: same id, a detection again. */
@@ -273,10 +269,12 @@ GST_START_TEST (test_frames_untouched)
     fail_unless_equals_uint64 (GST_BUFFER_DTS (out), f * GST_SECOND / 30);
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 30);
     fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (out,
-            GST_BUFFER_FLAG_DISCONT), f % 5 == 0);
+                                GST_BUFFER_FLAG_DISCONT),
+        f % 5 == 0);
     fail_unless (gst_buffer_get_reference_timestamp_meta (out, NULL) != NULL);
-    fail_unless_equals_int (gst_buffer_get_reference_timestamp_meta (out,
-            NULL)->timestamp, f * 1000);
+    fail_unless_equals_int (gst_buffer_get_reference_timestamp_meta (out, NULL)
+                                ->timestamp,
+        f * 1000);
     fail_unless_equals_int (gst_buffer_get_size (out), W * H * 4);
     fail_unless (gst_buffer_map (out, &map, GST_MAP_READ));
     for (i = 0; i < map.size; i++)
@@ -307,8 +305,7 @@ GST_START_TEST (test_flush_resets)
     fail_unless_equals_int (r[0].id, round + 1);
     if (round == 0) {
       fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
-      fail_unless (gst_harness_push_event (h,
-              gst_event_new_flush_stop (TRUE)));
+      fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
       gst_harness_set_src_caps_str (h, CAPS);
       {
         GstSegment seg;
@@ -321,8 +318,8 @@ GST_START_TEST (test_flush_resets)
 
       /* EOS, then a new stream (stream-start clears the pad's EOS). */
       fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
-      fail_unless (gst_harness_push_event (h,
-              gst_event_new_stream_start ("second")));
+      fail_unless (
+          gst_harness_push_event (h, gst_event_new_stream_start ("second")));
       gst_harness_set_src_caps_str (h, CAPS);
       gst_segment_init (&seg, GST_FORMAT_TIME);
       fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
@@ -353,8 +350,10 @@ GST_START_TEST (test_behind_ipgnetdetect)
   fail_unless (model != NULL, "IPGNET_TEST_MODEL is not set");
   /* The tiny random model scores low: take everything as a detection. */
   desc = g_strdup_printf ("ipgnetdetect model=%s threshold=0 interval=3 "
-      "max-detections=20 ! ipgnettrack track-thresh=0 low-thresh=0 "
-      "new-track-thresh=0 min-hits=1", model);
+                          "max-detections=20 ! ipgnettrack track-thresh=0 "
+                          "low-thresh=0 "
+                          "new-track-thresh=0 min-hits=1",
+      model);
   h = gst_harness_new_parse (desc);
   g_free (desc);
   gst_harness_set_src_caps_str (h,
@@ -402,10 +401,10 @@ GST_START_TEST (test_behind_ipgnetdetect)
         if (d != NULL && gst_structure_has_field (d, "tracked"))
           gst_structure_get_boolean (d, "tracked", &tracked);
         fail_unless_equals_int (tracked, marked);
-        fail_unless (d != NULL && gst_structure_get_double (d, "x_min", &x0)
-            && gst_structure_get_double (d, "y_min", &y0)
-            && gst_structure_get_double (d, "x_max", &x1)
-            && gst_structure_get_double (d, "y_max", &y1));
+        fail_unless (d != NULL && gst_structure_get_double (d, "x_min", &x0) &&
+                     gst_structure_get_double (d, "y_min", &y0) &&
+                     gst_structure_get_double (d, "x_max", &x1) &&
+                     gst_structure_get_double (d, "y_max", &y1));
         /* The random model also finds empty boxes on the frame's edge: the
          * tracker ignores those. */
         if (x1 <= x0 || y1 <= y0) {
@@ -416,8 +415,7 @@ GST_START_TEST (test_behind_ipgnetdetect)
         if (f == 0)
           g_array_append_val (ids0, id);
         else
-          fail_unless (n < ids0->len
-              && g_array_index (ids0, gint, n) == id,
+          fail_unless (n < ids0->len && g_array_index (ids0, gint, n) == id,
               "frame %u, object %u: id %d is not frame 0's", f, n, id);
         n++;
       }
@@ -439,8 +437,7 @@ GST_START_TEST (test_json_ids)
 {
   gchar *dir = g_dir_make_tmp ("ipgnettrack-XXXXXX", NULL);
   gchar *path = g_build_filename (dir, "out.jsonl", NULL);
-  gchar *desc = g_strdup_printf ("ipgnettrack ! ipgnetjson location=%s",
-      path);
+  gchar *desc = g_strdup_printf ("ipgnettrack ! ipgnetjson location=%s", path);
   GstHarness *h = gst_harness_new_parse (desc);
   gchar *text = NULL, **lines;
   guint f, x = 30;
@@ -457,14 +454,14 @@ GST_START_TEST (test_json_ids)
   fail_unless_equals_int (g_strv_length (lines), 5);
   fail_unless (strstr (lines[0], "\"id\"") == NULL, "%s", lines[0]);
   fail_unless (strstr (lines[1], "\"h\":24,\"id\":1,\"region_id\":0,"
-          "\"roi_type\":\"dog\"") != NULL, "%s", lines[1]);
+                                 "\"roi_type\":\"dog\"") != NULL,
+      "%s", lines[1]);
   fail_unless (strstr (lines[1], "tracked") == NULL, "%s", lines[1]);
   fail_unless (strstr (lines[3], "\"id\":1,") != NULL, "%s", lines[3]);
-  fail_unless (strstr (lines[3], "\"extra_params\":{\"tracked\":true}")
-      != NULL, "%s", lines[3]);
+  fail_unless (strstr (lines[3], "\"extra_params\":{\"tracked\":true}") != NULL,
+      "%s", lines[3]);
   /* The prediction's label comes from its roi_type. */
-  fail_unless (strstr (lines[3], "\"label\":\"dog\"") != NULL, "%s",
-      lines[3]);
+  fail_unless (strstr (lines[3], "\"label\":\"dog\"") != NULL, "%s", lines[3]);
   g_strfreev (lines);
   g_free (text);
   g_remove (path);
@@ -477,7 +474,7 @@ GST_START_TEST (test_json_ids)
 GST_END_TEST;
 
 static void
-check_double_range (GObjectClass * klass, const gchar * name, gdouble min,
+check_double_range (GObjectClass *klass, const gchar *name, gdouble min,
     gdouble max, gdouble def)
 {
   GParamSpec *p = g_object_class_find_property (klass, name);
@@ -489,8 +486,8 @@ check_double_range (GObjectClass * klass, const gchar * name, gdouble min,
 }
 
 static void
-check_uint_range (GObjectClass * klass, const gchar * name, guint min,
-    guint max, guint def)
+check_uint_range (GObjectClass *klass, const gchar *name, guint min, guint max,
+    guint def)
 {
   GParamSpec *p = g_object_class_find_property (klass, name);
 
@@ -526,8 +523,8 @@ GST_START_TEST (test_across_classes)
   gint pc;
 
   for (pc = 0; pc < 2; pc++) {
-    GstHarness *h = track_harness_new (pc ? "per-class=true" :
-        "per-class=false");
+    GstHarness *h =
+        track_harness_new (pc ? "per-class=true" : "per-class=false");
     guint f;
     Roi r[16];
 

@@ -19,8 +19,7 @@ static void test_iou(void) {
 // Greedy (cheapest pair first) takes (0,0) = 0.1 and then (1,1) = 0.9 is
 // over the limit: one match. The optimum matches both rows crosswise.
 static void test_greedy_is_wrong(void) {
-    const double cost[] = { 0.1, 0.2,
-                            0.15, 0.9 };
+    const double cost[] = { 0.1, 0.2, 0.15, 0.9 };
     int32_t rm[2], cm[2];
     check_int(ipg_track_assign(cost, 2, 2, 0.8, rm, cm), 0, "assign succeeds");
     check_int(rm[0], 1, "row 0 takes column 1, not its cheapest");
@@ -29,8 +28,7 @@ static void test_greedy_is_wrong(void) {
     check_int(cm[1], 0, "column 1 is row 0's");
 
     // Without a limit in play greedy also loses on the total: 1 + 10 > 2 + 2.
-    const double cost2[] = { 1, 2,
-                             2, 10 };
+    const double cost2[] = { 1, 2, 2, 10 };
     ipg_track_assign(cost2, 2, 2, 100.0, rm, cm);
     check(rm[0] == 1 && rm[1] == 0, "least total cost, not cheapest first");
 }
@@ -42,16 +40,15 @@ static void test_limits(void) {
     check(rm[0] == -1 && rm[1] == -1 && cm[0] == -1 && cm[1] == -1, "nothing matched above the limit");
 
     // Two cheap pairs beat one cheaper pair plus an unmatched row and column.
-    const double forbidden[] = { NAN, 0.3,
-                                 0.2, NAN };
+    const double forbidden[] = { NAN, 0.3, 0.2, NAN };
     ipg_track_assign(forbidden, 2, 2, 0.8, rm, cm);
     check(rm[0] == 1 && rm[1] == 0, "NaN entries are never matched");
 
-    const double wide[] = { 0.5, 0.1, 0.7 };  // 1 x 3
+    const double wide[] = { 0.5, 0.1, 0.7 };   // 1 x 3
     ipg_track_assign(wide, 1, 3, 0.8, rm, cm);
     check(rm[0] == 1 && cm[0] == -1 && cm[1] == 0 && cm[2] == -1, "one row, three columns");
 
-    const double tall[] = { 0.6, 0.2, 0.9 };  // 3 x 1
+    const double tall[] = { 0.6, 0.2, 0.9 };   // 3 x 1
     ipg_track_assign(tall, 3, 1, 0.8, rm, cm);
     check(cm[0] == 1 && rm[0] == -1 && rm[1] == 0 && rm[2] == -1, "three rows, one column");
 

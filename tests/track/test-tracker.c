@@ -16,7 +16,7 @@ static ipg_track_det_t det(float x, float y, float w, float h, float score, int3
 static ipg_tracker_t * make(int32_t min_hits, int32_t max_age) {
     ipg_track_params_t p = ipg_track_params_default();
     p.min_hits = min_hits;
-    p.max_age  = max_age;
+    p.max_age = max_age;
     ipg_tracker_t * t = NULL;
     if (ipg_track_init(&p, &t) != IPG_TRACK_OK) {
         return NULL;
@@ -34,7 +34,7 @@ static int32_t step1(ipg_tracker_t * t, ipg_track_det_t d) {
 static void test_params(void) {
     ipg_track_params_t p = ipg_track_params_default();
     ipg_tracker_t * t = NULL;
-    p.low_thresh = 0.7f;    // above track_thresh
+    p.low_thresh = 0.7f;   // above track_thresh
     check_int(ipg_track_init(&p, &t), IPG_TRACK_ERR_INVALID_ARG, "low_thresh above track_thresh is refused");
     p = ipg_track_params_default();
     p.min_hits = 0;
@@ -99,8 +99,8 @@ static void test_high_then_low(void) {
     ipg_tracker_t * t = make(2, 30);
     int32_t id = confirmed_track(t, 100, 100);
     ipg_track_det_t two[2] = {
-        det(101, 100, 20, 20, 0.3f, 0),    // low, IoU ~0.9 with the track
-        det(106, 100, 20, 20, 0.8f, 0),    // high, IoU ~0.54
+        det(101, 100, 20, 20, 0.3f, 0),   // low, IoU ~0.9 with the track
+        det(106, 100, 20, 20, 0.8f, 0),   // high, IoU ~0.54
     };
     int32_t ids[2];
     ipg_track_update(t, two, 2, ids);

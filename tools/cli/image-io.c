@@ -20,32 +20,31 @@
 // Files larger than this are refused before decoding (a 16384 x 16384 image
 // needs far less in any supported format except a 16-bit PNG without
 // compression, which is still under this).
-#define MAX_FILE_BYTES ((size_t)2 << 30)
+#define MAX_FILE_BYTES ((size_t) 2 << 30)
 
 #define PIXELS_ENV "IPGNET_MAX_PIXELS"
 // libpng's limits on ancillary chunks (iCCP, zTXt, ...): bytes per chunk and
 // chunks in all. A real image needs far less.
-#define PNG_CHUNK_MALLOC_MAX ((png_alloc_size_t)8000000)
+#define PNG_CHUNK_MALLOC_MAX ((png_alloc_size_t) 8000000)
 #define PNG_CHUNK_CACHE_MAX  1000
 
 // 0 until cli_image_set_max_pixels(): then the environment or the default.
 static uint64_t max_pixels_set;
 
 static int parse_pixels(const char * text, uint64_t * out) {
-    const uint64_t most = (uint64_t)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM;
+    const uint64_t most = (uint64_t) CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM;
     char * end = NULL;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (!text[0] || text[0] == '-' || end == text || *end != '\0' || errno != 0 || v < 1 || v > most)
-        return -1;
-    *out = (uint64_t)v;
+    if (!text[0] || text[0] == '-' || end == text || *end != '\0' || errno != 0 || v < 1 || v > most) return -1;
+    *out = (uint64_t) v;
     return 0;
 }
 
 int cli_image_set_max_pixels(const char * text, char * err, size_t err_size) {
     if (!text || parse_pixels(text, &max_pixels_set) != 0) {
         ipg_format_error(err, err_size, "invalid pixel limit '%s' (a count from 1 to %llu)", text ? text : "",
-                         (unsigned long long)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
+                         (unsigned long long) CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
         return -1;
     }
     return 0;
@@ -64,28 +63,26 @@ static int max_pixels(uint64_t * out, char * err, size_t err_size) {
     }
     if (parse_pixels(env, out) != 0) {
         ipg_format_error(err, err_size, PIXELS_ENV "='%s' is not a pixel count from 1 to %llu", env,
-                         (unsigned long long)CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
+                         (unsigned long long) CLI_IMAGE_MAX_DIM * CLI_IMAGE_MAX_DIM);
         return -1;
     }
     return 0;
 }
 
 void cli_image_free(cli_image_t * img) {
-    if (!img)
-        return;
+    if (!img) return;
     free(img->data);
     memset(img, 0, sizeof *img);
 }
 
-static int check_dims(long long w, long long h, const char * kind, const char * name,
-                      char * err, size_t err_size) {
+static int check_dims(long long w, long long h, const char * kind, const char * name, char * err, size_t err_size) {
     if (w <= 0 || h <= 0) {
         ipg_format_error_prefixed(err, err_size, name, "%s image has zero size (%lld x %lld)", kind, w, h);
         return -1;
     }
     if (w > CLI_IMAGE_MAX_DIM || h > CLI_IMAGE_MAX_DIM) {
-        ipg_format_error_prefixed(err, err_size, name, "%s image too large (%lld x %lld, at most %d x %d)",
-                kind, w, h, CLI_IMAGE_MAX_DIM, CLI_IMAGE_MAX_DIM);
+        ipg_format_error_prefixed(err, err_size, name, "%s image too large (%lld x %lld, at most %d x %d)", kind, w, h,
+                                  CLI_IMAGE_MAX_DIM, CLI_IMAGE_MAX_DIM);
         return -1;
     }
     uint64_t most = 0;
@@ -94,10 +91,11 @@ static int check_dims(long long w, long long h, const char * kind, const char * 
         ipg_format_error_prefixed(err, err_size, name, "%s", why);
         return -1;
     }
-    if ((uint64_t)w * (uint64_t)h > most) {
+    if ((uint64_t) w * (uint64_t) h > most) {
         ipg_format_error_prefixed(err, err_size, name,
-                "%s image too large (%lld x %lld is %" PRIu64 " pixels, more than the limit of %" PRIu64
-                "; see --max-pixels or " PIXELS_ENV ")", kind, w, h, (uint64_t)w * (uint64_t)h, most);
+                                  "%s image too large (%lld x %lld is %" PRIu64
+                                  " pixels, more than the limit of %" PRIu64 "; see --max-pixels or " PIXELS_ENV ")",
+                                  kind, w, h, (uint64_t) w * (uint64_t) h, most);
         return -1;
     }
     return 0;
@@ -128,8 +126,8 @@ static int tj_failure(tjhandle tj, const char * name, char * err, size_t err_siz
     return -1;
 }
 
-static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
-                       cli_image_t * out, char * err, size_t err_size) {
+static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name, cli_image_t * out, char * err,
+                       size_t err_size) {
     if (size > ULONG_MAX) {
         ipg_format_error_prefixed(err, err_size, name, "JPEG file too large");
         return -1;
@@ -140,7 +138,7 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
         return -1;
     }
     int w = 0, h = 0, subsamp = 0, colorspace = 0;
-    if (tjDecompressHeader3(tj, bytes, (unsigned long)size, &w, &h, &subsamp, &colorspace) != 0) {
+    if (tjDecompressHeader3(tj, bytes, (unsigned long) size, &w, &h, &subsamp, &colorspace) != 0) {
         tj_failure(tj, name, err, err_size);
         tjDestroy(tj);
         return -1;
@@ -148,7 +146,8 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
     if (w == 0 && h == 0) {
         // libjpeg reached the end of the data before a frame header (it
         // takes the file for a tables-only stream).
-        ipg_format_error_prefixed(err, err_size, name, "truncated JPEG data (no frame header before the end of the file)");
+        ipg_format_error_prefixed(err, err_size, name,
+                                  "truncated JPEG data (no frame header before the end of the file)");
         tjDestroy(tj);
         return -1;
     }
@@ -157,7 +156,7 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
         return -1;
     }
     int cmyk = (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK);
-    size_t npix = (size_t)w * (size_t)h;
+    size_t npix = (size_t) w * (size_t) h;
     uint8_t * buf = malloc(npix * (cmyk ? 4 : 3));
     if (!buf) {
         ipg_format_error_prefixed(err, err_size, name, "out of memory for a %d x %d image", w, h);
@@ -169,8 +168,8 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
     // it as an error. TJFLAG_LIMITSCANS refuses a progressive JPEG of more
     // than 500 scans: each scan re-reads every coefficient, so a small file
     // of many scans costs minutes (issue 18).
-    if (tjDecompress2(tj, bytes, (unsigned long)size, buf, w, 0, h,
-                      cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
+    if (tjDecompress2(tj, bytes, (unsigned long) size, buf, w, 0, h, cmyk ? TJPF_CMYK : TJPF_RGB, TJFLAG_LIMITSCANS) !=
+        0) {
         tj_failure(tj, name, err, err_size);
         free(buf);
         tjDestroy(tj);
@@ -183,15 +182,14 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
         uint8_t * d = buf;
         const uint8_t * s = buf;
         for (size_t i = 0; i < npix; i++, s += 4, d += 3) {
-            int nk = s[3];                       // 255 - K
+            int nk = s[3];   // 255 - K
             for (int c = 0; c < 3; c++) {
                 int v = nk - muldiv255(255 - s[c], nk);
-                d[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                d[c] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
             }
         }
         uint8_t * shrunk = realloc(buf, npix * 3);
-        if (shrunk)
-            buf = shrunk;
+        if (shrunk) buf = shrunk;
     }
     out->width = w;
     out->height = h;
@@ -204,10 +202,10 @@ static int decode_jpeg(const uint8_t * bytes, size_t size, const char * name,
 
 typedef struct {
     const uint8_t * data;
-    size_t          size;
-    size_t          pos;
-    int             truncated;
-    char            msg[256];
+    size_t size;
+    size_t pos;
+    int truncated;
+    char msg[256];
 } png_src_t;
 
 static void png_on_error(png_structp png, png_const_charp msg) {
@@ -219,8 +217,8 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 }
 
 static void png_on_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;        // ancillary-chunk trouble: harmless for the pixels
+    (void) png;
+    (void) msg;   // ancillary-chunk trouble: harmless for the pixels
 }
 
 static void png_read_mem(png_structp png, png_bytep dst, size_t n) {
@@ -234,11 +232,11 @@ static void png_read_mem(png_structp png, png_bytep dst, size_t n) {
 }
 
 static uint32_t be32(const uint8_t * b) {
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
 }
 
-static int decode_png(const uint8_t * bytes, size_t size, const char * name,
-                      cli_image_t * out, char * err, size_t err_size) {
+static int decode_png(const uint8_t * bytes, size_t size, const char * name, cli_image_t * out, char * err,
+                      size_t err_size) {
     // The size from IHDR (the first chunk) before libpng starts, so a too
     // large image gets the same message as in the other formats; libpng
     // reports a missing or malformed IHDR itself.
@@ -246,8 +244,7 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
         check_dims(be32(bytes + 16), be32(bytes + 20), "PNG", name, err, err_size) != 0)
         return -1;
     png_src_t src = { .data = bytes, .size = size, .pos = 0, .truncated = 0, .msg = "" };
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src,
-                                             png_on_error, png_on_warning);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
     if (!png) {
         ipg_format_error_prefixed(err, err_size, name, "cannot initialise the PNG decoder");
         return -1;
@@ -267,8 +264,7 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
         free(rows);
         free(pix);
         png_destroy_read_struct(&png, &info, NULL);
-        if (dims_bad)
-            return -1;      // message already written
+        if (dims_bad) return -1;   // message already written
         if (src.truncated)
             ipg_format_error_prefixed(err, err_size, name, "truncated PNG data (%s)", src.msg);
         else
@@ -291,29 +287,23 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
         dims_bad = 1;
         png_longjmp(png, 1);
     }
-    if (color_type == PNG_COLOR_TYPE_PALETTE)
-        png_set_palette_to_rgb(png);
-    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8)
-        png_set_expand_gray_1_2_4_to_8(png);
-    if (bit_depth == 16)
-        png_set_strip_16(png);              // keep the high byte, as Pillow
-    if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
-        png_set_gray_to_rgb(png);
-    (void)png_set_interlace_handling(png);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (bit_depth == 16) png_set_strip_16(png);   // keep the high byte, as Pillow
+    if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    (void) png_set_interlace_handling(png);
     png_read_update_info(png, info);
 
     int channels = png_get_channels(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
     if (png_get_bit_depth(png, info) != 8 || (channels != 3 && channels != 4) ||
-        rowbytes != (size_t)w * (size_t)channels)
+        rowbytes != (size_t) w * (size_t) channels)
         png_error(png, "unsupported pixel layout after conversion");
 
     pix = malloc(rowbytes * h);
     rows = malloc(sizeof(png_bytep) * h);
-    if (!pix || !rows)
-        png_error(png, "out of memory");
-    for (png_uint_32 y = 0; y < h; y++)
-        rows[y] = pix + (size_t)y * rowbytes;
+    if (!pix || !rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = pix + (size_t) y * rowbytes;
     png_read_image(png, rows);
     png_read_end(png, NULL);
 
@@ -323,7 +313,7 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
     pix = NULL;
     png_destroy_read_struct(&png, &info, NULL);
 
-    size_t npix = (size_t)w * h;
+    size_t npix = (size_t) w * h;
     if (channels == 4) {
         // Drop alpha (no compositing), in place.
         for (size_t i = 0; i < npix; i++) {
@@ -332,12 +322,11 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
             data[3 * i + 2] = data[4 * i + 2];
         }
         uint8_t * shrunk = realloc(data, npix * 3);
-        if (shrunk)
-            data = shrunk;
+        if (shrunk) data = shrunk;
     }
-    out->width = (int32_t)w;
-    out->height = (int32_t)h;
-    out->stride = 3 * (int32_t)w;
+    out->width = (int32_t) w;
+    out->height = (int32_t) h;
+    out->stride = 3 * (int32_t) w;
     out->data = data;
     return 0;
 }
@@ -349,38 +338,33 @@ static int decode_png(const uint8_t * bytes, size_t size, const char * name,
 static long long pnm_number(const uint8_t * b, size_t size, size_t * pos) {
     size_t p = *pos;
     for (;;) {
-        if (p >= size)
-            return -1;
+        if (p >= size) return -1;
         if (b[p] == '#') {
-            while (p < size && b[p] != '\n' && b[p] != '\r')
-                p++;
-        } else if (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r' ||
-                   b[p] == '\v' || b[p] == '\f') {
+            while (p < size && b[p] != '\n' && b[p] != '\r') p++;
+        } else if (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r' || b[p] == '\v' || b[p] == '\f') {
             p++;
         } else {
             break;
         }
     }
-    if (b[p] < '0' || b[p] > '9')
-        return -3;
+    if (b[p] < '0' || b[p] > '9') return -3;
     long long v = 0;
     while (p < size && b[p] >= '0' && b[p] <= '9') {
         v = v * 10 + (b[p] - '0');
-        if (v > 1000000000LL)
-            return -2;
+        if (v > 1000000000LL) return -2;
         p++;
     }
     *pos = p;
     return v;
 }
 
-static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
-                      cli_image_t * out, char * err, size_t err_size) {
-    char kind = (char)bytes[1];
+static int decode_pnm(const uint8_t * bytes, size_t size, const char * name, cli_image_t * out, char * err,
+                      size_t err_size) {
+    char kind = (char) bytes[1];
     if (kind != '5' && kind != '6') {
         ipg_format_error_prefixed(err, err_size, name,
-                "unsupported PNM variant P%c (only binary PGM P5 and PPM P6 with maxval 255)",
-                (kind >= 0x20 && kind < 0x7f) ? kind : '?');
+                                  "unsupported PNM variant P%c (only binary PGM P5 and PPM P6 with maxval 255)",
+                                  (kind >= 0x20 && kind < 0x7f) ? kind : '?');
         return -1;
     }
     const char * fmt = kind == '6' ? "PPM" : "PGM";
@@ -394,7 +378,7 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
         }
         if (v[i] < 0) {
             ipg_format_error_prefixed(err, err_size, name, "malformed %s header%s", fmt,
-                    v[i] == -2 ? " (number too large)" : "");
+                                      v[i] == -2 ? " (number too large)" : "");
             return -1;
         }
     }
@@ -407,20 +391,19 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
         ipg_format_error_prefixed(err, err_size, name, "truncated %s data (no pixels)", fmt);
         return -1;
     }
-    if (!(bytes[pos] == ' ' || bytes[pos] == '\t' || bytes[pos] == '\n' || bytes[pos] == '\r' ||
-          bytes[pos] == '\v' || bytes[pos] == '\f')) {
+    if (!(bytes[pos] == ' ' || bytes[pos] == '\t' || bytes[pos] == '\n' || bytes[pos] == '\r' || bytes[pos] == '\v' ||
+          bytes[pos] == '\f')) {
         ipg_format_error_prefixed(err, err_size, name, "malformed %s header", fmt);
         return -1;
     }
     pos++;
-    if (check_dims(v[0], v[1], fmt, name, err, err_size) != 0)
-        return -1;
-    size_t w = (size_t)v[0], h = (size_t)v[1];
+    if (check_dims(v[0], v[1], fmt, name, err, err_size) != 0) return -1;
+    size_t w = (size_t) v[0], h = (size_t) v[1];
     size_t ch = kind == '6' ? 3 : 1;
     size_t need = w * h * ch;
     if (size - pos < need) {
-        ipg_format_error_prefixed(err, err_size, name, "truncated %s data (%zu of %zu pixel bytes)", fmt,
-                size - pos, need);
+        ipg_format_error_prefixed(err, err_size, name, "truncated %s data (%zu of %zu pixel bytes)", fmt, size - pos,
+                                  need);
         return -1;
     }
     uint8_t * data = malloc(w * h * 3);
@@ -432,12 +415,11 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
     if (ch == 3) {
         memcpy(data, s, need);
     } else {
-        for (size_t i = 0; i < w * h; i++)
-            data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = s[i];
+        for (size_t i = 0; i < w * h; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = s[i];
     }
-    out->width = (int32_t)w;
-    out->height = (int32_t)h;
-    out->stride = 3 * (int32_t)w;
+    out->width = (int32_t) w;
+    out->height = (int32_t) h;
+    out->stride = 3 * (int32_t) w;
     out->data = data;
     return 0;
 }
@@ -446,12 +428,10 @@ static int decode_pnm(const uint8_t * bytes, size_t size, const char * name,
 
 static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
-int cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
-                     cli_image_t * out, char * err, size_t err_size) {
-    if (err && err_size)
-        err[0] = '\0';
-    if (!name)
-        name = "(image)";
+int cli_image_decode(const uint8_t * bytes, size_t size, const char * name, cli_image_t * out, char * err,
+                     size_t err_size) {
+    if (err && err_size) err[0] = '\0';
+    if (!name) name = "(image)";
     if (!out) {
         ipg_format_error_prefixed(err, err_size, name, "no output image");
         return -1;
@@ -461,8 +441,7 @@ int cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
         ipg_format_error_prefixed(err, err_size, name, "empty file");
         return -1;
     }
-    if (size >= 2 && bytes[0] == 0xff && bytes[1] == 0xd8)
-        return decode_jpeg(bytes, size, name, out, err, err_size);
+    if (size >= 2 && bytes[0] == 0xff && bytes[1] == 0xd8) return decode_jpeg(bytes, size, name, out, err, err_size);
     size_t cmp = size < sizeof png_sig ? size : sizeof png_sig;
     if (cmp >= 4 && memcmp(bytes, png_sig, cmp) == 0) {
         if (size < sizeof png_sig + 8) {
@@ -478,18 +457,15 @@ int cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
 }
 
 int cli_image_load(const char * path, cli_image_t * out, char * err, size_t err_size) {
-    if (err && err_size)
-        err[0] = '\0';
-    if (out)
-        memset(out, 0, sizeof *out);
+    if (err && err_size) err[0] = '\0';
+    if (out) memset(out, 0, sizeof *out);
     if (!path || !*path) {
         ipg_format_error_prefixed(err, err_size, "(no path)", "no file name given");
         return -1;
     }
     uint8_t * buf = NULL;
     size_t len = 0;
-    if (ipg_file_read(path, MAX_FILE_BYTES, &buf, &len, err, err_size) != IPG_OK)
-        return -1;
+    if (ipg_file_read(path, MAX_FILE_BYTES, &buf, &len, err, err_size) != IPG_OK) return -1;
     int rc = cli_image_decode(buf, len, path, out, err, err_size);
     free(buf);
     return rc;

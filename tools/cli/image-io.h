@@ -25,13 +25,13 @@ extern "C" {
 // cli_image_set_max_pixels() (ipgnet-detect --max-pixels) overrides both.
 // Progressive JPEGs are also limited to 500 scans (TurboJPEG's
 // TJFLAG_LIMITSCANS), and PNG ancillary chunks to 8 MB each, 1000 in all.
-#define CLI_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)8192 * 8192)
+#define CLI_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t) 8192 * 8192)
 
 typedef struct {
-    int32_t   width;
-    int32_t   height;
-    int32_t   stride;     // bytes from one row to the next: always 3 * width
-    uint8_t * data;       // height * stride bytes, R G B per pixel
+    int32_t width;
+    int32_t height;
+    int32_t stride;   // bytes from one row to the next: always 3 * width
+    uint8_t * data;   // height * stride bytes, R G B per pixel
 } cli_image_t;
 
 // Decodes `path` into `out` (which the caller then frees with
@@ -46,15 +46,15 @@ typedef struct {
 // error. PNG palette, grayscale, low and 16-bit depths are converted to 8-bit
 // RGB (16-bit keeps the high byte); alpha is dropped without compositing.
 // PPM (P6) and PGM (P5) must have maxval 255.
-int  cli_image_load(const char * path, cli_image_t * out, char * err, size_t err_size);
+int cli_image_load(const char * path, cli_image_t * out, char * err, size_t err_size);
 
 // Same, from a buffer in memory; `name` is only used in messages.
-int  cli_image_decode(const uint8_t * bytes, size_t size, const char * name,
-                      cli_image_t * out, char * err, size_t err_size);
+int cli_image_decode(const uint8_t * bytes, size_t size, const char * name, cli_image_t * out, char * err,
+                     size_t err_size);
 
 // Sets the pixel-count limit from `text`, a decimal count in 1 ..
 // CLI_IMAGE_MAX_DIM^2. Returns 0, or -1 with a message naming the value.
-int  cli_image_set_max_pixels(const char * text, char * err, size_t err_size);
+int cli_image_set_max_pixels(const char * text, char * err, size_t err_size);
 
 // Frees the pixels and zeroes *img. Safe on a zeroed or already freed image.
 void cli_image_free(cli_image_t * img);
@@ -63,4 +63,4 @@ void cli_image_free(cli_image_t * img);
 }
 #endif
 
-#endif // IPGNET_IMAGE_IO_H
+#endif   // IPGNET_IMAGE_IO_H

@@ -32,66 +32,61 @@
 #define MAX_DETS 4096
 
 static void usage(FILE * f) {
-    fprintf(f,
-        "Usage: " PROG " -m MODEL [OPTION]... IMAGE...\n"
-        "       " PROG " --list-devices\n"
-        "Detect objects in JPEG, PNG or PPM/PGM images with an IPG-Net model.\n"
-        "\n"
-        "  -m, --model FILE         model file (ipgnet .safetensors); required\n"
-        "  -d, --device D           OpenCL device: auto (default), gpu, cpu, an index\n"
-        "                           from --list-devices, or PLATFORM:DEVICE\n"
-        "  -t, --threshold T        report detections with score >= T, T in [0, 1]\n"
-        "                           (default 0.5)\n"
-        "  -j, --json               one JSON object per image (JSON Lines) on stdout\n"
-        "  -l, --list-devices       list the OpenCL devices and exit\n"
-        "      --dump-stages FILE   write every stage tensor of the network to FILE\n"
-        "                           (safetensors; exactly one IMAGE)\n"
-        "      --input-size WxH     network input size (multiples of 32; default:\n"
-        "                           the model's)\n"
-        "      --tile WxH           tiled inference: cut each image into overlapping\n"
-        "                           WxH tiles (image pixels), each letterboxed to the\n"
-        "                           network input, merged across tiles (SAHI's slicing)\n"
-        "      --tile-overlap F     fraction of a tile shared with its neighbour,\n"
-        "                           0..0.9 (default 0.2)\n"
-        "      --no-full-frame      no full-image pass beside the tiles\n"
-        "      --tile-merge M       nmm (merge matched boxes, default) or nms\n"
-        "      --tile-match-metric M  ios (intersection over the smaller box, default)\n"
-        "                           or iou\n"
-        "      --tile-match-threshold T  boxes of one label matching by more merge\n"
-        "                           (default 0.5)\n"
-        "      --max-tiles N        refuse an image needing more tiles (default 64)\n"
-        "      --bench N            time N inferences of the first IMAGE after one\n"
-        "                           warm-up; prints startup_ms= (load, context,\n"
-        "                           prepare, first frame) and, last, median_ms=<float>\n"
-        "      --profile            with --bench: device time per layer group\n"
-        "      --max-pixels N       refuse images of more than N pixels (width x\n"
-        "                           height), from their headers, before decoding;\n"
-        "                           default 67108864 (8192 x 8192), or the\n"
-        "                           environment variable IPGNET_MAX_PIXELS\n"
-        "  -h, --help               show this help and exit\n"
-        "\n"
-        "Text output: one line per detection, 'IMAGE: LABEL SCORE [x1, y1, x2, y2]',\n"
-        "or 'IMAGE: no detections'. Boxes are in image pixels. With --tile, each JSON\n"
-        "detection also has \"tile\" (-1: the full-image pass) and \"scale\".\n"
-        "Exit status: 0 all images processed, 1 some image failed, 2 usage error,\n"
-        "bad model or no device.\n");
+    fprintf(f, "Usage: " PROG " -m MODEL [OPTION]... IMAGE...\n"
+               "       " PROG " --list-devices\n"
+               "Detect objects in JPEG, PNG or PPM/PGM images with an IPG-Net model.\n"
+               "\n"
+               "  -m, --model FILE         model file (ipgnet .safetensors); required\n"
+               "  -d, --device D           OpenCL device: auto (default), gpu, cpu, an index\n"
+               "                           from --list-devices, or PLATFORM:DEVICE\n"
+               "  -t, --threshold T        report detections with score >= T, T in [0, 1]\n"
+               "                           (default 0.5)\n"
+               "  -j, --json               one JSON object per image (JSON Lines) on stdout\n"
+               "  -l, --list-devices       list the OpenCL devices and exit\n"
+               "      --dump-stages FILE   write every stage tensor of the network to FILE\n"
+               "                           (safetensors; exactly one IMAGE)\n"
+               "      --input-size WxH     network input size (multiples of 32; default:\n"
+               "                           the model's)\n"
+               "      --tile WxH           tiled inference: cut each image into overlapping\n"
+               "                           WxH tiles (image pixels), each letterboxed to the\n"
+               "                           network input, merged across tiles (SAHI's slicing)\n"
+               "      --tile-overlap F     fraction of a tile shared with its neighbour,\n"
+               "                           0..0.9 (default 0.2)\n"
+               "      --no-full-frame      no full-image pass beside the tiles\n"
+               "      --tile-merge M       nmm (merge matched boxes, default) or nms\n"
+               "      --tile-match-metric M  ios (intersection over the smaller box, default)\n"
+               "                           or iou\n"
+               "      --tile-match-threshold T  boxes of one label matching by more merge\n"
+               "                           (default 0.5)\n"
+               "      --max-tiles N        refuse an image needing more tiles (default 64)\n"
+               "      --bench N            time N inferences of the first IMAGE after one\n"
+               "                           warm-up; prints startup_ms= (load, context,\n"
+               "                           prepare, first frame) and, last, median_ms=<float>\n"
+               "      --profile            with --bench: device time per layer group\n"
+               "      --max-pixels N       refuse images of more than N pixels (width x\n"
+               "                           height), from their headers, before decoding;\n"
+               "                           default 67108864 (8192 x 8192), or the\n"
+               "                           environment variable IPGNET_MAX_PIXELS\n"
+               "  -h, --help               show this help and exit\n"
+               "\n"
+               "Text output: one line per detection, 'IMAGE: LABEL SCORE [x1, y1, x2, y2]',\n"
+               "or 'IMAGE: no detections'. Boxes are in image pixels. With --tile, each JSON\n"
+               "detection also has \"tile\" (-1: the full-image pass) and \"scale\".\n"
+               "Exit status: 0 all images processed, 1 some image failed, 2 usage error,\n"
+               "bad model or no device.\n");
 }
 
 // ---- JSON output -------------------------------------------------------------
 
-static void json_file_sink(void * ud, const char * bytes, size_t n) {
-    fwrite(bytes, 1, n, ud);
-}
+static void json_file_sink(void * ud, const char * bytes, size_t n) { fwrite(bytes, 1, n, ud); }
 
 // Writes s as a JSON string the way Python's json.dumps() does (ensure_ascii),
 // the bytes of a file name that is not UTF-8 as os.fsdecode() decodes them.
-static void json_string(FILE * f, const char * s) {
-    ipg_json_write_string(s, strlen(s), true, json_file_sink, f);
-}
+static void json_string(FILE * f, const char * s) { ipg_json_write_string(s, strlen(s), true, json_file_sink, f); }
 
 static void json_number(FILE * f, const char * fmt, float v) {
     if (isfinite(v))
-        fprintf(f, fmt, (double)v);
+        fprintf(f, fmt, (double) v);
     else
         fputs("null", f);
 }
@@ -100,7 +95,7 @@ static void print_json(const ipg_model_t * model, const char * path, const cli_i
                        const ipg_detection_t * dets, int32_t n, int tiled) {
     fputs("{\"image\": ", stdout);
     json_string(stdout, path);
-    printf(", \"width\": %d, \"height\": %d, \"detections\": [", (int)img->width, (int)img->height);
+    printf(", \"width\": %d, \"height\": %d, \"detections\": [", (int) img->width, (int) img->height);
     for (int32_t i = 0; i < n; i++) {
         const ipg_detection_t * d = &dets[i];
         const char * label = ipg_model_label(model, d->label);
@@ -109,18 +104,17 @@ static void print_json(const ipg_model_t * model, const char * path, const cli_i
             json_string(stdout, label);
         else
             fputs("null", stdout);
-        printf(", \"label_id\": %d, \"score\": ", (int)d->label);
+        printf(", \"label_id\": %d, \"score\": ", (int) d->label);
         json_number(stdout, "%.6f", d->score);
         fputs(", \"box\": [", stdout);
         const float box[4] = { d->x1, d->y1, d->x2, d->y2 };
         for (int k = 0; k < 4; k++) {
-            if (k)
-                fputs(", ", stdout);
+            if (k) fputs(", ", stdout);
             json_number(stdout, "%.3f", box[k]);
         }
         fputc(']', stdout);
         if (tiled) {
-            printf(", \"tile\": %d, \"scale\": ", (int)d->tile);
+            printf(", \"tile\": %d, \"scale\": ", (int) d->tile);
             json_number(stdout, "%.9g", d->scale);
         }
         fputc('}', stdout);
@@ -128,8 +122,7 @@ static void print_json(const ipg_model_t * model, const char * path, const cli_i
     fputs("]}\n", stdout);
 }
 
-static void print_text(const ipg_model_t * model, const char * path,
-                       const ipg_detection_t * dets, int32_t n) {
+static void print_text(const ipg_model_t * model, const char * path, const ipg_detection_t * dets, int32_t n) {
     if (n == 0) {
         printf("%s: no detections\n", path);
         return;
@@ -139,20 +132,30 @@ static void print_text(const ipg_model_t * model, const char * path,
         const char * label = ipg_model_label(model, d->label);
         if (label) {
             printf("%s: ", path);
-            for (const unsigned char * c = (const unsigned char *)label; *c; c++)
+            for (const unsigned char * c = (const unsigned char *) label; *c; c++)
                 putchar(*c < 0x20 || *c == 0x7f ? '?' : *c);   // keep one line
         } else
-            printf("%s: #%d", path, (int)d->label);
-        printf(" %.2f [%.1f, %.1f, %.1f, %.1f]\n", (double)d->score, (double)d->x1,
-               (double)d->y1, (double)d->x2, (double)d->y2);
+            printf("%s: #%d", path, (int) d->label);
+        printf(" %.2f [%.1f, %.1f, %.1f, %.1f]\n", (double) d->score, (double) d->x1, (double) d->y1, (double) d->x2,
+               (double) d->y2);
     }
 }
 
 // ---- main --------------------------------------------------------------------
 
 enum {
-    OPT_DUMP_STAGES = 0x100, OPT_BENCH, OPT_PROFILE, OPT_INPUT_SIZE, OPT_MAX_PIXELS,
-    OPT_TILE, OPT_TILE_OVERLAP, OPT_NO_FULL_FRAME, OPT_TILE_MERGE, OPT_TILE_METRIC, OPT_TILE_THRESHOLD, OPT_MAX_TILES,
+    OPT_DUMP_STAGES = 0x100,
+    OPT_BENCH,
+    OPT_PROFILE,
+    OPT_INPUT_SIZE,
+    OPT_MAX_PIXELS,
+    OPT_TILE,
+    OPT_TILE_OVERLAP,
+    OPT_NO_FULL_FRAME,
+    OPT_TILE_MERGE,
+    OPT_TILE_METRIC,
+    OPT_TILE_THRESHOLD,
+    OPT_MAX_TILES,
 };
 
 // A number option's value: the whole argument parsed, else 0.
@@ -169,19 +172,18 @@ static double now_ms(void) {
 }
 
 static int cmp_double(const void * a, const void * b) {
-    double x = *(const double *)a, y = *(const double *)b;
+    double x = *(const double *) a, y = *(const double *) b;
     return (x > y) - (x < y);
 }
 
 // Steady-state timing: preprocessing to detections, the frame already in
 // host memory. Prints one line per run and a summary ending in median_ms.
-static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile,
-                 ipg_detection_t * dets, double startup_ms) {
+static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile, ipg_detection_t * dets,
+                 double startup_ms) {
     ipg_frame_t frame = { .data = img->data, .stride = img->stride };
     int32_t n = 0;
-    double * ms = malloc((size_t)runs * sizeof *ms);
-    if (!ms)
-        return 2;
+    double * ms = malloc((size_t) runs * sizeof *ms);
+    if (!ms) return 2;
     double t_first = now_ms();
     if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {   // warm-up
         fprintf(stderr, PROG ": %s\n", ipg_ctx_last_error(ctx));
@@ -197,9 +199,9 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
             return 1;
         }
         ms[i] = now_ms() - t0;
-        printf("run %d: %.3f ms, %d detections\n", i, ms[i], (int)n);
+        printf("run %d: %.3f ms, %d detections\n", i, ms[i], (int) n);
     }
-    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    qsort(ms, (size_t) runs, sizeof *ms, cmp_double);
     double median = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
     double gflop = ipg_ctx_gflop(ctx);
     if (profile) {
@@ -208,8 +210,7 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
         fputs(report, stdout);
     }
     printf("device=%s\n", ipg_ctx_device_name(ctx));
-    printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop,
-           gflop / (median * 1e-3), ms[0]);
+    printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop, gflop / (median * 1e-3), ms[0]);
     // model load + context (device, program build) + prepare + first frame
     printf("startup_ms=%.1f\n", startup_ms);
     printf("median_ms=%.3f\n", median);
@@ -220,9 +221,8 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
 static int parse_threshold(const char * s, float * out) {
     char * end = NULL;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
-        return -1;
-    *out = (float)v;
+    if (end == s || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0) return -1;
+    *out = (float) v;
     return 0;
 }
 
@@ -246,32 +246,31 @@ static int list_devices(void) {
         return 2;
     }
     fputs(buf, stdout);
-    if (buf[0] && buf[strlen(buf) - 1] != '\n')
-        fputc('\n', stdout);
+    if (buf[0] && buf[strlen(buf) - 1] != '\n') fputc('\n', stdout);
     free(buf);
     return 0;
 }
 
 int main(int argc, char ** argv) {
     static const struct option longopts[] = {
-        { "model",        required_argument, NULL, 'm' },
-        { "device",       required_argument, NULL, 'd' },
-        { "threshold",    required_argument, NULL, 't' },
-        { "json",         no_argument,       NULL, 'j' },
-        { "list-devices", no_argument,       NULL, 'l' },
-        { "dump-stages",  required_argument, NULL, OPT_DUMP_STAGES },
-        { "bench",        required_argument, NULL, OPT_BENCH },
-        { "profile",      no_argument,       NULL, OPT_PROFILE },
-        { "input-size",   required_argument, NULL, OPT_INPUT_SIZE },
-        { "max-pixels",   required_argument, NULL, OPT_MAX_PIXELS },
-        { "tile",         required_argument, NULL, OPT_TILE },
+        { "model", required_argument, NULL, 'm' },
+        { "device", required_argument, NULL, 'd' },
+        { "threshold", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },
+        { "list-devices", no_argument, NULL, 'l' },
+        { "dump-stages", required_argument, NULL, OPT_DUMP_STAGES },
+        { "bench", required_argument, NULL, OPT_BENCH },
+        { "profile", no_argument, NULL, OPT_PROFILE },
+        { "input-size", required_argument, NULL, OPT_INPUT_SIZE },
+        { "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
+        { "tile", required_argument, NULL, OPT_TILE },
         { "tile-overlap", required_argument, NULL, OPT_TILE_OVERLAP },
-        { "no-full-frame", no_argument,      NULL, OPT_NO_FULL_FRAME },
-        { "tile-merge",   required_argument, NULL, OPT_TILE_MERGE },
+        { "no-full-frame", no_argument, NULL, OPT_NO_FULL_FRAME },
+        { "tile-merge", required_argument, NULL, OPT_TILE_MERGE },
         { "tile-match-metric", required_argument, NULL, OPT_TILE_METRIC },
         { "tile-match-threshold", required_argument, NULL, OPT_TILE_THRESHOLD },
-        { "max-tiles",    required_argument, NULL, OPT_MAX_TILES },
-        { "help",         no_argument,       NULL, 'h' },
+        { "max-tiles", required_argument, NULL, OPT_MAX_TILES },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char * model_path = NULL;
@@ -286,98 +285,98 @@ int main(int argc, char ** argv) {
     int opt;
     while ((opt = getopt_long(argc, argv, "m:d:t:jlh", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'm': model_path = optarg; break;
-        case 'd': device = optarg; break;
-        case 't':
-            if (parse_threshold(optarg, &threshold) != 0) {
-                fprintf(stderr, PROG ": invalid threshold '%s' (a number in [0, 1])\n", optarg);
-                usage(stderr);
-                return 2;
+            case 'm': model_path = optarg; break;
+            case 'd': device = optarg; break;
+            case 't':
+                if (parse_threshold(optarg, &threshold) != 0) {
+                    fprintf(stderr, PROG ": invalid threshold '%s' (a number in [0, 1])\n", optarg);
+                    usage(stderr);
+                    return 2;
+                }
+                break;
+            case 'j': json = 1; break;
+            case 'l': want_list = 1; break;
+            case OPT_DUMP_STAGES: dump_path = optarg; break;
+            case OPT_BENCH: {
+                char * end = NULL;
+                long v = strtol(optarg, &end, 10);
+                if (end == optarg || *end != '\0' || v < 1 || v > 100000) {
+                    fprintf(stderr, PROG ": invalid --bench count '%s' (1..100000)\n", optarg);
+                    return 2;
+                }
+                bench_runs = (int) v;
+                break;
             }
-            break;
-        case 'j': json = 1; break;
-        case 'l': want_list = 1; break;
-        case OPT_DUMP_STAGES: dump_path = optarg; break;
-        case OPT_BENCH: {
-            char * end = NULL;
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || v < 1 || v > 100000) {
-                fprintf(stderr, PROG ": invalid --bench count '%s' (1..100000)\n", optarg);
-                return 2;
+            case OPT_PROFILE: profile = 1; break;
+            case OPT_INPUT_SIZE: {
+                char why[128] = "expected WxH";
+                if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
+                    ipg_check_input_size(in_w, in_h, why, sizeof why) != IPG_OK) {
+                    fprintf(stderr, PROG ": invalid --input-size '%s' (%s)\n", optarg, why);
+                    return 2;
+                }
+                break;
             }
-            bench_runs = (int)v;
-            break;
-        }
-        case OPT_PROFILE: profile = 1; break;
-        case OPT_INPUT_SIZE: {
-            char why[128] = "expected WxH";
-            if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
-                ipg_check_input_size(in_w, in_h, why, sizeof why) != IPG_OK) {
-                fprintf(stderr, PROG ": invalid --input-size '%s' (%s)\n", optarg, why);
-                return 2;
+            case OPT_MAX_PIXELS: {
+                char why[160];
+                if (cli_image_set_max_pixels(optarg, why, sizeof why) != 0) {
+                    fprintf(stderr, PROG ": %s\n", why);
+                    return 2;
+                }
+                break;
             }
-            break;
-        }
-        case OPT_MAX_PIXELS: {
-            char why[160];
-            if (cli_image_set_max_pixels(optarg, why, sizeof why) != 0) {
-                fprintf(stderr, PROG ": %s\n", why);
-                return 2;
+            case OPT_TILE: {
+                char tail;
+                if (sscanf(optarg, "%dx%d%c", &tiling.tile_width, &tiling.tile_height, &tail) != 2 ||
+                    tiling.tile_width < 1 || tiling.tile_height < 1) {
+                    fprintf(stderr, PROG ": invalid --tile '%s' (expected WxH in image pixels, e.g. 512x512)\n",
+                            optarg);
+                    return 2;
+                }
+                break;
             }
-            break;
-        }
-        case OPT_TILE: {
-            char tail;
-            if (sscanf(optarg, "%dx%d%c", &tiling.tile_width, &tiling.tile_height, &tail) != 2 ||
-                tiling.tile_width < 1 || tiling.tile_height < 1) {
-                fprintf(stderr, PROG ": invalid --tile '%s' (expected WxH in image pixels, e.g. 512x512)\n", optarg);
-                return 2;
-            }
-            break;
-        }
-        case OPT_TILE_OVERLAP:
-            if (!parse_double(optarg, &number)) {
-                fprintf(stderr, PROG ": invalid --tile-overlap '%s' (a number in 0..0.9)\n", optarg);
-                return 2;
-            }
-            tiling.overlap = number;
-            break;
-        case OPT_NO_FULL_FRAME: tiling.full_frame = 0; break;
-        case OPT_TILE_MERGE:
-            if (ipg_tile_merge_parse(optarg) < 0) {
-                fprintf(stderr, PROG ": invalid --tile-merge '%s' (nmm or nms)\n", optarg);
-                return 2;
-            }
-            tiling.merge = (ipg_tile_merge_t)ipg_tile_merge_parse(optarg);
-            break;
-        case OPT_TILE_METRIC:
-            if (ipg_tile_metric_parse(optarg) < 0) {
-                fprintf(stderr, PROG ": invalid --tile-match-metric '%s' (ios or iou)\n", optarg);
-                return 2;
-            }
-            tiling.match_metric = (ipg_tile_metric_t)ipg_tile_metric_parse(optarg);
-            break;
-        case OPT_TILE_THRESHOLD:
-            if (!parse_double(optarg, &number)) {
-                fprintf(stderr, PROG ": invalid --tile-match-threshold '%s' (a number in 0..1)\n", optarg);
-                return 2;
-            }
-            tiling.match_threshold = (float)number;
-            break;
-        case OPT_MAX_TILES:
-            if (!parse_double(optarg, &number) || number != floor(number)) {
-                fprintf(stderr, PROG ": invalid --max-tiles '%s' (a whole number in 1..%d)\n", optarg,
-                        IPG_MAX_TILES_LIMIT);
-                return 2;
-            }
-            tiling.max_tiles = number < 0 ? 0 : number > 1e6 ? 1000000 : (int32_t)number;
-            break;
-        case 'h': usage(stdout); return 0;
-        default:  usage(stderr); return 2;      // getopt printed the reason
+            case OPT_TILE_OVERLAP:
+                if (!parse_double(optarg, &number)) {
+                    fprintf(stderr, PROG ": invalid --tile-overlap '%s' (a number in 0..0.9)\n", optarg);
+                    return 2;
+                }
+                tiling.overlap = number;
+                break;
+            case OPT_NO_FULL_FRAME: tiling.full_frame = 0; break;
+            case OPT_TILE_MERGE:
+                if (ipg_tile_merge_parse(optarg) < 0) {
+                    fprintf(stderr, PROG ": invalid --tile-merge '%s' (nmm or nms)\n", optarg);
+                    return 2;
+                }
+                tiling.merge = (ipg_tile_merge_t) ipg_tile_merge_parse(optarg);
+                break;
+            case OPT_TILE_METRIC:
+                if (ipg_tile_metric_parse(optarg) < 0) {
+                    fprintf(stderr, PROG ": invalid --tile-match-metric '%s' (ios or iou)\n", optarg);
+                    return 2;
+                }
+                tiling.match_metric = (ipg_tile_metric_t) ipg_tile_metric_parse(optarg);
+                break;
+            case OPT_TILE_THRESHOLD:
+                if (!parse_double(optarg, &number)) {
+                    fprintf(stderr, PROG ": invalid --tile-match-threshold '%s' (a number in 0..1)\n", optarg);
+                    return 2;
+                }
+                tiling.match_threshold = (float) number;
+                break;
+            case OPT_MAX_TILES:
+                if (!parse_double(optarg, &number) || number != floor(number)) {
+                    fprintf(stderr, PROG ": invalid --max-tiles '%s' (a whole number in 1..%d)\n", optarg,
+                            IPG_MAX_TILES_LIMIT);
+                    return 2;
+                }
+                tiling.max_tiles = number < 0 ? 0 : number > 1e6 ? 1000000 : (int32_t) number;
+                break;
+            case 'h': usage(stdout); return 0;
+            default: usage(stderr); return 2;   // getopt printed the reason
         }
     }
-    if (want_list)
-        return list_devices();
+    if (want_list) return list_devices();
     {
         char why[256];
         if (ipg_tiling_check(&tiling, why, sizeof why) != IPG_OK) {
@@ -406,7 +405,7 @@ int main(int argc, char ** argv) {
     ipg_model_t * model = NULL;
     const double t_start = now_ms();
     if (ipg_model_load_file(model_path, &model, err, sizeof err) != IPG_OK) {
-        if (err[0] && strstr(err, model_path))     // the message names the file already
+        if (err[0] && strstr(err, model_path))   // the message names the file already
             fprintf(stderr, PROG ": %s\n", err);
         else
             fprintf(stderr, PROG ": %s: %s\n", model_path, err[0] ? err : "cannot load the model");
@@ -494,8 +493,7 @@ int main(int argc, char ** argv) {
             status = 1;
             continue;
         }
-        if (n < 0)
-            n = 0;
+        if (n < 0) n = 0;
         if (json)
             print_json(model, path, &img, dets, n, tiling.tile_width > 0);
         else
@@ -512,8 +510,7 @@ int main(int argc, char ** argv) {
     }
 
     free(dets);
-    if (dump)
-        ipg_ctx_set_stage_callback(ctx, NULL, NULL);
+    if (dump) ipg_ctx_set_stage_callback(ctx, NULL, NULL);
     stage_dump_free(dump);
     ipg_ctx_free(ctx);
     ipg_model_free(model);

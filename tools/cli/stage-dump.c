@@ -18,25 +18,22 @@
 #include <string.h>
 
 typedef struct {
-    char *  name;
+    char * name;
     int32_t c, h, w;
     float * data;
-    size_t  count;            // c * h * w
+    size_t count;   // c * h * w
 } stage_t;
 
 struct stage_dump {
     stage_t * stages;
-    size_t    n, cap;
-    char      error[256];     // first problem met in the callback
+    size_t n, cap;
+    char error[256];   // first problem met in the callback
 };
 
-stage_dump_t * stage_dump_new(void) {
-    return calloc(1, sizeof(stage_dump_t));
-}
+stage_dump_t * stage_dump_new(void) { return calloc(1, sizeof(stage_dump_t)); }
 
 void stage_dump_free(stage_dump_t * dump) {
-    if (!dump)
-        return;
+    if (!dump) return;
     for (size_t i = 0; i < dump->n; i++) {
         free(dump->stages[i].name);
         free(dump->stages[i].data);
@@ -45,9 +42,7 @@ void stage_dump_free(stage_dump_t * dump) {
     free(dump);
 }
 
-size_t stage_dump_count(const stage_dump_t * dump) {
-    return dump ? dump->n : 0;
-}
+size_t stage_dump_count(const stage_dump_t * dump) { return dump ? dump->n : 0; }
 
 static void remember_error(stage_dump_t * dump, const char * fmt, ...)
 #if defined(__GNUC__)
@@ -56,19 +51,17 @@ static void remember_error(stage_dump_t * dump, const char * fmt, ...)
     ;
 
 static void remember_error(stage_dump_t * dump, const char * fmt, ...) {
-    if (dump->error[0])
-        return;
+    if (dump->error[0]) return;
     va_list ap;
     va_start(ap, fmt);
     ipg_format_error_prefixed_v(dump->error, sizeof dump->error, NULL, fmt, ap);
     va_end(ap);
 }
 
-void stage_dump_callback(const char * name, const float * data, int32_t channels,
-                         int32_t height, int32_t width, void * user_data) {
+void stage_dump_callback(const char * name, const float * data, int32_t channels, int32_t height, int32_t width,
+                         void * user_data) {
     stage_dump_t * dump = user_data;
-    if (!dump)
-        return;
+    if (!dump) return;
     if (!name || !*name) {
         remember_error(dump, "a stage without a name");
         return;
@@ -77,7 +70,7 @@ void stage_dump_callback(const char * name, const float * data, int32_t channels
         remember_error(dump, "stage %s has a negative dimension", name);
         return;
     }
-    size_t count = (size_t)channels * (size_t)height * (size_t)width;
+    size_t count = (size_t) channels * (size_t) height * (size_t) width;
     if (count > 0 && !data) {
         remember_error(dump, "stage %s has no data", name);
         return;
@@ -87,8 +80,7 @@ void stage_dump_callback(const char * name, const float * data, int32_t channels
         remember_error(dump, "out of memory copying stage %s", name);
         return;
     }
-    if (count)
-        memcpy(copy, data, count * sizeof(float));
+    if (count) memcpy(copy, data, count * sizeof(float));
 
     stage_t * s = NULL;
     for (size_t i = 0; i < dump->n; i++) {
@@ -132,16 +124,14 @@ void stage_dump_callback(const char * name, const float * data, int32_t channels
 typedef struct {
     char * s;
     size_t len, cap;
-    int    failed;
+    int failed;
 } sbuf_t;
 
 static void sb_putn(sbuf_t * b, const char * s, size_t n) {
-    if (b->failed)
-        return;
+    if (b->failed) return;
     if (b->len + n + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 1024;
-        while (b->len + n + 1 > ncap)
-            ncap *= 2;
+        while (b->len + n + 1 > ncap) ncap *= 2;
         char * ns = realloc(b->s, ncap);
         if (!ns) {
             b->failed = 1;
@@ -155,21 +145,13 @@ static void sb_putn(sbuf_t * b, const char * s, size_t n) {
     b->s[b->len] = '\0';
 }
 
-static void sb_puts(sbuf_t * b, const char * s) {
-    sb_putn(b, s, strlen(s));
-}
+static void sb_puts(sbuf_t * b, const char * s) { sb_putn(b, s, strlen(s)); }
 
-static void sb_sink(void * ud, const char * bytes, size_t n) {
-    sb_putn(ud, bytes, n);
-}
+static void sb_sink(void * ud, const char * bytes, size_t n) { sb_putn(ud, bytes, n); }
 
-static void sb_json_string(sbuf_t * b, const char * s) {
-    ipg_json_write_string(s, strlen(s), false, sb_sink, b);
-}
+static void sb_json_string(sbuf_t * b, const char * s) { ipg_json_write_string(s, strlen(s), false, sb_sink, b); }
 
-static int write_all(FILE * f, const void * data, size_t n) {
-    return n == 0 || fwrite(data, 1, n, f) == n;
-}
+static int write_all(FILE * f, const void * data, size_t n) { return n == 0 || fwrite(data, 1, n, f) == n; }
 
 static int host_is_little_endian(void) {
     const uint16_t one = 1;
@@ -179,8 +161,7 @@ static int host_is_little_endian(void) {
 }
 
 int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, size_t err_size) {
-    if (err && err_size)
-        err[0] = '\0';
+    if (err && err_size) err[0] = '\0';
     if (!dump || !path) {
         ipg_format_error(err, err_size, "stage dump: no dump or no path");
         return -1;
@@ -194,8 +175,7 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
     sbuf_t order = { 0 };
     sb_puts(&order, "[");
     for (size_t i = 0; i < dump->n; i++) {
-        if (i)
-            sb_puts(&order, ", ");
+        if (i) sb_puts(&order, ", ");
         sb_json_string(&order, dump->stages[i].name);
     }
     sb_puts(&order, "]");
@@ -212,12 +192,12 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
             shape[0] = s->c;
             shape[1] = s->h;
             shape[2] = s->w;
-            uint64_t bytes = (uint64_t)s->count * sizeof(float);
+            uint64_t bytes = (uint64_t) s->count * sizeof(float);
             entries[i] = (ipg_st_entry_t){ s->name, "F32", 3, shape, offset, offset + bytes };
             offset += bytes;
         }
         const char * meta[] = { "order", order.s };
-        hdr = ipg_st_write_header(meta, 1, entries, (int32_t)dump->n, &hdr_len);
+        hdr = ipg_st_write_header(meta, 1, entries, (int32_t) dump->n, &hdr_len);
     }
     free(order.s);
     free(entries);
@@ -244,7 +224,10 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
             for (size_t k = 0; ok && k < s->count; k++) {
                 unsigned char v[4], r[4];
                 memcpy(v, &s->data[k], 4);
-                r[0] = v[3]; r[1] = v[2]; r[2] = v[1]; r[3] = v[0];
+                r[0] = v[3];
+                r[1] = v[2];
+                r[2] = v[1];
+                r[3] = v[0];
                 ok = write_all(f, r, 4);
             }
         }

@@ -30,13 +30,13 @@ extern "C" {
 typedef struct stage_dump stage_dump_t;
 
 stage_dump_t * stage_dump_new(void);
-void           stage_dump_free(stage_dump_t * dump);
+void stage_dump_free(stage_dump_t * dump);
 
 // Has the signature of ipg_stage_fn; `user_data` is the stage_dump_t. Copies
 // the tensor. An allocation failure or a bad shape is remembered and reported
 // by stage_dump_write().
-void stage_dump_callback(const char * name, const float * data, int32_t channels,
-                         int32_t height, int32_t width, void * user_data);
+void stage_dump_callback(const char * name, const float * data, int32_t channels, int32_t height, int32_t width,
+                         void * user_data);
 
 // Number of distinct stages collected so far.
 size_t stage_dump_count(const stage_dump_t * dump);
@@ -49,4 +49,4 @@ int stage_dump_write(const stage_dump_t * dump, const char * path, char * err, s
 }
 #endif
 
-#endif // IPGNET_STAGE_DUMP_H
+#endif   // IPGNET_STAGE_DUMP_H
