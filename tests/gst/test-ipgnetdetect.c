@@ -140,7 +140,9 @@ check_rois (GstBuffer *buf, gint w, gint h, gdouble threshold,
     fail_unless_equals_int (g_list_length (roi->params), 1);
     s = gst_video_region_of_interest_meta_get_param (roi, "detection");
     fail_unless (s != NULL);
-    fail_unless_equals_int (gst_structure_n_fields (s), 9);
+    /* Tiled detections add tile, scale and extra_params_json. */
+    fail_unless_equals_int (gst_structure_n_fields (s),
+        gst_structure_has_field (s, "tile") ? 12 : 9);
     fail_unless (gst_structure_has_field_typed (s, "x_min", G_TYPE_DOUBLE));
     fail_unless (gst_structure_has_field_typed (s, "y_min", G_TYPE_DOUBLE));
     fail_unless (gst_structure_has_field_typed (s, "x_max", G_TYPE_DOUBLE));
@@ -1233,6 +1235,53 @@ GST_START_TEST (test_labels_and_latency)
 
 GST_END_TEST;
 
+/* Tiling on every format: 97x61 frames in 48x40 tiles (origins 0, 39, 49 across
+ * and 0, 21 down: odd, so planar chroma is sampled at odd positions) plus the
+ * full frame; the frame passes unchanged, the ROIs are well formed and each
+ * carries its tile (-1..5) and a positive scale. */
+GST_START_TEST (test_tiled_formats)
+{
+  guint f;
+
+  for (f = 0; f < G_N_ELEMENTS (formats); f++) {
+    GstElement *e = new_detect ();
+    GstHarness *hrn;
+    GstBuffer *out;
+    GstMeta *meta;
+    gpointer state = NULL;
+    guint n = 0;
+
+    g_object_set (e, "tile-size", "48x40", "threshold", 0.0, NULL);
+    hrn = new_harness (e, formats[f], 97, 61);
+    fail_unless (push_and_check (hrn, formats[f], 97, 61, 0, 0.0) > 0,
+        "%s: no detections at threshold 0", formats[f]);
+    fail_unless_equals_int (gst_harness_push (hrn,
+                                make_frame (formats[f], 97, 61, 5, 1)),
+        GST_FLOW_OK);
+    out = gst_harness_pull (hrn);
+    while ((meta = gst_buffer_iterate_meta_filtered (out, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+      GstStructure *s = gst_video_region_of_interest_meta_get_param (
+          (GstVideoRegionOfInterestMeta *) meta, "detection");
+      gint tile = -2;
+      gdouble scale = 0.0;
+
+      fail_unless (s != NULL && gst_structure_get_int (s, "tile", &tile) &&
+                       gst_structure_get_double (s, "scale", &scale),
+          "%s", formats[f]);
+      fail_unless (tile >= -1 && tile <= 5 && scale > 0.0,
+          "%s: tile %d scale %g", formats[f], tile, scale);
+      n++;
+    }
+    fail_unless (n > 0, "%s: no tiled detections", formats[f]);
+    gst_buffer_unref (out);
+    gst_harness_teardown (hrn);
+    gst_object_unref (e);
+  }
+}
+
+GST_END_TEST;
+
 /* A tiled run attaches the tiling provenance to every detection: `tile`
  * (-1: the full-frame pass), `scale` and the two again as
  * extra_params_json (where gvametaconvert takes extra params from), and
@@ -1318,6 +1367,7 @@ ipgnetdetect_suite (void)
   tcase_add_test (tc, test_caps_changes);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_tiled_extras);
+  tcase_add_test (tc, test_tiled_formats);
   return s;
 }
 
