@@ -32,7 +32,7 @@ json=$outdir/$name.jsonl
 gst-launch-1.0 -e -q \
   filesrc location="$clip" ! decodebin ! videoconvert ! \
   ipgnetdetect model="$model" threshold="$threshold" $tiling ! \
-  ipgnetjson location="$json" ! \
+  ipgnetjson location="$json" add-empty-results=true ! \
   ipgnetoverlay ! videoconvert ! \
   x264enc speed-preset=veryfast tune=zerolatency ! h264parse ! mp4mux ! \
   filesink location="$out"

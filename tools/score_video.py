@@ -11,7 +11,7 @@ none). Used by tools/run-demo.sh and pipelines/detect-hd.sh.
 """
 import collections, json, os, sys
 frames = [json.loads(line) for line in open(sys.argv[1])]
-labels = collections.Counter(o["detection"]["label"] for f in frames for o in f["objects"])
+labels = collections.Counter(o["detection"]["label"] for f in frames for o in f.get("objects", []))
 n = sum(labels.values())
 print(f"{sys.argv[1]}: {len(frames)} frames, {n} detections"
       + (": " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())) if n else ""))
@@ -27,7 +27,7 @@ if os.path.exists(sys.argv[2]):
     for f, gt in zip(frames, truth):
         W, H = f["resolution"]["width"], f["resolution"]["height"]
         free = list(gt)
-        for o in sorted(f["objects"], key=lambda o: -o["detection"]["confidence"]):
+        for o in sorted(f.get("objects", []), key=lambda o: -o["detection"]["confidence"]):
             d = o["detection"]; bb = d["bounding_box"]
             box = (bb["x_min"] * W, bb["y_min"] * H, bb["x_max"] * W, bb["y_max"] * H)
             best = max(free, key=lambda g: iou(box, g["box"]) if g["label_id"] == d["label_id"] else -1, default=None)
