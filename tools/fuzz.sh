@@ -6,11 +6,16 @@
 # coverage and findings per target, the figures docs/HARDENING.md records.
 # A finding is left in the current directory (crash-*, leak-*, timeout-*,
 # oom-*) and makes the exit status non-zero.
-# Usage: tools/fuzz.sh [SECONDS]   (needs clang: tools/setup-debian.sh)
+# Usage: tools/fuzz.sh [SECONDS [TARGET...]]   (needs clang: tools/setup-debian.sh)
+# TARGET: json container config loader image (default: all of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 targets=(json container config loader image)
+[ $# -gt 1 ] && targets=("${@:2}")
+for t in "${targets[@]}"; do
+  [ -f "tests/fuzz/fuzz-$t.c" ] || { echo "fuzz.sh: no target '$t' (json container config loader image)" >&2; exit 2; }
+done
 
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
@@ -24,7 +29,6 @@ summary=""
 for t in "${targets[@]}"; do
   corpus=tests/fuzz/corpus/$t
   seeds=("$corpus")
-  [ "$t" = loader ] && seeds+=(tests/data)   # the test models
   new=$(mktemp -d "${TMPDIR:-/tmp}/ipgnet-fuzz-$t-XXXXXX")
   log=$new.log
   rc=0

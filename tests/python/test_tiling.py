@@ -181,8 +181,17 @@ def test_batch_equals_singles_on_the_detections(which, request):
         singles = [run_batch(model, x[i:i + 1])[0] for i in range(5)]
     for b, s in zip(batched, singles):
         assert len(s["scores"]) > 0
-        for k in ("boxes", "scores", "labels"):
-            assert torch.equal(b[k], s[k]), k
+        if which == "retina":   # convolutions only: bit for bit with oneDNN off
+            for k in ("boxes", "scores", "labels"):
+                assert torch.equal(b[k], s[k]), k
+            continue
+        # Faster R-CNN's box head is a Linear over every RoI of the batch: the
+        # CPU BLAS may block that GEMM differently for 5 images' RoIs than for
+        # one image's (seen on AVX-512: boxes differ by <= 3.1e-5 px, scores by
+        # <= 7e-7), so the same detections up to float32 rounding.
+        assert torch.equal(b["labels"], s["labels"])
+        assert (b["boxes"] - s["boxes"]).abs().max() <= 2e-6 * s["boxes"].abs().max() + 1e-6
+        assert (b["scores"] - s["scores"]).abs().max() <= 1e-5
     # a single image through the batch path = forward_tensor (today's detect)
     with torch.backends.mkldnn.flags(enabled=False):
         _, det = model.forward_tensor(x[:1])
