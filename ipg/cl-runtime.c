@@ -214,6 +214,17 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
                 ipg_cl_error_name(rc));
         max_alloc = (cl_ulong) 128 << 20;
     }
+    // IPG_MAX_ALLOC_BYTES (a test mode): a lower largest buffer, so that the
+    // split im2col scratch (ops.c) and the refusals run on any device.
+    const char * cap = getenv("IPG_MAX_ALLOC_BYTES");
+    if (cap && *cap) {
+        char * end = NULL;
+        const unsigned long long v = strtoull(cap, &end, 10);
+        if (end == cap || *end != '\0' || v < 4096)
+            ipg_log(IPG_LOG_WARNING, "IPG_MAX_ALLOC_BYTES=%s is not a byte count of at least 4096; ignored", cap);
+        else if (v < max_alloc)
+            max_alloc = v;
+    }
     cl->max_alloc = max_alloc;
     cl_bool unified = CL_FALSE;
     rc = clGetDeviceInfo(cl->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);

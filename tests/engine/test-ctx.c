@@ -57,6 +57,15 @@ static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t f
     return out;
 }
 
+// Counts the library's log lines that contain g_log_needle.
+static const char * g_log_needle = "";
+static int g_log_hits = 0;
+static void count_log(ipg_log_level_t level, const char * message, void * ud) {
+    (void) level;
+    (void) ud;
+    if (strstr(message, g_log_needle)) g_log_hits++;
+}
+
 static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format, int stride) {
     result_t r = { .n = -1 };
     ipg_status_t st = ipg_ctx_prepare(ctx, w, h, format);
@@ -312,6 +321,26 @@ int main(int argc, char ** argv) {
     test_planar(model, ctx, 130, 66, IPG_PIXEL_NV12, IPG_YUV_BT709, 0);
 
     ipg_ctx_free(ctx);
+
+    // Device limits: a largest buffer (IPG_MAX_ALLOC_BYTES, read at init)
+    // under the stem's im2col scratch but over every tensor splits that
+    // scratch into chunks (ops.c): the same detections, bit for bit.
+    {
+        setenv("IPG_MAX_ALLOC_BYTES", "262144", 1);
+        g_log_needle = "im2col scratch";
+        g_log_hits = 0;
+        ipg_log_set(count_log, NULL);
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "init with IPG_MAX_ALLOC_BYTES=262144: %s", err);
+        if (st == IPG_OK) {
+            result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            CHECK(g_log_hits > 0, "a 256 KiB largest buffer splits a scratch (%d convs split)", g_log_hits);
+            CHECK(same(&r, &ref), "the split scratch gives the same detections (%d vs %d)", r.n, ref.n);
+            ipg_ctx_free(ctx);
+        }
+        ipg_log_set(NULL, NULL);
+        unsetenv("IPG_MAX_ALLOC_BYTES");
+    }
 
     // Reporting threshold: exactly the reference detections with score >= 0.5,
     // whether set at init or changed later on a prepared context; and an NMS

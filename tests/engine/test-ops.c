@@ -108,6 +108,10 @@ static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_
             }
 }
 
+// When set, the largest buffer while the conv is planned (its tensors are
+// made first): the im2col scratch is then split into chunks (ops.c).
+static uint64_t g_conv_alloc_limit = 0;
+
 static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu,
                       bool pack_all) {
     ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = stride, .pad = pad };
@@ -134,9 +138,19 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
     ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tin, cin, h, w);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, cout, OH, OW);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, cout, OH, OW);
+    const uint64_t saved_alloc = g_cl.max_alloc;
+    const int32_t steps_before = p.n_steps;
+    if (g_conv_alloc_limit) g_cl.max_alloc = g_conv_alloc_limit;
     if (st == IPG_OK) st = ipg_op_conv(&p, &dev, &tin, use_res ? &tres : NULL, relu, &tout);
+    g_cl.max_alloc = saved_alloc;
     if (st == IPG_OK) st = ipg_plan_finalize(&p);
     CHECK(st == IPG_OK, "conv setup: %s", g_err);
+    const int32_t launches = p.n_steps - steps_before;
+    if (g_conv_alloc_limit && st == IPG_OK)
+        CHECK(launches > 2 && p.scratch_bytes <= g_conv_alloc_limit,
+              "a scratch limit of %llu bytes splits the conv (%d launches, scratch %zu bytes)",
+              (unsigned long long) g_conv_alloc_limit, launches, p.scratch_bytes);
     if (st == IPG_OK) {
         upload(&tin, in);
         upload(&tres, res);
@@ -144,8 +158,9 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
         char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout, h,
-                 w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s%s", cin, cout,
+                 h, w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "",
+                 g_conv_alloc_limit ? " (scratch split)" : "");
         compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
@@ -453,8 +468,9 @@ static void test_local_sizes(void) {
 }
 
 // A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
-// naming the layer's group and the numbers: a tensor, and the im2col scratch
-// of a convolution (one buffer, not split).
+// naming the layer's group and the numbers: a tensor, and an im2col scratch
+// that cannot be split (one panel over the limit). A splittable one is split
+// (test_conv_chunked).
 static void test_max_alloc(void) {
     const uint64_t saved = g_cl.max_alloc;
     ipg_plan_t p;
@@ -469,11 +485,12 @@ static void test_max_alloc(void) {
     CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(ipg_plan_tensor(&p, &in, 3, 33, 31) == IPG_OK && ipg_plan_tensor(&p, &out, 13, 17, 16) == IPG_OK,
           "tensors: %s", g_err);
-    // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
-    g_cl.max_alloc = 16384;
+    // one panel: K = 27 taps x 16 pixels x 4 bytes = 1728 bytes
+    g_cl.max_alloc = 1700;
     CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
-              strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
-          "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
+              strstr(g_err, "layer9") && strstr(g_err, "1728") && strstr(g_err, "1700"),
+          "an im2col scratch that cannot be split is refused with the layer and the numbers: %s", g_err);
+    g_cl.max_alloc = 16384;
     ipg_tensor_t big = { 0 };
     CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
               strstr(g_err, "MAX_MEM_ALLOC_SIZE"),
@@ -481,6 +498,32 @@ static void test_max_alloc(void) {
     g_cl.max_alloc = saved;
     ipg_conv_dev_free(&dev);
     ipg_plan_free(&p);
+}
+
+// The im2col scratch split into chunks (ops.c) gives the unsplit result: by
+// images (limit: two images' scratch), and by pixel blocks within an image
+// (limit: 7 or 1 panels), on odd sizes, batches of 1 and 3.
+static void test_conv_chunked(bool small) {
+    static const int convs[][7] = { { 5, 17, 33, 31, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 }, { 3, 24, 13, 11, 7, 2, 3 } };
+    static const int batches[] = { 1, 3 };
+    const size_t n_convs = small ? 1 : sizeof convs / sizeof convs[0];
+    for (size_t b = 0; b < 2; b++) {
+        g_batch = batches[b];
+        for (size_t i = 0; i < n_convs; i++) {
+            const int * c = convs[i];
+            const int OH = (c[2] + 2 * c[6] - c[4]) / c[5] + 1, OW = (c[3] + 2 * c[6] - c[4]) / c[5] + 1;
+            const uint64_t panel = (uint64_t) c[0] * c[4] * c[4] * 16 * sizeof(float);
+            const uint64_t nb = ((uint64_t) OH * OW + 15) / 16;
+            const uint64_t limits[3] = { 2 * nb * panel + 100, 7 * panel + 3, panel };
+            for (int l = 0; l < 3; l++) {
+                if (limits[l] >= g_batch * nb * panel) continue;   // would not split
+                g_conv_alloc_limit = limits[l];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            g_conv_alloc_limit = 0;
+        }
+    }
+    g_batch = 1;
 }
 
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
@@ -651,6 +694,8 @@ static void run_small(void) {
     g_batch = 1;
     test_arg_cap();
     test_local_sizes();
+    test_max_alloc();
+    test_conv_chunked(true);
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
     test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
     const int n2[1] = { 200 }, c2[1] = { 200 };
@@ -734,6 +779,7 @@ int main(int argc, char ** argv) {
     test_arg_cap();
     test_local_sizes();
     test_max_alloc();
+    test_conv_chunked(false);
     {
         // one level under k, one over with distinct scores, one whose
         // stored candidates are fewer than counted
