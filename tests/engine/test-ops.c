@@ -467,6 +467,47 @@ static void test_local_sizes(void) {
     ipg_plan_free(&p);
 }
 
+// A launch the device refuses (here a local size over its limit, set past
+// the plan's checks) fails with a message naming the kernel, the layer's
+// group and the stage it leads to, and the OpenCL error; a step over the
+// device's local memory is refused at finalisation, naming kernel and group.
+static void test_launch_errors(void) {
+    ipg_plan_t p;
+    plan_init(&p);
+    p.group = "layer7";
+    ipg_tensor_t t = { 0 }, out = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &t, 3, 5, 7);
+    if (st == IPG_OK) st = ipg_op_relu(&p, &t, &out);
+    if (st == IPG_OK) ipg_plan_stage(&p, "layer7.relu", &out);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "setup: %s", g_err);
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p.steps[p.n_steps - 1];
+        s->has_lws = true;
+        s->lws[0] = g_cl.max_wg_size * 2;
+        s->gws[0] = s->lws[0];
+        st = ipg_plan_run(&p);
+        CHECK(st == IPG_ERR_OPENCL && strstr(g_err, "ipg_relu") && strstr(g_err, "layer7") &&
+                  strstr(g_err, "layer7.relu") &&
+                  (strstr(g_err, "CL_INVALID_WORK_GROUP_SIZE") || strstr(g_err, "CL_INVALID_WORK_ITEM_SIZE")),
+              "an impossible work-group size fails naming kernel, layer and stage: %s", g_err);
+    }
+    ipg_plan_free(&p);
+
+    plan_init(&p);
+    p.group = "post";
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_topk_select");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    for (int i = 0; i < 9; i++) ipg_step_int(s, 0);   // never set: refused before
+    ipg_step_local(s, (size_t) g_cl.local_mem + 4);
+    ipg_step_range(s, 1, (size_t[]){ 1 }, (size_t[]){ 1 });
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_topk_select") && strstr(g_err, "post") &&
+              strstr(g_err, "local memory"),
+          "a step over the device's local memory is refused: %s", g_err);
+    ipg_plan_free(&p);
+}
+
 // A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
 // naming the layer's group and the numbers: a tensor, and an im2col scratch
 // that cannot be split (one panel over the limit). A splittable one is split
@@ -695,6 +736,7 @@ static void run_small(void) {
     test_arg_cap();
     test_local_sizes();
     test_max_alloc();
+    // not test_launch_errors: --check-api reports its deliberate bad launch
     test_conv_chunked(true);
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
     test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
@@ -779,6 +821,7 @@ int main(int argc, char ** argv) {
     test_arg_cap();
     test_local_sizes();
     test_max_alloc();
+    test_launch_errors();
     test_conv_chunked(false);
     {
         // one level under k, one over with distinct scores, one whose
