@@ -9,7 +9,47 @@
 #include "../arch.h"
 #include "../post.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+// The greedy NMS pass of level l (proposals.cl): one work-group of up to
+// 32 work-items (one per mask word after the current block of 32 boxes),
+// its removal words in local memory; the one-work-item kernel where those
+// words do not fit the device's local memory, or under IPG_NMS_SCAN=serial
+// (a test and comparison mode). Both give the same survivors.
+static ipg_status_t ipg_nms_scan_plan(ipg_plan_t * p, const ipg_proposals_t * pr, int32_t base, int32_t k, int32_t l) {
+    const char * mode = getenv("IPG_NMS_SCAN");
+    const size_t rm_bytes = (size_t) ((k + 31) / 32 + (k == 0)) * sizeof(cl_uint);   // never 0 bytes
+    const bool group = !(mode && strcmp(mode, "serial") == 0) && rm_bytes + 64 <= p->cl->local_mem;
+    ipg_step_t * s = ipg_plan_step(p, group ? "ipg_nms_scan_group" : "ipg_nms_scan");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, pr->box);
+    ipg_step_mem(s, pr->score);
+    ipg_step_mem(s, pr->valid);
+    ipg_step_mem(s, pr->skey);
+    ipg_step_mem(s, pr->mask);
+    ipg_step_int(s, base);
+    ipg_step_int(s, k);
+    ipg_step_int(s, pr->words);
+    ipg_step_int(s, l);
+    if (group) {
+        ipg_step_local(s, rm_bytes);
+    } else {
+        ipg_step_mem(s, pr->removed);
+    }
+    ipg_step_mem(s, pr->kept_box);
+    ipg_step_mem(s, pr->kept_score);
+    ipg_step_mem(s, pr->kept_key);
+    ipg_step_mem(s, pr->kept_count);
+    if (!group) {
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
+        return IPG_OK;
+    }
+    size_t wg = IPG_NMS_SCAN_WG;
+    if (wg > s->kernel_wg) wg = s->kernel_wg;
+    ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+    return IPG_OK;
+}
 
 ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t * cfg = &g->model->cfg;
@@ -102,22 +142,8 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         ipg_step_mem(s, pr->mask);
         ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
 
-        if (!(s = ipg_plan_step(p, "ipg_nms_scan"))) return IPG_ERR_OPENCL;
-        ipg_step_mem(s, pr->box);
-        ipg_step_mem(s, pr->score);
-        ipg_step_mem(s, pr->valid);
-        ipg_step_mem(s, pr->skey);
-        ipg_step_mem(s, pr->mask);
-        ipg_step_int(s, base);
-        ipg_step_int(s, k);
-        ipg_step_int(s, pr->words);
-        ipg_step_int(s, l);
-        ipg_step_mem(s, pr->removed);
-        ipg_step_mem(s, pr->kept_box);
-        ipg_step_mem(s, pr->kept_score);
-        ipg_step_mem(s, pr->kept_key);
-        ipg_step_mem(s, pr->kept_count);
-        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
+        st = ipg_nms_scan_plan(p, pr, base, k, l);
+        if (st != IPG_OK) return st;
     }
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_merge");
