@@ -6,6 +6,7 @@
 
 #include "log.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,18 @@ size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
         kernel_wg > 0 && kernel_wg < wg)
         wg = kernel_wg;
     return wg;
+}
+
+int32_t ipg_select_groups(const ipg_plan_t * p, int64_t n, int32_t k) {
+    if (k <= 0 || n <= k) return 1;   // nothing to select: every element is kept
+    const char * mode = getenv("IPG_SELECT");
+    const bool force_single = mode && strcmp(mode, "single") == 0;
+    const bool force_groups = mode && strcmp(mode, "groups") == 0;
+    if (force_single || (p->cl->is_cpu && !force_groups)) return 1;
+    int64_t g = (int64_t) (sqrt((double) n / k) + 0.5);
+    if (g > IPG_SELECT_MAX_GROUPS) g = IPG_SELECT_MAX_GROUPS;
+    if (g < 2) g = force_groups ? 2 : 1;
+    return (int32_t) g;
 }
 
 void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {

@@ -342,6 +342,26 @@ int main(int argc, char ** argv) {
         unsetenv("IPG_MAX_ALLOC_BYTES");
     }
 
+    // The device paths a GPU takes, forced here: the top-k over several
+    // work-groups per level (IPG_SELECT=groups) and, for the two-stage
+    // model, the serial NMS pass (IPG_NMS_SCAN=serial, the default is the
+    // work-group one): the same detections, bit for bit.
+    {
+        static const char * const modes[][2] = { { "IPG_SELECT", "groups" }, { "IPG_NMS_SCAN", "serial" } };
+        for (int m = 0; m < 2; m++) {
+            setenv(modes[m][0], modes[m][1], 1);
+            st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+            CHECK(st == IPG_OK, "init with %s=%s: %s", modes[m][0], modes[m][1], err);
+            if (st == IPG_OK) {
+                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                CHECK(same(&r, &ref), "%s=%s gives the same detections (%d vs %d)", modes[m][0], modes[m][1], r.n,
+                      ref.n);
+                ipg_ctx_free(ctx);
+            }
+            unsetenv(modes[m][0]);
+        }
+    }
+
     // The frame upload: mapped (zero-copy) where the device shares the
     // host's memory (PoCL does), copied under IPG_UPLOAD=copy; both give the
     // same detections, packed (padded stride) and planar.

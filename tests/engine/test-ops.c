@@ -591,7 +591,7 @@ static int int_asc(const void * pa, const void * pb) {
 // selected set per level against the host's (score desc, flat index asc)
 // top k, and that a second shuffle of the same candidates selects the same.
 static void test_topk_select(const char * name, int levels, const int * n, const int * count, int k, int values,
-                             size_t L) {
+                             size_t L, int groups) {
     int total = 0, offsets[8], slots[8];
     for (int l = 0; l < levels; l++) {
         offsets[l] = total;
@@ -608,7 +608,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     cl_mem top_score = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(float), NULL);
     cl_mem top_index = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(int32_t), NULL);
     cl_mem top_count = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), NULL);
-    ipg_step_t * st = top_count ? ipg_plan_step(&p, "ipg_topk_select") : NULL;
+    // groups > 0: the multi-group pair of select-groups.cl, as retina-post.c plans it
+    const size_t parts = (size_t) levels * (groups > 0 ? groups : 1) * k;
+    cl_mem part_score = ipg_plan_buffer(&p, parts * sizeof(float), NULL);
+    cl_mem part_index = ipg_plan_buffer(&p, parts * sizeof(int32_t), NULL);
+    ipg_step_t * st =
+        top_count && part_index ? ipg_plan_step(&p, groups > 0 ? "ipg_topk_partial" : "ipg_topk_select") : NULL;
     size_t kernel_wg = 0;
     if (st &&
         clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
@@ -617,7 +622,34 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         L = kernel_wg;
     if (L > g_cl.max_wg_size) L = g_cl.max_wg_size;
     ipg_status_t rc = IPG_ERR_OPENCL;
-    if (st) {
+    if (st && groups > 0) {
+        ipg_step_mem(st, score);
+        ipg_step_mem(st, index);
+        ipg_step_mem(st, cnt);
+        ipg_step_mem(st, off);
+        ipg_step_mem(st, slt);
+        ipg_step_int(st, k);
+        ipg_step_int(st, groups);
+        ipg_step_mem(st, part_score);
+        ipg_step_mem(st, part_index);
+        ipg_step_local(st, 256 * sizeof(cl_uint));
+        ipg_step_range(st, 2, (size_t[]){ L * (size_t) groups, (size_t) levels }, (size_t[]){ L, 1 });
+        st = ipg_plan_step(&p, "ipg_topk_merge");
+        if (st) {
+            ipg_step_mem(st, part_score);
+            ipg_step_mem(st, part_index);
+            ipg_step_mem(st, cnt);
+            ipg_step_mem(st, slt);
+            ipg_step_int(st, k);
+            ipg_step_int(st, groups);
+            ipg_step_mem(st, top_score);
+            ipg_step_mem(st, top_index);
+            ipg_step_mem(st, top_count);
+            ipg_step_local(st, 256 * sizeof(cl_uint));
+            ipg_step_range(st, 1, (size_t[]){ L * (size_t) levels }, (size_t[]){ L });
+            rc = ipg_plan_finalize(&p);
+        }
+    } else if (st) {
         ipg_step_mem(st, score);
         ipg_step_mem(st, index);
         ipg_step_mem(st, cnt);
@@ -687,6 +719,21 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         CHECK(e == CL_SUCCESS, "%s: read back: %s", name, ipg_cl_error_name(e));
         int wrong = 0, wrong_score = 0, wrong_n = 0;
         for (int l = 0; l < levels; l++) {
+            const int m = count[l] < slots[l] ? count[l] : slots[l];
+            topk_cand_t * tmp = malloc((size_t) (m > 0 ? m : 1) * sizeof *tmp);
+            memcpy(tmp, &c[offsets[l]], (size_t) m * sizeof *tmp);
+            qsort(tmp, (size_t) m, sizeof *tmp, topk_by_score_then_flat);
+            uint32_t kk = 0;
+            if (m > k) {
+                float f = tmp[k - 1].score;
+                memcpy(&kk, &f, 4);
+                kk |= 0x80000000u;
+            }
+            printf("  %s groups %d level %d: device T %08x, host key %08x (k-1: %g, k: %g)\n", name, groups, l,
+                   (unsigned) gn[l], kk, m > k ? tmp[k - 1].score : 0, m > k ? tmp[k].score : 0);
+            free(tmp);
+        }
+        for (int l = 0; l < levels; l++) {
             if (gn[l] != want_n[l]) {
                 wrong_n++;
                 continue;
@@ -699,12 +746,15 @@ static void test_topk_select(const char * name, int levels, const int * n, const
                 wrong_score += !src || src->score != gs[(size_t) l * k + i];
             }
             qsort(&gi[(size_t) l * k], (size_t) gn[l], sizeof(int32_t), int_asc);
-            for (int i = 0; i < gn[l]; i++) wrong += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            int wrong_here = 0;
+            for (int i = 0; i < gn[l]; i++) wrong_here += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            if (wrong_here) printf("  %s: level %d: %d of %d wrong\n", name, l, wrong_here, gn[l]);
+            wrong += wrong_here;
         }
         CHECK(wrong_n == 0 && wrong == 0 && wrong_score == 0,
-              "%s, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
+              "%s, %d groups, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
               "(score desc, flat index asc), %d scores not their candidate's",
-              name, round + 1, wrong_n, wrong, wrong_score);
+              name, groups, round + 1, wrong_n, wrong, wrong_score);
     }
     free(c);
     free(want);
@@ -739,9 +789,11 @@ static void run_small(void) {
     // not test_launch_errors: --check-api reports its deliberate bad launch
     test_conv_chunked(true);
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
-    test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
     const int n2[1] = { 200 }, c2[1] = { 200 };
-    test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7);
+    for (int groups = 0; groups <= 3; groups += 3) {   // one work-group per level; 3 and a merge
+        test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64, groups);
+        test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7, groups);
+    }
 }
 
 int main(int argc, char ** argv) {
@@ -825,17 +877,26 @@ int main(int argc, char ** argv) {
     test_conv_chunked(false);
     {
         // one level under k, one over with distinct scores, one whose
-        // stored candidates are fewer than counted
-        const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
-        test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256);
-        // ties across the cut: 7 score values over 5000 candidates
-        const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
-        test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256);
-        test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7);
-        test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1);
-        // every candidate tied
-        const int n3[1] = { 4097 }, c3[1] = { 4097 };
-        test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64);
+        // stored candidates are fewer than counted; each with one work-group
+        // per level (0) and with partial selects over 2, 5 and 32 groups
+        // and a merge (select-groups.cl): the same sets
+        static const int group_counts[] = { 0, 2, 5, 32 };
+        for (size_t gi = 0; gi < sizeof group_counts / sizeof group_counts[0]; gi++) {
+            const int groups = group_counts[gi];
+            const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
+            test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256, groups);
+            // ties across the cut: 7 score values over 5000 candidates
+            const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
+            test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256, groups);
+            test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7, groups);
+            test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1, groups);
+            // every candidate tied
+            const int n3[1] = { 4097 }, c3[1] = { 4097 };
+            test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64, groups);
+            // a level just over k (slices all under k), one of 0, one of 1
+            const int n4[3] = { 101, 0, 1 }, c4[3] = { 101, 0, 1 };
+            test_topk_select("topk just over k, 0 and 1", 3, n4, c4, 100, 5, 32, groups);
+        }
     }
     ipg_cl_free(&g_cl);
     printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -1053,10 +1053,13 @@ done:
 }
 
 // ipg_rpn_select alone, on many ties, with several work-group sizes: k
-// elements, the right multiset of keys, distinct anchors.
-static void test_select(int h, int w, int k, size_t L, int tie_values) {
-    char what[96];
-    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s", RPN_A, h, w, k, L, tie_values ? " (ties)" : "");
+// elements, the right multiset of keys, distinct anchors. groups > 0: the
+// multi-group pair of select-groups.cl instead (ipg_rpn_select_partial over
+// that many slices, ipg_rpn_select_merge), as arch/rpn-proposals.c plans it.
+static void test_select_groups(int h, int w, int k, size_t L, int tie_values, int groups) {
+    char what[128];
+    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s%s%d", RPN_A, h, w, k, L,
+             tie_values ? " (ties)" : "", groups > 0 ? ", groups " : "", groups > 0 ? groups : 0);
     rpn_level_t * lv = calloc(1, sizeof *lv);
     lv->h = h;
     lv->w = w;
@@ -1076,9 +1079,43 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
     ipg_status_t st = ipg_plan_tensor(&p, &tcls, RPN_A, h, w);
     cl_mem sel_key = st == IPG_OK ? ipg_plan_buffer(&p, (size_t) (base + k + 1) * sizeof(cl_uint), NULL) : NULL;
     cl_mem sel_index = sel_key ? ipg_plan_buffer(&p, (size_t) (base + k + 1) * sizeof(cl_int), NULL) : NULL;
-    ipg_step_t * s = sel_index ? ipg_plan_step(&p, "ipg_rpn_select") : NULL;
+    cl_mem part_val = NULL, part_pos = NULL;
+    if (groups > 0 && sel_index) {
+        part_val = ipg_plan_buffer(&p, (size_t) groups * k * sizeof(float), NULL);
+        part_pos = part_val ? ipg_plan_buffer(&p, (size_t) groups * k * sizeof(cl_int), NULL) : NULL;
+    }
+    ipg_step_t * s = sel_index && (groups == 0 || part_pos)
+                         ? ipg_plan_step(&p, groups > 0 ? "ipg_rpn_select_partial" : "ipg_rpn_select")
+                         : NULL;
     if (s && L > select_wg(s) && L > 1) L = select_wg(s);
-    if (s) {
+    if (s && groups > 0) {
+        ipg_step_mem(s, tcls.buf);
+        ipg_step_int(s, RPN_A * h * w);
+        ipg_step_int(s, k);
+        ipg_step_int(s, groups);
+        ipg_step_mem(s, part_val);
+        ipg_step_mem(s, part_pos);
+        ipg_step_local(s, 256 * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ L * groups }, (size_t[]){ L });
+        s = ipg_plan_step(&p, "ipg_rpn_select_merge");
+        if (s) {
+            ipg_step_mem(s, part_val);
+            ipg_step_mem(s, part_pos);
+            ipg_step_int(s, groups);
+            ipg_step_int(s, h);
+            ipg_step_int(s, w);
+            ipg_step_int(s, RPN_A);
+            ipg_step_int(s, k);
+            ipg_step_mem(s, sel_key);
+            ipg_step_mem(s, sel_index);
+            ipg_step_int(s, base);
+            ipg_step_local(s, 256 * sizeof(cl_uint));
+            ipg_step_range(s, 1, (size_t[]){ L }, (size_t[]){ L });
+            st = ipg_plan_finalize(&p);
+        } else {
+            st = IPG_ERR_OPENCL;
+        }
+    } else if (s) {
         ipg_step_mem(s, tcls.buf);
         ipg_step_int(s, h);
         ipg_step_int(s, w);
@@ -1150,6 +1187,12 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
     ipg_plan_free(&p);
     free(lv->logits);
     free(lv);
+}
+
+// ipg_rpn_select, then the same selection over 2, 3 and 16 groups.
+static void test_select(int h, int w, int k, size_t L, int tie_values) {
+    static const int groups[] = { 0, 2, 3, 16 };
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) test_select_groups(h, w, k, L, tie_values, groups[i]);
 }
 
 // ipg_nms_mask + ipg_nms_scan on hand-made boxes (level 1 of 2, so base = k_max):
