@@ -95,20 +95,23 @@ int ipg_select_top(__global const float * vals, __global const int * index, int 
     return k;
 }
 
-// Slice g of n elements in G slices: [*start, *start + return).
-int ipg_select_slice(int n, int g, int groups, int * start)
+// Slice g of n elements in G slices: [ipg_select_slice_start, + _len).
+int ipg_select_slice_start(int n, int g, int groups)
 {
-    const int chunk = (n + groups - 1) / groups;
-    *start = min(n, g * chunk);
-    return min(n, *start + chunk) - *start;
+    return min(n, g * ((n + groups - 1) / groups));
+}
+
+int ipg_select_slice_len(int n, int g, int groups)
+{
+    return min(n, ipg_select_slice_start(n, g + 1, groups)) - ipg_select_slice_start(n, g, groups);
 }
 
 // Where slice g's selection starts in the packed partial results: the sizes
 // min(k, slice) of slices 0..g-1; with g = groups, the total.
 int ipg_select_packed_at(int n, int g, int groups, int k)
 {
-    int at = 0, start;
-    for (int j = 0; j < g; j++) at += min(k, ipg_select_slice(n, j, groups, &start));
+    int at = 0;
+    for (int j = 0; j < g; j++) at += min(k, ipg_select_slice_len(n, j, groups));
     return at;
 }
 
@@ -126,8 +129,7 @@ __kernel void ipg_topk_partial(__global const float * cand_score, __global const
     const int g = get_group_id(0), lvl = get_group_id(1);
     if (g >= groups) return;   // uniform in the group
     const int n = min(count[lvl], slots[lvl]);
-    int start;
-    const int len = ipg_select_slice(n, g, groups, &start);
+    const int start = ipg_select_slice_start(n, g, groups), len = ipg_select_slice_len(n, g, groups);
     const size_t at = (size_t) lvl * groups * k + ipg_select_packed_at(n, g, groups, k);
     ipg_select_top(cand_score + offsets[lvl] + start, cand_index + offsets[lvl] + start, 0, len, k,
                    part_score + at, part_index + at, hist, state, counts);
@@ -163,8 +165,7 @@ __kernel void ipg_rpn_select_partial(__global const float * logits, int n, int k
     __local int counts[2 * IPG_RADIX_BINS];
     const int g = get_group_id(0);
     if (g >= groups) return;
-    int start;
-    const int len = ipg_select_slice(n, g, groups, &start);
+    const int start = ipg_select_slice_start(n, g, groups), len = ipg_select_slice_len(n, g, groups);
     const int at = ipg_select_packed_at(n, g, groups, k);
     ipg_select_top(logits + start, 0, start, len, k, part_val + at, part_pos + at, hist, state, counts);
 }
