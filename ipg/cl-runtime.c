@@ -214,12 +214,31 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
                 ipg_cl_error_name(rc));
         max_alloc = (cl_ulong) 128 << 20;
     }
+    // IPG_MAX_ALLOC_BYTES (a test mode): a lower largest buffer, so that the
+    // split im2col scratch (ops.c) and the refusals run on any device.
+    const char * cap = getenv("IPG_MAX_ALLOC_BYTES");
+    if (cap && *cap) {
+        char * end = NULL;
+        const unsigned long long v = strtoull(cap, &end, 10);
+        if (end == cap || *end != '\0' || v < 4096)
+            ipg_log(IPG_LOG_WARNING, "IPG_MAX_ALLOC_BYTES=%s is not a byte count of at least 4096; ignored", cap);
+        else if (v < max_alloc)
+            max_alloc = v;
+    }
     cl->max_alloc = max_alloc;
     cl_bool unified = CL_FALSE;
     rc = clGetDeviceInfo(cl->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
     if (rc != CL_SUCCESS)
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_HOST_UNIFIED_MEMORY unavailable (%s); assuming not", ipg_cl_error_name(rc));
     cl->host_unified = rc == CL_SUCCESS && unified;
+    cl_ulong local_mem = 0;
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+    if (rc != CL_SUCCESS || local_mem == 0) {
+        // 32 KiB is the least OpenCL 1.2 lets a full profile device report.
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_LOCAL_MEM_SIZE unavailable (%s); assuming 32 KiB", ipg_cl_error_name(rc));
+        local_mem = 32 << 10;
+    }
+    cl->local_mem = local_mem;
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -254,9 +273,12 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     }
     cl->objects_created++;
     ipg_log(IPG_LOG_INFO, "OpenCL device: %s", cl->device_name);
-    ipg_log(IPG_LOG_INFO, "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), memory %s",
+    ipg_log(IPG_LOG_INFO,
+            "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), local memory %llu KiB, "
+            "memory %s",
             (unsigned long long) (cl->max_alloc >> 20), cl->max_wg_size, cl->max_item_sizes[0], cl->max_item_sizes[1],
-            cl->max_item_sizes[2], cl->host_unified ? "shared with the host" : "separate from the host");
+            cl->max_item_sizes[2], (unsigned long long) (cl->local_mem >> 10),
+            cl->host_unified ? "shared with the host" : "separate from the host");
     return IPG_OK;
 fail:
     ipg_cl_free(cl);

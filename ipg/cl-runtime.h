@@ -38,8 +38,9 @@ typedef struct {
     bool is_cpu;
     size_t max_wg_size;
     size_t max_item_sizes[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
-    uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
-    bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (logged; no zero-copy path yet)
+    uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE (or IPG_MAX_ALLOC_BYTES, lower): the largest buffer
+    bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (the frame upload maps instead of copying)
+    uint64_t local_mem;         // CL_DEVICE_LOCAL_MEM_SIZE: local memory of one work-group
     uint64_t objects_created;   // programs built, buffers, kernels: all before the first run
 } ipg_cl_t;
 

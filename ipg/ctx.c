@@ -32,6 +32,7 @@ struct ipg_ctx {
     ipg_letterbox_t lb;   // the prepared frame size and format
     int32_t in_w, in_h;   // network input
     cl_mem frame_buf;     // packed frame (preprocess.h)
+    bool frame_mapped;    // ... filled through a map (zero-copy; ipg_frame_buffer)
     ipg_view_t * views;   // the images of a frame: the full frame, or the full-frame pass and tiles
     int32_t n_views;
     cl_mem images;             // tiled: the letterboxed images [n_views][3][H][W]; else the net input
@@ -302,8 +303,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
         ipg_format_error(ctx->err, sizeof ctx->err, "out of memory");
         goto fail;
     }
-    ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, ipg_frame_bytes(frame_w, frame_h, format), NULL,
-                                   ctx->err, sizeof ctx->err);
+    ctx->frame_buf = ipg_frame_buffer(&ctx->cl, ipg_frame_bytes(frame_w, frame_h, format), &ctx->frame_mapped, ctx->err,
+                                      sizeof ctx->err);
     if (!ctx->frame_buf) goto fail;
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
     if (st != IPG_OK) goto fail;
@@ -497,7 +498,7 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
                          int32_t * n_dets) {
     ipg_status_t st = check_run(ctx, frame, dets, max_dets, n_dets, "ipg_ctx_run");
     if (st != IPG_OK) return st;
-    st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, &ctx->lb, frame, ctx->err, sizeof ctx->err);
+    st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, ctx->frame_mapped, &ctx->lb, frame, ctx->err, sizeof ctx->err);
     if (st != IPG_OK) return st;
     if (tiling_on(&ctx->params.tiling)) return run_tiled(ctx, dets, max_dets, n_dets);
     st = enqueue_from(ctx, 0);

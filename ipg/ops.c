@@ -66,6 +66,64 @@ static ipg_status_t out_tensor(ipg_plan_t * p, ipg_tensor_t * out, int32_t c, in
     return ipg_plan_tensor(p, out, c, h, w);
 }
 
+// A chunk of an im2col convolution: images image0.. and pixel blocks
+// block0.. (conv-pack.cl); the scratch holds exactly one chunk.
+typedef struct {
+    int32_t image0, images, block0, blocks;
+} chunk_t;
+
+// The pack and the GEMM of one chunk.
+static ipg_status_t pack_gemm(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                              const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, int32_t OH, int32_t OW,
+                              const chunk_t * c) {
+    const int32_t K = conv->cin * conv->kh * conv->kw;
+    const int32_t N = OH * OW, M = conv->cout;
+    const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+    ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, in->buf);
+    ipg_step_int(s, in->c);
+    ipg_step_int(s, in->h);
+    ipg_step_int(s, in->w);
+    ipg_step_int(s, conv->kh);
+    ipg_step_int(s, conv->kw);
+    ipg_step_int(s, conv->stride);
+    ipg_step_int(s, conv->pad);
+    ipg_step_int(s, OH);
+    ipg_step_int(s, OW);
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_int(s, K);
+    ipg_step_int(s, c->images);
+    ipg_step_int(s, c->image0);
+    ipg_step_int(s, c->block0);
+    ipg_step_int(s, c->blocks);
+    ipg_step_range(s, 3, (size_t[]){ (size_t) K, (size_t) c->blocks, (size_t) c->images }, NULL);
+
+    s = ipg_plan_step(p, "ipg_gemm_packed");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, conv->w_packed);
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_mem(s, conv->bias);
+    ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+    ipg_step_mem(s, out->buf);
+    ipg_step_int(s, M);
+    ipg_step_int(s, N);
+    ipg_step_int(s, K);
+    ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+    ipg_step_int(s, c->images);
+    ipg_step_int(s, c->image0);
+    ipg_step_int(s, c->block0);
+    ipg_step_int(s, c->blocks);
+    const int32_t pixel_end = (c->block0 + c->blocks) * IPG_GEMM_NR;
+    const int32_t pixels = (pixel_end < N ? pixel_end : N) - c->block0 * IPG_GEMM_NR;
+    s->flop = 2.0 * M * pixels * K * c->images;
+    // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
+    // from wrapping the tile in a work-item loop.
+    ipg_step_range_prefer(s, 3, (size_t[]){ mb, (size_t) c->blocks, (size_t) c->images },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+    return IPG_OK;
+}
+
 ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, const ipg_tensor_t * res,
                          bool relu, ipg_tensor_t * out) {
     if (in->c != conv->cin) {
@@ -107,56 +165,47 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         return IPG_OK;
     }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
-    const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
-    const size_t bytes = B * nb * (size_t) K * IPG_GEMM_NR * sizeof(float);
-    // The im2col scratch is one buffer; splitting it into N-slices (one
-    // pack + GEMM per slice) is not done yet, so a layer over the device's
-    // largest buffer is refused with the numbers.
-    if (bytes > p->cl->max_alloc) {
-        ipg_format_error(
-            p->err, p->err_size,
-            "the im2col scratch of a %dx%d convolution (%d -> %d channels, %dx%d output, %zu images) in %s "
-            "needs %zu bytes, over this device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu "
-            "bytes): use a smaller input, a smaller batch or tiles",
-            conv->kh, conv->kw, conv->cin, M, OW, OH, B, p->group ? p->group : "the network", bytes,
-            (unsigned long long) p->cl->max_alloc);
+    // The im2col scratch is one buffer of B * nb panels of K x NR floats.
+    // Over the device's largest buffer, the conv runs in chunks (images,
+    // then pixel blocks) whose scratch fits, one pack + GEMM each; only a
+    // single panel over the limit (an enormous K) cannot be split.
+    const size_t panel = (size_t) K * IPG_GEMM_NR * sizeof(float);
+    const size_t limit = p->cl->max_alloc;
+    if (panel > limit) {
+        ipg_format_error(p->err, p->err_size,
+                         "the im2col scratch of a %dx%d convolution (%d -> %d channels) in %s cannot be split "
+                         "below one panel of %zu bytes (%d pixels x %d taps), over this device's largest buffer "
+                         "(CL_DEVICE_MAX_MEM_ALLOC_SIZE, %llu bytes)",
+                         conv->kh, conv->kw, conv->cin, M, p->group ? p->group : "the network", panel, IPG_GEMM_NR, K,
+                         (unsigned long long) limit);
         return IPG_ERR_NO_MEMORY;
     }
+    size_t chunk_images = B, chunk_blocks = nb;
+    if (B * nb * panel > limit) {
+        if (nb * panel <= limit) {
+            chunk_images = limit / (nb * panel);
+        } else {
+            chunk_images = 1;
+            chunk_blocks = limit / panel;
+        }
+        const size_t chunks = (B + chunk_images - 1) / chunk_images * ((nb + chunk_blocks - 1) / chunk_blocks);
+        ipg_log(IPG_LOG_INFO,
+                "%s: a %dx%d conv's im2col scratch (%zu bytes) is over the largest buffer (%llu bytes): %zu "
+                "chunks of %zu images x %zu pixel blocks",
+                p->group ? p->group : "the network", conv->kh, conv->kw, B * nb * panel, (unsigned long long) limit,
+                chunks, chunk_images, chunk_blocks);
+    }
+    const size_t bytes = chunk_images * chunk_blocks * panel;
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
-
-    ipg_step_t * s = ipg_plan_step(p, "ipg_conv_pack");
-    if (!s) return IPG_ERR_OPENCL;
-    ipg_step_mem(s, in->buf);
-    ipg_step_int(s, in->c);
-    ipg_step_int(s, in->h);
-    ipg_step_int(s, in->w);
-    ipg_step_int(s, conv->kh);
-    ipg_step_int(s, conv->kw);
-    ipg_step_int(s, conv->stride);
-    ipg_step_int(s, conv->pad);
-    ipg_step_int(s, OH);
-    ipg_step_int(s, OW);
-    ipg_step_memref(s, &p->scratch);
-    ipg_step_int(s, K);
-    ipg_step_int(s, (int32_t) B);
-    ipg_step_range(s, 3, (size_t[]){ (size_t) K, nb, B }, NULL);
-
-    s = ipg_plan_step(p, "ipg_gemm_packed");
-    if (!s) return IPG_ERR_OPENCL;
-    ipg_step_mem(s, conv->w_packed);
-    ipg_step_memref(s, &p->scratch);
-    ipg_step_mem(s, conv->bias);
-    ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
-    ipg_step_mem(s, out->buf);
-    ipg_step_int(s, M);
-    ipg_step_int(s, N);
-    ipg_step_int(s, K);
-    ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
-    ipg_step_int(s, (int32_t) B);
-    s->flop = 2.0 * M * N * K * B;
-    // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
-    // from wrapping the tile in a work-item loop.
-    ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+    for (size_t image0 = 0; image0 < B; image0 += chunk_images) {
+        const size_t images = B - image0 < chunk_images ? B - image0 : chunk_images;
+        for (size_t block0 = 0; block0 < nb; block0 += chunk_blocks) {
+            const size_t blocks = nb - block0 < chunk_blocks ? nb - block0 : chunk_blocks;
+            const chunk_t c = { (int32_t) image0, (int32_t) images, (int32_t) block0, (int32_t) blocks };
+            st = pack_gemm(p, conv, in, res, relu, out, OH, OW, &c);
+            if (st != IPG_OK) return st;
+        }
+    }
     return IPG_OK;
 }
 

@@ -116,6 +116,15 @@ bool ipg_forced_lws(size_t lws[3]);
 // The work-group size for a one-work-group select kernel (the radix select
 // of common.cl): the device's and the kernel's limits, at most IPG_RADIX_BINS.
 size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);
+// How many work-groups the top-k select of a level of at most n elements
+// should use (kernels/select-groups.cl): 1 keeps the single-group kernel.
+// GPUs: about sqrt(n / k), at most IPG_SELECT_MAX_GROUPS (the partial
+// selects cost n / G each, in parallel, the merge G * k); CPUs: 1 (PoCL runs
+// the levels' groups on its threads already; docs/PERFORMANCE.md).
+// IPG_SELECT=single or =groups forces one or the other (tests; groups: at
+// least 2 wherever n > k).
+#define IPG_SELECT_MAX_GROUPS 32
+int32_t ipg_select_groups(const ipg_plan_t * p, int64_t n, int32_t k);
 void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
 // A stage of which only the first *count rows (axis 1) or columns (axis 2) are valid.
 void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis);

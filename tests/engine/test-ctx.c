@@ -57,6 +57,15 @@ static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t f
     return out;
 }
 
+// Counts the library's log lines that contain g_log_needle.
+static const char * g_log_needle = "";
+static int g_log_hits = 0;
+static void count_log(ipg_log_level_t level, const char * message, void * ud) {
+    (void) level;
+    (void) ud;
+    if (strstr(message, g_log_needle)) g_log_hits++;
+}
+
 static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format, int stride) {
     result_t r = { .n = -1 };
     ipg_status_t st = ipg_ctx_prepare(ctx, w, h, format);
@@ -312,6 +321,90 @@ int main(int argc, char ** argv) {
     test_planar(model, ctx, 130, 66, IPG_PIXEL_NV12, IPG_YUV_BT709, 0);
 
     ipg_ctx_free(ctx);
+
+    // Device limits: a largest buffer (IPG_MAX_ALLOC_BYTES, read at init)
+    // under the stem's im2col scratch but over every tensor splits that
+    // scratch into chunks (ops.c): the same detections, bit for bit.
+    {
+        setenv("IPG_MAX_ALLOC_BYTES", "262144", 1);
+        g_log_needle = "im2col scratch";
+        g_log_hits = 0;
+        ipg_log_set(count_log, NULL);
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "init with IPG_MAX_ALLOC_BYTES=262144: %s", err);
+        if (st == IPG_OK) {
+            result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            CHECK(g_log_hits > 0, "a 256 KiB largest buffer splits a scratch (%d convs split)", g_log_hits);
+            CHECK(same(&r, &ref), "the split scratch gives the same detections (%d vs %d)", r.n, ref.n);
+            ipg_ctx_free(ctx);
+        }
+        ipg_log_set(NULL, NULL);
+        unsetenv("IPG_MAX_ALLOC_BYTES");
+    }
+
+    // The device paths a GPU takes, forced here: the top-k over several
+    // work-groups per level (IPG_SELECT=groups) and, for the two-stage
+    // model, the serial NMS pass (IPG_NMS_SCAN=serial, the default is the
+    // work-group one): the same detections, bit for bit.
+    {
+        static const char * const modes[][2] = { { "IPG_SELECT", "groups" }, { "IPG_NMS_SCAN", "serial" } };
+        for (int m = 0; m < 2; m++) {
+            setenv(modes[m][0], modes[m][1], 1);
+            st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+            CHECK(st == IPG_OK, "init with %s=%s: %s", modes[m][0], modes[m][1], err);
+            if (st == IPG_OK) {
+                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                CHECK(same(&r, &ref), "%s=%s gives the same detections (%d vs %d)", modes[m][0], modes[m][1], r.n,
+                      ref.n);
+                ipg_ctx_free(ctx);
+            }
+            unsetenv(modes[m][0]);
+        }
+    }
+
+    // The frame upload: mapped (zero-copy) where the device shares the
+    // host's memory (PoCL does), copied under IPG_UPLOAD=copy; both give the
+    // same detections, packed (padded stride) and planar.
+    {
+        const int stride = w * 4 + 3;
+        uint8_t * bgrx = convert(rgb, w, h, IPG_PIXEL_BGRX, stride);
+        uint8_t * yuv = calloc((size_t) w * h * 2, 1);
+        for (int i = 0; i < w * h * 2; i++) yuv[i] = rgb[i % (w * h * 3)];
+        const int cw = (w + 1) / 2;   // NV12: Y rows of w + 2, then (h + 1) / 2 UV rows of 2 cw + 1
+        result_t got[2][2];
+        int mapped[2] = { 0, 0 };
+        for (int mode = 0; mode < 2; mode++) {
+            if (mode == 1) setenv("IPG_UPLOAD", "copy", 1);
+            g_log_needle = "frame upload: mapped";
+            g_log_hits = 0;
+            ipg_log_set(count_log, NULL);
+            st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+            CHECK(st == IPG_OK, "init (upload mode %d): %s", mode, err);
+            if (st == IPG_OK) {
+                got[mode][0] = run_frame(ctx, bgrx, w, h, IPG_PIXEL_BGRX, stride);
+                CHECK(ipg_ctx_prepare_yuv(ctx, w, h, IPG_PIXEL_NV12, IPG_YUV_BT601, 0) == IPG_OK, "prepare NV12: %s",
+                      ipg_ctx_last_error(ctx));
+                ipg_frame_t f = { .planes = { yuv, yuv + (size_t) (w + 2) * h }, .strides = { w + 2, 2 * cw + 1 } };
+                CHECK(ipg_ctx_run(ctx, &f, got[mode][1].d, MAXD, &got[mode][1].n) == IPG_OK, "run NV12: %s",
+                      ipg_ctx_last_error(ctx));
+                ipg_ctx_free(ctx);
+            }
+            mapped[mode] = g_log_hits;
+            ipg_log_set(NULL, NULL);
+            unsetenv("IPG_UPLOAD");
+        }
+        CHECK(mapped[0] > 0 && mapped[1] == 0,
+              "the upload is mapped by default here and copied under "
+              "IPG_UPLOAD=copy (%d, %d)",
+              mapped[0], mapped[1]);
+        CHECK(same(&got[0][0], &ref), "mapped upload, BGRx with a padded stride: the RGB result");
+        CHECK(same(&got[0][0], &got[1][0]), "mapped and copied uploads agree (BGRx: %d vs %d detections)", got[0][0].n,
+              got[1][0].n);
+        CHECK(same(&got[0][1], &got[1][1]) && got[0][1].n > 0,
+              "mapped and copied uploads agree (NV12: %d vs %d detections)", got[0][1].n, got[1][1].n);
+        free(bgrx);
+        free(yuv);
+    }
 
     // Reporting threshold: exactly the reference detections with score >= 0.5,
     // whether set at init or changed later on a prepared context; and an NMS

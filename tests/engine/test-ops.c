@@ -108,6 +108,10 @@ static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_
             }
 }
 
+// When set, the largest buffer while the conv is planned (its tensors are
+// made first): the im2col scratch is then split into chunks (ops.c).
+static uint64_t g_conv_alloc_limit = 0;
+
 static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu,
                       bool pack_all) {
     ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = stride, .pad = pad };
@@ -134,9 +138,19 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
     ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tin, cin, h, w);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, cout, OH, OW);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, cout, OH, OW);
+    const uint64_t saved_alloc = g_cl.max_alloc;
+    const int32_t steps_before = p.n_steps;
+    if (g_conv_alloc_limit) g_cl.max_alloc = g_conv_alloc_limit;
     if (st == IPG_OK) st = ipg_op_conv(&p, &dev, &tin, use_res ? &tres : NULL, relu, &tout);
+    g_cl.max_alloc = saved_alloc;
     if (st == IPG_OK) st = ipg_plan_finalize(&p);
     CHECK(st == IPG_OK, "conv setup: %s", g_err);
+    const int32_t launches = p.n_steps - steps_before;
+    if (g_conv_alloc_limit && st == IPG_OK)
+        CHECK(launches > 2 && p.scratch_bytes <= g_conv_alloc_limit,
+              "a scratch limit of %llu bytes splits the conv (%d launches, scratch %zu bytes)",
+              (unsigned long long) g_conv_alloc_limit, launches, p.scratch_bytes);
     if (st == IPG_OK) {
         upload(&tin, in);
         upload(&tres, res);
@@ -144,8 +158,9 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
         char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout, h,
-                 w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s%s", cin, cout,
+                 h, w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "",
+                 g_conv_alloc_limit ? " (scratch split)" : "");
         compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
@@ -452,9 +467,51 @@ static void test_local_sizes(void) {
     ipg_plan_free(&p);
 }
 
+// A launch the device refuses (here a local size over its limit, set past
+// the plan's checks) fails with a message naming the kernel, the layer's
+// group and the stage it leads to, and the OpenCL error; a step over the
+// device's local memory is refused at finalisation, naming kernel and group.
+static void test_launch_errors(void) {
+    ipg_plan_t p;
+    plan_init(&p);
+    p.group = "layer7";
+    ipg_tensor_t t = { 0 }, out = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &t, 3, 5, 7);
+    if (st == IPG_OK) st = ipg_op_relu(&p, &t, &out);
+    if (st == IPG_OK) ipg_plan_stage(&p, "layer7.relu", &out);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "setup: %s", g_err);
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p.steps[p.n_steps - 1];
+        s->has_lws = true;
+        s->lws[0] = g_cl.max_wg_size * 2;
+        s->gws[0] = s->lws[0];
+        st = ipg_plan_run(&p);
+        CHECK(st == IPG_ERR_OPENCL && strstr(g_err, "ipg_relu") && strstr(g_err, "layer7") &&
+                  strstr(g_err, "layer7.relu") &&
+                  (strstr(g_err, "CL_INVALID_WORK_GROUP_SIZE") || strstr(g_err, "CL_INVALID_WORK_ITEM_SIZE")),
+              "an impossible work-group size fails naming kernel, layer and stage: %s", g_err);
+    }
+    ipg_plan_free(&p);
+
+    plan_init(&p);
+    p.group = "post";
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_topk_select");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    for (int i = 0; i < 9; i++) ipg_step_int(s, 0);   // never set: refused before
+    ipg_step_local(s, (size_t) g_cl.local_mem + 4);
+    ipg_step_range(s, 1, (size_t[]){ 1 }, (size_t[]){ 1 });
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_topk_select") && strstr(g_err, "post") &&
+              strstr(g_err, "local memory"),
+          "a step over the device's local memory is refused: %s", g_err);
+    ipg_plan_free(&p);
+}
+
 // A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
-// naming the layer's group and the numbers: a tensor, and the im2col scratch
-// of a convolution (one buffer, not split).
+// naming the layer's group and the numbers: a tensor, and an im2col scratch
+// that cannot be split (one panel over the limit). A splittable one is split
+// (test_conv_chunked).
 static void test_max_alloc(void) {
     const uint64_t saved = g_cl.max_alloc;
     ipg_plan_t p;
@@ -469,11 +526,12 @@ static void test_max_alloc(void) {
     CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(ipg_plan_tensor(&p, &in, 3, 33, 31) == IPG_OK && ipg_plan_tensor(&p, &out, 13, 17, 16) == IPG_OK,
           "tensors: %s", g_err);
-    // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
-    g_cl.max_alloc = 16384;
+    // one panel: K = 27 taps x 16 pixels x 4 bytes = 1728 bytes
+    g_cl.max_alloc = 1700;
     CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
-              strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
-          "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
+              strstr(g_err, "layer9") && strstr(g_err, "1728") && strstr(g_err, "1700"),
+          "an im2col scratch that cannot be split is refused with the layer and the numbers: %s", g_err);
+    g_cl.max_alloc = 16384;
     ipg_tensor_t big = { 0 };
     CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
               strstr(g_err, "MAX_MEM_ALLOC_SIZE"),
@@ -481,6 +539,32 @@ static void test_max_alloc(void) {
     g_cl.max_alloc = saved;
     ipg_conv_dev_free(&dev);
     ipg_plan_free(&p);
+}
+
+// The im2col scratch split into chunks (ops.c) gives the unsplit result: by
+// images (limit: two images' scratch), and by pixel blocks within an image
+// (limit: 7 or 1 panels), on odd sizes, batches of 1 and 3.
+static void test_conv_chunked(bool small) {
+    static const int convs[][7] = { { 5, 17, 33, 31, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 }, { 3, 24, 13, 11, 7, 2, 3 } };
+    static const int batches[] = { 1, 3 };
+    const size_t n_convs = small ? 1 : sizeof convs / sizeof convs[0];
+    for (size_t b = 0; b < 2; b++) {
+        g_batch = batches[b];
+        for (size_t i = 0; i < n_convs; i++) {
+            const int * c = convs[i];
+            const int OH = (c[2] + 2 * c[6] - c[4]) / c[5] + 1, OW = (c[3] + 2 * c[6] - c[4]) / c[5] + 1;
+            const uint64_t panel = (uint64_t) c[0] * c[4] * c[4] * 16 * sizeof(float);
+            const uint64_t nb = ((uint64_t) OH * OW + 15) / 16;
+            const uint64_t limits[3] = { 2 * nb * panel + 100, 7 * panel + 3, panel };
+            for (int l = 0; l < 3; l++) {
+                if (limits[l] >= g_batch * nb * panel) continue;   // would not split
+                g_conv_alloc_limit = limits[l];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            g_conv_alloc_limit = 0;
+        }
+    }
+    g_batch = 1;
 }
 
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
@@ -507,7 +591,7 @@ static int int_asc(const void * pa, const void * pb) {
 // selected set per level against the host's (score desc, flat index asc)
 // top k, and that a second shuffle of the same candidates selects the same.
 static void test_topk_select(const char * name, int levels, const int * n, const int * count, int k, int values,
-                             size_t L) {
+                             size_t L, int groups) {
     int total = 0, offsets[8], slots[8];
     for (int l = 0; l < levels; l++) {
         offsets[l] = total;
@@ -524,7 +608,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     cl_mem top_score = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(float), NULL);
     cl_mem top_index = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(int32_t), NULL);
     cl_mem top_count = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), NULL);
-    ipg_step_t * st = top_count ? ipg_plan_step(&p, "ipg_topk_select") : NULL;
+    // groups > 0: the multi-group pair of select-groups.cl, as retina-post.c plans it
+    const size_t parts = (size_t) levels * (groups > 0 ? groups : 1) * k;
+    cl_mem part_score = ipg_plan_buffer(&p, parts * sizeof(float), NULL);
+    cl_mem part_index = ipg_plan_buffer(&p, parts * sizeof(int32_t), NULL);
+    ipg_step_t * st =
+        top_count && part_index ? ipg_plan_step(&p, groups > 0 ? "ipg_topk_partial" : "ipg_topk_select") : NULL;
     size_t kernel_wg = 0;
     if (st &&
         clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
@@ -533,7 +622,34 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         L = kernel_wg;
     if (L > g_cl.max_wg_size) L = g_cl.max_wg_size;
     ipg_status_t rc = IPG_ERR_OPENCL;
-    if (st) {
+    if (st && groups > 0) {
+        ipg_step_mem(st, score);
+        ipg_step_mem(st, index);
+        ipg_step_mem(st, cnt);
+        ipg_step_mem(st, off);
+        ipg_step_mem(st, slt);
+        ipg_step_int(st, k);
+        ipg_step_int(st, groups);
+        ipg_step_mem(st, part_score);
+        ipg_step_mem(st, part_index);
+        ipg_step_local(st, 256 * sizeof(cl_uint));
+        ipg_step_range(st, 2, (size_t[]){ L * (size_t) groups, (size_t) levels }, (size_t[]){ L, 1 });
+        st = ipg_plan_step(&p, "ipg_topk_merge");
+        if (st) {
+            ipg_step_mem(st, part_score);
+            ipg_step_mem(st, part_index);
+            ipg_step_mem(st, cnt);
+            ipg_step_mem(st, slt);
+            ipg_step_int(st, k);
+            ipg_step_int(st, groups);
+            ipg_step_mem(st, top_score);
+            ipg_step_mem(st, top_index);
+            ipg_step_mem(st, top_count);
+            ipg_step_local(st, 256 * sizeof(cl_uint));
+            ipg_step_range(st, 1, (size_t[]){ L * (size_t) levels }, (size_t[]){ L });
+            rc = ipg_plan_finalize(&p);
+        }
+    } else if (st) {
         ipg_step_mem(st, score);
         ipg_step_mem(st, index);
         ipg_step_mem(st, cnt);
@@ -603,6 +719,21 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         CHECK(e == CL_SUCCESS, "%s: read back: %s", name, ipg_cl_error_name(e));
         int wrong = 0, wrong_score = 0, wrong_n = 0;
         for (int l = 0; l < levels; l++) {
+            const int m = count[l] < slots[l] ? count[l] : slots[l];
+            topk_cand_t * tmp = malloc((size_t) (m > 0 ? m : 1) * sizeof *tmp);
+            memcpy(tmp, &c[offsets[l]], (size_t) m * sizeof *tmp);
+            qsort(tmp, (size_t) m, sizeof *tmp, topk_by_score_then_flat);
+            uint32_t kk = 0;
+            if (m > k) {
+                float f = tmp[k - 1].score;
+                memcpy(&kk, &f, 4);
+                kk |= 0x80000000u;
+            }
+            printf("  %s groups %d level %d: device T %08x, host key %08x (k-1: %g, k: %g)\n", name, groups, l,
+                   (unsigned) gn[l], kk, m > k ? tmp[k - 1].score : 0, m > k ? tmp[k].score : 0);
+            free(tmp);
+        }
+        for (int l = 0; l < levels; l++) {
             if (gn[l] != want_n[l]) {
                 wrong_n++;
                 continue;
@@ -615,12 +746,15 @@ static void test_topk_select(const char * name, int levels, const int * n, const
                 wrong_score += !src || src->score != gs[(size_t) l * k + i];
             }
             qsort(&gi[(size_t) l * k], (size_t) gn[l], sizeof(int32_t), int_asc);
-            for (int i = 0; i < gn[l]; i++) wrong += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            int wrong_here = 0;
+            for (int i = 0; i < gn[l]; i++) wrong_here += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            if (wrong_here) printf("  %s: level %d: %d of %d wrong\n", name, l, wrong_here, gn[l]);
+            wrong += wrong_here;
         }
         CHECK(wrong_n == 0 && wrong == 0 && wrong_score == 0,
-              "%s, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
+              "%s, %d groups, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
               "(score desc, flat index asc), %d scores not their candidate's",
-              name, round + 1, wrong_n, wrong, wrong_score);
+              name, groups, round + 1, wrong_n, wrong, wrong_score);
     }
     free(c);
     free(want);
@@ -651,10 +785,15 @@ static void run_small(void) {
     g_batch = 1;
     test_arg_cap();
     test_local_sizes();
+    test_max_alloc();
+    // not test_launch_errors: --check-api reports its deliberate bad launch
+    test_conv_chunked(true);
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
-    test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
     const int n2[1] = { 200 }, c2[1] = { 200 };
-    test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7);
+    for (int groups = 0; groups <= 3; groups += 3) {   // one work-group per level; 3 and a merge
+        test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64, groups);
+        test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7, groups);
+    }
 }
 
 int main(int argc, char ** argv) {
@@ -734,19 +873,30 @@ int main(int argc, char ** argv) {
     test_arg_cap();
     test_local_sizes();
     test_max_alloc();
+    test_launch_errors();
+    test_conv_chunked(false);
     {
         // one level under k, one over with distinct scores, one whose
-        // stored candidates are fewer than counted
-        const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
-        test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256);
-        // ties across the cut: 7 score values over 5000 candidates
-        const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
-        test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256);
-        test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7);
-        test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1);
-        // every candidate tied
-        const int n3[1] = { 4097 }, c3[1] = { 4097 };
-        test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64);
+        // stored candidates are fewer than counted; each with one work-group
+        // per level (0) and with partial selects over 2, 5 and 32 groups
+        // and a merge (select-groups.cl): the same sets
+        static const int group_counts[] = { 0, 2, 5, 32 };
+        for (size_t gi = 0; gi < sizeof group_counts / sizeof group_counts[0]; gi++) {
+            const int groups = group_counts[gi];
+            const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
+            test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256, groups);
+            // ties across the cut: 7 score values over 5000 candidates
+            const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
+            test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256, groups);
+            test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7, groups);
+            test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1, groups);
+            // every candidate tied
+            const int n3[1] = { 4097 }, c3[1] = { 4097 };
+            test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64, groups);
+            // a level just over k (slices all under k), one of 0, one of 1
+            const int n4[3] = { 101, 0, 1 }, c4[3] = { 101, 0, 1 };
+            test_topk_select("topk just over k, 0 and 1", 3, n4, c4, 100, 5, 32, groups);
+        }
     }
     ipg_cl_free(&g_cl);
     printf("%d passed, %d failed\n", g_passed, g_failed);
