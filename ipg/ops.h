@@ -8,8 +8,13 @@
 #include "model-loader.h"
 #include "plan.h"
 
-// Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR].
+// Device copy of a folded conv, laid out for the kernel path of the device
+// at upload (kernel-path.c): packed [ceil(M / mr)][K][mr] (cpu: mr =
+// IPG_GEMM_MR; gpu: mr = the work-group tile's TM), or row-major [M][K]
+// (clblast: mr = 0).
 typedef struct {
+    ipg_kernel_path_t path;
+    int32_t mr;
     cl_mem w_packed;
     cl_mem bias;
     int32_t cout, cin, kh, kw, stride, pad;

@@ -10,6 +10,8 @@ packages=(
   build-essential meson ninja-build pkg-config
   # OpenCL: headers, ICD loader, and PoCL so that every machine has a device
   ocl-icd-opencl-dev opencl-c-headers opencl-headers pocl-opencl-icd clinfo
+  # CLBlast: the clblast kernel path (ipg/clblast-path.c)
+  libclblast-dev
   # the kernel suites under the OpenCL simulator (tests suite "oclgrind")
   oclgrind
   # libFuzzer targets (tests/fuzz, tools/fuzz.sh): clang and its runtime
