@@ -51,8 +51,8 @@ static ipg_status_t call_sconvgemm(const ipg_step_t * s, cl_command_queue * queu
                                    size_t err_size) {
     const size_t * z = s->call_size;
     const CLBlastStatusCode rc =
-        CLBlastSconvgemm(CLBlastKernelModeCrossCorrelation, z[5], z[6], z[7], z[8], z[9], z[10], z[10], z[11], z[11],
-                         1, 1, z[0], z[3], s->call_mem[1], 0, s->call_mem[0], 0, s->call_mem[2], 0, queue, event);
+        CLBlastSconvgemm(CLBlastKernelModeCrossCorrelation, z[5], z[6], z[7], z[8], z[9], z[10], z[10], z[11], z[11], 1,
+                         1, z[0], z[3], s->call_mem[1], 0, s->call_mem[0], 0, s->call_mem[2], 0, queue, event);
     if (rc != CLBlastSuccess) return clblast_failed("Sconvgemm", s, rc, err, err_size);
     return IPG_OK;
 }
@@ -71,14 +71,25 @@ ipg_status_t ipg_clblast_plan_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, 
     const size_t M = (size_t) conv->cout, N = (size_t) out->h * out->w;
     const size_t K = (size_t) conv->cin * conv->kh * conv->kw, B = (size_t) ipg_plan_batch(p);
     const bool plain = conv->kh == 1 && conv->kw == 1 && conv->stride == 1 && conv->pad == 0;
-    ipg_step_t * s = ipg_plan_call(p, plain ? "clblast_sgemm" : "clblast_sconvgemm", plain ? call_sgemm : call_sconvgemm);
+    ipg_step_t * s =
+        ipg_plan_call(p, plain ? "clblast_sgemm" : "clblast_sconvgemm", plain ? call_sgemm : call_sconvgemm);
     if (!s) return IPG_ERR_NO_MEMORY;
     s->call_mem[0] = conv->w_packed;
     s->call_mem[1] = in->buf;
     s->call_mem[2] = out->buf;
     // 0 M, 1 N, 2 K, 3 images, 4 temp bytes, 5 C, 6 H, 7 W, 8 kh, 9 kw, 10 pad, 11 stride
-    const size_t sizes[12] = { M, N, K, B, 0, (size_t) in->c, (size_t) in->h, (size_t) in->w, (size_t) conv->kh,
-                               (size_t) conv->kw, (size_t) conv->pad, (size_t) conv->stride };
+    const size_t sizes[12] = { M,
+                               N,
+                               K,
+                               B,
+                               0,
+                               (size_t) in->c,
+                               (size_t) in->h,
+                               (size_t) in->w,
+                               (size_t) conv->kh,
+                               (size_t) conv->kw,
+                               (size_t) conv->pad,
+                               (size_t) conv->stride };
     memcpy(s->call_size, sizes, sizeof sizes);
     s->flop = 2.0 * M * N * K * B;
     if (plain) {
@@ -88,8 +99,8 @@ ipg_status_t ipg_clblast_plan_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, 
         for (size_t b = 0; b < B; b++) {
             size_t t = 0;
             const CLBlastStatusCode rc =
-                CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, K, 0,
-                                           K, b * K * N, N, b * M * N, N, &p->cl->queue, &t);
+                CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, K, 0, K,
+                                           b * K * N, N, b * M * N, N, &p->cl->queue, &t);
             if (rc != CLBlastSuccess) return clblast_failed("SGemmTempBufferSize", s, rc, p->err, p->err_size);
             if (t > temp) temp = t;
         }

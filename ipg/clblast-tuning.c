@@ -13,8 +13,11 @@
 #include <clblast_c.h>
 #include <string.h>
 
-#define XGEMM_NAMES \
-    { "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN" }
+#define XGEMM_NAMES                                                                                                  \
+    {                                                                                                                \
+        "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", \
+            "VWM", "VWN"                                                                                             \
+    }
 #define XGEMM_DIRECT_NAMES \
     { "KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD", "PADA", "PADB", "VWMD", "VWND", "WGD" }
 
@@ -22,13 +25,29 @@ static const ipg_clblast_params_t tuning_table[] = {
     // NVIDIA SM 9.0 (H100, H200): CLBlast 1.5.3 falls back to its generic
     // NVIDIA values; these are its SM 8.0 (A100-PCIE-40GB) values, the
     // nearest tuned relative. Unmeasured on SM 9.0.
-    { "H100", "Xgemm", 16, XGEMM_NAMES, { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
+    { "H100",
+      "Xgemm",
+      16,
+      XGEMM_NAMES,
+      { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
       "CLBlast 1.5.3 database, SM8.0 A100-PCIE-40GB" },
-    { "H100", "XgemmDirect", 10, XGEMM_DIRECT_NAMES, { 8, 8, 16, 32, 16, 1, 1, 2, 1, 32 },
+    { "H100",
+      "XgemmDirect",
+      10,
+      XGEMM_DIRECT_NAMES,
+      { 8, 8, 16, 32, 16, 1, 1, 2, 1, 32 },
       "CLBlast 1.5.3 database, SM8.0 A100-PCIE-40GB" },
-    { "H200", "Xgemm", 16, XGEMM_NAMES, { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
+    { "H200",
+      "Xgemm",
+      16,
+      XGEMM_NAMES,
+      { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
       "CLBlast 1.5.3 database, SM8.0 A100-PCIE-40GB" },
-    { "H200", "XgemmDirect", 10, XGEMM_DIRECT_NAMES, { 8, 8, 16, 32, 16, 1, 1, 2, 1, 32 },
+    { "H200",
+      "XgemmDirect",
+      10,
+      XGEMM_DIRECT_NAMES,
+      { 8, 8, 16, 32, 16, 1, 1, 2, 1, 32 },
       "CLBlast 1.5.3 database, SM8.0 A100-PCIE-40GB" },
 };
 

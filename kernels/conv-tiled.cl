@@ -18,7 +18,7 @@
 // work-items computes a TM x TN tile; each K-slice of TK rows of A and B is
 // staged in __local (two barriers per slice), and each work-item keeps only
 // WM x WN = 4 x 4 accumulators (tools/check-amdgpu-registers.sh checks that
-// this compiles without spills).
+// this compiles without spills for gfx90a and gfx1030).
 // A work-item owns rows m0 + ly + i * LY and columns n0 + lx + j * LX, so
 // consecutive work-items read consecutive words of the B tile and store
 // consecutive pixels.
@@ -89,6 +89,11 @@ __kernel void ipg_conv_tiled(__global const float * A, __global const float * in
             b_tile[e] = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        // Unrolled by 4, not 16: fully unrolled, the compiler hoists every
+        // local read of the slice into registers (AMDGPU: 166-170 VGPRs,
+        // occupancy 3 on gfx90a); by 4: 62-74 VGPRs, occupancy 6 (gfx90a)
+        // and 16 (gfx1030). tools/check-amdgpu-registers.sh prints these.
+        #pragma unroll 4
         for (int kk = 0; kk < IPG_TILE_K; kk++) {
             float a[IPG_TILE_WM], b[IPG_TILE_WN];
             #pragma unroll
