@@ -125,7 +125,8 @@ ipg_status_t ipg_kernel_path_set_tile(ipg_cl_t * cl, size_t lx, size_t ly, char 
     }
     cl->tile_lws[0] = lx;
     cl->tile_lws[1] = ly;
-    ipg_log(IPG_LOG_INFO,
+    // Said at info level only when the GPU path runs (the others keep the tile for a later switch).
+    ipg_log(cl->path == IPG_PATH_GPU ? IPG_LOG_INFO : IPG_LOG_DEBUG,
             "GPU path: work-group %zu x %zu (kernel limit %zu), tile %zu x %zu, %llu bytes of private memory per "
             "work-item",
             lx, ly, wg, IPG_TILE_WM * ly, IPG_TILE_WN * lx, (unsigned long long) priv);
