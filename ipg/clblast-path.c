@@ -16,6 +16,7 @@
 #include "log.h"
 
 #include <clblast_c.h>
+#include <stdint.h>
 #include <string.h>
 
 static ipg_status_t clblast_failed(const char * routine, const ipg_step_t * s, CLBlastStatusCode rc, char * err,
@@ -119,5 +120,93 @@ ipg_status_t ipg_clblast_plan_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, 
     ipg_step_int(e, (relu ? 1 : 0) | (res ? 2 : 0));
     ipg_step_int(e, (int32_t) B);
     ipg_step_range(e, 3, (size_t[]){ N, M, B }, NULL);
+    return IPG_OK;
+}
+
+ipg_status_t ipg_clblast_plan_conv_levels(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                                          int32_t n, bool relu, const ipg_tensor_t * out, ipg_levels_ws_t * ws) {
+    if (conv->mr != 0) {
+        ipg_format_error(p->err, p->err_size, "internal: the clblast path needs row-major weights");
+        return IPG_ERR_INVALID_ARG;
+    }
+    const size_t B = (size_t) ipg_plan_batch(p), M = (size_t) conv->cout;
+    const size_t K = (size_t) conv->cin * conv->kh * conv->kw;
+    size_t cols = 0;
+    for (int32_t l = 0; l < n; l++) cols += (size_t) out[l].h * out[l].w;
+    const size_t ld = B * cols;
+    if (ld * K * sizeof(float) > ws->col_bytes || ld * M * sizeof(float) > ws->cat_bytes) {
+        ipg_format_error(p->err, p->err_size, "internal: the levels' workspace was not reserved for this conv");
+        return IPG_ERR_INVALID_ARG;
+    }
+    if (ld > INT32_MAX) {
+        ipg_format_error(p->err, p->err_size, "the concatenated levels of %s are too wide (%zu columns)",
+                         p->group ? p->group : "the head", ld);
+        return IPG_ERR_INVALID_ARG;
+    }
+    // The workspace, once per head (its convs run one after another).
+    if (!ws->col) ws->col = ipg_plan_buffer(p, ws->col_bytes, NULL);
+    if (ws->col && !ws->cat) ws->cat = ipg_plan_buffer(p, ws->cat_bytes, NULL);
+    if (!ws->col || !ws->cat) return IPG_ERR_NO_MEMORY;
+
+    size_t col0 = 0;
+    for (int32_t l = 0; l < n; l++) {
+        ipg_step_t * s = ipg_plan_step(p, "ipg_im2col_slice");
+        if (!s) return IPG_ERR_OPENCL;
+        ipg_step_mem(s, in[l].buf);
+        ipg_step_int(s, in[l].c);
+        ipg_step_int(s, in[l].h);
+        ipg_step_int(s, in[l].w);
+        ipg_step_int(s, conv->kh);
+        ipg_step_int(s, conv->kw);
+        ipg_step_int(s, conv->stride);
+        ipg_step_int(s, conv->pad);
+        ipg_step_int(s, out[l].h);
+        ipg_step_int(s, out[l].w);
+        ipg_step_mem(s, ws->col);
+        ipg_step_int(s, (int32_t) ld);
+        ipg_step_int(s, (int32_t) cols);
+        ipg_step_int(s, (int32_t) col0);
+        ipg_step_int(s, (int32_t) B);
+        ipg_step_range(s, 3, (size_t[]){ (size_t) out[l].h * out[l].w, K, B }, NULL);
+        col0 += (size_t) out[l].h * out[l].w;
+    }
+
+    // One GEMM: every level of every image is a block of columns.
+    ipg_step_t * s = ipg_plan_call(p, "clblast_sgemm_levels", call_sgemm);
+    if (!s) return IPG_ERR_NO_MEMORY;
+    s->call_mem[0] = conv->w_packed;
+    s->call_mem[1] = ws->col;
+    s->call_mem[2] = ws->cat;
+    const size_t sizes[5] = { M, ld, K, 1, 0 };
+    memcpy(s->call_size, sizes, sizeof sizes);
+    s->flop = 2.0 * M * ld * K;
+    size_t temp = 0;
+    const CLBlastStatusCode rc =
+        CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, ld, K, 0, K, 0, ld,
+                                   0, ld, &p->cl->queue, &temp);
+    if (rc != CLBlastSuccess) return clblast_failed("SGemmTempBufferSize", s, rc, p->err, p->err_size);
+    s->call_size[4] = temp;
+    s->call_memref = &p->scratch;
+    if (temp > p->scratch_bytes) p->scratch_bytes = temp;
+
+    col0 = 0;
+    for (int32_t l = 0; l < n; l++) {
+        const size_t N = (size_t) out[l].h * out[l].w;
+        ipg_step_t * e = ipg_plan_step(p, "ipg_conv_epilogue_gather");
+        if (!e) return IPG_ERR_OPENCL;
+        ipg_step_mem(e, ws->cat);
+        ipg_step_int(e, (int32_t) ld);
+        ipg_step_int(e, (int32_t) cols);
+        ipg_step_int(e, (int32_t) col0);
+        ipg_step_mem(e, conv->bias);
+        ipg_step_mem(e, conv->bias);   // no residual (flag 2 never set here)
+        ipg_step_mem(e, out[l].buf);
+        ipg_step_int(e, (int32_t) M);
+        ipg_step_int(e, (int32_t) N);
+        ipg_step_int(e, relu ? 1 : 0);
+        ipg_step_int(e, (int32_t) B);
+        ipg_step_range(e, 3, (size_t[]){ N, M, B }, NULL);
+        col0 += N;
+    }
     return IPG_OK;
 }

@@ -13,6 +13,13 @@
 ipg_status_t ipg_clblast_plan_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
                                    const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out);
 
+// The same conv over n levels (outputs allocated) as one GEMM over every
+// level and image: ipg_im2col_slice per level into ws->col [K][B * cols],
+// one Sgemm into ws->cat [M][B * cols], ipg_conv_epilogue_gather per level
+// (ipg_op_conv_levels).
+ipg_status_t ipg_clblast_plan_conv_levels(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                                          int32_t n, bool relu, const ipg_tensor_t * out, ipg_levels_ws_t * ws);
+
 // One row of the tuning table: CLBlast parameters for one of its kernels on
 // devices whose name contains `device`, for devices missing from CLBlast's
 // own database.

@@ -214,6 +214,53 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     return IPG_OK;
 }
 
+// ---- one convolution over several levels ------------------------------------
+
+// Output size of conv on one level.
+static void conv_out_size(const ipg_conv_dev_t * conv, const ipg_tensor_t * in, int32_t * oh, int32_t * ow) {
+    *oh = (in->h + 2 * conv->pad - conv->kh) / conv->stride + 1;
+    *ow = (in->w + 2 * conv->pad - conv->kw) / conv->stride + 1;
+}
+
+void ipg_levels_ws_reserve(ipg_levels_ws_t * ws, const ipg_plan_t * p, const ipg_conv_dev_t * conv,
+                           const ipg_tensor_t * in, int32_t n) {
+    if (conv->path != IPG_PATH_CLBLAST) return;
+    size_t cols = 0;
+    for (int32_t l = 0; l < n; l++) {
+        int32_t oh, ow;
+        conv_out_size(conv, &in[l], &oh, &ow);
+        cols += (size_t) oh * ow;
+    }
+    const size_t ld = (size_t) ipg_plan_batch(p) * cols;
+    const size_t col = ld * conv->cin * conv->kh * conv->kw * sizeof(float);
+    const size_t cat = ld * conv->cout * sizeof(float);
+    if (col > ws->col_bytes) ws->col_bytes = col;
+    if (cat > ws->cat_bytes) ws->cat_bytes = cat;
+}
+
+ipg_status_t ipg_op_conv_levels(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, int32_t n,
+                                bool relu, ipg_tensor_t * out, ipg_levels_ws_t * ws) {
+    if (conv->path != IPG_PATH_CLBLAST) {
+        for (int32_t l = 0; l < n; l++) {
+            ipg_status_t st = ipg_op_conv(p, conv, &in[l], NULL, relu, &out[l]);
+            if (st != IPG_OK) return st;
+        }
+        return IPG_OK;
+    }
+    for (int32_t l = 0; l < n; l++) {
+        if (in[l].c != conv->cin) {
+            ipg_format_error(p->err, p->err_size, "internal: conv expects %d input channels, got %d", conv->cin,
+                             in[l].c);
+            return IPG_ERR_INVALID_ARG;
+        }
+        int32_t oh, ow;
+        conv_out_size(conv, &in[l], &oh, &ow);
+        ipg_status_t st = out_tensor(p, &out[l], conv->cout, oh, ow);
+        if (st != IPG_OK) return st;
+    }
+    return ipg_clblast_plan_conv_levels(p, conv, in, n, relu, out, ws);
+}
+
 // ---- pooling, resampling, element-wise ------------------------------------
 // Per-channel spatial ops see the batch [B][C] as B * C channels.
 

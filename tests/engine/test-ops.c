@@ -231,6 +231,64 @@ static void test_conv_split(void) {
     free(cv.b);
 }
 
+// One conv over several levels (ipg_op_conv_levels, the heads): on the
+// clblast path one GEMM over every level and image, elsewhere one conv per
+// level; each level of each image against the host reference.
+static void test_conv_levels(int cin, int cout, int k, bool relu) {
+    static const int sizes[3][2] = { { 13, 11 }, { 5, 3 }, { 1, 1 } };
+    const int pad = k / 2;
+    ipg_conv_host_t cv = { .name = "head", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = 1, .pad = pad };
+    cv.w = malloc((size_t) cout * cin * k * k * sizeof(float));
+    cv.b = malloc((size_t) cout * sizeof(float));
+    fill(cv.w, (size_t) cout * cin * k * k);
+    fill(cv.b, (size_t) cout);
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_conv_dev_t dev;
+    ipg_tensor_t in[3] = { { 0 } }, out[3] = { { 0 } };
+    float * host_in[3] = { 0 };
+    ipg_levels_ws_t ws = { 0 };
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
+    for (int l = 0; l < 3 && st == IPG_OK; l++) {
+        st = ipg_plan_tensor(&p, &in[l], cin, sizes[l][0], sizes[l][1]);
+        host_in[l] = malloc((size_t) g_batch * cin * sizes[l][0] * sizes[l][1] * sizeof(float));
+        fill(host_in[l], (size_t) g_batch * cin * sizes[l][0] * sizes[l][1]);
+    }
+    if (st == IPG_OK && g_cl.path == IPG_PATH_CLBLAST) {
+        // Not reserved: refused, not overrun.
+        ipg_tensor_t tmp[3] = { { 0 } };
+        CHECK(ipg_op_conv_levels(&p, &dev, in, 3, relu, tmp, &ws) == IPG_ERR_INVALID_ARG && strstr(g_err, "reserved"),
+              "levels without a reserved workspace are refused: %s", g_err);
+    }
+    ipg_levels_ws_reserve(&ws, &p, &dev, in, 3);
+    if (st == IPG_OK) st = ipg_op_conv_levels(&p, &dev, in, 3, relu, out, &ws);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "levels setup: %s", g_err);
+    if (st == IPG_OK) {
+        for (int l = 0; l < 3; l++) upload(&in[l], host_in[l]);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "levels run: %s", g_err);
+        for (int l = 0; l < 3; l++) {
+            const int h = sizes[l][0], w = sizes[l][1];
+            const size_t nin = (size_t) cin * h * w, nout = (size_t) cout * h * w;
+            float * want = malloc(g_batch * nout * sizeof(float));
+            for (int b = 0; b < g_batch; b++)
+                conv_ref(host_in[l] + b * nin, cin, h, w, &cv, NULL, relu, want + b * nout, h, w);
+            float * got = download(&out[l]);
+            char what[160];
+            snprintf(what, sizeof what, "conv over levels, level %d (%dx%d) k=%d relu=%d batch %d, %s path%s", l, h, w,
+                     k, relu, g_batch, ipg_kernel_path_name(g_cl.path), g_tile_label);
+            compare(what, got, want, g_batch * nout, 1e-5);
+            free(got);
+            free(want);
+        }
+        ipg_conv_dev_free(&dev);
+    }
+    for (int l = 0; l < 3; l++) free(host_in[l]);
+    ipg_plan_free(&p);
+    free(cv.w);
+    free(cv.b);
+}
+
 // ---- pooling, resampling, relu ------------------------------------------------
 
 typedef ipg_status_t (*unary_op)(ipg_plan_t *, const ipg_tensor_t *, ipg_tensor_t *);
@@ -757,6 +815,7 @@ static void run_small(void) {
                     if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
                         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
                 }
+                test_conv_levels(3, 5, 3, true);
             }
         }
         test_maxpool(3, 3, 5);
@@ -842,6 +901,11 @@ int main(int argc, char ** argv) {
             }
             g_batch = 1;
             test_conv_split();
+            for (g_batch = 1; g_batch <= 2; g_batch++) {
+                test_conv_levels(7, 19, 3, true);
+                test_conv_levels(9, 5, 1, false);
+            }
+            g_batch = 1;
         }
     }
     test_path_choice();
