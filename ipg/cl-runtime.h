@@ -26,6 +26,22 @@
 // memory, and their work-group is at most this size (one bin per work-item
 // when it is cleared).
 #define IPG_RADIX_BINS 256
+// The GPU path's per-work-item tile (conv-tiled.cl): WM x WN accumulators,
+// and the K-slice staged in local memory per barrier. The work-group, and so
+// the work-group tile (WM * LY) x (WN * LX), is chosen per device at run
+// time (kernel-path.c).
+#define IPG_TILE_WM 4
+#define IPG_TILE_WN 4
+#define IPG_TILE_K  16
+
+// ---- kernel paths ---------------------------------------------------------
+// Which convolution kernels a context runs (kernel-path.c chooses, per device
+// or by override; docs/PERFORMANCE.md "Kernel paths").
+typedef enum {
+    IPG_PATH_CPU,       // register tiles, one work-item per group (gemm.cl, conv-direct.cl)
+    IPG_PATH_GPU,       // work-groups tiled through local memory (conv-tiled.cl)
+    IPG_PATH_CLBLAST,   // CLBlast's Sgemm / Sconvgemm + conv-epilogue.cl
+} ipg_kernel_path_t;
 
 // ---- the device -----------------------------------------------------------
 
@@ -36,6 +52,11 @@ typedef struct {
     cl_program program;   // all embedded kernels, one program
     char device_name[256];
     bool is_cpu;
+    cl_device_type type;
+    char vendor[128];         // CL_DEVICE_VENDOR
+    ipg_kernel_path_t path;   // the convolution kernels (kernel-path.c)
+    size_t tile_lws[2];       // the GPU path's work-group (LX, LY): its tile is (WM * LY) x (WN * LX)
+    bool clblast_used;        // CLBlast's cache may hold programs of this context (released at free)
     size_t max_wg_size;
     size_t max_item_sizes[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
     uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE (or IPG_MAX_ALLOC_BYTES, lower): the largest buffer

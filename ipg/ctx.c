@@ -8,6 +8,7 @@
 // in run.
 #include "cl-runtime.h"
 #include "detector.h"
+#include "kernel-path.h"
 #include "log.h"
 #include "network.h"
 #include "plan.h"
@@ -56,6 +57,7 @@ struct ipg_ctx {
 
 ipg_ctx_params_t ipg_ctx_params_default(void) {
     ipg_ctx_params_t p = { .device = NULL,
+                           .device_path = NULL,
                            .input_width = 0,
                            .input_height = 0,
                            .score_threshold = -1.0f,
@@ -174,6 +176,11 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
     ctx->in_h = p.input_height;
 
     st = ipg_cl_init(&ctx->cl, p.device, p.profile != 0, err, err_size);
+    // The device's path (the table, or IPG_PATH) unless the caller names one;
+    // the weights are then laid out for it.
+    if (st == IPG_OK && p.device_path && *p.device_path && strcmp(p.device_path, "auto") != 0)
+        st = ipg_kernel_path_select(&ctx->cl, p.device_path, err, err_size);
+    ctx->params.device_path = ipg_kernel_path_name(ctx->cl.path);
     if (st == IPG_OK) st = ipg_weights_upload(&ctx->cl, model, &ctx->wd, err, err_size);
     if (st != IPG_OK) {
         ipg_ctx_free(ctx);
@@ -604,6 +611,8 @@ uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx) { return ctx ? ctx->c
 const char * ipg_ctx_last_error(const ipg_ctx_t * ctx) { return ctx ? ctx->err : "no context"; }
 
 const char * ipg_ctx_device_name(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.device_name : ""; }
+
+const char * ipg_ctx_device_path(const ipg_ctx_t * ctx) { return ctx ? ipg_kernel_path_name(ctx->cl.path) : ""; }
 
 void ipg_ctx_set_stage_callback(ipg_ctx_t * ctx, ipg_stage_fn fn, void * user_data) {
     if (!ctx) return;

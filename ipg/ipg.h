@@ -223,6 +223,13 @@ typedef struct {
     // OpenCL device: NULL or "" or "auto" (first GPU, else first CPU), "gpu",
     // "cpu", an index into the list of all devices ("2"), or "platform:device".
     const char * device;
+    // Convolution kernels: NULL, "" or "auto" (the device's row of the path
+    // table: "cpu" on CPU devices, "gpu" on GPUs; or the IPG_PATH environment
+    // variable when set), "cpu" (register tiles), "gpu" (work-groups tiled
+    // through local memory) or "clblast" (CLBlast's GEMMs). Anything else
+    // fails ipg_ctx_init with IPG_ERR_INVALID_ARG. docs/PERFORMANCE.md,
+    // "Kernel paths".
+    const char * device_path;
     // Network input size; 0 = the model's. Multiples of 32.
     int32_t input_width;
     int32_t input_height;
@@ -305,6 +312,8 @@ const char * ipg_ctx_last_error(const ipg_ctx_t * ctx);
 
 // Name of the OpenCL device the context runs on.
 const char * ipg_ctx_device_name(const ipg_ctx_t * ctx);
+// The kernel path the context runs ("cpu", "gpu" or "clblast").
+const char * ipg_ctx_device_path(const ipg_ctx_t * ctx);
 
 // ---- stage dumps (debugging, parity) --------------------------------------
 

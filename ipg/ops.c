@@ -3,6 +3,7 @@
 // every argument recorded; nothing here runs a kernel.
 #include "ops.h"
 
+#include "clblast-path.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -15,8 +16,13 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
     memset(out, 0, sizeof *out);
     const int32_t M = h->cout, kk = h->kh * h->kw;
     const int32_t K = cin_count * kk, full_k = h->cin * kk;
-    const int32_t mb = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
-    const size_t n = (size_t) mb * K * IPG_GEMM_MR;
+    // The layout of the device's kernel path: panels of mr rows, or
+    // row-major [M][K] for CLBlast (mr 0).
+    int32_t mr = IPG_GEMM_MR;
+    if (cl->path == IPG_PATH_GPU) mr = IPG_TILE_WM * (int32_t) cl->tile_lws[1];
+    if (cl->path == IPG_PATH_CLBLAST) mr = 0;
+    const int32_t mb = mr ? (M + mr - 1) / mr : 1;
+    const size_t n = mr ? (size_t) mb * K * mr : (size_t) M * K;
     float * packed = calloc(n, sizeof(float));
     float * bias = calloc((size_t) M, sizeof(float));
     if (!packed || !bias) {
@@ -25,11 +31,13 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
         ipg_format_error(err, err_size, "out of memory packing '%s'", h->name);
         return IPG_ERR_NO_MEMORY;
     }
-    // [M][K] row-major -> [M / MR][K][MR], rows past M left zero.
+    // [M][K] row-major -> [M / mr][K][mr], rows past M left zero; or the
+    // columns [cin_begin, cin_begin + cin_count) of [M][K] as they are.
     for (int32_t m = 0; m < M; m++)
-        for (int32_t k = 0; k < K; k++)
-            packed[((size_t) (m / IPG_GEMM_MR) * K + k) * IPG_GEMM_MR + m % IPG_GEMM_MR] =
-                h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
+        for (int32_t k = 0; k < K; k++) {
+            const size_t at = mr ? ((size_t) (m / mr) * K + k) * mr + m % mr : (size_t) m * K + k;
+            packed[at] = h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
+        }
     if (with_bias) memcpy(bias, h->b, (size_t) M * sizeof(float));
     out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
     out->bias =
@@ -40,6 +48,8 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
         ipg_conv_dev_free(out);
         return IPG_ERR_NO_MEMORY;
     }
+    out->path = cl->path;
+    out->mr = mr;
     out->cout = M;
     out->cin = cin_count;
     out->kh = h->kh;
@@ -124,6 +134,48 @@ static ipg_status_t pack_gemm(ipg_plan_t * p, const ipg_conv_dev_t * conv, const
     return IPG_OK;
 }
 
+// The GPU path (conv-tiled.cl): one launch, work-groups of exactly
+// cl->tile_lws, each computing a TM x TN tile (the weights were packed with
+// mr = TM at upload).
+static ipg_status_t plan_conv_tiled(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                                    const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out) {
+    const size_t lx = p->cl->tile_lws[0], ly = p->cl->tile_lws[1];
+    const size_t tm = IPG_TILE_WM * ly, tn = IPG_TILE_WN * lx;
+    if ((size_t) conv->mr != tm) {
+        ipg_format_error(p->err, p->err_size,
+                         "internal: weights packed for a %d-row tile, the GPU path's work-group tile has %zu rows",
+                         conv->mr, tm);
+        return IPG_ERR_INVALID_ARG;
+    }
+    const size_t M = (size_t) conv->cout, N = (size_t) out->h * out->w, B = (size_t) ipg_plan_batch(p);
+    ipg_step_t * s = ipg_plan_step(p, "ipg_conv_tiled");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, conv->w_packed);
+    ipg_step_mem(s, in->buf);
+    ipg_step_mem(s, conv->bias);
+    ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+    ipg_step_mem(s, out->buf);
+    ipg_step_int(s, conv->cout);
+    ipg_step_int(s, in->c);
+    ipg_step_int(s, in->h);
+    ipg_step_int(s, in->w);
+    ipg_step_int(s, conv->kh);
+    ipg_step_int(s, conv->kw);
+    ipg_step_int(s, conv->stride);
+    ipg_step_int(s, conv->pad);
+    ipg_step_int(s, out->h);
+    ipg_step_int(s, out->w);
+    ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+    ipg_step_int(s, (int32_t) B);
+    ipg_step_local(s, IPG_TILE_K * tm * sizeof(float));
+    ipg_step_local(s, IPG_TILE_K * tn * sizeof(float));
+    s->flop = 2.0 * M * N * conv->cin * conv->kh * conv->kw * B;
+    // A work-group algorithm: exactly this local size (the plan refuses it
+    // over the kernel's limits); groups past the tensors leave at once.
+    ipg_step_range(s, 3, (size_t[]){ (N + tn - 1) / tn * lx, (M + tm - 1) / tm * ly, B }, (size_t[]){ lx, ly, 1 });
+    return IPG_OK;
+}
+
 ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, const ipg_tensor_t * res,
                          bool relu, ipg_tensor_t * out) {
     if (in->c != conv->cin) {
@@ -143,6 +195,8 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     // The batch is a grid dimension: image b's columns are its own N pixels,
     // so no register tile straddles two images.
     const size_t B = (size_t) ipg_plan_batch(p);
+    if (conv->path == IPG_PATH_CLBLAST) return ipg_clblast_plan_conv(p, conv, in, res, relu, out);
+    if (conv->path == IPG_PATH_GPU) return plan_conv_tiled(p, conv, in, res, relu, out);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
         // conv-direct.cl: the input read in place, no im2col copy.
         ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
@@ -207,6 +261,53 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         }
     }
     return IPG_OK;
+}
+
+// ---- one convolution over several levels ------------------------------------
+
+// Output size of conv on one level.
+static void conv_out_size(const ipg_conv_dev_t * conv, const ipg_tensor_t * in, int32_t * oh, int32_t * ow) {
+    *oh = (in->h + 2 * conv->pad - conv->kh) / conv->stride + 1;
+    *ow = (in->w + 2 * conv->pad - conv->kw) / conv->stride + 1;
+}
+
+void ipg_levels_ws_reserve(ipg_levels_ws_t * ws, const ipg_plan_t * p, const ipg_conv_dev_t * conv,
+                           const ipg_tensor_t * in, int32_t n) {
+    if (conv->path != IPG_PATH_CLBLAST) return;
+    size_t cols = 0;
+    for (int32_t l = 0; l < n; l++) {
+        int32_t oh, ow;
+        conv_out_size(conv, &in[l], &oh, &ow);
+        cols += (size_t) oh * ow;
+    }
+    const size_t ld = (size_t) ipg_plan_batch(p) * cols;
+    const size_t col = ld * conv->cin * conv->kh * conv->kw * sizeof(float);
+    const size_t cat = ld * conv->cout * sizeof(float);
+    if (col > ws->col_bytes) ws->col_bytes = col;
+    if (cat > ws->cat_bytes) ws->cat_bytes = cat;
+}
+
+ipg_status_t ipg_op_conv_levels(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in, int32_t n,
+                                bool relu, ipg_tensor_t * out, ipg_levels_ws_t * ws) {
+    if (conv->path != IPG_PATH_CLBLAST) {
+        for (int32_t l = 0; l < n; l++) {
+            ipg_status_t st = ipg_op_conv(p, conv, &in[l], NULL, relu, &out[l]);
+            if (st != IPG_OK) return st;
+        }
+        return IPG_OK;
+    }
+    for (int32_t l = 0; l < n; l++) {
+        if (in[l].c != conv->cin) {
+            ipg_format_error(p->err, p->err_size, "internal: conv expects %d input channels, got %d", conv->cin,
+                             in[l].c);
+            return IPG_ERR_INVALID_ARG;
+        }
+        int32_t oh, ow;
+        conv_out_size(conv, &in[l], &oh, &ow);
+        ipg_status_t st = out_tensor(p, &out[l], conv->cout, oh, ow);
+        if (st != IPG_OK) return st;
+    }
+    return ipg_clblast_plan_conv_levels(p, conv, in, n, relu, out, ws);
 }
 
 // ---- pooling, resampling, element-wise ------------------------------------

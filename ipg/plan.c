@@ -114,6 +114,19 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     return s;
 }
 
+ipg_step_t * ipg_plan_call(ipg_plan_t * p, const char * name, ipg_step_call_fn fn) {
+    if (!grow((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof *p->steps)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return NULL;
+    }
+    ipg_step_t * s = &p->steps[p->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->kernel_name = name;
+    s->group = p->group;
+    s->call = fn;
+    return s;
+}
+
 // Appends an argument and returns its index; past IPG_MAX_ARGS the step is
 // marked instead and ipg_plan_finalize refuses the plan.
 static int32_t push_arg(ipg_step_t * s, ipg_arg_t a) {
@@ -249,6 +262,7 @@ void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_
 // kernel name (a register tile that spills shows up here on GPUs).
 static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
     const ipg_step_t * s = &p->steps[i];
+    if (!s->kernel) return;   // a library call: its kernels are the library's
     for (int32_t j = 0; j < i; j++)
         if (strcmp(p->steps[j].kernel_name, s->kernel_name) == 0) return;
     cl_ulong priv = 0;
@@ -331,6 +345,25 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
             }
         }
     }
+    // A library's routines compile their kernels at first use (CLBlast): run
+    // each call step once now, so nothing is compiled after prepare. What
+    // they write is overwritten by the first run.
+    bool called = false;
+    for (int32_t i = 0; i < p->n_steps; i++) {
+        const ipg_step_t * s = &p->steps[i];
+        if (!s->call) continue;
+        ipg_status_t st = s->call(s, &p->cl->queue, NULL, p->err, p->err_size);
+        if (st != IPG_OK) return st;
+        called = true;
+    }
+    if (called) {
+        cl_int rc = clFinish(p->cl->queue);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(p->err, p->err_size, "clFinish after the library calls' first run failed: %s",
+                             ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
+        }
+    }
     return IPG_OK;
 }
 
@@ -367,6 +400,18 @@ ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, 
     while (next_stage < p->n_stages && p->stages[next_stage].after_step < first - 1) next_stage++;
     for (int32_t i = first; i < end; i++) {
         const ipg_step_t * s = &p->steps[i];
+        if (s->call) {
+            ipg_status_t st = s->call(s, &p->cl->queue, events ? &events[i] : NULL, p->err, p->err_size);
+            if (st != IPG_OK) {
+                clFinish(p->cl->queue);
+                return st;
+            }
+            for (; on_stage && next_stage < p->n_stages && p->stages[next_stage].after_step <= i; next_stage++) {
+                st = on_stage(&p->stages[next_stage], user_data);
+                if (st != IPG_OK) return st;
+            }
+            continue;
+        }
         cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
                                            0, NULL, events ? &events[i] : NULL);
         if (rc != CL_SUCCESS) {
@@ -409,7 +454,8 @@ ipg_status_t ipg_plan_run(ipg_plan_t * p) {
 }
 
 void ipg_plan_free(ipg_plan_t * p) {
-    for (int32_t i = 0; i < p->n_steps; i++) clReleaseKernel(p->steps[i].kernel);
+    for (int32_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
     for (int32_t i = 0; i < p->n_buffers; i++) clReleaseMemObject(p->buffers[i]);
     if (p->scratch) clReleaseMemObject(p->scratch);
     free(p->steps);

@@ -35,8 +35,16 @@ typedef struct {
 // One more is a plan error (ipg_plan_finalize), never a silent overwrite.
 #define IPG_MAX_ARGS 32
 
-typedef struct {
-    cl_kernel kernel;   // owned: one kernel object per step keeps its args
+struct ipg_step;
+// A step that calls a library routine enqueuing kernels of its own (CLBlast,
+// clblast-path.c) instead of launching one of ours. It enqueues on *queue,
+// sets *event (when not NULL) to the event of its last launch, and on failure
+// writes a sentence naming the routine into err.
+typedef ipg_status_t (*ipg_step_call_fn)(const struct ipg_step * s, cl_command_queue * queue, cl_event * event,
+                                         char * err, size_t err_size);
+
+typedef struct ipg_step {
+    cl_kernel kernel;   // owned: one kernel object per step keeps its args (NULL for a call step)
     const char * kernel_name;
     cl_uint dims;
     size_t gws[3];
@@ -50,6 +58,11 @@ typedef struct {
     ipg_arg_t args[IPG_MAX_ARGS];
     const char * group;   // profiling group ("stem", "layer2", "head", ...)
     double flop;          // arithmetic of this launch (convolutions only)
+    // A call step (ipg_plan_call): the routine and what it is given.
+    ipg_step_call_fn call;
+    cl_mem call_mem[4];
+    cl_mem * call_memref;   // bound when enqueued (the plan's scratch)
+    size_t call_size[16];
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
@@ -89,6 +102,9 @@ cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 // returned pointer is valid until the next ipg_plan_step: keep step indices
 // (p->n_steps - 1), not pointers, across steps.
 ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name);
+// Appends a call step (kernel NULL) named `name`; the caller fills call_mem,
+// call_memref and call_size. NULL on failure (p->err set).
+ipg_step_t * ipg_plan_call(ipg_plan_t * p, const char * name, ipg_step_call_fn fn);
 // Each appends the next argument and returns its index, to record where a
 // value that changes later lives (ipg_plan_update_float); -1 past IPG_MAX_ARGS
 // (then ipg_plan_finalize fails).

@@ -40,6 +40,19 @@ static bool same(const result_t * a, const result_t * b) {
     return memcmp(a->d, b->d, (size_t) a->n * sizeof a->d[0]) == 0;
 }
 
+// The same detections up to float summation order: count, labels and order
+// equal, scores within 1e-4, boxes within 1e-3 pixels.
+static bool close_to(const result_t * a, const result_t * b) {
+    if (a->n != b->n) return false;
+    for (int32_t i = 0; i < a->n; i++) {
+        const ipg_detection_t *x = &a->d[i], *y = &b->d[i];
+        if (x->label != y->label || fabsf(x->score - y->score) > 1e-4f || fabsf(x->x1 - y->x1) > 1e-3f ||
+            fabsf(x->y1 - y->y1) > 1e-3f || fabsf(x->x2 - y->x2) > 1e-3f || fabsf(x->y2 - y->y2) > 1e-3f)
+            return false;
+    }
+    return true;
+}
+
 // Writes the RGB image into `format` with `stride`.
 static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t format, int stride) {
     static const int offs[IPG_PIXEL_COUNT_][3] = {
@@ -520,6 +533,26 @@ int main(int argc, char ** argv) {
     if (st == IPG_OK) {
         result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
         CHECK(r.n == 3, "max_detections 3 gives 3 (%d)", r.n);
+        ipg_ctx_free(ctx);
+    }
+    // Kernel paths (device_path): an unknown name is refused with the name;
+    // each path reports itself and gives the reference frame's detections.
+    params = ipg_ctx_params_default();
+    params.score_threshold = 0.0f;
+    params.device_path = "fast";
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_ERR_INVALID_ARG && ctx == NULL && strstr(err, "\"fast\""), "device_path \"fast\" refused: %s", err);
+    static const char * paths[] = { "cpu", "gpu", "clblast", "auto" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        params.device_path = paths[i];
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "device_path \"%s\": %s", paths[i], err);
+        if (st != IPG_OK) continue;
+        CHECK(i == 3 || strcmp(ipg_ctx_device_path(ctx), paths[i]) == 0, "device_path \"%s\" runs \"%s\"", paths[i],
+              ipg_ctx_device_path(ctx));
+        result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(close_to(&r, &ref), "device_path \"%s\" gives the reference's %d detections (got %d)", paths[i], ref.n,
+              r.n);
         ipg_ctx_free(ctx);
     }
     free(big);

@@ -3,9 +3,13 @@
 // sizes that hit the remainders of the register tiles (1x1, 3x5, 13 and 24
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
-// cut too), and the plan's argument cap. Runs on whatever OpenCL device
+// cut too), and the plan's argument cap. The convolutions run on every
+// kernel path (kernel-path.c: cpu, gpu with several work-group shapes,
+// clblast), each against the same host reference. Runs on whatever OpenCL device
 // IPG_TEST_DEVICE names (default: auto). `--small`: a CI-sized subset on
 // tiny shapes, for oclgrind (~1000x slower; the `oclgrind` suite).
+#include "clblast-path.h"
+#include "kernel-path.h"
 #include "log.h"
 #include "nms.h"
 #include "ops.h"
@@ -46,6 +50,29 @@ static void fill(float * x, size_t n) {
 
 // The batch of the plans the tests make (plan_init), and so of their tensors.
 static int g_batch = 1;
+// The GPU path's work-group in the labels of the conv tests.
+static char g_tile_label[64] = "";
+// The path ipg_cl_init chose (the table, or IPG_PATH).
+static ipg_kernel_path_t g_default_path;
+
+// Chooses the kernel path for the tests that follow, as a context's
+// device-path parameter would (each test uploads its weights for it).
+static bool use_path(ipg_kernel_path_t path) {
+    const ipg_status_t st = ipg_kernel_path_select(&g_cl, ipg_kernel_path_name(path), g_err, sizeof g_err);
+    CHECK(st == IPG_OK && g_cl.path == path, "select the %s path: %s", ipg_kernel_path_name(path), g_err);
+    g_tile_label[0] = '\0';
+    if (path == IPG_PATH_GPU)
+        snprintf(g_tile_label, sizeof g_tile_label, ", work-group %zu x %zu", g_cl.tile_lws[0], g_cl.tile_lws[1]);
+    return st == IPG_OK;
+}
+
+// The GPU path with a work-group of lx x ly (capped by the device).
+static bool use_tile(size_t lx, size_t ly) {
+    const ipg_status_t st = ipg_kernel_path_set_tile(&g_cl, lx, ly, g_err, sizeof g_err);
+    CHECK(st == IPG_OK && g_cl.tile_lws[0] * g_cl.tile_lws[1] >= 1, "work-group %zu x %zu: %s", lx, ly, g_err);
+    snprintf(g_tile_label, sizeof g_tile_label, ", work-group %zu x %zu", g_cl.tile_lws[0], g_cl.tile_lws[1]);
+    return st == IPG_OK;
+}
 
 static void upload(const ipg_tensor_t * t, const float * host) {
     size_t bytes = (size_t) g_batch * t->c * t->h * t->w * sizeof(float);
@@ -157,10 +184,10 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
         st = ipg_plan_run(&p);
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
-        char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s%s", cin, cout,
-                 h, w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "",
-                 g_conv_alloc_limit ? " (scratch split)" : "");
+        char what[256];
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d, %s path%s%s%s",
+                 cin, cout, h, w, k, stride, pad, use_res, relu, g_batch, ipg_kernel_path_name(g_cl.path),
+                 pack_all ? " (im2col)" : "", g_tile_label, g_conv_alloc_limit ? " (scratch split)" : "");
         compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
@@ -205,11 +232,72 @@ static void test_conv_split(void) {
         upload(&tg, gin);
         CHECK(ipg_plan_run(&p) == IPG_OK, "split run: %s", g_err);
         float * got = download(&out);
-        compare("fusion conv split into two GEMMs", got, want, sizeof want / 4, 1e-5);
+        char what[160];
+        snprintf(what, sizeof what, "fusion conv split into two GEMMs, %s path%s", ipg_kernel_path_name(g_cl.path),
+                 g_tile_label);
+        compare(what, got, want, sizeof want / 4, 1e-5);
         free(got);
         ipg_conv_dev_free(&dc);
         ipg_conv_dev_free(&dg);
     }
+    ipg_plan_free(&p);
+    free(cv.w);
+    free(cv.b);
+}
+
+// One conv over several levels (ipg_op_conv_levels, the heads): on the
+// clblast path one GEMM over every level and image, elsewhere one conv per
+// level; each level of each image against the host reference.
+static void test_conv_levels(int cin, int cout, int k, bool relu) {
+    static const int sizes[3][2] = { { 13, 11 }, { 5, 3 }, { 1, 1 } };
+    const int pad = k / 2;
+    ipg_conv_host_t cv = { .name = "head", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = 1, .pad = pad };
+    cv.w = malloc((size_t) cout * cin * k * k * sizeof(float));
+    cv.b = malloc((size_t) cout * sizeof(float));
+    fill(cv.w, (size_t) cout * cin * k * k);
+    fill(cv.b, (size_t) cout);
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_conv_dev_t dev;
+    ipg_tensor_t in[3] = { { 0 } }, out[3] = { { 0 } };
+    float * host_in[3] = { 0 };
+    ipg_levels_ws_t ws = { 0 };
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
+    for (int l = 0; l < 3 && st == IPG_OK; l++) {
+        st = ipg_plan_tensor(&p, &in[l], cin, sizes[l][0], sizes[l][1]);
+        host_in[l] = malloc((size_t) g_batch * cin * sizes[l][0] * sizes[l][1] * sizeof(float));
+        fill(host_in[l], (size_t) g_batch * cin * sizes[l][0] * sizes[l][1]);
+    }
+    if (st == IPG_OK && g_cl.path == IPG_PATH_CLBLAST) {
+        // Not reserved: refused, not overrun.
+        ipg_tensor_t tmp[3] = { { 0 } };
+        CHECK(ipg_op_conv_levels(&p, &dev, in, 3, relu, tmp, &ws) == IPG_ERR_INVALID_ARG && strstr(g_err, "reserved"),
+              "levels without a reserved workspace are refused: %s", g_err);
+    }
+    ipg_levels_ws_reserve(&ws, &p, &dev, in, 3);
+    if (st == IPG_OK) st = ipg_op_conv_levels(&p, &dev, in, 3, relu, out, &ws);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "levels setup: %s", g_err);
+    if (st == IPG_OK) {
+        for (int l = 0; l < 3; l++) upload(&in[l], host_in[l]);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "levels run: %s", g_err);
+        for (int l = 0; l < 3; l++) {
+            const int h = sizes[l][0], w = sizes[l][1];
+            const size_t nin = (size_t) cin * h * w, nout = (size_t) cout * h * w;
+            float * want = malloc(g_batch * nout * sizeof(float));
+            for (int b = 0; b < g_batch; b++)
+                conv_ref(host_in[l] + b * nin, cin, h, w, &cv, NULL, relu, want + b * nout, h, w);
+            float * got = download(&out[l]);
+            char what[160];
+            snprintf(what, sizeof what, "conv over levels, level %d (%dx%d) k=%d relu=%d batch %d, %s path%s", l, h, w,
+                     k, relu, g_batch, ipg_kernel_path_name(g_cl.path), g_tile_label);
+            compare(what, got, want, g_batch * nout, 1e-5);
+            free(got);
+            free(want);
+        }
+        ipg_conv_dev_free(&dev);
+    }
+    for (int l = 0; l < 3; l++) free(host_in[l]);
     ipg_plan_free(&p);
     free(cv.w);
     free(cv.b);
@@ -514,6 +602,8 @@ static void test_launch_errors(void) {
 // (test_conv_chunked).
 static void test_max_alloc(void) {
     const uint64_t saved = g_cl.max_alloc;
+    const ipg_kernel_path_t saved_path = g_cl.path;
+    g_cl.path = IPG_PATH_CPU;   // the path with the im2col scratch
     ipg_plan_t p;
     plan_init(&p);
     p.group = "layer9";
@@ -537,6 +627,7 @@ static void test_max_alloc(void) {
               strstr(g_err, "MAX_MEM_ALLOC_SIZE"),
           "a tensor over the largest buffer is refused: %s", g_err);
     g_cl.max_alloc = saved;
+    g_cl.path = saved_path;
     ipg_conv_dev_free(&dev);
     ipg_plan_free(&p);
 }
@@ -545,6 +636,8 @@ static void test_max_alloc(void) {
 // images (limit: two images' scratch), and by pixel blocks within an image
 // (limit: 7 or 1 panels), on odd sizes, batches of 1 and 3.
 static void test_conv_chunked(bool small) {
+    const ipg_kernel_path_t saved_path = g_cl.path;
+    g_cl.path = IPG_PATH_CPU;   // the path with the im2col scratch
     static const int convs[][7] = { { 5, 17, 33, 31, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 }, { 3, 24, 13, 11, 7, 2, 3 } };
     static const int batches[] = { 1, 3 };
     const size_t n_convs = small ? 1 : sizeof convs / sizeof convs[0];
@@ -565,6 +658,81 @@ static void test_conv_chunked(bool small) {
         }
     }
     g_batch = 1;
+    g_cl.path = saved_path;
+}
+
+// ---- kernel paths (kernel-path.c) ---------------------------------------------
+
+// Names: the three paths and "auto" are accepted, anything else is refused
+// with the name in the message, from the parameter and from IPG_PATH alike;
+// the parameter wins over IPG_PATH.
+static void test_path_choice(void) {
+    const ipg_kernel_path_t saved = g_cl.path;
+    char * env = getenv("IPG_PATH") ? strdup(getenv("IPG_PATH")) : NULL;
+    CHECK(ipg_kernel_path_select(&g_cl, "fast", g_err, sizeof g_err) == IPG_ERR_INVALID_ARG && strstr(g_err, "fast") &&
+              strstr(g_err, "clblast"),
+          "an unknown device-path is refused: %s", g_err);
+    setenv("IPG_PATH", "turbo", 1);
+    CHECK(ipg_kernel_path_select(&g_cl, NULL, g_err, sizeof g_err) == IPG_ERR_INVALID_ARG &&
+              strstr(g_err, "IPG_PATH") && strstr(g_err, "turbo"),
+          "an unknown IPG_PATH is refused: %s", g_err);
+    setenv("IPG_PATH", "gpu", 1);
+    CHECK(ipg_kernel_path_select(&g_cl, "auto", g_err, sizeof g_err) == IPG_OK && g_cl.path == IPG_PATH_GPU,
+          "IPG_PATH=gpu chooses the gpu path: %s", g_err);
+    CHECK(ipg_kernel_path_select(&g_cl, "cpu", g_err, sizeof g_err) == IPG_OK && g_cl.path == IPG_PATH_CPU,
+          "the device-path parameter wins over IPG_PATH: %s", g_err);
+    if (env)
+        setenv("IPG_PATH", env, 1);
+    else
+        unsetenv("IPG_PATH");
+    free(env);
+    CHECK(ipg_kernel_path_set_tile(&g_cl, 0, 4, g_err, sizeof g_err) == IPG_ERR_INVALID_ARG,
+          "an empty work-group is refused");
+    g_cl.path = saved;
+}
+
+// Weights packed for one GPU tile are refused by a plan with another (the
+// tile is fixed when the weights are uploaded).
+static void test_tile_mismatch(void) {
+    if (!use_path(IPG_PATH_GPU) || !use_tile(4, 4)) return;
+    ipg_conv_host_t cv = { .name = "test", .cout = 5, .cin = 3, .kh = 1, .kw = 1, .stride = 1, .pad = 0 };
+    float w[15] = { 0 }, b[5] = { 0 };
+    cv.w = w;
+    cv.b = b;
+    ipg_conv_dev_t dev;
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_tensor_t in = { 0 }, out = { 0 };
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK && dev.mr == 4 * IPG_TILE_WM,
+          "upload for a 4 x 4 work-group: %s", g_err);
+    CHECK(ipg_plan_tensor(&p, &in, 3, 3, 3) == IPG_OK, "tensor: %s", g_err);
+    use_tile(8, 8);
+    CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_INVALID_ARG && strstr(g_err, "packed"),
+          "weights packed for another tile are refused: %s", g_err);
+    ipg_conv_dev_free(&dev);
+    ipg_plan_free(&p);
+}
+
+// The CLBlast tuning table's mechanism on this device: a row of CLBlast's
+// own SM 8.0 Xgemm values applied with CLBlastOverrideParameters, then GEMMs
+// large enough for CLBlast's indirect kernel stay correct; a row missing a
+// parameter is refused with CLBlast's reason.
+static void test_clblast_tuning(void) {
+    if (!use_path(IPG_PATH_CLBLAST)) return;
+    const ipg_clblast_params_t bad = { "", "Xgemm", 3, { "KWG", "KWI", "MDIMA" }, { 32, 2, 8 }, "test: incomplete" };
+    CHECK(ipg_clblast_apply(&g_cl, &bad, g_err, sizeof g_err) != IPG_OK && strstr(g_err, "Xgemm") &&
+              strstr(g_err, "missing"),
+          "a row missing parameters is refused: %s", g_err);
+    const ipg_clblast_params_t row = { "",
+                                       "Xgemm",
+                                       16,
+                                       { "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC",
+                                         "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN" },
+                                       { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
+                                       "test: CLBlast 1.5.3 SM8.0 values" };
+    CHECK(ipg_clblast_apply(&g_cl, &row, g_err, sizeof g_err) == IPG_OK, "a full Xgemm row applies: %s", g_err);
+    test_conv(300, 200, 20, 21, 1, 1, 0, true, true, false);
+    test_conv(64, 70, 1, 1000, 1, 1, 0, false, true, false);
 }
 
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
@@ -772,10 +940,19 @@ static void run_small(void) {
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
         g_batch = batches[b];
-        for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-            const int * c = convs[i];
-            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-            if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        // Every kernel path; the GPU path also with an odd work-group.
+        for (int path = IPG_PATH_CPU; path <= IPG_PATH_CLBLAST; path++) {
+            if (!use_path((ipg_kernel_path_t) path)) continue;
+            for (int tile = 0; tile < (path == IPG_PATH_GPU ? 2 : 1); tile++) {
+                if (tile == 1 && !use_tile(3, 5)) continue;
+                for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                    const int * c = convs[i];
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                    if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+                }
+                test_conv_levels(3, 5, 3, true);
+            }
         }
         test_maxpool(3, 3, 5);
         test_downsample(3, 5, 7);
@@ -788,6 +965,7 @@ static void run_small(void) {
     test_max_alloc();
     // not test_launch_errors: --check-api reports its deliberate bad launch
     test_conv_chunked(true);
+    test_path_choice();
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
     const int n2[1] = { 200 }, c2[1] = { 200 };
     for (int groups = 0; groups <= 3; groups += 3) {   // one work-group per level; 3 and a merge
@@ -803,7 +981,8 @@ int main(int argc, char ** argv) {
         printf("FAIL: no OpenCL device: %s\n", g_err);
         return 1;
     }
-    printf("device: %s\n", g_cl.device_name);
+    printf("device: %s, kernel path %s\n", g_cl.device_name, ipg_kernel_path_name(g_cl.path));
+    g_default_path = g_cl.path;
     if (small) {
         run_small();
         ipg_cl_free(&g_cl);
@@ -835,20 +1014,46 @@ int main(int argc, char ** argv) {
         { 5, 7, 3, 17, 3, 1, 1 },
         { 9, 20, 1, 47, 3, 1, 1 },
     };
-    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-        const int * c = convs[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        // 3x3 stride-1 convs default to conv-direct.cl: check the im2col path too
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+    // Every kernel path against the same references; the GPU path with the
+    // device's work-group, one of a single work-item, and odd ones (tiles
+    // of 12 x 20 and 28 x 4: nothing divides).
+    static const size_t tiles[][2] = { { 0, 0 }, { 1, 1 }, { 3, 5 }, { 7, 1 } };
+    for (int path = IPG_PATH_CPU; path <= IPG_PATH_CLBLAST; path++) {
+        const size_t n_tiles = path == IPG_PATH_GPU ? sizeof tiles / sizeof tiles[0] : 1;
+        for (size_t t = 0; t < n_tiles; t++) {
+            if (!use_path((ipg_kernel_path_t) path)) continue;
+            if (tiles[t][0] && !use_tile(tiles[t][0], tiles[t][1])) continue;
+            g_batch = 1;
+            for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                const int * c = convs[i];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                // 3x3 stride-1 convs default to conv-direct.cl on the CPU path: check its im2col path too
+                if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            // A batch of 3 odd-sized images, each its own reference.
+            g_batch = 3;
+            for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                const int * c = convs[i];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            g_batch = 1;
+            test_conv_split();
+            for (g_batch = 1; g_batch <= 2; g_batch++) {
+                test_conv_levels(7, 19, 3, true);
+                test_conv_levels(9, 5, 1, false);
+            }
+            g_batch = 1;
+        }
     }
-    // A batch of 3 odd-sized images: both paths, each image its own reference.
-    g_batch = 3;
-    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-        const int * c = convs[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
-    }
+    test_path_choice();
+    test_tile_mismatch();
+    test_clblast_tuning();
+    // The rest does not depend on the path: the device's own.
+    if (!use_path(g_default_path)) return 1;
     // The spatial ops, single images then batches of 3 and 2 (odd sizes).
     static const int batches[] = { 1, 3, 2 };
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
@@ -867,7 +1072,6 @@ int main(int argc, char ** argv) {
         test_upsample_add(24, 1, 1, 1, 1);
     }
     g_batch = 1;
-    test_conv_split();
     test_anchors();
     test_nms();
     test_arg_cap();

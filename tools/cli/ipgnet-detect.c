@@ -39,6 +39,8 @@ static void usage(FILE * f) {
                "  -m, --model FILE         model file (ipgnet .safetensors); required\n"
                "  -d, --device D           OpenCL device: auto (default), gpu, cpu, an index\n"
                "                           from --list-devices, or PLATFORM:DEVICE\n"
+               "      --device-path P      convolution kernels: auto (default: the device's),\n"
+               "                           cpu, gpu or clblast (docs/PERFORMANCE.md)\n"
                "  -t, --threshold T        report detections with score >= T, T in [0, 1]\n"
                "                           (default 0.5)\n"
                "  -j, --json               one JSON object per image (JSON Lines) on stdout\n"
@@ -147,6 +149,7 @@ enum {
     OPT_DUMP_STAGES = 0x100,
     OPT_BENCH,
     OPT_PROFILE,
+    OPT_DEVICE_PATH,
     OPT_INPUT_SIZE,
     OPT_MAX_PIXELS,
     OPT_TILE,
@@ -210,6 +213,7 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
         fputs(report, stdout);
     }
     printf("device=%s\n", ipg_ctx_device_name(ctx));
+    printf("device_path=%s\n", ipg_ctx_device_path(ctx));
     printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop, gflop / (median * 1e-3), ms[0]);
     // model load + context (device, program build) + prepare + first frame
     printf("startup_ms=%.1f\n", startup_ms);
@@ -261,6 +265,7 @@ int main(int argc, char ** argv) {
         { "dump-stages", required_argument, NULL, OPT_DUMP_STAGES },
         { "bench", required_argument, NULL, OPT_BENCH },
         { "profile", no_argument, NULL, OPT_PROFILE },
+        { "device-path", required_argument, NULL, OPT_DEVICE_PATH },
         { "input-size", required_argument, NULL, OPT_INPUT_SIZE },
         { "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
         { "tile", required_argument, NULL, OPT_TILE },
@@ -275,6 +280,7 @@ int main(int argc, char ** argv) {
     };
     const char * model_path = NULL;
     const char * device = NULL;
+    const char * device_path = NULL;
     const char * dump_path = NULL;
     float threshold = 0.5f;
     int json = 0, want_list = 0, bench_runs = 0, profile = 0;
@@ -308,6 +314,7 @@ int main(int argc, char ** argv) {
                 break;
             }
             case OPT_PROFILE: profile = 1; break;
+            case OPT_DEVICE_PATH: device_path = optarg; break;
             case OPT_INPUT_SIZE: {
                 char why[128] = "expected WxH";
                 if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
@@ -413,6 +420,7 @@ int main(int argc, char ** argv) {
     }
     ipg_ctx_params_t params = ipg_ctx_params_default();
     params.device = device;
+    params.device_path = device_path;
     params.score_threshold = threshold;
     params.input_width = in_w;
     params.input_height = in_h;
