@@ -32,7 +32,10 @@
 // The chosen elements are placed without atomics: each work-item counts its
 // own ones, a prefix over the work-items gives each its first slot, then it
 // writes them, so the slot order is the same on every run.
-int ipg_select_top(__global const float * vals, __global const int * index, int index_base, int n, int k,
+// Always inlined: called from four kernels, clang kept it out of line for
+// AMDGPU and put its out-parameters (n_eq, n_tied) in scratch memory
+// (tools/check-amdgpu-registers.sh).
+__attribute__((always_inline)) int ipg_select_top(__global const float * vals, __global const int * index, int index_base, int n, int k,
                    __global float * out_val, __global int * out_index,
                    __local uint * hist, __local uint * state, __local int * counts)
 {
