@@ -71,15 +71,20 @@ static ipg_status_t rpn_select_plan(ipg_plan_t * p, const ipg_proposals_t * pr, 
     return IPG_OK;
 }
 
-// The greedy NMS pass of level l (proposals.cl): one work-group of up to
-// 32 work-items (one per mask word after the current block of 32 boxes),
-// its removal words in local memory; the one-work-item kernel where those
-// words do not fit the device's local memory, or under IPG_NMS_SCAN=serial
-// (a test and comparison mode). Both give the same survivors.
+// The greedy NMS pass of level l (proposals.cl): on GPUs one work-group of
+// up to 32 work-items (one per mask word after the current block of 32
+// boxes), its removal words in local memory; on CPUs, and where those words
+// do not fit the device's local memory, the one-work-item kernel (PoCL runs
+// a work-group on one thread: the group pass measured 0.010 vs 0.005 ms for
+// five levels, docs/PERFORMANCE.md). IPG_NMS_SCAN=group or =serial forces
+// one (tests). Both give the same survivors.
 static ipg_status_t ipg_nms_scan_plan(ipg_plan_t * p, const ipg_proposals_t * pr, int32_t base, int32_t k, int32_t l) {
     const char * mode = getenv("IPG_NMS_SCAN");
     const size_t rm_bytes = (size_t) ((k + 31) / 32 + (k == 0)) * sizeof(cl_uint);   // never 0 bytes
-    const bool group = !(mode && strcmp(mode, "serial") == 0) && rm_bytes + 64 <= p->cl->local_mem;
+    bool group = !p->cl->is_cpu;
+    if (mode && strcmp(mode, "serial") == 0) group = false;
+    if (mode && strcmp(mode, "group") == 0) group = true;
+    if (rm_bytes + 64 > p->cl->local_mem) group = false;
     ipg_step_t * s = ipg_plan_step(p, group ? "ipg_nms_scan_group" : "ipg_nms_scan");
     if (!s) return IPG_ERR_OPENCL;
     ipg_step_mem(s, pr->box);

@@ -360,13 +360,17 @@ int main(int argc, char ** argv) {
         unsetenv("IPG_MAX_ALLOC_BYTES");
     }
 
-    // The device paths a GPU takes, forced here: the top-k over several
-    // work-groups per level (IPG_SELECT=groups) and, for the two-stage
-    // model, the serial NMS pass (IPG_NMS_SCAN=serial, the default is the
-    // work-group one): the same detections, bit for bit.
+    // The device paths a GPU takes, forced here on whatever device runs the
+    // test: the top-k over several work-groups per level (IPG_SELECT=groups)
+    // and, for the two-stage model, the work-group NMS pass
+    // (IPG_NMS_SCAN=group); then the CPU's choices forced: the same
+    // detections, bit for bit.
     {
-        static const char * const modes[][2] = { { "IPG_SELECT", "groups" }, { "IPG_NMS_SCAN", "serial" } };
-        for (int m = 0; m < 2; m++) {
+        static const char * const modes[][2] = { { "IPG_SELECT", "groups" },
+                                                 { "IPG_NMS_SCAN", "group" },
+                                                 { "IPG_SELECT", "single" },
+                                                 { "IPG_NMS_SCAN", "serial" } };
+        for (int m = 0; m < 4; m++) {
             setenv(modes[m][0], modes[m][1], 1);
             st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
             CHECK(st == IPG_OK, "init with %s=%s: %s", modes[m][0], modes[m][1], err);
