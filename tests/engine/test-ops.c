@@ -66,6 +66,20 @@ static bool use_path(ipg_kernel_path_t path) {
     return st == IPG_OK;
 }
 
+// IPG_TEST_SKIP_PATHS (comma-separated path names): paths the small subset
+// leaves out. oclgrind's --uninitialized plugin aborts in CLBlast's own
+// Xconvgemm kernel (an LLVM `freeze` it cannot follow), so that run skips
+// clblast (meson.build, oclgrind-ops-uninitialized).
+static bool skip_path(ipg_kernel_path_t path) {
+    const char * skip = getenv("IPG_TEST_SKIP_PATHS");
+    if (!skip) return false;
+    const char * name = ipg_kernel_path_name(path);
+    const size_t len = strlen(name);
+    for (const char * at = skip; (at = strstr(at, name)) != NULL; at += len)
+        if ((at == skip || at[-1] == ',') && (at[len] == '\0' || at[len] == ',')) return true;
+    return false;
+}
+
 // The GPU path with a work-group of lx x ly (capped by the device).
 static bool use_tile(size_t lx, size_t ly) {
     const ipg_status_t st = ipg_kernel_path_set_tile(&g_cl, lx, ly, g_err, sizeof g_err);
@@ -942,7 +956,7 @@ static void run_small(void) {
         g_batch = batches[b];
         // Every kernel path; the GPU path also with an odd work-group.
         for (int path = IPG_PATH_CPU; path <= IPG_PATH_CLBLAST; path++) {
-            if (!use_path((ipg_kernel_path_t) path)) continue;
+            if (skip_path((ipg_kernel_path_t) path) || !use_path((ipg_kernel_path_t) path)) continue;
             for (int tile = 0; tile < (path == IPG_PATH_GPU ? 2 : 1); tile++) {
                 if (tile == 1 && !use_tile(3, 5)) continue;
                 for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
