@@ -4,6 +4,7 @@
 #include "ops.h"
 
 #include "log.h"
+#include "winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
         out->w_packed ? ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size) : NULL;
     free(packed);
     free(bias);
-    if (!out->w_packed || !out->bias) {
+    if (out->bias && ipg_winograd_wanted(h, cin_count))
+        out->w_winograd = ipg_winograd_upload(cl, h, cin_begin, cin_count, err, err_size);
+    if (!out->w_packed || !out->bias || (ipg_winograd_wanted(h, cin_count) && !out->w_winograd)) {
         ipg_conv_dev_free(out);
         return IPG_ERR_NO_MEMORY;
     }
@@ -51,6 +54,7 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
 
 void ipg_conv_dev_free(ipg_conv_dev_t * d) {
     if (d->w_packed) clReleaseMemObject(d->w_packed);
+    if (d->w_winograd) clReleaseMemObject(d->w_winograd);
     if (d->bias) clReleaseMemObject(d->bias);
     memset(d, 0, sizeof *d);
 }
@@ -86,6 +90,12 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     // so no register tile straddles two images.
     const size_t B = (size_t) ipg_plan_batch(p);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
+        // winograd.c when the conv has its weights (and the scratch fits).
+        if (conv->w_winograd && !p->no_winograd) {
+            bool planned = false;
+            st = ipg_op_conv_winograd(p, conv, in, res, relu, out, &planned);
+            if (st != IPG_OK || planned) return st;
+        }
         // conv-direct.cl: the input read in place, no im2col copy.
         ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
         if (!s) return IPG_ERR_OPENCL;

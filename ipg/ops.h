@@ -8,9 +8,12 @@
 #include "model-loader.h"
 #include "plan.h"
 
-// Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR].
+// Device copy of a folded conv: weights packed [ceil(M/MR)][K][MR]; for
+// the 3x3 stride-1 convs winograd.c takes, also their Winograd transform
+// (NULL otherwise).
 typedef struct {
     cl_mem w_packed;
+    cl_mem w_winograd;
     cl_mem bias;
     int32_t cout, cin, kh, kw, stride, pad;
 } ipg_conv_dev_t;
