@@ -90,8 +90,8 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     // so no register tile straddles two images.
     const size_t B = (size_t) ipg_plan_batch(p);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
-        // winograd.c when the conv has its weights (and the scratch fits).
-        if (conv->w_winograd && !p->no_winograd) {
+        // winograd.c when the conv has its weights, it pays and the scratch fits.
+        if (conv->w_winograd && !p->no_winograd && ipg_winograd_pays(p, conv, in)) {
             bool planned = false;
             st = ipg_op_conv_winograd(p, conv, in, res, relu, out, &planned);
             if (st != IPG_OK || planned) return st;

@@ -10,10 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Below this many input or output channels the two transforms cost more than
-// the multiplies they save (measured, docs/PERFORMANCE.md): the direct kernel
-// keeps those convs (T_l's first conv, 3 -> g channels).
-#define IPG_WINOGRAD_MIN_CHANNELS 8
+// When Winograd pays (tools/bench-conv, docs/PERFORMANCE.md). Its transforms
+// cost in proportion to C + M per tile, and it saves in proportion to C * M:
+// below 32 input or output channels the direct kernel is faster (16 -> 16 at
+// 128x128: 0.41 vs 0.93 ms). Its weights are 4x the direct kernel's, read
+// once per 16 tiles: on small maps (few tiles) that traffic and three launches
+// cost more than the saved multiplies (64 -> 64 at 8x8: 0.085 vs 0.125 ms;
+// 256 -> 256 at 8x8: 1.6 vs 0.9 ms), so a conv also needs tiles x
+// min(C, M) >= IPG_WINOGRAD_MIN_WORK.
+#define IPG_WINOGRAD_MIN_CHANNELS 32
+#define IPG_WINOGRAD_MIN_WORK     1024
 
 bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count) {
     if (h->kh != 3 || h->kw != 3 || h->stride != 1 || h->pad != 1) return false;
@@ -61,6 +67,11 @@ cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin
     return buf;
 }
 
+bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
+    const int64_t tiles = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+    return tiles * (conv->cout < in->c ? conv->cout : in->c) >= IPG_WINOGRAD_MIN_WORK;
+}
+
 ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
                                   const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
     *planned = false;
@@ -73,7 +84,8 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
     // V then Mt in the shared scratch; Mt starts on a 64-byte boundary.
     const int64_t v_floats = 36 * NB * C * 16;
     const int64_t m_at = (v_floats + 15) / 16 * 16;
-    const int64_t total = m_at + 36 * (int64_t) M * T;
+    // + 16: the output transform's vector loads of a partial last block.
+    const int64_t total = m_at + 36 * (int64_t) M * T + 16;
     const size_t bytes = (size_t) total * sizeof(float);
     if (total > INT_MAX || bytes > p->cl->max_alloc) return IPG_OK;   // the direct path takes it
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
@@ -90,7 +102,11 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
     ipg_step_int(s, (int32_t) T);
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, 0);
-    ipg_step_range(s, 2, (size_t[]){ (size_t) NB * 16, (size_t) C }, NULL);
+    // Both transforms are written for 16 tiles per work-item in vector
+    // lanes: local (1, 1) on CPUs, so PoCL adds no work-item loop around them.
+    ipg_step_range_prefer(s, 2,
+                          (size_t[]){ (size_t) NB, ((size_t) C + IPG_WINOGRAD_CHANNELS - 1) / IPG_WINOGRAD_CHANNELS },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
 
     s = ipg_plan_step(p, "ipg_winograd_gemm");
     if (!s) return IPG_ERR_OPENCL;
@@ -120,7 +136,9 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
     ipg_step_int(s, (int32_t) tiles_x);
     ipg_step_int(s, (int32_t) T);
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
-    ipg_step_range(s, 2, (size_t[]){ (size_t) T, (size_t) M }, NULL);
+    ipg_step_range_prefer(s, 2,
+                          (size_t[]){ (size_t) NB, ((size_t) M + IPG_WINOGRAD_CHANNELS - 1) / IPG_WINOGRAD_CHANNELS },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
     *planned = true;
     return IPG_OK;
 }

@@ -17,6 +17,10 @@ bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count);
 cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin_begin, int32_t cin_count, char * err,
                            size_t err_size);
 
+// Whether Winograd is faster than the direct kernel for this conv in this
+// plan: enough tiles (all images of the batch) for its channels.
+bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in);
+
 // Plans out = act(conv(in) + bias [+ res]) through conv->w_winograd (input
 // transform, 36 GEMMs, output transform with the epilogue). out is already
 // allocated with the conv's output shape. *planned is false (and nothing is
