@@ -9,7 +9,9 @@
 
 // Whether a host conv (its input columns [cin_begin, cin_begin + cin_count))
 // gets Winograd weights at upload: 3x3, stride 1, pad 1, enough channels for
-// the transforms to pay, and IPG_WINOGRAD not set to 0.
+// the transforms to pay, and in IPG_WINOGRAD's scope: unset, the neck and
+// heads (not the names under backbone.body. or backbone.guidance.); "all"
+// adds those; "0" is off.
 bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count);
 
 // U = G g G^T of every (output, input) channel pair, computed in double,

@@ -114,7 +114,8 @@ static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int 
     if (st == IPG_OK) {
         const size_t nin = (size_t) batch * cin * h * w, nout = (size_t) batch * dev->cout * h * w;
         cl_int rc = clEnqueueWriteBuffer(g_cl.queue, tin.buf, CL_TRUE, 0, nin * 4, in, 0, NULL, NULL);
-        if (rc == CL_SUCCESS && res) rc = clEnqueueWriteBuffer(g_cl.queue, tres.buf, CL_TRUE, 0, nout * 4, res, 0, NULL, NULL);
+        if (rc == CL_SUCCESS && res)
+            rc = clEnqueueWriteBuffer(g_cl.queue, tres.buf, CL_TRUE, 0, nout * 4, res, 0, NULL, NULL);
         CHECK(rc == CL_SUCCESS, "upload: %s", ipg_cl_error_name(rc));
         st = ipg_plan_run(&p);
         CHECK(st == IPG_OK, "run: %s", g_err);
@@ -225,6 +226,30 @@ static void test_dispatch(void) {
     CHECK(ipg_conv_upload(&g_cl, &strided, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd == NULL, "stride 2: no Winograd weights");
     ipg_conv_dev_free(&dev);
+
+    // The scope: the backbone and the IPG modules only with IPG_WINOGRAD=all.
+    static const char * const backbone[] = { "backbone.body.layer1.0.conv1", "backbone.guidance.t3.block.conv2" };
+    for (int i = 0; i < 2; i++) {
+        ipg_conv_host_t b = cv;
+        b.name = (char *) backbone[i];
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd == NULL, "%s: direct by default", backbone[i]);
+        ipg_conv_dev_free(&dev);
+        setenv("IPG_WINOGRAD", "all", 1);
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd != NULL, "%s: Winograd with IPG_WINOGRAD=all", backbone[i]);
+        ipg_conv_dev_free(&dev);
+        unsetenv("IPG_WINOGRAD");
+    }
+    static const char * const neck[] = { "backbone.fpn.layer_blocks.0.0", "head.classification_head.conv.0.0",
+                                         "rpn.head.conv.0.0" };
+    for (int i = 0; i < 3; i++) {
+        ipg_conv_host_t n = cv;
+        n.name = (char *) neck[i];
+        CHECK(ipg_conv_upload(&g_cl, &n, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd != NULL, "%s: Winograd by default", neck[i]);
+        ipg_conv_dev_free(&dev);
+    }
     free(cv.w);
     free(cv.b);
     free(in);
