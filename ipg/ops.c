@@ -116,6 +116,34 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
         return IPG_OK;
     }
+    if (conv->stride == 2 && conv->kw >= 5 && conv->kw <= 17 && !p->pack_all_convs) {
+        // conv-direct-s2.cl (the stem): the input read in place, no im2col
+        // copy. 3x3/2 convs stay on im2col: 1.1 vs 1.7 ms for 128 -> 256 at
+        // 32x32 (tools/bench-conv; the private row costs more than 3 taps).
+        ipg_step_t * s = ipg_plan_step(p, "ipg_conv_direct_s2");
+        if (!s) return IPG_ERR_OPENCL;
+        const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+        const size_t nb = (size_t) OH * (((size_t) OW + 15) / 16);
+        ipg_step_mem(s, conv->w_packed);
+        ipg_step_mem(s, in->buf);
+        ipg_step_mem(s, conv->bias);
+        ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+        ipg_step_mem(s, out->buf);
+        ipg_step_int(s, M);
+        ipg_step_int(s, in->c);
+        ipg_step_int(s, in->h);
+        ipg_step_int(s, in->w);
+        ipg_step_int(s, conv->kh);
+        ipg_step_int(s, conv->kw);
+        ipg_step_int(s, conv->pad);
+        ipg_step_int(s, OH);
+        ipg_step_int(s, OW);
+        ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+        ipg_step_int(s, (int32_t) B);
+        s->flop = 2.0 * M * N * K * B;
+        ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+        return IPG_OK;
+    }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
     const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     const size_t bytes = B * nb * (size_t) K * IPG_GEMM_NR * sizeof(float);

@@ -634,7 +634,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
 // The oclgrind subset: both conv paths on partial tiles (batch 1 and 2), the
 // spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
 static void run_small(void) {
-    const int convs[][7] = { { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 }, { 4, 9, 5, 3, 3, 2, 1 } };
+    const int convs[][7] = {
+        { 3, 13, 1, 1, 1, 1, 0 },
+        { 5, 7, 3, 17, 3, 1, 1 },
+        { 4, 9, 5, 3, 3, 2, 1 },
+        { 3, 5, 5, 9, 7, 2, 3 },
+    };
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
         g_batch = batches[b];
@@ -689,6 +694,10 @@ int main(int argc, char ** argv) {
         { 4, 18, 5, 96, 1, 1, 0 },
         { 7, 13, 6, 130, 1, 2, 0 },
         { 3, 16, 6, 100, 7, 2, 3 },
+        // conv-direct-s2.cl: 5x5/2 on odd sizes, a partial MR tile, rows
+        // with an interior block and a partial last block
+        { 5, 17, 9, 70, 5, 2, 2 },
+        { 3, 33, 7, 129, 7, 2, 3 },
         // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
         // block), 47, 1 row, 35 output channels (a partial MR tile)
         { 4, 16, 5, 16, 3, 1, 1 },
@@ -700,15 +709,18 @@ int main(int argc, char ** argv) {
         const int * c = convs[i];
         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        // 3x3 stride-1 convs default to conv-direct.cl: check the im2col path too
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        // 3x3 stride-1 and wide stride-2 convs default to conv-direct.cl and
+        // conv-direct-s2.cl: check the im2col path too
+        if ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2))
+            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
     }
     // A batch of 3 odd-sized images: both paths, each image its own reference.
     g_batch = 3;
     for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
         const int * c = convs[i];
         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        if ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2))
+            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
     }
     // The spatial ops, single images then batches of 3 and 2 (odd sizes).
     static const int batches[] = { 1, 3, 2 };
