@@ -220,7 +220,14 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
 }
 
 ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
-    return spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
+    ipg_status_t st = spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
+    // pool.cl: one work-item per 16 outputs of a row.
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p->steps[p->n_steps - 1];
+        const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
+        ipg_step_range(s, 3, (size_t[]){ ((size_t) out->w + 15) / 16, (size_t) out->h, channels }, NULL);
+    }
+    return st;
 }
 
 ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {

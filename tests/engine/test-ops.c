@@ -730,6 +730,9 @@ int main(int argc, char ** argv) {
         test_maxpool(3, 3, 5);
         test_maxpool(24, 13, 7);
         test_maxpool(2, 16, 16);
+        // wide rows: the vector path of interior blocks, a partial last block
+        test_maxpool(3, 7, 100);
+        test_maxpool(5, 9, 131);
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
