@@ -11,8 +11,8 @@
 //   V = B^T d B   the input patches (ipg_winograd_input)
 //   Y = A^T M A   back to 4x4 outputs, with the convolutions' epilogue
 //                 (bias, residual, ReLU; ipg_winograd_output)
-// The points are 0, +-1, +-2, infinity with +-1/2 folded into G (Lavin's
-// matrices). Measured error against float64 is in docs/PERFORMANCE.md.
+// The points are 0, +-1, +-2 and infinity (Lavin's matrices; the scaling
+// sits in G). Measured error against float64 is in docs/PERFORMANCE.md.
 //
 // Layouts (T = tiles of all images of the batch, tile t = (image, ty, tx)
 // row-major, ceil(H / 4) x ceil(W / 4) tiles per image; NB = ceil(T / 16)):
@@ -65,8 +65,8 @@ inline float16 ipg_winograd_every4(const float * p)
     return (float16) (vload16(0, p).s048c, vload16(1, p).s048c, vload16(2, p).s048c, vload16(3, p).s048c);
 }
 
-// Channels per work-item of both transforms: PoCL's cost per work-group
-// (about a microsecond) would otherwise exceed a transform's work.
+// Channels per work-item of both transforms: PoCL runs each work-group as
+// one task, and one channel of 16 tiles is too little work for one.
 #ifndef IPG_WINOGRAD_CHANNELS
 #define IPG_WINOGRAD_CHANNELS 8
 #endif
