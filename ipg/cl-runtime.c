@@ -268,8 +268,8 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     // The constants the host and the kernels share (cl-runtime.h).
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d -DIPG_TILE_WM=%d -DIPG_TILE_WN=%d "
-             "-DIPG_TILE_K=%d",
-             IPG_GEMM_MR, IPG_GEMM_NR, IPG_RADIX_BINS, IPG_TILE_WM, IPG_TILE_WN, IPG_TILE_K);
+             "-DIPG_TILE_K=%d -DIPG_WINOGRAD_CHANNELS=%d",
+             IPG_GEMM_MR, IPG_GEMM_NR, IPG_RADIX_BINS, IPG_TILE_WM, IPG_TILE_WN, IPG_TILE_K, IPG_WINOGRAD_CHANNELS);
     rc = clBuildProgram(cl->program, 1, &cl->device, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char log[4096] = "";

@@ -21,6 +21,8 @@
 // [ceil(N / NR)][K][NR] by conv-pack.cl.
 #define IPG_GEMM_MR 16
 #define IPG_GEMM_NR 16
+// Channels per work-item of the Winograd transforms (winograd.cl).
+#define IPG_WINOGRAD_CHANNELS 8
 // Bins of one radix pass of the exact top-k select (common.cl: four 8-bit
 // passes over 32-bit keys); the select kernels take that many uints of local
 // memory, and their work-group is at most this size (one bin per work-item

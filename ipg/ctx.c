@@ -334,6 +334,9 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     // kernel misbehaves).
     const char * conv_env = getenv("IPG_CONV");
     p->pack_all_convs = conv_env && strcmp(conv_env, "pack") == 0;
+    // IPG_CONV=direct: the direct 3x3 kernel even where Winograd weights were
+    // uploaded (comparisons; IPG_WINOGRAD=0 at load skips those weights).
+    p->no_winograd = conv_env && strcmp(conv_env, "direct") == 0;
     st = ipg_network_plan(p, t);
     if (st != IPG_OK) goto fail;
     for (int32_t b = 0; b < ctx->batch && st == IPG_OK; b++)

@@ -5,6 +5,7 @@
 
 #include "clblast-path.h"
 #include "log.h"
+#include "winograd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,11 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
         out->w_packed ? ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size) : NULL;
     free(packed);
     free(bias);
-    if (!out->w_packed || !out->bias) {
+    // Winograd (winograd.c) is a cpu-path kernel: the other paths never read
+    // its transform, so they do not upload it.
+    const bool winograd = cl->path == IPG_PATH_CPU && ipg_winograd_wanted(h, cin_count);
+    if (out->bias && winograd) out->w_winograd = ipg_winograd_upload(cl, h, cin_begin, cin_count, err, err_size);
+    if (!out->w_packed || !out->bias || (winograd && !out->w_winograd)) {
         ipg_conv_dev_free(out);
         return IPG_ERR_NO_MEMORY;
     }
@@ -61,6 +66,7 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
 
 void ipg_conv_dev_free(ipg_conv_dev_t * d) {
     if (d->w_packed) clReleaseMemObject(d->w_packed);
+    if (d->w_winograd) clReleaseMemObject(d->w_winograd);
     if (d->bias) clReleaseMemObject(d->bias);
     memset(d, 0, sizeof *d);
 }
@@ -198,6 +204,12 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     if (conv->path == IPG_PATH_CLBLAST) return ipg_clblast_plan_conv(p, conv, in, res, relu, out);
     if (conv->path == IPG_PATH_GPU) return plan_conv_tiled(p, conv, in, res, relu, out);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
+        // winograd.c when the conv has its weights, it pays and the scratch fits.
+        if (conv->w_winograd && !p->no_winograd && ipg_winograd_pays(p, conv, in)) {
+            bool planned = false;
+            st = ipg_op_conv_winograd(p, conv, in, res, relu, out, &planned);
+            if (st != IPG_OK || planned) return st;
+        }
         // conv-direct.cl: the input read in place, no im2col copy.
         ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
         if (!s) return IPG_ERR_OPENCL;
@@ -212,6 +224,34 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_int(s, in->c);
         ipg_step_int(s, in->h);
         ipg_step_int(s, in->w);
+        ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+        ipg_step_int(s, (int32_t) B);
+        s->flop = 2.0 * M * N * K * B;
+        ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+        return IPG_OK;
+    }
+    if (conv->stride == 2 && conv->kw >= 5 && conv->kw <= 17 && !p->pack_all_convs) {
+        // conv-direct-s2.cl (the stem): the input read in place, no im2col
+        // copy. 3x3/2 convs stay on im2col: 1.1 vs 1.7 ms for 128 -> 256 at
+        // 32x32 (tools/bench-conv; the private row costs more than 3 taps).
+        ipg_step_t * s = ipg_plan_step(p, "ipg_conv_direct_s2");
+        if (!s) return IPG_ERR_OPENCL;
+        const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+        const size_t nb = (size_t) OH * (((size_t) OW + 15) / 16);
+        ipg_step_mem(s, conv->w_packed);
+        ipg_step_mem(s, in->buf);
+        ipg_step_mem(s, conv->bias);
+        ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+        ipg_step_mem(s, out->buf);
+        ipg_step_int(s, M);
+        ipg_step_int(s, in->c);
+        ipg_step_int(s, in->h);
+        ipg_step_int(s, in->w);
+        ipg_step_int(s, conv->kh);
+        ipg_step_int(s, conv->kw);
+        ipg_step_int(s, conv->pad);
+        ipg_step_int(s, OH);
+        ipg_step_int(s, OW);
         ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
         ipg_step_int(s, (int32_t) B);
         s->flop = 2.0 * M * N * K * B;
@@ -332,7 +372,14 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
 }
 
 ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
-    return spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
+    ipg_status_t st = spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
+    // pool.cl: one work-item per 16 outputs of a row.
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p->steps[p->n_steps - 1];
+        const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
+        ipg_step_range(s, 3, (size_t[]){ ((size_t) out->w + 15) / 16, (size_t) out->h, channels }, NULL);
+    }
+    return st;
 }
 
 ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {

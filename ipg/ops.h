@@ -11,11 +11,13 @@
 // Device copy of a folded conv, laid out for the kernel path of the device
 // at upload (kernel-path.c): packed [ceil(M / mr)][K][mr] (cpu: mr =
 // IPG_GEMM_MR; gpu: mr = the work-group tile's TM), or row-major [M][K]
-// (clblast: mr = 0).
+// (clblast: mr = 0). On the cpu path, for the 3x3 stride-1 convs winograd.c
+// takes, also their Winograd transform (NULL otherwise).
 typedef struct {
     ipg_kernel_path_t path;
     int32_t mr;
     cl_mem w_packed;
+    cl_mem w_winograd;
     cl_mem bias;
     int32_t cout, cin, kh, kw, stride, pad;
 } ipg_conv_dev_t;

@@ -83,8 +83,9 @@ typedef struct ipg_plan {
     cl_mem * buffers;   // every buffer the plan allocated (owned)
     int32_t n_buffers, cap_buffers;
     int32_t batch;         // images per pass, B (0 counts as 1): every tensor holds B images
-    cl_mem scratch;        // packed im2col operand, shared by all convs
+    cl_mem scratch;        // im2col operand or Winograd data, shared by all convs
     bool pack_all_convs;   // no direct 3x3 path (IPG_CONV=pack; tests)
+    bool no_winograd;      // 3x3 convs direct even with Winograd weights (IPG_CONV=direct; tests)
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;

@@ -950,7 +950,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
 // The oclgrind subset: both conv paths on partial tiles (batch 1 and 2), the
 // spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
 static void run_small(void) {
-    const int convs[][7] = { { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 }, { 4, 9, 5, 3, 3, 2, 1 } };
+    const int convs[][7] = {
+        { 3, 13, 1, 1, 1, 1, 0 },
+        { 5, 7, 3, 17, 3, 1, 1 },
+        { 4, 9, 5, 3, 3, 2, 1 },
+        { 3, 5, 5, 9, 7, 2, 3 },
+    };
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
         g_batch = batches[b];
@@ -962,7 +967,7 @@ static void run_small(void) {
                 for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
                     const int * c = convs[i];
                     test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-                    if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                    if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
                         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
                 }
                 test_conv_levels(3, 5, 3, true);
@@ -1021,6 +1026,10 @@ int main(int argc, char ** argv) {
         { 4, 18, 5, 96, 1, 1, 0 },
         { 7, 13, 6, 130, 1, 2, 0 },
         { 3, 16, 6, 100, 7, 2, 3 },
+        // conv-direct-s2.cl: 5x5/2 on odd sizes, a partial MR tile, rows
+        // with an interior block and a partial last block
+        { 5, 17, 9, 70, 5, 2, 2 },
+        { 3, 33, 7, 129, 7, 2, 3 },
         // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
         // block), 47, 1 row, 35 output channels (a partial MR tile)
         { 4, 16, 5, 16, 3, 1, 1 },
@@ -1042,8 +1051,9 @@ int main(int argc, char ** argv) {
                 const int * c = convs[i];
                 test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
                 test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-                // 3x3 stride-1 convs default to conv-direct.cl on the CPU path: check its im2col path too
-                if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                // 3x3 stride-1 and wide stride-2 convs default to conv-direct.cl
+                // and conv-direct-s2.cl on the CPU path: check the im2col path too
+                if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
                     test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
             }
             // A batch of 3 odd-sized images, each its own reference.
@@ -1051,7 +1061,7 @@ int main(int argc, char ** argv) {
             for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
                 const int * c = convs[i];
                 test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-                if (path == IPG_PATH_CPU && c[4] == 3 && c[5] == 1)
+                if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
                     test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
             }
             g_batch = 1;
@@ -1076,6 +1086,9 @@ int main(int argc, char ** argv) {
         test_maxpool(3, 3, 5);
         test_maxpool(24, 13, 7);
         test_maxpool(2, 16, 16);
+        // wide rows: the vector path of interior blocks, a partial last block
+        test_maxpool(3, 7, 100);
+        test_maxpool(5, 9, 131);
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
