@@ -226,8 +226,8 @@ static void check_shared(const ipg_model_t * model, ipg_engine_t * engine) {
     const uint64_t engine_objects = ipg_engine_cl_objects_created(engine);
     CHECK(engine_objects > 1, "the engine made %llu objects", (unsigned long long) engine_objects);
     CHECK(ipg_ctx_cl_objects_created(a) == 0 && ipg_ctx_cl_objects_created(b) == 0,
-          "shared contexts made %llu and %llu OpenCL objects at init", (unsigned long long) ipg_ctx_cl_objects_created(a),
-          (unsigned long long) ipg_ctx_cl_objects_created(b));
+          "shared contexts made %llu and %llu OpenCL objects at init",
+          (unsigned long long) ipg_ctx_cl_objects_created(a), (unsigned long long) ipg_ctx_cl_objects_created(b));
     CHECK(ipg_engine_cl_objects_created(ipg_ctx_engine(priv)) == engine_objects,
           "a private engine makes the same %llu objects", (unsigned long long) engine_objects);
     const ipg_weights_dev_t * wd = ipg_engine_weights(engine);
