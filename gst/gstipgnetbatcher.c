@@ -35,45 +35,45 @@ struct _GstIpgNetBatcher
 {
   gchar *key;
   ipg_engine_t *engine;
-  ipg_ctx_t *ctx;               /* batch_frames = batch_size, prepared */
+  ipg_ctx_t *ctx; /* batch_frames = batch_size, prepared */
   guint batch_size;
   gint64 timeout_us;
-  guint seats;                  /* under the registry lock */
+  guint seats; /* under the registry lock */
 
   GMutex lock;
   GCond cond;
-  GPtrArray *pending;           /* BatchRequest *, oldest first */
-  gint64 deadline;              /* when pending's oldest stops waiting */
-  gboolean running;             /* a thread runs a batch on ctx */
-  guint active;                 /* seats that are not at EOS */
+  GPtrArray *pending; /* BatchRequest *, oldest first */
+  gint64 deadline;    /* when pending's oldest stops waiting */
+  gboolean running;   /* a thread runs a batch on ctx */
+  guint active;       /* seats that are not at EOS */
   guint64 batches, frames;
 };
 
 struct _GstIpgNetBatchSeat
 {
   GstIpgNetBatcher *batcher;
-  gboolean active;              /* under batcher->lock */
+  gboolean active; /* under batcher->lock */
 };
 
 static GMutex registry_lock;
-static GHashTable *registry;    /* key -> GstIpgNetBatcher */
+static GHashTable *registry; /* key -> GstIpgNetBatcher */
 
 /* Everything that must agree for frames to share a batch. */
 static gchar *
-shape_key (const gchar * instance_id, const GstIpgNetBatchShape * s)
+shape_key (const gchar *instance_id, const GstIpgNetBatchShape *s)
 {
   const ipg_ctx_params_t *p = &s->params;
 
   return g_strdup_printf ("%s|%dx%d fmt %d yuv %d/%d|input %dx%d|score %a "
-      "iou %a max %d|classes %s|batch %u timeout %u", instance_id, s->width,
-      s->height, (gint) s->format, (gint) s->matrix, s->full_range,
-      p->input_width, p->input_height, (double) p->score_threshold,
-      (double) p->nms_threshold, p->max_detections,
+                          "iou %a max %d|classes %s|batch %u timeout %u",
+      instance_id, s->width, s->height, (gint) s->format, (gint) s->matrix,
+      s->full_range, p->input_width, p->input_height,
+      (double) p->score_threshold, (double) p->nms_threshold, p->max_detections,
       p->classes ? p->classes : "", s->batch_size, s->timeout_ms);
 }
 
 static void
-batcher_free (GstIpgNetBatcher * b)
+batcher_free (GstIpgNetBatcher *b)
 {
   ipg_ctx_free (b->ctx);
   ipg_engine_unref (b->engine);
@@ -85,8 +85,8 @@ batcher_free (GstIpgNetBatcher * b)
 }
 
 static GstIpgNetBatcher *
-batcher_new (gchar * key, ipg_engine_t * engine,
-    const GstIpgNetBatchShape * shape, ipg_status_t * status, gchar ** error)
+batcher_new (gchar *key, ipg_engine_t *engine, const GstIpgNetBatchShape *shape,
+    ipg_status_t *status, gchar **error)
 {
   GstIpgNetBatcher *b = g_new0 (GstIpgNetBatcher, 1);
   ipg_ctx_params_t params = shape->params;
@@ -119,8 +119,8 @@ batcher_new (gchar * key, ipg_engine_t * engine,
 }
 
 GstIpgNetBatchSeat *
-gst_ipg_net_batcher_join (const gchar * instance_id, ipg_engine_t * engine,
-    const GstIpgNetBatchShape * shape, ipg_status_t * status, gchar ** error)
+gst_ipg_net_batcher_join (const gchar *instance_id, ipg_engine_t *engine,
+    const GstIpgNetBatchShape *shape, ipg_status_t *status, gchar **error)
 {
   gchar *key = shape_key (instance_id, shape);
   GstIpgNetBatcher *b;
@@ -155,7 +155,7 @@ gst_ipg_net_batcher_join (const gchar * instance_id, ipg_engine_t * engine,
 }
 
 void
-gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat * seat, gboolean active)
+gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat *seat, gboolean active)
 {
   GstIpgNetBatcher *b;
 
@@ -176,7 +176,7 @@ gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat * seat, gboolean active)
 }
 
 void
-gst_ipg_net_batcher_leave (GstIpgNetBatchSeat * seat)
+gst_ipg_net_batcher_leave (GstIpgNetBatchSeat *seat)
 {
   GstIpgNetBatcher *b;
 
@@ -195,14 +195,15 @@ gst_ipg_net_batcher_leave (GstIpgNetBatchSeat * seat)
     g_clear_pointer (&registry, g_hash_table_unref);
   g_mutex_unlock (&registry_lock);
   GST_INFO ("batcher %s: %" G_GUINT64_FORMAT " frames in %" G_GUINT64_FORMAT
-      " batches", b->key, b->frames, b->batches);
+            " batches",
+      b->key, b->frames, b->batches);
   batcher_free (b);
 }
 
 /* Runs the oldest waiting frames (at most batch_size) as one batch. Called
  * and returns with b->lock held; drops it while the batch runs. */
 static void
-run_batch_locked (GstIpgNetBatcher * b)
+run_batch_locked (GstIpgNetBatcher *b)
 {
   ipg_batch_item_t items[IPG_MAX_BATCH_FRAMES];
   BatchRequest *batch[IPG_MAX_BATCH_FRAMES];
@@ -212,9 +213,9 @@ run_batch_locked (GstIpgNetBatcher * b)
 
   for (k = 0; k < n; k++) {
     batch[k] = g_ptr_array_index (b->pending, k);
-    items[k] = (ipg_batch_item_t) {
-    .frame = batch[k]->frame,.dets = batch[k]->dets,.max_dets =
-          batch[k]->max_dets};
+    items[k] = (ipg_batch_item_t){ .frame = batch[k]->frame,
+      .dets = batch[k]->dets,
+      .max_dets = batch[k]->max_dets };
   }
   g_ptr_array_remove_range (b->pending, 0, n);
   /* Frames left behind have waited already: they go next. */
@@ -242,12 +243,12 @@ run_batch_locked (GstIpgNetBatcher * b)
 }
 
 ipg_status_t
-gst_ipg_net_batcher_infer (GstIpgNetBatchSeat * seat,
-    const ipg_frame_t * frame, ipg_detection_t * dets, gint32 max_dets,
-    gint32 * n_dets, guint * batch_n, gchar ** error)
+gst_ipg_net_batcher_infer (GstIpgNetBatchSeat *seat, const ipg_frame_t *frame,
+    ipg_detection_t *dets, gint32 max_dets, gint32 *n_dets, guint *batch_n,
+    gchar **error)
 {
   GstIpgNetBatcher *b = seat->batcher;
-  BatchRequest r = {.frame = frame,.dets = dets,.max_dets = max_dets };
+  BatchRequest r = { .frame = frame, .dets = dets, .max_dets = max_dets };
 
   g_mutex_lock (&b->lock);
   if (!seat->active) {

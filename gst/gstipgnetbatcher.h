@@ -24,31 +24,30 @@ typedef struct
   ipg_pixel_format_t format;
   ipg_yuv_matrix_t matrix;
   gint full_range;
-  ipg_ctx_params_t params;      /* tiling off; batch_frames is batch_size */
-  guint batch_size;             /* 2..IPG_MAX_BATCH_FRAMES */
-  guint timeout_ms;             /* how long a frame waits for the others */
+  ipg_ctx_params_t params; /* tiling off; batch_frames is batch_size */
+  guint batch_size;        /* 2..IPG_MAX_BATCH_FRAMES */
+  guint timeout_ms;        /* how long a frame waits for the others */
 } GstIpgNetBatchShape;
 
 /* A seat at the batcher of (instance_id, shape), made with its context on
  * `engine` by the first element. On failure NULL, *status, and *error (a
  * sentence; g_free it). */
-GstIpgNetBatchSeat *gst_ipg_net_batcher_join (const gchar * instance_id,
-    ipg_engine_t * engine, const GstIpgNetBatchShape * shape,
-    ipg_status_t * status, gchar ** error);
+GstIpgNetBatchSeat *gst_ipg_net_batcher_join (const gchar *instance_id,
+    ipg_engine_t *engine, const GstIpgNetBatchShape *shape,
+    ipg_status_t *status, gchar **error);
 /* Leaves (the last one frees the batcher). Never while inside infer(). */
-void gst_ipg_net_batcher_leave (GstIpgNetBatchSeat * seat);
+void gst_ipg_net_batcher_leave (GstIpgNetBatchSeat *seat);
 /* An element at EOS sends no frames: the others stop waiting for it. It is
  * active again with its next frame. */
-void gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat * seat,
-    gboolean active);
+void gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat *seat, gboolean active);
 
 /* Infers one frame, in a batch with the frames the other seats send within
  * timeout_ms of the first one (or as soon as every active seat has sent
  * one, or batch_size are there). Blocks until its detections are written.
  * *batch_n: the frames of the batch it ran in. On failure *error (g_free). */
-ipg_status_t gst_ipg_net_batcher_infer (GstIpgNetBatchSeat * seat,
-    const ipg_frame_t * frame, ipg_detection_t * dets, gint32 max_dets,
-    gint32 * n_dets, guint * batch_n, gchar ** error);
+ipg_status_t gst_ipg_net_batcher_infer (GstIpgNetBatchSeat *seat,
+    const ipg_frame_t *frame, ipg_detection_t *dets, gint32 max_dets,
+    gint32 *n_dets, guint *batch_n, gchar **error);
 
 /* The batchers alive now (tests). */
 guint gst_ipg_net_batcher_count (void);

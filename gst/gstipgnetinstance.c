@@ -11,24 +11,24 @@
 struct _GstIpgNetInstance
 {
   gchar *id;
-  gchar *model_path;            /* canonical, as compared */
-  gchar *device;                /* "auto" for NULL and "" */
+  gchar *model_path; /* canonical, as compared */
+  gchar *device;     /* "auto" for NULL and "" */
   ipg_model_t *model;
   ipg_engine_t *engine;
-  guint refs;                   /* under registry_lock */
+  guint refs; /* under registry_lock */
 };
 
 static GMutex registry_lock;
-static GHashTable *registry;    /* id -> GstIpgNetInstance */
+static GHashTable *registry; /* id -> GstIpgNetInstance */
 
 static gchar *
-canonical_device (const gchar * device)
+canonical_device (const gchar *device)
 {
   return g_strdup (device && *device ? device : "auto");
 }
 
 static void
-instance_free (GstIpgNetInstance * inst)
+instance_free (GstIpgNetInstance *inst)
 {
   g_clear_pointer (&inst->engine, ipg_engine_unref);
   g_clear_pointer (&inst->model, ipg_model_free);
@@ -39,8 +39,8 @@ instance_free (GstIpgNetInstance * inst)
 }
 
 GstIpgNetInstance *
-gst_ipg_net_instance_acquire (const gchar * id, const gchar * model_path,
-    const gchar * device, ipg_status_t * status, gchar ** error)
+gst_ipg_net_instance_acquire (const gchar *id, const gchar *model_path,
+    const gchar *device, ipg_status_t *status, gchar **error)
 {
   GstIpgNetInstance *inst;
   gchar *path = g_canonicalize_filename (model_path, NULL);
@@ -54,14 +54,15 @@ gst_ipg_net_instance_acquire (const gchar * id, const gchar * model_path,
     registry = g_hash_table_new (g_str_hash, g_str_equal);
   inst = g_hash_table_lookup (registry, id);
   if (inst != NULL) {
-    if (strcmp (inst->model_path, path) != 0 || strcmp (inst->device,
-            dev) != 0) {
+    if (strcmp (inst->model_path, path) != 0 ||
+        strcmp (inst->device, dev) != 0) {
       *status = IPG_ERR_INVALID_ARG;
-      *error = g_strdup_printf ("model-instance-id \"%s\" is already used "
+      *error = g_strdup_printf (
+          "model-instance-id \"%s\" is already used "
           "with model %s on device %s; this element names model %s on "
           "device %s. Elements sharing an id must name the same model and "
-          "device (or use another id).", id, inst->model_path, inst->device,
-          path, dev);
+          "device (or use another id).",
+          id, inst->model_path, inst->device, path, dev);
       inst = NULL;
     } else {
       inst->refs++;
@@ -95,7 +96,7 @@ done:
 }
 
 void
-gst_ipg_net_instance_release (GstIpgNetInstance * inst)
+gst_ipg_net_instance_release (GstIpgNetInstance *inst)
 {
   if (inst == NULL)
     return;
@@ -112,19 +113,19 @@ gst_ipg_net_instance_release (GstIpgNetInstance * inst)
 }
 
 const gchar *
-gst_ipg_net_instance_id (GstIpgNetInstance * inst)
+gst_ipg_net_instance_id (GstIpgNetInstance *inst)
 {
   return inst->id;
 }
 
 const ipg_model_t *
-gst_ipg_net_instance_model (GstIpgNetInstance * inst)
+gst_ipg_net_instance_model (GstIpgNetInstance *inst)
 {
   return inst->model;
 }
 
 ipg_engine_t *
-gst_ipg_net_instance_engine (GstIpgNetInstance * inst)
+gst_ipg_net_instance_engine (GstIpgNetInstance *inst)
 {
   return inst->engine;
 }

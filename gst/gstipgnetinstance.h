@@ -19,14 +19,14 @@ typedef struct _GstIpgNetInstance GstIpgNetInstance;
  * device. On failure returns NULL with *status and a message in *error
  * (g_free it): the model's or device's own error, or a mismatch naming both
  * models and devices. */
-GstIpgNetInstance *gst_ipg_net_instance_acquire (const gchar * id,
-    const gchar * model_path, const gchar * device, ipg_status_t * status,
-    gchar ** error);
-void gst_ipg_net_instance_release (GstIpgNetInstance * inst);
+GstIpgNetInstance *gst_ipg_net_instance_acquire (const gchar *id,
+    const gchar *model_path, const gchar *device, ipg_status_t *status,
+    gchar **error);
+void gst_ipg_net_instance_release (GstIpgNetInstance *inst);
 
-const gchar *gst_ipg_net_instance_id (GstIpgNetInstance * inst);
-const ipg_model_t *gst_ipg_net_instance_model (GstIpgNetInstance * inst);
-ipg_engine_t *gst_ipg_net_instance_engine (GstIpgNetInstance * inst);
+const gchar *gst_ipg_net_instance_id (GstIpgNetInstance *inst);
+const ipg_model_t *gst_ipg_net_instance_model (GstIpgNetInstance *inst);
+ipg_engine_t *gst_ipg_net_instance_engine (GstIpgNetInstance *inst);
 
 /* The instances alive now (tests). */
 guint gst_ipg_net_instance_count (void);
