@@ -72,7 +72,7 @@ make_frame (guint s, guint i, gint w, gint h)
   for (k = 0; k < map.size; k++) {
     rng = rng * 1664525u + 1013904223u;
     map.data[k] = (guint8) ((k % (w * 3)) * (3 + s) + (k / (w * 3)) * (5 + i) +
-        (rng >> 26));
+                            (rng >> 26));
   }
   gst_buffer_unmap (buf, &map);
   GST_BUFFER_PTS (buf) = i * GST_SECOND / 30;
@@ -96,8 +96,8 @@ describe_rois (GstBuffer *buf)
         gst_video_region_of_interest_meta_get_param (roi, "detection");
     gdouble conf = -1;
 
-    fail_unless (d != NULL && gst_structure_get_double (d, "confidence",
-            &conf));
+    fail_unless (
+        d != NULL && gst_structure_get_double (d, "confidence", &conf));
     /* Confidences to 1e-5: a batch equals single runs to 1e-4 relative. */
     g_string_append_printf (s, "%s %u %u %u %u %.5f\n",
         g_quark_to_string (roi->roi_type), roi->x, roi->y, roi->w, roi->h,
@@ -133,8 +133,8 @@ typedef struct
 {
   guint index;
   GstHarness *hrn;
-  guint n_frames;               /* frames to push */
-  gboolean eos;                 /* then send EOS */
+  guint n_frames; /* frames to push */
+  gboolean eos;   /* then send EOS */
   gint w, h;
   GstFlowReturn flow;
 } Stream;
@@ -147,8 +147,8 @@ push_stream (gpointer data)
 
   st->flow = GST_FLOW_OK;
   for (i = 0; i < st->n_frames && st->flow == GST_FLOW_OK; i++)
-    st->flow = gst_harness_push (st->hrn, make_frame (st->index, i, st->w,
-            st->h));
+    st->flow =
+        gst_harness_push (st->hrn, make_frame (st->index, i, st->w, st->h));
   if (st->eos)
     fail_unless (gst_harness_push_event (st->hrn, gst_event_new_eos ()));
   return NULL;
@@ -179,8 +179,10 @@ run_streams (Stream *streams, guint n)
 
       fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), i);
       fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), i * GST_SECOND / 30);
-      fail_unless (*want[i] != '\0', "stream %u frame %u: no detections: "
-          "the comparison would prove nothing", s, i);
+      fail_unless (*want[i] != '\0',
+          "stream %u frame %u: no detections: "
+          "the comparison would prove nothing",
+          s, i);
       fail_unless_equals_string (got, want[i]);
       g_free (got);
       gst_buffer_unref (buf);
@@ -207,8 +209,8 @@ GST_START_TEST (test_shared_model)
 
   for (s = 0; s < 3; s++) {
     e[s] = new_detect ("shared", 1, 0);
-    streams[s] = (Stream) {
-    s, new_harness (e[s], W, H), N_FRAMES, FALSE, W, H, GST_FLOW_OK};
+    streams[s] = (Stream){ s, new_harness (e[s], W, H), N_FRAMES, FALSE, W, H,
+      GST_FLOW_OK };
   }
   run_streams (streams, 3);
   for (s = 0; s < 3; s++) {
@@ -231,8 +233,8 @@ GST_START_TEST (test_batched)
 
   for (s = 0; s < 3; s++) {
     e[s] = new_detect ("batched", 3, 10000);
-    streams[s] = (Stream) {
-    s, new_harness (e[s], W, H), N_FRAMES, FALSE, W, H, GST_FLOW_OK};
+    streams[s] = (Stream){ s, new_harness (e[s], W, H), N_FRAMES, FALSE, W, H,
+      GST_FLOW_OK };
   }
   run_streams (streams, 3);
   for (s = 0; s < 3; s++) {
@@ -261,9 +263,8 @@ GST_START_TEST (test_stream_leaves_early)
 
   for (s = 0; s < 4; s++) {
     e[s] = new_detect ("leaving", 4, 10000);
-    streams[s] = (Stream) {
-    s, new_harness (e[s], W, H), s < 2 ? N_FRAMES : 1, s == 2, W, H,
-          GST_FLOW_OK};
+    streams[s] = (Stream){ s, new_harness (e[s], W, H), s < 2 ? N_FRAMES : 1,
+      s == 2, W, H, GST_FLOW_OK };
   }
   t0 = g_get_monotonic_time ();
   /* Stream 3 sends its frame with the others' first ones, then stops. */
@@ -322,9 +323,8 @@ GST_START_TEST (test_other_caps_batch_apart)
 
   for (s = 0; s < 2; s++) {
     e[s] = new_detect ("sizes", 2, 10000);
-    streams[s] = (Stream) {
-    s, new_harness (e[s], s ? 40 : W, s ? 40 : H), 2, FALSE, s ? 40 : W,
-          s ? 40 : H, GST_FLOW_OK};
+    streams[s] = (Stream){ s, new_harness (e[s], s ? 40 : W, s ? 40 : H), 2,
+      FALSE, s ? 40 : W, s ? 40 : H, GST_FLOW_OK };
   }
   run_streams (streams, 2);
   for (s = 0; s < 2; s++) {
@@ -429,8 +429,8 @@ GST_START_TEST (test_two_stage_batched)
   for (s = 0; s < 2; s++) {
     e[s] = new_detect ("frcnn", 2, 10000);
     g_object_set (e[s], "model", two_stage, NULL);
-    streams[s] = (Stream) {
-    s, new_harness (e[s], W, H), 2, FALSE, W, H, GST_FLOW_OK};
+    streams[s] =
+        (Stream){ s, new_harness (e[s], W, H), 2, FALSE, W, H, GST_FLOW_OK };
   }
   {
     GThread *threads[2];
@@ -474,6 +474,59 @@ GST_START_TEST (test_two_stage_batched)
 
 GST_END_TEST;
 
+/* realtime (the worker thread infers) batched: every frame leaves once, in
+ * order, and each inferred one has its private detections. */
+GST_START_TEST (test_realtime_batched)
+{
+  GstElement *e[2];
+  Stream streams[2];
+  GThread *threads[2];
+  guint s, i;
+
+  for (s = 0; s < 2; s++) {
+    e[s] = new_detect ("realtime", 2, 200);
+    gst_util_set_object_arg (G_OBJECT (e[s]), "inference-mode", "realtime");
+    streams[s] = (Stream){ s, new_harness (e[s], W, H), N_FRAMES, TRUE, W, H,
+      GST_FLOW_OK };
+  }
+  for (s = 0; s < 2; s++)
+    threads[s] = g_thread_new ("stream", push_stream, &streams[s]);
+  for (s = 0; s < 2; s++)
+    g_thread_join (threads[s]);
+  for (s = 0; s < 2; s++) {
+    gchar **want = private_results (s, N_FRAMES, W, H);
+    guint64 inferred = 0, skipped = 0, seen = 0;
+
+    fail_unless_equals_int (streams[s].flow, GST_FLOW_OK);
+    /* EOS drained the held frames: all are out. */
+    fail_unless_equals_int (gst_harness_buffers_in_queue (streams[s].hrn),
+        N_FRAMES);
+    for (i = 0; i < N_FRAMES; i++) {
+      GstBuffer *buf = gst_harness_pull (streams[s].hrn);
+
+      fail_unless_equals_uint64 (GST_BUFFER_OFFSET (buf), i);
+      if (gst_buffer_get_custom_meta (buf, "GstIpgNetNotInferredMeta") ==
+          NULL) {
+        gchar *got = describe_rois (buf);
+
+        fail_unless_equals_string (got, want[i]);
+        g_free (got);
+        seen++;
+      }
+      gst_buffer_unref (buf);
+    }
+    g_object_get (e[s], "frames-inferred", &inferred, "frames-skipped",
+        &skipped, NULL);
+    fail_unless (inferred >= 1 && inferred == seen);
+    fail_unless_equals_uint64 (inferred + skipped, N_FRAMES);
+    g_strfreev (want);
+    gst_harness_teardown (streams[s].hrn);
+    gst_object_unref (e[s]);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 ipgnetdetect_shared_suite (void)
 {
@@ -488,6 +541,7 @@ ipgnetdetect_shared_suite (void)
   tcase_add_test (tc, test_other_caps_batch_apart);
   tcase_add_test (tc, test_stream_leaves_early);
   tcase_add_test (tc, test_two_stage_batched);
+  tcase_add_test (tc, test_realtime_batched);
   return s;
 }
 
