@@ -41,6 +41,7 @@ typedef struct {
     uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
     bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (logged; no zero-copy path yet)
     uint64_t objects_created;   // programs built, buffers, kernels: all before the first run
+    uint64_t bytes_allocated;   // bytes of the buffers made through ipg_cl_buffer
 } ipg_cl_t;
 
 const char * ipg_cl_error_name(cl_int code);

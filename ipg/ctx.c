@@ -47,6 +47,7 @@ struct ipg_ctx {
     void ** det_states;           // its post-processing state per image of the batch, made at prepare
     int32_t batch;                // images per pass of the plan (plan.h): n_views, or 1 (detector.h)
     int32_t first_net_step;       // steps before it are preprocessing
+    uint64_t prepared_bytes;      // device memory of this preparation
 
     cl_event * events;   // one per step when profiling
     ipg_stage_fn stage_fn;
@@ -326,6 +327,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     }
     unprepare(ctx);
     ctx->err[0] = '\0';
+    const uint64_t bytes_before = ctx->cl.bytes_allocated;
     const ipg_config_t * cfg = &ctx->model->cfg;
     ipg_letterbox_t lb = {
         .frame_w = frame_w, .frame_h = frame_h, .format = format, .matrix = matrix, .full_range = full_range
@@ -416,6 +418,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
 
     ctx->lb = lb;
     ctx->prepared = true;
+    ctx->prepared_bytes = ctx->cl.bytes_allocated - bytes_before;
     ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %d x %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w, frame_h,
             ctx->n_views, ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
     return IPG_OK;
@@ -643,6 +646,8 @@ ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_
         for (int32_t k = 0; k < n_items; k++) items[k].n_dets = 0;
     return st;
 }
+
+uint64_t ipg_ctx_device_bytes(const ipg_ctx_t * ctx) { return ctx && ctx->prepared ? ctx->prepared_bytes : 0; }
 
 int32_t ipg_ctx_batch_frames(const ipg_ctx_t * ctx) { return ctx ? ctx->frames : 0; }
 

@@ -59,6 +59,8 @@ void ipg_engine_unref(ipg_engine_t * engine) {
     free(engine);
 }
 
+uint64_t ipg_engine_device_bytes(const ipg_engine_t * engine) { return engine ? engine->cl.bytes_allocated : 0; }
+
 const ipg_model_t * ipg_engine_model(const ipg_engine_t * engine) { return engine ? engine->model : NULL; }
 
 const char * ipg_engine_device_name(const ipg_engine_t * engine) { return engine ? engine->cl.device_name : ""; }
@@ -72,6 +74,7 @@ ipg_status_t ipg_engine_borrow_cl(const ipg_engine_t * engine, ipg_cl_t * cl, bo
     *cl = engine->cl;
     cl->queue = NULL;
     cl->objects_created = 0;
+    cl->bytes_allocated = 0;
     cl_int rc = clRetainContext(cl->context);
     if (rc != CL_SUCCESS) {
         memset(cl, 0, sizeof *cl);

@@ -281,6 +281,8 @@ ipg_engine_t * ipg_engine_ref(ipg_engine_t * engine);
 // Drops a reference; the last one (callers' and contexts') frees it.
 void ipg_engine_unref(ipg_engine_t * engine);
 const ipg_model_t * ipg_engine_model(const ipg_engine_t * engine);
+// Device memory of the engine: the packed weights, in bytes.
+uint64_t ipg_engine_device_bytes(const ipg_engine_t * engine);
 const char * ipg_engine_device_name(const ipg_engine_t * engine);
 
 // A context on the engine's model and device (params->device is ignored):
@@ -319,6 +321,11 @@ typedef struct {
 // prepared size and format) together; item k gets exactly the detections
 // ipg_ctx_run() gives for its frame. On failure no item's n_dets is valid.
 ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_t n_items);
+
+// Device memory of the context's current preparation (frame buffers, every
+// tensor and scratch of its plan; not the engine's weights), in bytes; 0
+// before ipg_ctx_prepare.
+uint64_t ipg_ctx_device_bytes(const ipg_ctx_t * ctx);
 
 // params.batch_frames as resolved (>= 1).
 int32_t ipg_ctx_batch_frames(const ipg_ctx_t * ctx);
