@@ -57,5 +57,8 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
 // test checks that running frames creates none (everything is made at init and
 // prepare). Defined in ctx.c.
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
+// Work-items of every kernel launch so far: a test checks that a partial
+// batch launches only its frames' share. Defined in ctx.c.
+uint64_t ipg_ctx_work_items_launched(const ipg_ctx_t * ctx);
 
 #endif   // IPG_CL_RUNTIME_H

@@ -532,16 +532,17 @@ static ipg_status_t run_image_in_turn(ipg_ctx_t * ctx, int32_t b) {
     return enqueue_from(ctx, ctx->first_net_step);
 }
 
-// Every image letterboxed at once (the preprocessing steps).
-static ipg_status_t letterbox_all(ipg_ctx_t * ctx) {
+// The first n images letterboxed at once (the preprocessing steps: one per
+// image, in image order; preprocess.c).
+static ipg_status_t letterbox_first(ipg_ctx_t * ctx, int32_t n) {
     release_events(ctx, 0);
-    return ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step, ctx->events, NULL, NULL);
+    return ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step / ctx->n_views * n, ctx->events, NULL, NULL);
 }
 
 // Tiled, a detector without one: every image letterboxed at once, then
 // each copied to the network input and run in turn.
 static ipg_status_t pool_in_turn(ipg_ctx_t * ctx, int32_t * pooled) {
-    ipg_status_t st = letterbox_all(ctx);
+    ipg_status_t st = letterbox_first(ctx, ctx->n_views);
     for (int32_t b = 0; b < ctx->n_views && st == IPG_OK; b++) {
         st = run_image_in_turn(ctx, b);
         int32_t n = 0;
@@ -631,11 +632,14 @@ ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_
     }
     ipg_status_t st = IPG_OK;
     if (ctx->batch == ctx->n_views) {
+        // Only the images of these frames are computed (plan.h).
+        ctx->plan.images = n_items;
         st = enqueue_from(ctx, 0);
+        ctx->plan.images = 0;
         for (int32_t k = 0; k < n_items && st == IPG_OK; k++)
             st = collect_view(ctx, k, &ctx->views[k], items[k].dets, items[k].max_dets, &items[k].n_dets);
     } else {
-        st = letterbox_all(ctx);
+        st = letterbox_first(ctx, n_items);
         for (int32_t k = 0; k < n_items && st == IPG_OK; k++) {
             st = run_image_in_turn(ctx, k);
             if (st == IPG_OK)
@@ -749,6 +753,8 @@ void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
 }
 
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.objects_created : 0; }
+
+uint64_t ipg_ctx_work_items_launched(const ipg_ctx_t * ctx) { return ctx ? ctx->plan.items_launched : 0; }
 
 const char * ipg_ctx_last_error(const ipg_ctx_t * ctx) { return ctx ? ctx->err : "no context"; }
 

@@ -249,10 +249,10 @@ typedef struct {
     ipg_tiling_t tiling;
     // Frames of several streams inferred together by ipg_ctx_run_batch():
     // prepare plans a batch of this many images (1..IPG_MAX_BATCH_FRAMES;
-    // 0 = 1). A batched detector (RetinaNet) runs them in one pass, always
-    // of this many images (a call with fewer frames costs a full batch);
-    // Faster R-CNN runs one frame after the other. Not with tiling: a
-    // context with both is refused at init.
+    // 0 = 1). A batched detector (RetinaNet) runs them in one pass (a call
+    // with fewer frames launches only their share of the work); Faster
+    // R-CNN runs one frame after the other. Not with tiling: a context with
+    // both is refused at init.
     int32_t batch_frames;
 } ipg_ctx_params_t;
 

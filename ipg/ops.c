@@ -104,6 +104,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_int(s, (int32_t) B);
         s->flop = 2.0 * M * N * K * B;
         ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+        ipg_step_batch_dim(s, 2, 1);
         return IPG_OK;
     }
     const size_t nb = ((size_t) N + IPG_GEMM_NR - 1) / IPG_GEMM_NR;
@@ -140,6 +141,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     ipg_step_int(s, K);
     ipg_step_int(s, (int32_t) B);
     ipg_step_range(s, 3, (size_t[]){ (size_t) K, nb, B }, NULL);
+    ipg_step_batch_dim(s, 2, 1);
 
     s = ipg_plan_step(p, "ipg_gemm_packed");
     if (!s) return IPG_ERR_OPENCL;
@@ -157,6 +159,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     // One work-item per register tile; local (1, 1, 1) on CPUs keeps PoCL
     // from wrapping the tile in a work-item loop.
     ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+    ipg_step_batch_dim(s, 2, 1);
     return IPG_OK;
 }
 
@@ -178,6 +181,7 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
     ipg_step_int(s, (int32_t) channels);
     ipg_step_range(s, 3, (size_t[]){ (size_t) ow, (size_t) oh, channels }, NULL);
+    ipg_step_batch_dim(s, 2, (size_t) in->c);
     return IPG_OK;
 }
 
@@ -213,6 +217,7 @@ ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, c
     const size_t channels = (size_t) ipg_plan_batch(p) * lateral->c;
     ipg_step_int(s, (int32_t) channels);
     ipg_step_range(s, 3, (size_t[]){ (size_t) lateral->w, (size_t) lateral->h, channels }, NULL);
+    ipg_step_batch_dim(s, 2, (size_t) lateral->c);
     return IPG_OK;
 }
 
@@ -226,5 +231,6 @@ ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t *
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, n);
     ipg_step_range(s, 1, (size_t[]){ (size_t) n }, NULL);
+    ipg_step_batch_dim(s, 0, (size_t) in->c * in->h * in->w);
     return IPG_OK;
 }

@@ -50,6 +50,13 @@ typedef struct {
     ipg_arg_t args[IPG_MAX_ARGS];
     const char * group;   // profiling group ("stem", "layer2", "head", ...)
     double flop;          // arithmetic of this launch (convolutions only)
+    // A partial batch (ipg_plan_t.images < B) launches less: a step over the
+    // whole batch whose grid dimension batch_dim (>= 0) is [B][batch_extent]
+    // runs only the first images' part; a step of one image (image >= 0)
+    // past them is skipped. Unmarked steps run whole (always correct).
+    int32_t batch_dim;
+    size_t batch_extent;
+    int32_t image;
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
@@ -69,9 +76,11 @@ typedef struct ipg_plan {
     int32_t n_steps, cap_steps;
     cl_mem * buffers;   // every buffer the plan allocated (owned)
     int32_t n_buffers, cap_buffers;
-    int32_t batch;         // images per pass, B (0 counts as 1): every tensor holds B images
-    cl_mem scratch;        // packed im2col operand, shared by all convs
-    bool pack_all_convs;   // no direct 3x3 path (IPG_CONV=pack; tests)
+    int32_t batch;             // images per pass, B (0 counts as 1): every tensor holds B images
+    int32_t images;            // 1..B - 1: the next enqueue runs the first images only (0: all)
+    uint64_t items_launched;   // work-items of every launch so far (tests)
+    cl_mem scratch;            // packed im2col operand, shared by all convs
+    bool pack_all_convs;       // no direct 3x3 path (IPG_CONV=pack; tests)
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;
@@ -104,6 +113,10 @@ int32_t ipg_step_local(ipg_step_t * s, size_t bytes);
 // plan is refused at ipg_plan_finalize. The global size is rounded up to a
 // multiple of the local size (OpenCL 1.2).
 void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+// Marks grid dimension d of the step as [B][extent] (after its range is set).
+void ipg_step_batch_dim(ipg_step_t * s, cl_uint d, size_t extent);
+// Marks the step as image b's alone.
+void ipg_step_image(ipg_step_t * s, int32_t image);
 // Independent work-items with a preferred local size (the register-tile
 // kernels want 1 per group on CPUs), capped by the kernel's and device's
 // limits; IPG_FORCE_LWS overrides it.

@@ -220,6 +220,7 @@ ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, con
         ipg_step_int(s, in_h);
         ipg_step_int(s, first_image + b);
         ipg_step_range(s, 2, (size_t[]){ (size_t) in_w, (size_t) in_h }, NULL);
+        ipg_step_image(s, first_image + b);
     }
     return IPG_OK;
 }

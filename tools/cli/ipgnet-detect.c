@@ -225,6 +225,8 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
     // model load + context (device, program build) + prepare + first frame
     printf("startup_ms=%.1f\n", startup_ms);
     printf("batch_frames=%d median_ms_per_frame=%.3f\n", (int) k, median / k);
+    // The context's own device memory (tensors, scratch, frame buffers), not the weights.
+    printf("ctx_device_mb=%.1f\n", (double) ipg_ctx_device_bytes(ctx) / (1 << 20));
     printf("median_ms=%.3f\n", median);
     free(ms);
     return 0;
