@@ -762,9 +762,10 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass *klass)
    * batch together when their frames have the same size and format and
    * their thresholds, object-class, input-size, batch-size and
    * batch-timeout agree; changing a threshold while playing moves the
-   * element to the batch of its new settings. A batch always costs the work
-   * of batch-size frames, so set it to the number of streams. 1 (the
-   * default): no batching. Not with tiling (tile-size): a tiled frame is
+   * element to the batch of its new settings. A batch of fewer frames (a
+   * stream at EOS, or late past the timeout) computes only those; the
+   * buffers are allocated for batch-size frames, so set it to the number of
+   * streams. 1 (the default): no batching. Not with tiling (tile-size): a tiled frame is
    * already a batch of its tiles; a two-stage (Faster R-CNN) model runs the
    * frames of a batch one after the other.
    *
