@@ -278,14 +278,3 @@ gst_ipg_net_batcher_infer (GstIpgNetBatchSeat *seat, const ipg_frame_t *frame,
   *error = r.error;
   return r.status;
 }
-
-guint
-gst_ipg_net_batcher_count (void)
-{
-  guint n;
-
-  g_mutex_lock (&registry_lock);
-  n = registry ? g_hash_table_size (registry) : 0;
-  g_mutex_unlock (&registry_lock);
-  return n;
-}

@@ -49,9 +49,6 @@ ipg_status_t gst_ipg_net_batcher_infer (GstIpgNetBatchSeat *seat,
     const ipg_frame_t *frame, ipg_detection_t *dets, gint32 max_dets,
     gint32 *n_dets, guint *batch_n, gchar **error);
 
-/* The batchers alive now (tests). */
-guint gst_ipg_net_batcher_count (void);
-
 G_END_DECLS
 
 #endif /* __GST_IPG_NET_BATCHER_H__ */

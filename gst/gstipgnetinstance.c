@@ -43,12 +43,13 @@ gst_ipg_net_instance_acquire (const gchar *id, const gchar *model_path,
     const gchar *device, ipg_status_t *status, gchar **error)
 {
   GstIpgNetInstance *inst;
-  gchar *path = g_canonicalize_filename (model_path, NULL);
-  gchar *dev = canonical_device (device);
+  gchar *path, *dev;
   gchar err[1024] = "";
   ipg_status_t st;
 
   g_return_val_if_fail (id != NULL && *id != '\0', NULL);
+  path = g_canonicalize_filename (model_path, NULL);
+  dev = canonical_device (device);
   g_mutex_lock (&registry_lock);
   if (registry == NULL)
     registry = g_hash_table_new (g_str_hash, g_str_equal);
@@ -128,15 +129,4 @@ ipg_engine_t *
 gst_ipg_net_instance_engine (GstIpgNetInstance *inst)
 {
   return inst->engine;
-}
-
-guint
-gst_ipg_net_instance_count (void)
-{
-  guint n;
-
-  g_mutex_lock (&registry_lock);
-  n = registry ? g_hash_table_size (registry) : 0;
-  g_mutex_unlock (&registry_lock);
-  return n;
 }

@@ -28,9 +28,6 @@ const gchar *gst_ipg_net_instance_id (GstIpgNetInstance *inst);
 const ipg_model_t *gst_ipg_net_instance_model (GstIpgNetInstance *inst);
 ipg_engine_t *gst_ipg_net_instance_engine (GstIpgNetInstance *inst);
 
-/* The instances alive now (tests). */
-guint gst_ipg_net_instance_count (void);
-
 G_END_DECLS
 
 #endif /* __GST_IPG_NET_INSTANCE_H__ */
