@@ -2,10 +2,13 @@
 /* gstipgnetbatcher.c: cross-stream batching. Each element's thread (the
  * streaming thread, or the realtime worker) hands its frame to the batcher
  * and waits. The batch runs when batch_size frames are waiting, or every
- * active seat has one waiting, or the oldest has waited timeout_ms; the
+ * expected seat has one waiting, or the oldest has waited timeout_ms; the
  * thread that finds it ready runs it (no thread of the batcher's own), so
- * one batch runs at a time on the batcher's context and nothing waits for
- * a stream that left or reached EOS. Each element sends one frame at a
+ * one batch runs at a time on the batcher's context. A seat is expected
+ * while its element is PLAYING and not at EOS: nothing waits for a stream
+ * that left or ended, nor for one prerolling (in PAUSED its thread is held
+ * by the sink until the whole pipeline has prerolled, so waiting for its
+ * next frame would only wait out the timeout). Each element sends one frame at a
  * time, so a batch never holds two frames of one stream, and each frame's
  * detections go to the thread that sent it: nothing is dropped or
  * reordered. */
@@ -45,15 +48,36 @@ struct _GstIpgNetBatcher
   GPtrArray *pending; /* BatchRequest *, oldest first */
   gint64 deadline;    /* when pending's oldest stops waiting */
   gboolean running;   /* a thread runs a batch on ctx */
-  guint active;       /* seats that are not at EOS */
+  guint expected;     /* seats active and playing: a batch waits for them */
   guint64 batches, frames;
 };
 
 struct _GstIpgNetBatchSeat
 {
   GstIpgNetBatcher *batcher;
-  gboolean active; /* under batcher->lock */
+  gboolean active;  /* not at EOS; under batcher->lock */
+  gboolean playing; /* its element is PLAYING; under batcher->lock */
 };
+
+/* Sets a seat's state, keeping the batcher's count of expected seats;
+ * wakes the waiting threads when that count changes (a waiting batch may
+ * be complete now). Called with the batcher's lock. */
+static void
+seat_set_locked (GstIpgNetBatchSeat *seat, gboolean active, gboolean playing)
+{
+  GstIpgNetBatcher *b = seat->batcher;
+  gboolean was = seat->active && seat->playing, is = active && playing;
+
+  seat->active = active;
+  seat->playing = playing;
+  if (was == is)
+    return;
+  if (is)
+    b->expected++;
+  else
+    b->expected--;
+  g_cond_broadcast (&b->cond);
+}
 
 static GMutex registry_lock;
 static GHashTable *registry; /* key -> GstIpgNetBatcher */
@@ -120,7 +144,8 @@ batcher_new (gchar *key, ipg_engine_t *engine, const GstIpgNetBatchShape *shape,
 
 GstIpgNetBatchSeat *
 gst_ipg_net_batcher_join (const gchar *instance_id, ipg_engine_t *engine,
-    const GstIpgNetBatchShape *shape, ipg_status_t *status, gchar **error)
+    const GstIpgNetBatchShape *shape, gboolean playing, ipg_status_t *status,
+    gchar **error)
 {
   gchar *key = shape_key (instance_id, shape);
   GstIpgNetBatcher *b;
@@ -147,8 +172,7 @@ gst_ipg_net_batcher_join (const gchar *instance_id, ipg_engine_t *engine,
   seat = g_new0 (GstIpgNetBatchSeat, 1);
   seat->batcher = b;
   g_mutex_lock (&b->lock);
-  seat->active = TRUE;
-  b->active++;
+  seat_set_locked (seat, TRUE, playing);
   g_mutex_unlock (&b->lock);
   g_mutex_unlock (&registry_lock);
   return seat;
@@ -163,15 +187,20 @@ gst_ipg_net_batcher_set_active (GstIpgNetBatchSeat *seat, gboolean active)
     return;
   b = seat->batcher;
   g_mutex_lock (&b->lock);
-  if (seat->active != active) {
-    seat->active = active;
-    if (active)
-      b->active++;
-    else
-      b->active--;
-    /* Fewer seats to wait for: a waiting batch may be complete now. */
-    g_cond_broadcast (&b->cond);
-  }
+  seat_set_locked (seat, active, seat->playing);
+  g_mutex_unlock (&b->lock);
+}
+
+void
+gst_ipg_net_batcher_set_playing (GstIpgNetBatchSeat *seat, gboolean playing)
+{
+  GstIpgNetBatcher *b;
+
+  if (seat == NULL)
+    return;
+  b = seat->batcher;
+  g_mutex_lock (&b->lock);
+  seat_set_locked (seat, seat->active, playing);
   g_mutex_unlock (&b->lock);
 }
 
@@ -251,16 +280,13 @@ gst_ipg_net_batcher_infer (GstIpgNetBatchSeat *seat, const ipg_frame_t *frame,
   BatchRequest r = { .frame = frame, .dets = dets, .max_dets = max_dets };
 
   g_mutex_lock (&b->lock);
-  if (!seat->active) {
-    seat->active = TRUE;
-    b->active++;
-  }
+  seat_set_locked (seat, TRUE, seat->playing);
   if (b->pending->len == 0)
     b->deadline = g_get_monotonic_time () + b->timeout_us;
   g_ptr_array_add (b->pending, &r);
   g_cond_broadcast (&b->cond);
   while (!r.done) {
-    guint want = MIN (b->batch_size, MAX (b->active, 1));
+    guint want = MIN (b->batch_size, MAX (b->expected, 1));
     gboolean full = b->pending->len >= want;
 
     if (!b->running && b->pending->len > 0 &&

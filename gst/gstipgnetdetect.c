@@ -176,8 +176,11 @@ struct _GstIpgNetDetect
   GstIpgNetInstance *instance; /* model-instance-id's: owns model */
   ipg_model_t *model;
   ipg_ctx_t *ctx;
-  gboolean batching;        /* batch-size > 1: frames go to seat */
-  GstIpgNetBatchSeat *seat; /* set in set_caps(), under ctx_lock */
+  gboolean batching; /* batch-size > 1: frames go to seat */
+  /* set in set_caps() under ctx_lock and the object lock (so that the
+   * state change, holding only the latter, may use it) */
+  GstIpgNetBatchSeat *seat;
+  gboolean playing; /* in PLAYING; object lock */
   gchar *model_name;
   GQuark *label_quarks;
   gint32 input_width, input_height;
@@ -1298,8 +1301,8 @@ join_batcher (GstIpgNetDetect *self)
   GstIpgNetBatchShape shape;
   gchar *device, *object_class, *error = NULL;
   ipg_status_t st = IPG_OK;
+  GstIpgNetBatchSeat *seat, *old;
 
-  g_clear_pointer (&self->seat, gst_ipg_net_batcher_leave);
   context_params (self, &shape.params, &device, &object_class);
   shape.width = GST_VIDEO_INFO_WIDTH (&self->info);
   shape.height = GST_VIDEO_INFO_HEIGHT (&self->info);
@@ -1310,12 +1313,23 @@ join_batcher (GstIpgNetDetect *self)
   shape.batch_size = self->batch_size;
   shape.timeout_ms = self->batch_timeout;
   GST_OBJECT_UNLOCK (self);
-  self->seat =
-      gst_ipg_net_batcher_join (gst_ipg_net_instance_id (self->instance),
-          gst_ipg_net_instance_engine (self->instance), &shape, &st, &error);
+  /* Leave the old seat first: this stream is no longer waited for there. */
+  GST_OBJECT_LOCK (self);
+  old = self->seat;
+  self->seat = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_ipg_net_batcher_leave (old);
+  seat = gst_ipg_net_batcher_join (gst_ipg_net_instance_id (self->instance),
+      gst_ipg_net_instance_engine (self->instance), &shape, FALSE, &st, &error);
   g_free (device);
   g_free (object_class);
-  if (self->seat == NULL) {
+  if (seat != NULL) {
+    GST_OBJECT_LOCK (self);
+    self->seat = seat;
+    gst_ipg_net_batcher_set_playing (seat, self->playing);
+    GST_OBJECT_UNLOCK (self);
+  }
+  if (seat == NULL) {
     if (st == IPG_ERR_INVALID_ARG)
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error),
           ("batcher: %s", ipg_status_name (st)));
@@ -1475,7 +1489,15 @@ gst_ipg_net_detect_stop (GstBaseTransform *trans)
 
   /* The worker owns the context while it infers: join it first. */
   realtime_stop_worker (self);
-  g_clear_pointer (&self->seat, gst_ipg_net_batcher_leave);
+  {
+    GstIpgNetBatchSeat *seat;
+
+    GST_OBJECT_LOCK (self);
+    seat = self->seat;
+    self->seat = NULL;
+    GST_OBJECT_UNLOCK (self);
+    gst_ipg_net_batcher_leave (seat);
+  }
   g_clear_pointer (&self->ctx, ipg_ctx_free);
   if (self->instance != NULL) {
     self->model = NULL; /* the instance's */
@@ -2143,9 +2165,9 @@ gst_ipg_net_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
   /* A stream at its end sends no more frames: its batch stops waiting for
    * it (its next frame, after a flush or seek, counts it again). */
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    g_mutex_lock (&self->ctx_lock);
+    GST_OBJECT_LOCK (self);
     gst_ipg_net_batcher_set_active (self->seat, FALSE);
-    g_mutex_unlock (&self->ctx_lock);
+    GST_OBJECT_UNLOCK (self);
   }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
@@ -2203,6 +2225,14 @@ gst_ipg_net_detect_change_state (GstElement *element, GstStateChange transition)
    * can be deactivated; stop() then joins the worker. */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     realtime_flush_start (self);
+  /* A batch waits only for PLAYING streams (gstipgnetbatcher.h). */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING ||
+      transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    self->playing = transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING;
+    gst_ipg_net_batcher_set_playing (self->seat, self->playing);
+    GST_OBJECT_UNLOCK (self);
+  }
 
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
