@@ -50,7 +50,9 @@
 // -----------------------
 // A model is immutable once loaded and may be shared by several contexts (it
 // must outlive them). A context owns its OpenCL queue and buffers and must be
-// used by one thread at a time. The library never aborts or exits: every
+// used by one thread at a time. Contexts made from one engine
+// (ipg_engine_create, ipg_ctx_init_shared) share the device, the compiled
+// program and the weights, and may run on different threads at once. The library never aborts or exits: every
 // fallible call returns an ipg_status_t, and ipg_ctx_last_error() says why.
 
 #ifndef IPG_H
