@@ -20,9 +20,11 @@ the whole process: Python, GStreamer, PoCL), start-up (PLAYING to the first
 frame of every stream at its sink: model load, OpenCL context, program,
 weights, prepare, first inference) and total frames per second after
 start-up (frames after each stream's first, over the time from the last
-first frame to EOS). Then the ratios the issue asks for. Last, the engine
+first frame to EOS). Then the ratios the issue asks for, each taken within a
+round (the configurations of a round run back to back, so a ratio sees one
+load) and given as the median and range over the rounds. Last, the engine
 alone, without GStreamer or threads: ipgnet-detect --bench on one frame of
-the same size, batch-frames 1 and 4 alternately, per-frame medians.
+the same size, batch-frames 1 and 4 alternately, per-frame time ratios.
 Usage: tools/multistream_bench.py [--build build] [--model M] [--frames 8]
        [--size 640x480] [--rounds 3]
 """
@@ -112,6 +114,7 @@ def engine_batch(a):
         Image.open(os.path.join(ROOT, "docs", "demo-still.jpg")).convert("RGB").resize((w, h)).save(image)
     tool = os.path.join(os.path.abspath(a.build), "tools", "cli", "ipgnet-detect")
     per_frame = {1: [], 4: []}
+    ratios = []
     for r in range(a.rounds):
         for k in (1, 4) if r % 2 == 0 else (4, 1):
             out = subprocess.run([tool, "-m", a.model, "--bench", "5", "--batch-frames", str(k), image],
@@ -121,9 +124,11 @@ def engine_batch(a):
             ms = float(out.stdout.split("median_ms_per_frame=")[1].split()[0])
             per_frame[k].append(ms)
             print(f"round {r + 1} engine batch-frames {k}: {ms:.1f} ms per frame", flush=True)
-    one, four = statistics.median(per_frame[1]), statistics.median(per_frame[4])
-    print(f"engine alone, per frame: single {one:.1f} ms, batch of 4 {four:.1f} ms, "
-          f"batch / single throughput {one / four:.2f}")
+        ratios.append(per_frame[1][-1] / per_frame[4][-1])
+    ratios.sort()
+    print(f"engine alone, per frame: single {statistics.median(per_frame[1]):.1f} ms, batch of 4 "
+          f"{statistics.median(per_frame[4]):.1f} ms (medians); batch / single throughput median "
+          f"{statistics.median(ratios):.2f} (rounds {ratios[0]:.2f}..{ratios[-1]:.2f})")
 
 
 def main():
@@ -155,16 +160,23 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for name, m in med.items():
         print(f"| {name} | {m['rss_mb']:.0f} | {m['startup_s']:.2f} | {m['fps']:.2f} | {m['batched']:.0f} |")
-    one, priv, shared, batched = (med[n] for n in ("1-private", "4-private", "4-shared", "4-batched"))
-    print(f"\nRSS 4 streams / 1 stream: private {priv['rss_mb'] / one['rss_mb']:.2f}, "
-          f"shared {shared['rss_mb'] / one['rss_mb']:.2f}, batched {batched['rss_mb'] / one['rss_mb']:.2f}")
-    print(f"RSS above 1 stream: private +{priv['rss_mb'] - one['rss_mb']:.0f} MB, "
-          f"shared +{shared['rss_mb'] - one['rss_mb']:.0f} MB, batched +{batched['rss_mb'] - one['rss_mb']:.0f} MB")
-    print(f"start-up 4 streams / 1 stream: private {priv['startup_s'] / one['startup_s']:.2f}, "
-          f"shared {shared['startup_s'] / one['startup_s']:.2f}, batched {batched['startup_s'] / one['startup_s']:.2f}")
-    print(f"total fps, 4 streams: batched / separate private contexts {batched['fps'] / priv['fps']:.2f}, "
-          f"batched / separate shared contexts {batched['fps'] / shared['fps']:.2f}, "
-          f"1 stream alone {one['fps']:.2f} fps")
+    one, priv = med["1-private"], med["4-private"]
+    print(f"\nRSS above 1 stream: private +{priv['rss_mb'] - one['rss_mb']:.0f} MB, "
+          f"shared +{med['4-shared']['rss_mb'] - one['rss_mb']:.0f} MB, "
+          f"batched +{med['4-batched']['rss_mb'] - one['rss_mb']:.0f} MB")
+
+    def ratio(what, num, den, key):
+        r = sorted(x[key] / y[key] for x, y in zip(results[num], results[den]))
+        print(f"{what}: {num} / {den} median {statistics.median(r):.2f} (rounds {r[0]:.2f}..{r[-1]:.2f})")
+
+    for n in ("4-private", "4-shared", "4-batched"):
+        ratio("RSS", n, "1-private", "rss_mb")
+    for n in ("4-private", "4-shared", "4-batched"):
+        ratio("start-up", n, "1-private", "startup_s")
+    ratio("total fps", "4-batched", "4-private", "fps")
+    ratio("total fps", "4-batched", "4-shared", "fps")
+    ratio("total fps", "4-shared", "4-private", "fps")
+    ratio("total fps", "4-private", "1-private", "fps")
     engine_batch(a)
 
 

@@ -9,7 +9,9 @@ then 4). The JSON Lines of every stream must be the same in all three runs
 (one line per frame, in order, the same objects); stream 3 has fewer frames
 (its EOS comes first and the others go on without waiting out the 10 s
 batch-timeout for it, nor for the streams held in their sinks' preroll). A fourth run names another model on the same id
-and must fail with both models named.
+and must fail with both models named. Last, start/stop cycles: three live
+branches batched (realtime mode), stopped at random moments, and a stream
+stopped alone while the others run; every state change returns at once.
 
 Usage: test_multistream.py SOURCE_ROOT. Prints one line per check and
 'N passed, N failed'.
@@ -67,6 +69,46 @@ def objects(line):
             for o in line.get("objects", [])]
 
 
+def cycles(n_cycles=8):
+    """Live batched branches stopped mid-stream; returns the longest NULL transition in s, or None on error."""
+    import random
+
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+
+    Gst.init(None)
+    rng = random.Random(14)
+    worst = 0.0
+    for c in range(n_cycles):
+        desc = "  ".join(
+            f"videotestsrc is-live=true pattern={p} ! video/x-raw,format=NV12,width=96,height=72,framerate=30/1 ! "
+            f"ipgnetdetect name=d{s} model={model} model-instance-id=cycles batch-size=3 batch-timeout=10000 ! "
+            f"fakesink name=k{s} sync=true" for s, p in enumerate(PATTERNS[:3]))
+        pipe = Gst.parse_launch(desc)
+        bus = pipe.get_bus()
+        pipe.set_state(Gst.State.PLAYING)
+        time.sleep(rng.uniform(0.2, 0.8))
+        if c % 2:
+            # One branch stops alone; the others must go on.
+            for name in ("d2", "k2"):
+                e = pipe.get_by_name(name)
+                e.set_locked_state(True)
+                t0 = time.monotonic()
+                e.set_state(Gst.State.NULL)
+                worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.3)
+        t0 = time.monotonic()
+        pipe.set_state(Gst.State.NULL)
+        worst = max(worst, time.monotonic() - t0)
+        msg = bus.pop_filtered(Gst.MessageType.ERROR)
+        if msg is not None:
+            print(f"cycle {c}: {msg.parse_error()}")
+            return None
+    return worst
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         rc, err, _, private = launch(tmp, "private", [])
@@ -92,6 +134,10 @@ def main():
         rc, err, _, _ = launch(tmp, "mismatch", ["model-instance-id=cams"], [model, model, model, other])
         check(rc != 0 and "tiny-r18.safetensors" in err and "tiny-frcnn.safetensors" in err
               and "model-instance-id" in err, f"another model on the id: error naming both {err[-400:]!r}")
+    worst = cycles()
+    # A stream leaving must not stall the others: no state change waits out
+    # the 10 s batch-timeout.
+    check(worst is not None and worst < 8, f"start/stop cycles: no error, longest stop {worst} s")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
