@@ -750,7 +750,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass *klass)
   g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Elements with the same id share one model and device engine "
-          "(same model and device required); empty: private",
+          "(same model and device required); empty: private. Example: "
+          "ipgnetdetect model=m.safetensors model-instance-id=cams",
           DEFAULT_PROP_MODEL_INSTANCE_ID,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
@@ -777,7 +778,8 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass *klass)
   g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint ("batch-size", "Batch size",
           "Frames of streams sharing a model-instance-id inferred together "
-          "(1: no batching)",
+          "(1: no batching), e.g. for four cameras: ... ! ipgnetdetect "
+          "model=m.safetensors model-instance-id=cams batch-size=4 ! ...",
           1, IPG_MAX_BATCH_FRAMES, DEFAULT_PROP_BATCH_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
