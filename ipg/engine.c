@@ -37,6 +37,11 @@ ipg_status_t ipg_engine_create(const ipg_model_t * model, const char * device, i
         ipg_format_error(err, err_size, "uploading the weights to %s did not finish", e->cl.device_name);
         st = IPG_ERR_OPENCL;
     }
+    // Contexts run on queues of their own: the upload queue is done.
+    if (st == IPG_OK) {
+        clReleaseCommandQueue(e->cl.queue);
+        e->cl.queue = NULL;
+    }
     if (st != IPG_OK) {
         ipg_engine_unref(e);
         return st;
