@@ -7,7 +7,9 @@
 // odd frame sizes, packed and planar) gives each frame's single-frame
 // detections, for a full and a partial batch and in any order; batching
 // with tiling, too many frames and out-of-range sizes are refused.
-// Usage: test-engine MODEL
+// Usage: test-engine MODEL [--sequential] (--sequential: the two contexts'
+// runs one after the other, for oclgrind, which cannot run kernels of two
+// threads at once).
 #include "ipg.h"
 #include "cl-runtime.h"   // ipg_ctx_cl_objects_created
 #include "engine.h"       // ipg_ctx_engine, ipg_engine_cl_objects_created, ipg_engine_weights
@@ -230,7 +232,7 @@ static void * run_thread(void * arg) {
 
 // Two contexts on one engine: nothing of the engine's made twice, the same
 // weights, a private context's results, and the same on two threads at once.
-static void check_shared(const ipg_model_t * model, ipg_engine_t * engine) {
+static void check_shared(const ipg_model_t * model, ipg_engine_t * engine, bool sequential) {
     char err[1024];
     ipg_ctx_params_t p = ipg_ctx_params_default();
     p.device = "no-such-device";   // ignored: the engine's device
@@ -274,10 +276,15 @@ static void check_shared(const ipg_model_t * model, ipg_engine_t * engine) {
     thread_job_t ja = { a, frames, N, ra, IPG_OK }, jb = { b, frames, N, rb, IPG_OK };
     pthread_t ta, tb;
     for (int round = 0; round < 3; round++) {
-        CHECK(pthread_create(&ta, NULL, run_thread, &ja) == 0, "thread a");
-        CHECK(pthread_create(&tb, NULL, run_thread, &jb) == 0, "thread b");
-        pthread_join(ta, NULL);
-        pthread_join(tb, NULL);
+        if (sequential) {
+            run_thread(&ja);
+            run_thread(&jb);
+        } else {
+            CHECK(pthread_create(&ta, NULL, run_thread, &ja) == 0, "thread a");
+            CHECK(pthread_create(&tb, NULL, run_thread, &jb) == 0, "thread b");
+            pthread_join(ta, NULL);
+            pthread_join(tb, NULL);
+        }
         CHECK(ja.st == IPG_OK && jb.st == IPG_OK, "threaded runs: %s / %s", ipg_ctx_last_error(a),
               ipg_ctx_last_error(b));
         char why[256];
@@ -329,8 +336,9 @@ static void check_refused(const ipg_model_t * model, ipg_engine_t * engine) {
 }
 
 int main(int argc, char ** argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL\n", argv[0]);
+    const bool sequential = argc > 2 && strcmp(argv[2], "--sequential") == 0;
+    if (argc < 2 || (argc > 2 && !sequential)) {
+        fprintf(stderr, "usage: %s MODEL [--sequential]\n", argv[0]);
         return 2;
     }
     char err[1024];
@@ -346,7 +354,7 @@ int main(int argc, char ** argv) {
         return 1;
     }
     CHECK(ipg_engine_model(engine) == model, "engine model");
-    check_shared(model, engine);
+    check_shared(model, engine, sequential);
     check_refused(model, engine);
     int seen = check_batch_parity(engine, 97, 61, IPG_PIXEL_RGB, 3);
     seen += check_batch_parity(engine, 75, 53, IPG_PIXEL_I420, 3);
