@@ -321,5 +321,6 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
         return NULL;
     }
     cl->objects_created++;
+    cl->bytes_allocated += bytes;
     return m;
 }

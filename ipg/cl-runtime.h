@@ -65,6 +65,7 @@ typedef struct {
     bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (the frame upload maps instead of copying)
     uint64_t local_mem;         // CL_DEVICE_LOCAL_MEM_SIZE: local memory of one work-group
     uint64_t objects_created;   // programs built, buffers, kernels: all before the first run
+    uint64_t bytes_allocated;   // bytes of the buffers made through ipg_cl_buffer
 } ipg_cl_t;
 
 const char * ipg_cl_error_name(cl_int code);
@@ -80,5 +81,8 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
 // test checks that running frames creates none (everything is made at init and
 // prepare). Defined in ctx.c.
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
+// Work-items of every kernel launch so far: a test checks that a partial
+// batch launches only its frames' share. Defined in ctx.c.
+uint64_t ipg_ctx_work_items_launched(const ipg_ctx_t * ctx);
 
 #endif   // IPG_CL_RUNTIME_H

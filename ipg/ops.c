@@ -114,6 +114,10 @@ static ipg_status_t pack_gemm(ipg_plan_t * p, const ipg_conv_dev_t * conv, const
     ipg_step_int(s, c->block0);
     ipg_step_int(s, c->blocks);
     ipg_step_range(s, 3, (size_t[]){ (size_t) K, (size_t) c->blocks, (size_t) c->images }, NULL);
+    // Grid dimension 2 is the chunk's images: only a chunk from image 0 is
+    // [B][1] there (a partial batch runs its first images; plan.h); a later
+    // chunk runs whole (always correct).
+    if (c->image0 == 0) ipg_step_batch_dim(s, 2, 1);
 
     s = ipg_plan_step(p, "ipg_gemm_packed");
     if (!s) return IPG_ERR_OPENCL;
@@ -137,6 +141,7 @@ static ipg_status_t pack_gemm(ipg_plan_t * p, const ipg_conv_dev_t * conv, const
     // from wrapping the tile in a work-item loop.
     ipg_step_range_prefer(s, 3, (size_t[]){ mb, (size_t) c->blocks, (size_t) c->images },
                           p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+    if (c->image0 == 0) ipg_step_batch_dim(s, 2, 1);
     return IPG_OK;
 }
 
@@ -228,6 +233,7 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_int(s, (int32_t) B);
         s->flop = 2.0 * M * N * K * B;
         ipg_step_range_prefer(s, 3, (size_t[]){ mb, nb, B }, p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+        ipg_step_batch_dim(s, 2, 1);
         return IPG_OK;
     }
     if (conv->stride == 2 && conv->kw >= 5 && conv->kw <= 17 && !p->pack_all_convs) {
@@ -368,6 +374,7 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
     ipg_step_int(s, (int32_t) channels);
     ipg_step_range(s, 3, (size_t[]){ (size_t) ow, (size_t) oh, channels }, NULL);
+    ipg_step_batch_dim(s, 2, (size_t) in->c);
     return IPG_OK;
 }
 
@@ -410,6 +417,7 @@ ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, c
     const size_t channels = (size_t) ipg_plan_batch(p) * lateral->c;
     ipg_step_int(s, (int32_t) channels);
     ipg_step_range(s, 3, (size_t[]){ (size_t) lateral->w, (size_t) lateral->h, channels }, NULL);
+    ipg_step_batch_dim(s, 2, (size_t) lateral->c);
     return IPG_OK;
 }
 
@@ -423,5 +431,6 @@ ipg_status_t ipg_op_relu(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t *
     ipg_step_mem(s, out->buf);
     ipg_step_int(s, n);
     ipg_step_range(s, 1, (size_t[]){ (size_t) n }, NULL);
+    ipg_step_batch_dim(s, 0, (size_t) in->c * in->h * in->w);
     return IPG_OK;
 }

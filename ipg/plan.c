@@ -100,6 +100,8 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     memset(s, 0, sizeof *s);
     s->kernel = k;
     s->kernel_name = kernel_name;
+    s->batch_dim = -1;
+    s->image = -1;
     s->group = p->group;
     // The limits every local size of this step is checked against (set_range).
     rc =
@@ -124,6 +126,8 @@ ipg_step_t * ipg_plan_call(ipg_plan_t * p, const char * name, ipg_step_call_fn f
     s->kernel_name = name;
     s->group = p->group;
     s->call = fn;
+    s->batch_dim = -1;   // a call step runs on the whole batch (plan.h)
+    s->image = -1;
     return s;
 }
 
@@ -215,6 +219,13 @@ void ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, con
     size_t forced[3];
     set_range(s, dims, gws, ipg_forced_lws(forced) ? forced : preferred, false);
 }
+
+void ipg_step_batch_dim(ipg_step_t * s, cl_uint d, size_t extent) {
+    s->batch_dim = (int32_t) d;
+    s->batch_extent = extent;
+}
+
+void ipg_step_image(ipg_step_t * s, int32_t image) { s->image = image; }
 
 size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
     size_t wg = p->cl->max_wg_size < IPG_RADIX_BINS ? p->cl->max_wg_size : IPG_RADIX_BINS;
@@ -398,8 +409,15 @@ ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, 
     }
     int32_t next_stage = 0;
     while (next_stage < p->n_stages && p->stages[next_stage].after_step < first - 1) next_stage++;
+    const int32_t batch = ipg_plan_batch(p);
+    // A partial batch: the first `images` of the B. (Otherwise every step
+    // runs: the letterbox steps of an unbatched detector's images, one per
+    // image of the run, are marked with images past its batch of 1.)
+    const bool partial = p->images > 0 && p->images < batch;
+    const int32_t images = partial ? p->images : batch;
     for (int32_t i = first; i < end; i++) {
         const ipg_step_t * s = &p->steps[i];
+        if (partial && s->image >= images) continue;   // an image the partial batch does not hold
         if (s->call) {
             ipg_status_t st = s->call(s, &p->cl->queue, events ? &events[i] : NULL, p->err, p->err_size);
             if (st != IPG_OK) {
@@ -412,8 +430,19 @@ ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, 
             }
             continue;
         }
-        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
-                                           0, NULL, events ? &events[i] : NULL);
+        size_t gws[3] = { s->gws[0], s->gws[1], s->gws[2] };
+        if (partial && s->batch_dim >= 0) {
+            // The first images only, rounded up to the local size as at planning.
+            size_t g = s->batch_extent * (size_t) images;
+            const size_t l = s->has_lws ? s->lws[s->batch_dim] : 1;
+            g = (g + l - 1) / l * l;
+            if (g < gws[s->batch_dim]) gws[s->batch_dim] = g;
+        }
+        uint64_t items = 1;
+        for (cl_uint d = 0; d < s->dims; d++) items *= gws[d];
+        p->items_launched += items;
+        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, gws, s->has_lws ? s->lws : NULL, 0,
+                                           NULL, events ? &events[i] : NULL);
         if (rc != CL_SUCCESS) {
             // The layer: the step's group and the stage it leads to (the
             // first stage at or after this step), as --dump-stages names it.

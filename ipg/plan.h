@@ -63,6 +63,13 @@ typedef struct ipg_step {
     cl_mem call_mem[4];
     cl_mem * call_memref;   // bound when enqueued (the plan's scratch)
     size_t call_size[16];
+    // A partial batch (ipg_plan_t.images < B) launches less: a step over the
+    // whole batch whose grid dimension batch_dim (>= 0) is [B][batch_extent]
+    // runs only the first images' part; a step of one image (image >= 0)
+    // past them is skipped. Unmarked steps run whole (always correct).
+    int32_t batch_dim;
+    size_t batch_extent;
+    int32_t image;
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
@@ -82,10 +89,12 @@ typedef struct ipg_plan {
     int32_t n_steps, cap_steps;
     cl_mem * buffers;   // every buffer the plan allocated (owned)
     int32_t n_buffers, cap_buffers;
-    int32_t batch;         // images per pass, B (0 counts as 1): every tensor holds B images
-    cl_mem scratch;        // im2col operand or Winograd data, shared by all convs
-    bool pack_all_convs;   // no direct 3x3 path (IPG_CONV=pack; tests)
-    bool no_winograd;      // 3x3 convs direct even with Winograd weights (IPG_CONV=direct; tests)
+    int32_t batch;             // images per pass, B (0 counts as 1): every tensor holds B images
+    int32_t images;            // 1..B - 1: the next enqueue runs the first images only (0: all)
+    uint64_t items_launched;   // work-items of every launch so far (tests)
+    cl_mem scratch;            // im2col operand or Winograd data, shared by all convs
+    bool pack_all_convs;       // no direct 3x3 path (IPG_CONV=pack; tests)
+    bool no_winograd;          // 3x3 convs direct even with Winograd weights (IPG_CONV=direct; tests)
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;
@@ -121,6 +130,10 @@ int32_t ipg_step_local(ipg_step_t * s, size_t bytes);
 // plan is refused at ipg_plan_finalize. The global size is rounded up to a
 // multiple of the local size (OpenCL 1.2).
 void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+// Marks grid dimension d of the step as [B][extent] (after its range is set).
+void ipg_step_batch_dim(ipg_step_t * s, cl_uint d, size_t extent);
+// Marks the step as image b's alone.
+void ipg_step_image(ipg_step_t * s, int32_t image);
 // Independent work-items with a preferred local size (the register-tile
 // kernels want 1 per group on CPUs), capped by the kernel's and device's
 // limits; IPG_FORCE_LWS overrides it.

@@ -211,7 +211,8 @@ ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_
 }
 
 ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
-                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h) {
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t first_image,
+                                 int32_t in_w, int32_t in_h) {
     const bool planar = ipg_pixel_format_is_planar(lb->format) != 0;
     p->group = "preprocess";
     cl_mem cbuf = NULL;
@@ -268,8 +269,9 @@ ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, con
         ipg_step_mem(s, images);
         ipg_step_int(s, in_w);
         ipg_step_int(s, in_h);
-        ipg_step_int(s, b);
+        ipg_step_int(s, first_image + b);
         ipg_step_range(s, 2, (size_t[]){ (size_t) in_w, (size_t) in_h }, NULL);
+        ipg_step_image(s, first_image + b);
     }
     return IPG_OK;
 }

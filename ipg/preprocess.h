@@ -45,10 +45,12 @@ cl_mem ipg_frame_buffer(ipg_cl_t * cl, size_t bytes, bool * mapped, char * err, 
 // once it returns.
 ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, bool mapped, const ipg_letterbox_t * lb,
                               const ipg_frame_t * frame, char * err, size_t err_size);
-// Plans the letterbox steps: view b of frame_buf -> image b of `images`
-// ([n_views][3][H][W] floats: scaled, normalised with the config's mean and
-// std, zero padded). Views of one size share one taps table.
+// Plans the letterbox steps, one per view: view b of frame_buf -> image
+// first_image + b of `images` ([n][3][H][W] floats: scaled, normalised with
+// the config's mean and std, zero padded). Views of one size share one taps
+// table. (A batch of frames calls it once per frame buffer.)
 ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
-                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h);
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t first_image,
+                                 int32_t in_w, int32_t in_h);
 
 #endif   // IPG_PREPROCESS_H

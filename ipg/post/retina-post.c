@@ -129,6 +129,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_int(s, slots[l]);
         ipg_step_int(s, offsets[l]);
         ipg_step_range(s, 3, (size_t[]){ (size_t) t->w, (size_t) t->h, (size_t) (A * K) }, NULL);
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
     }
 
     // 2. Exact top-k per level: one work-group each, or G each then a merge
@@ -156,6 +157,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, part_index);
         ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
         ipg_step_range(s, 2, (size_t[]){ wg * groups, L }, (size_t[]){ wg, 1 });
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
         if (!(s = ipg_plan_step(p, "ipg_topk_merge"))) return IPG_ERR_OPENCL;
         wg = ipg_step_select_wg(p, s);
         ipg_step_mem(s, part_score);
@@ -169,6 +171,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, post->top_count);
         ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
         ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
+        ipg_step_image(s, image);
     } else {
         if (!(s = ipg_plan_step(p, "ipg_topk_select"))) return IPG_ERR_OPENCL;
         const size_t wg = ipg_step_select_wg(p, s);
@@ -183,6 +186,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, post->top_count);
         ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
         ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
+        ipg_step_image(s, image);
     }
 
     // 3. Decode the selected candidates against their anchors.
@@ -216,6 +220,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, post->out_score);
         ipg_step_mem(s, post->out_label);
         ipg_step_range(s, 1, (size_t[]){ (size_t) k }, NULL);
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
     }
     return IPG_OK;
 }
