@@ -380,8 +380,8 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
         goto fail;
     }
     for (int32_t f = 0; f < ctx->frames; f++) {
-        ctx->frame_bufs[f] = ipg_frame_buffer(&ctx->cl, ipg_frame_bytes(frame_w, frame_h, format), &ctx->frame_mapped[f],
-                                              ctx->err, sizeof ctx->err);
+        ctx->frame_bufs[f] = ipg_frame_buffer(&ctx->cl, ipg_frame_bytes(frame_w, frame_h, format),
+                                              &ctx->frame_mapped[f], ctx->err, sizeof ctx->err);
         if (!ctx->frame_bufs[f]) goto fail;
     }
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
@@ -599,7 +599,8 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
         *n_dets = st == IPG_OK ? item.n_dets : 0;
         return st;
     }
-    st = ipg_frame_upload(&ctx->cl, ctx->frame_bufs[0], ctx->frame_mapped[0], &ctx->lb, frame, ctx->err, sizeof ctx->err);
+    st = ipg_frame_upload(&ctx->cl, ctx->frame_bufs[0], ctx->frame_mapped[0], &ctx->lb, frame, ctx->err,
+                          sizeof ctx->err);
     if (st != IPG_OK) return st;
     if (tiling_on(&ctx->params.tiling)) return run_tiled(ctx, dets, max_dets, n_dets);
     st = enqueue_from(ctx, 0);
@@ -635,8 +636,8 @@ ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_
     }
     if (ctx->frames == 1) return ipg_ctx_run(ctx, items[0].frame, items[0].dets, items[0].max_dets, &items[0].n_dets);
     for (int32_t k = 0; k < n_items; k++) {
-        ipg_status_t st =
-            ipg_frame_upload(&ctx->cl, ctx->frame_bufs[k], ctx->frame_mapped[k], &ctx->lb, items[k].frame, ctx->err, sizeof ctx->err);
+        ipg_status_t st = ipg_frame_upload(&ctx->cl, ctx->frame_bufs[k], ctx->frame_mapped[k], &ctx->lb, items[k].frame,
+                                           ctx->err, sizeof ctx->err);
         if (st != IPG_OK) return st;
     }
     ipg_status_t st = IPG_OK;
