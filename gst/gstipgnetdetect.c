@@ -58,6 +58,20 @@
  * or no usable OpenCL device fail that state change with an element error.
  * Kernels are compiled for the frame size when caps are set.
  *
+ * Several cameras on one model: elements in one process that set the same
+ * #GstIpgNetDetect:model-instance-id (as DL Streamer's property of that
+ * name) share one loaded model, one OpenCL context and program, and one
+ * copy of the weights on the device; each keeps its own queue and buffers.
+ * They must name the same model file and device, else the later one fails
+ * to start with an error naming both. An empty id (the default) keeps the
+ * element's model private. With #GstIpgNetDetect:batch-size N > 1, the
+ * frames such elements infer at about the same time (within
+ * #GstIpgNetDetect:batch-timeout) run as one batch of up to N images:
+ * elements whose frames have one size and format and whose thresholds,
+ * object-class and input-size agree batch together. Frames are never
+ * dropped, reordered or changed; a stream that reaches EOS or stops is no
+ * longer waited for.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors ! ipgnetoverlay ! videoconvert ! autovideosink
@@ -71,6 +85,10 @@
  * handwritten-digit classes; see models/README.md):
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! ipgnetdetect threshold=0.3 ! ipgnetoverlay ! videoconvert ! autovideosink
+ * ]|
+ * Four cameras on one model, their frames inferred four at a time:
+ * |[
+ * gst-launch-1.0 rtspsrc location=rtsp://cam1/ ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors model-instance-id=cams batch-size=4 ! fakesink  rtspsrc location=rtsp://cam2/ ! decodebin ! videoconvert ! ipgnetdetect model=model.safetensors model-instance-id=cams batch-size=4 ! fakesink  ...
  * ]|
  *
  * Since: 0.1
@@ -87,6 +105,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gstipgnetbatcher.h"
+#include "gstipgnetinstance.h"
 #include "gstipgnetmeta.h"
 #include "ipg.h"
 
@@ -113,11 +133,15 @@ struct _GstIpgNetDetect
   gboolean params_changed; /* threshold & co. changed: apply them */
   GstIpgNetInferenceMode inference_mode;
   GstClockTime max_latency;
+  gchar *model_instance_id;
+  guint batch_size;
+  guint batch_timeout; /* ms */
 
   /* read-only properties and latency, protected by the object lock */
   gchar *labels;
   guint64 n_inferred;
   guint64 n_skipped;
+  guint64 n_batched; /* inferred in a batch with other streams' frames */
   gdouble total_ms;
   GstClockTime worst_ns;    /* longest inference since start */
   GstClockTime posted_ns;   /* worst_ns when a LATENCY message was posted */
@@ -149,8 +173,14 @@ struct _GstIpgNetDetect
   GstFlowReturn rt_flow; /* the last failed push, returned upstream */
 
   /* set in start(), freed in stop() */
+  GstIpgNetInstance *instance; /* model-instance-id's: owns model */
   ipg_model_t *model;
   ipg_ctx_t *ctx;
+  gboolean batching; /* batch-size > 1: frames go to seat */
+  /* set in set_caps() under ctx_lock and the object lock (so that the
+   * state change, holding only the latter, may use it) */
+  GstIpgNetBatchSeat *seat;
+  gboolean playing; /* in PLAYING; object lock */
   gchar *model_name;
   GQuark *label_quarks;
   gint32 input_width, input_height;
@@ -193,6 +223,10 @@ enum
   PROP_MAX_TILES,
   PROP_INFERENCE_MODE,
   PROP_MAX_LATENCY,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_FRAMES_BATCHED,
   PROP_LABELS,
   PROP_LATENCY,
   PROP_FRAMES_INFERRED,
@@ -218,6 +252,10 @@ enum
 #define DEFAULT_PROP_MAX_TILES IPG_MAX_TILES_DEFAULT
 #define DEFAULT_PROP_INFERENCE_MODE GST_IPG_NET_INFERENCE_MODE_AUTO
 #define DEFAULT_PROP_MAX_LATENCY GST_SECOND
+#define DEFAULT_PROP_MODEL_INSTANCE_ID ""
+#define DEFAULT_PROP_BATCH_SIZE 1
+#define DEFAULT_PROP_BATCH_TIMEOUT 50
+#define MAX_BATCH_TIMEOUT 10000
 
 /* The "ipgnetdetect-skipped" message is posted at most this often. */
 #define SKIPPED_MESSAGE_INTERVAL_US G_USEC_PER_SEC
@@ -699,6 +737,85 @@ gst_ipg_net_detect_class_init (GstIpgNetDetectClass *klass)
               GST_PARAM_MUTABLE_PLAYING));
 
   /**
+   * GstIpgNetDetect:model-instance-id:
+   *
+   * Elements of one process with the same id share one loaded model and
+   * one OpenCL engine (context, program, weights uploaded once), as DL
+   * Streamer's model-instance-id does. They must set the same `model` and
+   * `device`: an element naming another fails to start with an error
+   * naming both. Empty (the default): a model of the element's own.
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string ("model-instance-id", "Model instance id",
+          "Elements with the same id share one model and device engine "
+          "(same model and device required); empty: private. Example: "
+          "ipgnetdetect model=m.safetensors model-instance-id=cams",
+          DEFAULT_PROP_MODEL_INSTANCE_ID,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:batch-size:
+   *
+   * With a #GstIpgNetDetect:model-instance-id, the frames of up to this
+   * many elements sharing it are inferred as one batch: a frame waits until
+   * every other active stream of the batch has sent one, batch-size frames
+   * are waiting, or #GstIpgNetDetect:batch-timeout has passed. Elements
+   * batch together when their frames have the same size and format and
+   * their thresholds, object-class, input-size, batch-size and
+   * batch-timeout agree; changing a threshold while playing moves the
+   * element to the batch of its new settings. A batch of fewer frames (a
+   * stream at EOS, or late past the timeout) computes only those; the
+   * buffers are allocated for batch-size frames, so set it to the number of
+   * streams. 1 (the default): no batching. Not with tiling (tile-size): a tiled frame is
+   * already a batch of its tiles; a two-stage (Faster R-CNN) model runs the
+   * frames of a batch one after the other.
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size",
+          "Frames of streams sharing a model-instance-id inferred together "
+          "(1: no batching), e.g. for four cameras: ... ! ipgnetdetect "
+          "model=m.safetensors model-instance-id=cams batch-size=4 ! ...",
+          1, IPG_MAX_BATCH_FRAMES, DEFAULT_PROP_BATCH_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:batch-timeout:
+   *
+   * With #GstIpgNetDetect:batch-size > 1: the longest time, in
+   * milliseconds, a frame waits for the other streams' frames before its
+   * batch runs without them. It adds at most this to a frame's latency when
+   * the streams' frames do not arrive together.
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint ("batch-timeout", "Batch timeout",
+          "Milliseconds a frame waits for the other streams' frames of its "
+          "batch",
+          0, MAX_BATCH_TIMEOUT, DEFAULT_PROP_BATCH_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstIpgNetDetect:frames-batched:
+   *
+   * Frames inferred in one batch with other streams' frames since the
+   * element last started (see #GstIpgNetDetect:batch-size).
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_FRAMES_BATCHED,
+      g_param_spec_uint64 ("frames-batched", "Frames batched",
+          "Frames inferred together with other streams' frames", 0, G_MAXUINT64,
+          0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
    * GstIpgNetDetect:frames-inferred:
    *
    * Frames inferred since the element last started.
@@ -800,6 +917,9 @@ gst_ipg_net_detect_init (GstIpgNetDetect *self)
   self->tiling = ipg_tiling_default ();
   self->inference_mode = DEFAULT_PROP_INFERENCE_MODE;
   self->max_latency = DEFAULT_PROP_MAX_LATENCY;
+  self->model_instance_id = g_strdup (DEFAULT_PROP_MODEL_INSTANCE_ID);
+  self->batch_size = DEFAULT_PROP_BATCH_SIZE;
+  self->batch_timeout = DEFAULT_PROP_BATCH_TIMEOUT;
   self->resolved = GST_IPG_NET_INFERENCE_MODE_AUTO;
   g_mutex_init (&self->ctx_lock);
   g_mutex_init (&self->rt_lock);
@@ -822,6 +942,7 @@ gst_ipg_net_detect_finalize (GObject *object)
   g_free (self->object_class);
   g_free (self->input_size);
   g_free (self->labels);
+  g_free (self->model_instance_id);
   g_mutex_clear (&self->ctx_lock);
   g_mutex_clear (&self->rt_lock);
   g_cond_clear (&self->rt_cond);
@@ -924,6 +1045,18 @@ gst_ipg_net_detect_set_property (GObject *object, guint prop_id,
     case PROP_INFERENCE_MODE:
       self->inference_mode = g_value_get_enum (value);
       break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_free (self->model_instance_id);
+      self->model_instance_id = g_value_dup_string (value);
+      if (self->model_instance_id == NULL)
+        self->model_instance_id = g_strdup ("");
+      break;
+    case PROP_BATCH_SIZE:
+      self->batch_size = g_value_get_uint (value);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      self->batch_timeout = g_value_get_uint (value);
+      break;
     case PROP_MAX_LATENCY:
       self->max_latency = g_value_get_uint64 (value);
       break;
@@ -1008,6 +1141,18 @@ gst_ipg_net_detect_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_INFERENCE_MODE:
       g_value_set_enum (value, self->inference_mode);
       break;
+    case PROP_MODEL_INSTANCE_ID:
+      g_value_set_string (value, self->model_instance_id);
+      break;
+    case PROP_BATCH_SIZE:
+      g_value_set_uint (value, self->batch_size);
+      break;
+    case PROP_BATCH_TIMEOUT:
+      g_value_set_uint (value, self->batch_timeout);
+      break;
+    case PROP_FRAMES_BATCHED:
+      g_value_set_uint64 (value, self->n_batched);
+      break;
     case PROP_MAX_LATENCY:
       g_value_set_uint64 (value, self->max_latency);
       break;
@@ -1063,34 +1208,50 @@ model_labels_string (const ipg_model_t *model)
   return g_string_free (s, FALSE);
 }
 
-/* Creates self->ctx from the current properties. Posts the element error. */
-static gboolean
-create_context (GstIpgNetDetect *self)
+/* The context parameters of the current properties; params->device and
+ * params->classes point into *device and *object_class (g_free them). */
+static void
+context_params (GstIpgNetDetect *self, ipg_ctx_params_t *params, gchar **device,
+    gchar **object_class)
 {
-  ipg_ctx_params_t params = ipg_ctx_params_default ();
-  gchar err[1024] = "";
-  gchar *device, *object_class;
-  ipg_status_t st;
-
+  *params = ipg_ctx_params_default ();
   GST_OBJECT_LOCK (self);
-  device = g_strdup (self->device);
-  params.score_threshold = (float) self->threshold;
-  params.nms_threshold = (float) self->iou_threshold;
+  *device = g_strdup (self->device);
+  params->score_threshold = (float) self->threshold;
+  params->nms_threshold = (float) self->iou_threshold;
   /* The library filters classes before the cap, so that other classes do
    * not crowd out the wanted ones. */
-  params.max_detections = (gint32) self->max_detections;
-  object_class = g_strdup (self->object_class);
-  params.tiling = self->tiling;
+  params->max_detections = (gint32) self->max_detections;
+  *object_class = g_strdup (self->object_class);
+  params->tiling = self->tiling;
   self->tiled = self->tiling.tile_width > 0;
   self->params_changed = FALSE;
   GST_OBJECT_UNLOCK (self);
 
-  params.device = device;
-  params.classes = object_class;
-  params.input_width = self->input_width;
-  params.input_height = self->input_height;
+  params->device = *device;
+  params->classes = *object_class;
+  params->input_width = self->input_width;
+  params->input_height = self->input_height;
+}
 
-  st = ipg_ctx_init (self->model, &params, &self->ctx, err, sizeof err);
+/* Creates self->ctx from the current properties, on the instance's engine
+ * with a model-instance-id (with batch-size > 1 it is never prepared: it
+ * checks the parameters now, and the frames go to the batcher). Posts the
+ * element error. */
+static gboolean
+create_context (GstIpgNetDetect *self)
+{
+  ipg_ctx_params_t params;
+  gchar err[1024] = "";
+  gchar *device, *object_class;
+  ipg_status_t st;
+
+  context_params (self, &params, &device, &object_class);
+  if (self->instance != NULL)
+    st = ipg_ctx_init_shared (gst_ipg_net_instance_engine (self->instance),
+        &params, &self->ctx, err, sizeof err);
+  else
+    st = ipg_ctx_init (self->model, &params, &self->ctx, err, sizeof err);
   if (st != IPG_OK) {
     if (st == IPG_ERR_INVALID_ARG)
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err),
@@ -1133,15 +1294,66 @@ prepare_context (GstIpgNetDetect *self)
   return TRUE;
 }
 
+/* batch-size > 1: takes a seat at the batcher of the negotiated frames and
+ * the current settings (leaving the previous one); the caller holds
+ * ctx_lock. Posts the error. */
+static gboolean
+join_batcher (GstIpgNetDetect *self)
+{
+  GstIpgNetBatchShape shape;
+  gchar *device, *object_class, *error = NULL;
+  ipg_status_t st = IPG_OK;
+  GstIpgNetBatchSeat *seat, *old;
+
+  context_params (self, &shape.params, &device, &object_class);
+  shape.width = GST_VIDEO_INFO_WIDTH (&self->info);
+  shape.height = GST_VIDEO_INFO_HEIGHT (&self->info);
+  shape.format = self->format;
+  shape.matrix = self->matrix;
+  shape.full_range = self->full_range;
+  GST_OBJECT_LOCK (self);
+  shape.batch_size = self->batch_size;
+  shape.timeout_ms = self->batch_timeout;
+  GST_OBJECT_UNLOCK (self);
+  /* Leave the old seat first: this stream is no longer waited for there. */
+  GST_OBJECT_LOCK (self);
+  old = self->seat;
+  self->seat = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_ipg_net_batcher_leave (old);
+  seat = gst_ipg_net_batcher_join (gst_ipg_net_instance_id (self->instance),
+      gst_ipg_net_instance_engine (self->instance), &shape, FALSE, &st, &error);
+  g_free (device);
+  g_free (object_class);
+  if (seat != NULL) {
+    GST_OBJECT_LOCK (self);
+    self->seat = seat;
+    gst_ipg_net_batcher_set_playing (seat, self->playing);
+    GST_OBJECT_UNLOCK (self);
+  }
+  if (seat == NULL) {
+    if (st == IPG_ERR_INVALID_ARG)
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", error),
+          ("batcher: %s", ipg_status_name (st)));
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error),
+          ("batcher: %s", ipg_status_name (st)));
+    g_free (error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 gst_ipg_net_detect_start (GstBaseTransform *trans)
 {
   GstIpgNetDetect *self = GST_IPG_NET_DETECT (trans);
-  gchar *model_path, *input_size;
+  gchar *model_path, *input_size, *instance_id = NULL, *device = NULL;
   gchar err[1024] = "";
   ipg_status_t st;
   gint32 i, n_labels;
-  gboolean ret = FALSE;
+  guint batch_size;
+  gboolean ret = FALSE, tiled;
 
   GST_OBJECT_LOCK (self);
   model_path = g_strdup (self->model_path);
@@ -1181,7 +1393,47 @@ gst_ipg_net_detect_start (GstBaseTransform *trans)
     goto done;
   }
 
-  st = ipg_model_load_file (model_path, &self->model, err, sizeof err);
+  GST_OBJECT_LOCK (self);
+  instance_id = g_strdup (self->model_instance_id);
+  device = g_strdup (self->device);
+  self->batching = self->batch_size > 1;
+  batch_size = self->batch_size;
+  tiled = self->tiling.tile_width > 0;
+  self->n_batched = 0;
+  GST_OBJECT_UNLOCK (self);
+  if (self->batching && *instance_id == '\0') {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("batch-size %u needs a model-instance-id: frames are batched across "
+         "the elements that share one.",
+            batch_size),
+        (NULL));
+    goto done;
+  }
+  if (self->batching && tiled) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("batch-size %u and tile-size cannot be combined: a tiled frame is "
+         "already a batch of its tiles. Use batch-size 1 with tiling.",
+            batch_size),
+        (NULL));
+    goto done;
+  }
+
+  if (*instance_id != '\0') {
+    gchar *error = NULL;
+
+    st = IPG_OK;
+    self->instance = gst_ipg_net_instance_acquire (instance_id, model_path,
+        device, &st, &error);
+    if (self->instance != NULL) {
+      /* The instance owns the model. */
+      self->model = (ipg_model_t *) gst_ipg_net_instance_model (self->instance);
+    } else {
+      g_strlcpy (err, error, sizeof err);
+      g_free (error);
+    }
+  } else {
+    st = ipg_model_load_file (model_path, &self->model, err, sizeof err);
+  }
   if (st != IPG_OK) {
     if (st == IPG_ERR_IO && !g_file_test (model_path, G_FILE_TEST_EXISTS))
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err),
@@ -1225,6 +1477,8 @@ gst_ipg_net_detect_start (GstBaseTransform *trans)
 done:
   g_free (model_path);
   g_free (input_size);
+  g_free (instance_id);
+  g_free (device);
   if (!ret)
     gst_ipg_net_detect_stop (trans);
   return ret;
@@ -1237,7 +1491,20 @@ gst_ipg_net_detect_stop (GstBaseTransform *trans)
 
   /* The worker owns the context while it infers: join it first. */
   realtime_stop_worker (self);
+  {
+    GstIpgNetBatchSeat *seat;
+
+    GST_OBJECT_LOCK (self);
+    seat = self->seat;
+    self->seat = NULL;
+    GST_OBJECT_UNLOCK (self);
+    gst_ipg_net_batcher_leave (seat);
+  }
   g_clear_pointer (&self->ctx, ipg_ctx_free);
+  if (self->instance != NULL) {
+    self->model = NULL; /* the instance's */
+    g_clear_pointer (&self->instance, gst_ipg_net_instance_release);
+  }
   g_clear_pointer (&self->model, ipg_model_free);
   g_clear_pointer (&self->model_name, g_free);
   g_clear_pointer (&self->label_quarks, g_free);
@@ -1296,8 +1563,12 @@ gst_ipg_net_detect_set_caps (GstBaseTransform *trans, GstCaps *incaps,
   self->info = info;
   self->format = format;
   self->prepared = FALSE;
-  if (self->ctx != NULL && prepare_context (self))
+  if (self->ctx != NULL && self->batching) {
+    if (join_batcher (self))
+      self->prepared = TRUE;
+  } else if (self->ctx != NULL && prepare_context (self)) {
     self->prepared = TRUE;
+  }
   g_mutex_unlock (&self->ctx_lock);
   if (!self->prepared)
     return FALSE;
@@ -1402,7 +1673,7 @@ infer_frame (GstIpgNetDetect *self, GstBuffer *buf)
   ipg_frame_t in = { 0 };
   ipg_status_t st;
   gint32 i, n = 0, kept = 0;
-  guint max_dets;
+  guint max_dets, batch_n = 1;
   gboolean post, thresholds_changed, post_latency = FALSE;
   gint64 t0, t1;
   GstClockTime took;
@@ -1414,6 +1685,12 @@ infer_frame (GstIpgNetDetect *self, GstBuffer *buf)
   thresholds_changed = self->params_changed;
   GST_OBJECT_UNLOCK (self);
 
+  if (thresholds_changed && self->batching) {
+    /* Thresholds are a batch's: move to the batch of the new ones. */
+    if (!join_batcher (self))
+      return GST_FLOW_ERROR;
+    thresholds_changed = FALSE;
+  }
   if (thresholds_changed) {
     gfloat score, iou;
     gint32 cap;
@@ -1456,7 +1733,21 @@ infer_frame (GstIpgNetDetect *self, GstBuffer *buf)
   }
 
   t0 = g_get_monotonic_time ();
-  st = ipg_ctx_run (self->ctx, &in, self->dets, IPGNET_MAX_DETECTIONS, &n);
+  if (self->batching) {
+    gchar *error = NULL;
+
+    st = gst_ipg_net_batcher_infer (self->seat, &in, self->dets,
+        IPGNET_MAX_DETECTIONS, &n, &batch_n, &error);
+    if (st != IPG_OK) {
+      gst_video_frame_unmap (&frame);
+      GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s", error),
+          ("gst_ipg_net_batcher_infer: %s", ipg_status_name (st)));
+      g_free (error);
+      return GST_FLOW_ERROR;
+    }
+  } else {
+    st = ipg_ctx_run (self->ctx, &in, self->dets, IPGNET_MAX_DETECTIONS, &n);
+  }
   t1 = g_get_monotonic_time ();
   gst_video_frame_unmap (&frame);
   if (st != IPG_OK) {
@@ -1469,6 +1760,8 @@ infer_frame (GstIpgNetDetect *self, GstBuffer *buf)
   took = (GstClockTime) (t1 - t0) * GST_USECOND;
   GST_OBJECT_LOCK (self);
   self->n_inferred++;
+  if (batch_n > 1)
+    self->n_batched++;
   self->total_ms += (t1 - t0) / 1000.0;
   if (took > self->worst_ns)
     self->worst_ns = took;
@@ -1871,6 +2164,13 @@ gst_ipg_net_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
         break;
     }
   }
+  /* A stream at its end sends no more frames: its batch stops waiting for
+   * it (its next frame, after a flush or seek, counts it again). */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    GST_OBJECT_LOCK (self);
+    gst_ipg_net_batcher_set_active (self->seat, FALSE);
+    GST_OBJECT_UNLOCK (self);
+  }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
@@ -1927,6 +2227,14 @@ gst_ipg_net_detect_change_state (GstElement *element, GstStateChange transition)
    * can be deactivated; stop() then joins the worker. */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     realtime_flush_start (self);
+  /* A batch waits only for PLAYING streams (gstipgnetbatcher.h). */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING ||
+      transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    self->playing = transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING;
+    gst_ipg_net_batcher_set_playing (self->seat, self->playing);
+    GST_OBJECT_UNLOCK (self);
+  }
 
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }

@@ -32,6 +32,10 @@ ipg_status_t ipg_fpn_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 ipg_status_t ipg_retinanet_head_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
+// The work-group of the proposals' NMS pass (ipg_nms_scan_group): one
+// work-item per mask word after the current block of 32 boxes (rpn k_max
+// 1000: at most 31), and per survivor of a block when copying them out.
+#define IPG_NMS_SCAN_WG 32
 ipg_status_t ipg_roi_head_plan(ipg_plan_t * p, ipg_net_tensors_t * t);
 
 #endif   // IPG_ARCH_H

@@ -3,7 +3,9 @@
 // holds every kernel (embedded at build time, or read from IPG_KERNEL_DIR for
 // kernel development). Every CL call is checked; failures become messages.
 #include "cl-runtime.h"
+#include "clblast-path.h"
 #include "file-io.h"
+#include "kernel-path.h"
 #include "log.h"
 #include "ipg-kernels.h"
 
@@ -190,6 +192,7 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     cl->device = devs[pick].device;
     snprintf(cl->device_name, sizeof cl->device_name, "%s / %s", devs[pick].platform_name, devs[pick].name);
     cl->is_cpu = (devs[pick].type & CL_DEVICE_TYPE_CPU) != 0;
+    cl->type = devs[pick].type;
     cl_int rc =
         clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg_size, &cl->max_wg_size, NULL);
     if (rc != CL_SUCCESS || cl->max_wg_size == 0) {
@@ -214,12 +217,33 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
                 ipg_cl_error_name(rc));
         max_alloc = (cl_ulong) 128 << 20;
     }
+    // IPG_MAX_ALLOC_BYTES (a test mode): a lower largest buffer, so that the
+    // split im2col scratch (ops.c) and the refusals run on any device.
+    const char * cap = getenv("IPG_MAX_ALLOC_BYTES");
+    if (cap && *cap) {
+        char * end = NULL;
+        const unsigned long long v = strtoull(cap, &end, 10);
+        if (end == cap || *end != '\0' || v < 4096)
+            ipg_log(IPG_LOG_WARNING, "IPG_MAX_ALLOC_BYTES=%s is not a byte count of at least 4096; ignored", cap);
+        else if (v < max_alloc)
+            max_alloc = v;
+    }
     cl->max_alloc = max_alloc;
     cl_bool unified = CL_FALSE;
     rc = clGetDeviceInfo(cl->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
     if (rc != CL_SUCCESS)
         ipg_log(IPG_LOG_WARNING, "CL_DEVICE_HOST_UNIFIED_MEMORY unavailable (%s); assuming not", ipg_cl_error_name(rc));
     cl->host_unified = rc == CL_SUCCESS && unified;
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_VENDOR, sizeof cl->vendor - 1, cl->vendor, NULL);
+    if (rc != CL_SUCCESS) ipg_log(IPG_LOG_WARNING, "CL_DEVICE_VENDOR unavailable (%s)", ipg_cl_error_name(rc));
+    cl_ulong local_mem = 0;
+    rc = clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+    if (rc != CL_SUCCESS || local_mem == 0) {
+        // 32 KiB is the least OpenCL 1.2 lets a full profile device report.
+        ipg_log(IPG_LOG_WARNING, "CL_DEVICE_LOCAL_MEM_SIZE unavailable (%s); assuming 32 KiB", ipg_cl_error_name(rc));
+        local_mem = 32 << 10;
+    }
+    cl->local_mem = local_mem;
 
     cl->context = clCreateContext(NULL, 1, &cl->device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -242,8 +266,10 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     }
     char options[256];
     // The constants the host and the kernels share (cl-runtime.h).
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d",
-             IPG_GEMM_MR, IPG_GEMM_NR, IPG_RADIX_BINS);
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DIPG_GEMM_MR=%d -DIPG_GEMM_NR=%d -DIPG_RADIX_BINS=%d -DIPG_TILE_WM=%d -DIPG_TILE_WN=%d "
+             "-DIPG_TILE_K=%d -DIPG_WINOGRAD_CHANNELS=%d",
+             IPG_GEMM_MR, IPG_GEMM_NR, IPG_RADIX_BINS, IPG_TILE_WM, IPG_TILE_WN, IPG_TILE_K, IPG_WINOGRAD_CHANNELS);
     rc = clBuildProgram(cl->program, 1, &cl->device, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char log[4096] = "";
@@ -254,16 +280,24 @@ ipg_status_t ipg_cl_init(ipg_cl_t * cl, const char * device, bool profiling, cha
     }
     cl->objects_created++;
     ipg_log(IPG_LOG_INFO, "OpenCL device: %s", cl->device_name);
-    ipg_log(IPG_LOG_INFO, "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), memory %s",
+    ipg_log(IPG_LOG_INFO,
+            "device limits: largest buffer %llu MiB, work-group %zu (%zu x %zu x %zu), local memory %llu KiB, "
+            "memory %s",
             (unsigned long long) (cl->max_alloc >> 20), cl->max_wg_size, cl->max_item_sizes[0], cl->max_item_sizes[1],
-            cl->max_item_sizes[2], cl->host_unified ? "shared with the host" : "separate from the host");
-    return IPG_OK;
+            cl->max_item_sizes[2], (unsigned long long) (cl->local_mem >> 10),
+            cl->host_unified ? "shared with the host" : "separate from the host");
+    // The convolution kernels: the device's row of the path table, or
+    // IPG_PATH (a context's device-path parameter chooses again after this).
+    const ipg_status_t st = ipg_kernel_path_select(cl, NULL, err, err_size);
+    if (st != IPG_OK) ipg_cl_free(cl);
+    return st;
 fail:
     ipg_cl_free(cl);
     return IPG_ERR_OPENCL;
 }
 
 void ipg_cl_free(ipg_cl_t * cl) {
+    if (cl->clblast_used) ipg_clblast_release();
     if (cl->program) clReleaseProgram(cl->program);
     if (cl->queue) clReleaseCommandQueue(cl->queue);
     if (cl->context) clReleaseContext(cl->context);
@@ -287,5 +321,6 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
         return NULL;
     }
     cl->objects_created++;
+    cl->bytes_allocated += bytes;
     return m;
 }

@@ -21,11 +21,29 @@
 // [ceil(N / NR)][K][NR] by conv-pack.cl.
 #define IPG_GEMM_MR 16
 #define IPG_GEMM_NR 16
+// Channels per work-item of the Winograd transforms (winograd.cl).
+#define IPG_WINOGRAD_CHANNELS 8
 // Bins of one radix pass of the exact top-k select (common.cl: four 8-bit
 // passes over 32-bit keys); the select kernels take that many uints of local
 // memory, and their work-group is at most this size (one bin per work-item
 // when it is cleared).
 #define IPG_RADIX_BINS 256
+// The GPU path's per-work-item tile (conv-tiled.cl): WM x WN accumulators,
+// and the K-slice staged in local memory per barrier. The work-group, and so
+// the work-group tile (WM * LY) x (WN * LX), is chosen per device at run
+// time (kernel-path.c).
+#define IPG_TILE_WM 4
+#define IPG_TILE_WN 4
+#define IPG_TILE_K  16
+
+// ---- kernel paths ---------------------------------------------------------
+// Which convolution kernels a context runs (kernel-path.c chooses, per device
+// or by override; docs/PERFORMANCE.md "Kernel paths").
+typedef enum {
+    IPG_PATH_CPU,       // register tiles, one work-item per group (gemm.cl, conv-direct.cl)
+    IPG_PATH_GPU,       // work-groups tiled through local memory (conv-tiled.cl)
+    IPG_PATH_CLBLAST,   // CLBlast's Sgemm / Sconvgemm + conv-epilogue.cl
+} ipg_kernel_path_t;
 
 // ---- the device -----------------------------------------------------------
 
@@ -36,11 +54,18 @@ typedef struct {
     cl_program program;   // all embedded kernels, one program
     char device_name[256];
     bool is_cpu;
+    cl_device_type type;
+    char vendor[128];         // CL_DEVICE_VENDOR
+    ipg_kernel_path_t path;   // the convolution kernels (kernel-path.c)
+    size_t tile_lws[2];       // the GPU path's work-group (LX, LY): its tile is (WM * LY) x (WN * LX)
+    bool clblast_used;        // CLBlast's cache may hold programs of this context (released at free)
     size_t max_wg_size;
     size_t max_item_sizes[3];   // CL_DEVICE_MAX_WORK_ITEM_SIZES (the first three dimensions)
-    uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer
-    bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (logged; no zero-copy path yet)
+    uint64_t max_alloc;         // CL_DEVICE_MAX_MEM_ALLOC_SIZE (or IPG_MAX_ALLOC_BYTES, lower): the largest buffer
+    bool host_unified;          // CL_DEVICE_HOST_UNIFIED_MEMORY (the frame upload maps instead of copying)
+    uint64_t local_mem;         // CL_DEVICE_LOCAL_MEM_SIZE: local memory of one work-group
     uint64_t objects_created;   // programs built, buffers, kernels: all before the first run
+    uint64_t bytes_allocated;   // bytes of the buffers made through ipg_cl_buffer
 } ipg_cl_t;
 
 const char * ipg_cl_error_name(cl_int code);
@@ -56,5 +81,8 @@ cl_mem ipg_cl_buffer(ipg_cl_t * cl, cl_mem_flags flags, size_t bytes, const void
 // test checks that running frames creates none (everything is made at init and
 // prepare). Defined in ctx.c.
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx);
+// Work-items of every kernel launch so far: a test checks that a partial
+// batch launches only its frames' share. Defined in ctx.c.
+uint64_t ipg_ctx_work_items_launched(const ipg_ctx_t * ctx);
 
 #endif   // IPG_CL_RUNTIME_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// ctx.c: the public context API. init = device + program + weights;
+// ctx.c: the public context API. init = a private engine (device, program,
+// weights: engine.c) or a borrowed one, and the context's own queue;
 // prepare = the images of a frame (the whole frame, or its tiles and the
 // full-frame pass: tiling.c) + the plan (preprocess.c, network.c, the
 // detector's post-processing: every buffer, every kernel argument); run =
@@ -8,6 +9,8 @@
 // in run.
 #include "cl-runtime.h"
 #include "detector.h"
+#include "kernel-path.h"
+#include "engine.h"
 #include "log.h"
 #include "network.h"
 #include "plan.h"
@@ -23,16 +26,18 @@ struct ipg_ctx {
     const ipg_model_t * model;
     ipg_ctx_params_t params;
     char device_arg[128];
-    char * classes;      // the caller's params.classes, copied
-    bool * keep_label;   // per label: reported? NULL = all
-    ipg_cl_t cl;
-    ipg_weights_dev_t wd;
+    char * classes;          // the caller's params.classes, copied
+    bool * keep_label;       // per label: reported? NULL = all
+    ipg_engine_t * engine;   // device, program and weights, shared (engine.h)
+    ipg_cl_t cl;             // the engine's, borrowed, with this context's own queue
+    int32_t frames;          // frames per run (params.batch_frames; 1 when tiled)
 
     bool prepared;
-    ipg_letterbox_t lb;   // the prepared frame size and format
-    int32_t in_w, in_h;   // network input
-    cl_mem frame_buf;     // packed frame (preprocess.h)
-    ipg_view_t * views;   // the images of a frame: the full frame, or the full-frame pass and tiles
+    ipg_letterbox_t lb;    // the prepared frame size and format
+    int32_t in_w, in_h;    // network input
+    cl_mem * frame_bufs;   // one packed frame (preprocess.h) per frame of a run
+    bool * frame_mapped;   // ... each filled through a map (zero-copy; ipg_frame_buffer)
+    ipg_view_t * views;    // the images of a run: each frame whole, or one frame's full-frame pass and tiles
     int32_t n_views;
     cl_mem images;             // tiled: the letterboxed images [n_views][3][H][W]; else the net input
     ipg_detection_t * pool;    // tiled: every image's detections in frame pixels, image order
@@ -44,6 +49,7 @@ struct ipg_ctx {
     void ** det_states;           // its post-processing state per image of the batch, made at prepare
     int32_t batch;                // images per pass of the plan (plan.h): n_views, or 1 (detector.h)
     int32_t first_net_step;       // steps before it are preprocessing
+    uint64_t prepared_bytes;      // device memory of this preparation
 
     cl_event * events;   // one per step when profiling
     ipg_stage_fn stage_fn;
@@ -55,13 +61,15 @@ struct ipg_ctx {
 
 ipg_ctx_params_t ipg_ctx_params_default(void) {
     ipg_ctx_params_t p = { .device = NULL,
+                           .device_path = NULL,
                            .input_width = 0,
                            .input_height = 0,
                            .score_threshold = -1.0f,
                            .nms_threshold = -1.0f,
                            .max_detections = 0,
                            .classes = NULL,
-                           .tiling = ipg_tiling_default() };
+                           .tiling = ipg_tiling_default(),
+                           .batch_frames = 1 };
     return p;
 }
 
@@ -127,13 +135,11 @@ static ipg_status_t parse_classes(ipg_ctx_t * ctx, const char * classes, char * 
     return IPG_OK;
 }
 
-ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
-                          size_t err_size) {
-    if (!out || !model) {
-        ipg_format_error(err, err_size, "ipg_ctx_init: NULL argument");
-        return IPG_ERR_INVALID_ARG;
-    }
-    *out = NULL;
+// A context without a device yet: the parameters checked and resolved, the
+// class filter parsed. Nothing here needs OpenCL, so a bad parameter is
+// refused before a device is touched.
+static ipg_status_t ctx_create(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
+                               size_t err_size) {
     ipg_ctx_params_t p = params ? *params : ipg_ctx_params_default();
     const ipg_config_t * cfg = &model->cfg;
     if ((p.input_width != 0 || p.input_height != 0) &&
@@ -145,6 +151,20 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
         return IPG_ERR_INVALID_ARG;
     }
     if (ipg_tiling_check(&p.tiling, err, err_size) != IPG_OK) return IPG_ERR_INVALID_ARG;
+    if (p.batch_frames == 0) p.batch_frames = 1;
+    if (p.batch_frames < 1 || p.batch_frames > IPG_MAX_BATCH_FRAMES) {
+        ipg_format_error(err, err_size, "batch_frames %d is out of range 1..%d", p.batch_frames, IPG_MAX_BATCH_FRAMES);
+        return IPG_ERR_INVALID_ARG;
+    }
+    // A tiled frame is a batch of its own; frames of several streams each
+    // tiled would need a batch of frames x tiles: not supported.
+    if (p.batch_frames > 1 && tiling_on(&p.tiling)) {
+        ipg_format_error(err, err_size,
+                         "batch_frames %d and tiling (%dx%d tiles) cannot be combined: a tiled frame is already a "
+                         "batch of its tiles; use batch_frames 1 with tiling",
+                         p.batch_frames, p.tiling.tile_width, p.tiling.tile_height);
+        return IPG_ERR_INVALID_ARG;
+    }
     p.tiling.full_frame = p.tiling.full_frame ? 1 : 0;
     ipg_ctx_t * ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -169,18 +189,64 @@ ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * pa
     }
     resolve_thresholds(cfg, &p);
     ctx->params = p;
+    ctx->frames = p.batch_frames;
     ctx->in_w = p.input_width;
     ctx->in_h = p.input_height;
+    *out = ctx;
+    return IPG_OK;
+}
 
-    st = ipg_cl_init(&ctx->cl, p.device, p.profile != 0, err, err_size);
-    if (st == IPG_OK) st = ipg_weights_upload(&ctx->cl, model, &ctx->wd, err, err_size);
+// Gives the context the engine's device, program and weights, and a queue
+// of its own.
+static ipg_status_t ctx_attach(ipg_ctx_t * ctx, ipg_engine_t * engine, char * err, size_t err_size) {
+    ctx->engine = ipg_engine_ref(engine);
+    ipg_status_t st = ipg_engine_borrow_cl(engine, &ctx->cl, ctx->params.profile != 0, err, err_size);
+    if (st != IPG_OK) return st;
+    ctx->plan.cl = &ctx->cl;
+    ctx->plan.err = ctx->err;
+    ctx->plan.err_size = sizeof ctx->err;
+    return IPG_OK;
+}
+
+ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
+                          size_t err_size) {
+    if (!out || !model) {
+        ipg_format_error(err, err_size, "ipg_ctx_init: NULL argument");
+        return IPG_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    ipg_ctx_t * ctx = NULL;
+    ipg_status_t st = ctx_create(model, params, &ctx, err, err_size);
+    if (st != IPG_OK) return st;
+    ipg_engine_t * engine = NULL;
+    st = ipg_engine_create(model, ctx->params.device, ctx->params.device_path, &engine, err, err_size);
+    if (st == IPG_OK) st = ctx_attach(ctx, engine, err, err_size);
+    ipg_engine_unref(engine);   // the context holds it now
     if (st != IPG_OK) {
         ipg_ctx_free(ctx);
         return st;
     }
-    ctx->plan.cl = &ctx->cl;
-    ctx->plan.err = ctx->err;
-    ctx->plan.err_size = sizeof ctx->err;
+    *out = ctx;
+    return IPG_OK;
+}
+
+ipg_status_t ipg_ctx_init_shared(ipg_engine_t * engine, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
+                                 size_t err_size) {
+    if (!out || !engine) {
+        ipg_format_error(err, err_size, "ipg_ctx_init_shared: NULL argument");
+        return IPG_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    ipg_ctx_params_t p = params ? *params : ipg_ctx_params_default();
+    p.device = engine->device_arg;   // the engine's device, whatever params says
+    ipg_ctx_t * ctx = NULL;
+    ipg_status_t st = ctx_create(engine->model, &p, &ctx, err, err_size);
+    if (st != IPG_OK) return st;
+    st = ctx_attach(ctx, engine, err, err_size);
+    if (st != IPG_OK) {
+        ipg_ctx_free(ctx);
+        return st;
+    }
     *out = ctx;
     return IPG_OK;
 }
@@ -204,8 +270,12 @@ static void unprepare(ipg_ctx_t * ctx) {
     free(ctx->det_states);
     ctx->det_states = NULL;
     ctx->batch = 0;
-    if (ctx->frame_buf) clReleaseMemObject(ctx->frame_buf);
-    ctx->frame_buf = NULL;
+    for (int32_t f = 0; ctx->frame_bufs && f < ctx->frames; f++)
+        if (ctx->frame_bufs[f]) clReleaseMemObject(ctx->frame_bufs[f]);
+    free(ctx->frame_bufs);
+    ctx->frame_bufs = NULL;
+    free(ctx->frame_mapped);
+    ctx->frame_mapped = NULL;
     free(ctx->views);
     free(ctx->pool);
     free(ctx->merge_scratch);
@@ -222,8 +292,8 @@ void ipg_ctx_free(ipg_ctx_t * ctx) {
     if (!ctx) return;
     if (ctx->cl.queue) clFinish(ctx->cl.queue);
     unprepare(ctx);
-    ipg_weights_free(&ctx->wd, ctx->model->n_convs);
-    ipg_cl_free(&ctx->cl);
+    ipg_cl_free(&ctx->cl);   // the queue; the borrowed context and program released
+    ipg_engine_unref(ctx->engine);
     free(ctx->stage_host);
     free(ctx->classes);
     free(ctx->keep_label);
@@ -262,6 +332,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     }
     unprepare(ctx);
     ctx->err[0] = '\0';
+    const uint64_t bytes_before = ctx->cl.bytes_allocated;
     const ipg_config_t * cfg = &ctx->model->cfg;
     ipg_letterbox_t lb = {
         .frame_w = frame_w, .frame_h = frame_h, .format = format, .matrix = matrix, .full_range = full_range
@@ -270,11 +341,13 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     ipg_plan_t * p = &ctx->plan;
     ipg_net_tensors_t * t = &ctx->net;
     t->model = ctx->model;
-    t->wd = &ctx->wd;
+    t->wd = ipg_engine_weights(ctx->engine);
     ipg_status_t st = IPG_ERR_NO_MEMORY;
-    // The images: the full frame (tile -1), then the tiles in grid order.
+    // The images: the full frame (tile -1), then the tiles in grid order;
+    // a batch of frames (untiled): each frame whole, in the caller's order.
     const int32_t full = !tiling_on(tl) || tl->full_frame;
-    ctx->n_views = full + n_tiles;
+    const int32_t per_frame = full + n_tiles;
+    ctx->n_views = ctx->frames * per_frame;
     ctx->views = calloc((size_t) ctx->n_views, sizeof *ctx->views);
     ipg_tile_rect_t * rects = calloc((size_t) n_tiles + 1, sizeof *rects);
     if (tiling_on(tl)) {
@@ -292,19 +365,25 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     for (int32_t i = 0; i < n_tiles; i++)
         ctx->views[full + i] = ipg_view_make(i, rects[i].x, rects[i].y, rects[i].w, rects[i].h, ctx->in_w, ctx->in_h);
     free(rects);
+    for (int32_t f = 1; f < ctx->frames; f++)
+        memcpy(ctx->views + f * per_frame, ctx->views, (size_t) per_frame * sizeof *ctx->views);
 
     // All images in one pass of the plan when the detector takes a batch;
     // else one image a pass.
     ctx->batch = ctx->det->batched ? ctx->n_views : 1;
     p->batch = ctx->batch;
     ctx->det_states = calloc((size_t) ctx->batch, sizeof *ctx->det_states);
-    if (!ctx->det_states) {
+    ctx->frame_bufs = calloc((size_t) ctx->frames, sizeof *ctx->frame_bufs);
+    ctx->frame_mapped = calloc((size_t) ctx->frames, sizeof *ctx->frame_mapped);
+    if (!ctx->det_states || !ctx->frame_bufs || !ctx->frame_mapped) {
         ipg_format_error(ctx->err, sizeof ctx->err, "out of memory");
         goto fail;
     }
-    ctx->frame_buf = ipg_cl_buffer(&ctx->cl, CL_MEM_READ_ONLY, ipg_frame_bytes(frame_w, frame_h, format), NULL,
-                                   ctx->err, sizeof ctx->err);
-    if (!ctx->frame_buf) goto fail;
+    for (int32_t f = 0; f < ctx->frames; f++) {
+        ctx->frame_bufs[f] = ipg_frame_buffer(&ctx->cl, ipg_frame_bytes(frame_w, frame_h, format),
+                                              &ctx->frame_mapped[f], ctx->err, sizeof ctx->err);
+        if (!ctx->frame_bufs[f]) goto fail;
+    }
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
     if (st != IPG_OK) goto fail;
     ctx->images = t->input.buf;
@@ -317,7 +396,9 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
             goto fail;
         }
     }
-    st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_buf, ctx->views, ctx->n_views, ctx->images, ctx->in_w, ctx->in_h);
+    for (int32_t f = 0; f < ctx->frames && st == IPG_OK; f++)
+        st = ipg_preprocess_plan(p, &lb, cfg, ctx->frame_bufs[f], ctx->views + f * per_frame, per_frame, ctx->images,
+                                 f * per_frame, ctx->in_w, ctx->in_h);
     if (st != IPG_OK) goto fail;
     ctx->first_net_step = p->n_steps;
 
@@ -326,6 +407,9 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
     // kernel misbehaves).
     const char * conv_env = getenv("IPG_CONV");
     p->pack_all_convs = conv_env && strcmp(conv_env, "pack") == 0;
+    // IPG_CONV=direct: the direct 3x3 kernel even where Winograd weights were
+    // uploaded (comparisons; IPG_WINOGRAD=0 at load skips those weights).
+    p->no_winograd = conv_env && strcmp(conv_env, "direct") == 0;
     st = ipg_network_plan(p, t);
     if (st != IPG_OK) goto fail;
     for (int32_t b = 0; b < ctx->batch && st == IPG_OK; b++)
@@ -343,6 +427,7 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
 
     ctx->lb = lb;
     ctx->prepared = true;
+    ctx->prepared_bytes = ctx->cl.bytes_allocated - bytes_before;
     ipg_log(IPG_LOG_DEBUG, "prepared %dx%d -> %d x %dx%d: %d steps, %d buffers, scratch %zu bytes", frame_w, frame_h,
             ctx->n_views, ctx->in_w, ctx->in_h, p->n_steps, p->n_buffers, p->scratch_bytes);
     return IPG_OK;
@@ -443,21 +528,32 @@ static ipg_status_t pool_batched(ipg_ctx_t * ctx, int32_t * pooled) {
     return st;
 }
 
+// A detector without a batch: the letterboxed image b copied to the network
+// input and the network run on it (its detections are image 0's).
+static ipg_status_t run_image_in_turn(ipg_ctx_t * ctx, int32_t b) {
+    const size_t image_bytes = (size_t) 3 * ctx->in_w * ctx->in_h * sizeof(float);
+    cl_int rc = clEnqueueCopyBuffer(ctx->cl.queue, ctx->images, ctx->net.input.buf, (size_t) b * image_bytes, 0,
+                                    image_bytes, 0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "copying image %d of the run failed: %s", b, ipg_cl_error_name(rc));
+        return IPG_ERR_OPENCL;
+    }
+    return enqueue_from(ctx, ctx->first_net_step);
+}
+
+// The first n images letterboxed at once (the preprocessing steps: one per
+// image, in image order; preprocess.c).
+static ipg_status_t letterbox_first(ipg_ctx_t * ctx, int32_t n) {
+    release_events(ctx, 0);
+    return ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step / ctx->n_views * n, ctx->events, NULL, NULL);
+}
+
 // Tiled, a detector without one: every image letterboxed at once, then
 // each copied to the network input and run in turn.
 static ipg_status_t pool_in_turn(ipg_ctx_t * ctx, int32_t * pooled) {
-    release_events(ctx, 0);
-    ipg_status_t st = ipg_plan_enqueue_range(&ctx->plan, 0, ctx->first_net_step, ctx->events, NULL, NULL);
-    const size_t image_bytes = (size_t) 3 * ctx->in_w * ctx->in_h * sizeof(float);
+    ipg_status_t st = letterbox_first(ctx, ctx->n_views);
     for (int32_t b = 0; b < ctx->n_views && st == IPG_OK; b++) {
-        cl_int rc = clEnqueueCopyBuffer(ctx->cl.queue, ctx->images, ctx->net.input.buf, (size_t) b * image_bytes, 0,
-                                        image_bytes, 0, NULL, NULL);
-        if (rc != CL_SUCCESS) {
-            ipg_format_error(ctx->err, sizeof ctx->err, "copying image %d of the frame failed: %s", b,
-                             ipg_cl_error_name(rc));
-            return IPG_ERR_OPENCL;
-        }
-        st = enqueue_from(ctx, ctx->first_net_step);
+        st = run_image_in_turn(ctx, b);
         int32_t n = 0;
         if (st == IPG_OK) st = collect_view(ctx, 0, &ctx->views[b], ctx->pool + *pooled, ctx->pool_cap - *pooled, &n);
         *pooled += n;
@@ -497,13 +593,79 @@ ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detecti
                          int32_t * n_dets) {
     ipg_status_t st = check_run(ctx, frame, dets, max_dets, n_dets, "ipg_ctx_run");
     if (st != IPG_OK) return st;
-    st = ipg_frame_upload(&ctx->cl, ctx->frame_buf, &ctx->lb, frame, ctx->err, sizeof ctx->err);
+    if (ctx->frames > 1) {
+        ipg_batch_item_t item = { .frame = frame, .dets = dets, .max_dets = max_dets };
+        st = ipg_ctx_run_batch(ctx, &item, 1);
+        *n_dets = st == IPG_OK ? item.n_dets : 0;
+        return st;
+    }
+    st = ipg_frame_upload(&ctx->cl, ctx->frame_bufs[0], ctx->frame_mapped[0], &ctx->lb, frame, ctx->err,
+                          sizeof ctx->err);
     if (st != IPG_OK) return st;
     if (tiling_on(&ctx->params.tiling)) return run_tiled(ctx, dets, max_dets, n_dets);
     st = enqueue_from(ctx, 0);
     if (st != IPG_OK) return st;
     return collect_view(ctx, 0, &ctx->views[0], dets, max_dets, n_dets);
 }
+
+// Frame k of the run is image k (untiled): a batched detector runs all
+// frames' images in one pass (always the prepared batch_frames images; the
+// ones past n_items hold earlier frames and are not read back), the others
+// one image after the other.
+ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_t n_items) {
+    if (!ctx) return IPG_ERR_INVALID_ARG;
+    if (!items || n_items < 1) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run_batch: NULL items or a count below 1");
+        return IPG_ERR_INVALID_ARG;
+    }
+    for (int32_t k = 0; k < n_items; k++) {
+        if (!items[k].frame || items[k].max_dets < 0 || (items[k].max_dets > 0 && !items[k].dets)) {
+            ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run_batch: item %d has no frame or no room", k);
+            return IPG_ERR_INVALID_ARG;
+        }
+        items[k].n_dets = 0;
+    }
+    if (!ctx->prepared) {
+        ipg_format_error(ctx->err, sizeof ctx->err, "ipg_ctx_run_batch called before ipg_ctx_prepare");
+        return IPG_ERR_STATE;
+    }
+    if (n_items > ctx->frames) {
+        ipg_format_error(ctx->err, sizeof ctx->err,
+                         "ipg_ctx_run_batch: %d frames, more than the context's batch_frames %d", n_items, ctx->frames);
+        return IPG_ERR_INVALID_ARG;
+    }
+    if (ctx->frames == 1) return ipg_ctx_run(ctx, items[0].frame, items[0].dets, items[0].max_dets, &items[0].n_dets);
+    for (int32_t k = 0; k < n_items; k++) {
+        ipg_status_t st = ipg_frame_upload(&ctx->cl, ctx->frame_bufs[k], ctx->frame_mapped[k], &ctx->lb, items[k].frame,
+                                           ctx->err, sizeof ctx->err);
+        if (st != IPG_OK) return st;
+    }
+    ipg_status_t st = IPG_OK;
+    if (ctx->batch == ctx->n_views) {
+        // Only the images of these frames are computed (plan.h).
+        ctx->plan.images = n_items;
+        st = enqueue_from(ctx, 0);
+        ctx->plan.images = 0;
+        for (int32_t k = 0; k < n_items && st == IPG_OK; k++)
+            st = collect_view(ctx, k, &ctx->views[k], items[k].dets, items[k].max_dets, &items[k].n_dets);
+    } else {
+        st = letterbox_first(ctx, n_items);
+        for (int32_t k = 0; k < n_items && st == IPG_OK; k++) {
+            st = run_image_in_turn(ctx, k);
+            if (st == IPG_OK)
+                st = collect_view(ctx, 0, &ctx->views[k], items[k].dets, items[k].max_dets, &items[k].n_dets);
+        }
+    }
+    if (st != IPG_OK)
+        for (int32_t k = 0; k < n_items; k++) items[k].n_dets = 0;
+    return st;
+}
+
+uint64_t ipg_ctx_device_bytes(const ipg_ctx_t * ctx) { return ctx && ctx->prepared ? ctx->prepared_bytes : 0; }
+
+int32_t ipg_ctx_batch_frames(const ipg_ctx_t * ctx) { return ctx ? ctx->frames : 0; }
+
+const ipg_engine_t * ipg_ctx_engine(const ipg_ctx_t * ctx) { return ctx ? ctx->engine : NULL; }
 
 ipg_status_t ipg_ctx_run_tensor(ipg_ctx_t * ctx, const float * input, ipg_detection_t * dets, int32_t max_dets,
                                 int32_t * n_dets) {
@@ -545,14 +707,16 @@ ipg_status_t ipg_ctx_set_thresholds(ipg_ctx_t * ctx, float score_threshold, floa
     return IPG_OK;
 }
 
-int32_t ipg_ctx_images_per_frame(const ipg_ctx_t * ctx) { return ctx && ctx->prepared ? ctx->n_views : 0; }
+int32_t ipg_ctx_images_per_frame(const ipg_ctx_t * ctx) {
+    return ctx && ctx->prepared ? ctx->n_views / ctx->frames : 0;
+}
 
 double ipg_ctx_gflop(const ipg_ctx_t * ctx) {
     if (!ctx || !ctx->prepared) return 0.0;
     double f = 0;
     for (int32_t i = 0; i < ctx->plan.n_steps; i++) f += ctx->plan.steps[i].flop;
-    // Without a batch, the plan runs once per image.
-    return f * 1e-9 * (ctx->batch < ctx->n_views ? ctx->n_views : 1);
+    // Without a batch, the plan runs once per image; a run holds `frames` frames.
+    return f * 1e-9 * (ctx->batch < ctx->n_views ? ctx->n_views : 1) / ctx->frames;
 }
 
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
@@ -600,9 +764,13 @@ void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
 
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.objects_created : 0; }
 
+uint64_t ipg_ctx_work_items_launched(const ipg_ctx_t * ctx) { return ctx ? ctx->plan.items_launched : 0; }
+
 const char * ipg_ctx_last_error(const ipg_ctx_t * ctx) { return ctx ? ctx->err : "no context"; }
 
 const char * ipg_ctx_device_name(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.device_name : ""; }
+
+const char * ipg_ctx_device_path(const ipg_ctx_t * ctx) { return ctx ? ipg_kernel_path_name(ctx->cl.path) : ""; }
 
 void ipg_ctx_set_stage_callback(ipg_ctx_t * ctx, ipg_stage_fn fn, void * user_data) {
     if (!ctx) return;

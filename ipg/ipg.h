@@ -50,7 +50,9 @@
 // -----------------------
 // A model is immutable once loaded and may be shared by several contexts (it
 // must outlive them). A context owns its OpenCL queue and buffers and must be
-// used by one thread at a time. The library never aborts or exits: every
+// used by one thread at a time. Contexts made from one engine
+// (ipg_engine_create, ipg_ctx_init_shared) share the device, the compiled
+// program and the weights, and may run on different threads at once. The library never aborts or exits: every
 // fallible call returns an ipg_status_t, and ipg_ctx_last_error() says why.
 
 #ifndef IPG_H
@@ -223,6 +225,13 @@ typedef struct {
     // OpenCL device: NULL or "" or "auto" (first GPU, else first CPU), "gpu",
     // "cpu", an index into the list of all devices ("2"), or "platform:device".
     const char * device;
+    // Convolution kernels: NULL, "" or "auto" (the device's row of the path
+    // table: "cpu" on CPU devices, "gpu" on GPUs; or the IPG_PATH environment
+    // variable when set), "cpu" (register tiles), "gpu" (work-groups tiled
+    // through local memory) or "clblast" (CLBlast's GEMMs). Anything else
+    // fails ipg_ctx_init with IPG_ERR_INVALID_ARG. docs/PERFORMANCE.md,
+    // "Kernel paths".
+    const char * device_path;
     // Network input size; 0 = the model's. Multiples of 32.
     int32_t input_width;
     int32_t input_height;
@@ -247,12 +256,52 @@ typedef struct {
     // pass, each image filtered, NMS'ed and capped as an untiled frame is,
     // mapped to frame pixels and merged; max_detections caps the merged set.
     ipg_tiling_t tiling;
+    // Frames of several streams inferred together by ipg_ctx_run_batch():
+    // prepare plans a batch of this many images (1..IPG_MAX_BATCH_FRAMES;
+    // 0 = 1). A batched detector (RetinaNet) runs them in one pass (a call
+    // with fewer frames launches only their share of the work); Faster
+    // R-CNN runs one frame after the other. Not with tiling: a context with
+    // both is refused at init.
+    int32_t batch_frames;
 } ipg_ctx_params_t;
+
+#define IPG_MAX_BATCH_FRAMES 64
 
 ipg_ctx_params_t ipg_ctx_params_default(void);
 
 ipg_status_t ipg_ctx_init(const ipg_model_t * model, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
                           size_t err_size);
+
+// ---- engine: one model on one device, shared by contexts ------------------
+//
+// An engine holds what every context of one (model, device) has in common:
+// the OpenCL context, the compiled program and the uploaded weights. Several
+// contexts made from one engine (one per camera, say) load the weights and
+// build the program once. ipg_ctx_init() makes a private engine for its
+// context. Engines are reference-counted and thread-safe: contexts of one
+// engine may run on different threads at once (each context itself is still
+// used by one thread at a time). The model must outlive the engine.
+typedef struct ipg_engine ipg_engine_t;
+
+// `device` and `device_path` as in ipg_ctx_params_t (NULL: the defaults);
+// every context of the engine runs its device and kernel path. Returns with
+// one reference held.
+ipg_status_t ipg_engine_create(const ipg_model_t * model, const char * device, const char * device_path,
+                               ipg_engine_t ** out, char * err, size_t err_size);
+ipg_engine_t * ipg_engine_ref(ipg_engine_t * engine);
+// Drops a reference; the last one (callers' and contexts') frees it.
+void ipg_engine_unref(ipg_engine_t * engine);
+const ipg_model_t * ipg_engine_model(const ipg_engine_t * engine);
+// Device memory of the engine: the packed weights, in bytes.
+uint64_t ipg_engine_device_bytes(const ipg_engine_t * engine);
+const char * ipg_engine_device_name(const ipg_engine_t * engine);
+
+// A context on the engine's model, device and kernel path (params->device
+// and params->device_path are ignored):
+// its own queue, kernels, plan and buffers, the engine's weights and
+// program. It holds a reference to the engine until ipg_ctx_free().
+ipg_status_t ipg_ctx_init_shared(ipg_engine_t * engine, const ipg_ctx_params_t * params, ipg_ctx_t ** out, char * err,
+                                 size_t err_size);
 void ipg_ctx_free(ipg_ctx_t * ctx);
 
 // Compiles every program and allocates every buffer for frames of this size
@@ -271,6 +320,27 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_width, int32_t f
 // by decreasing score and their count to *n_dets. The frame is only read.
 ipg_status_t ipg_ctx_run(ipg_ctx_t * ctx, const ipg_frame_t * frame, ipg_detection_t * dets, int32_t max_dets,
                          int32_t * n_dets);
+
+// One frame of a batch and where its detections go.
+typedef struct {
+    const ipg_frame_t * frame;   // the prepared size and format
+    ipg_detection_t * dets;      // at most max_dets, sorted by decreasing score
+    int32_t max_dets;
+    int32_t n_dets;   // written
+} ipg_batch_item_t;
+
+// Runs 1..params.batch_frames frames (from different streams, of the
+// prepared size and format) together; item k gets exactly the detections
+// ipg_ctx_run() gives for its frame. On failure no item's n_dets is valid.
+ipg_status_t ipg_ctx_run_batch(ipg_ctx_t * ctx, ipg_batch_item_t * items, int32_t n_items);
+
+// Device memory of the context's current preparation (frame buffers, every
+// tensor and scratch of its plan; not the engine's weights), in bytes; 0
+// before ipg_ctx_prepare.
+uint64_t ipg_ctx_device_bytes(const ipg_ctx_t * ctx);
+
+// params.batch_frames as resolved (>= 1).
+int32_t ipg_ctx_batch_frames(const ipg_ctx_t * ctx);
 
 // Runs the network on an already normalised network input: a float tensor
 // [3][input_height][input_width] (NCHW, batch 1). Detections are reported in
@@ -305,6 +375,8 @@ const char * ipg_ctx_last_error(const ipg_ctx_t * ctx);
 
 // Name of the OpenCL device the context runs on.
 const char * ipg_ctx_device_name(const ipg_ctx_t * ctx);
+// The kernel path the context runs ("cpu", "gpu" or "clblast").
+const char * ipg_ctx_device_path(const ipg_ctx_t * ctx);
 
 // ---- stage dumps (debugging, parity) --------------------------------------
 

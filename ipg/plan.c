@@ -6,6 +6,8 @@
 
 #include "log.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,20 @@ static bool grow(void ** arr, int32_t * cap, int32_t need, size_t elem) {
     *arr = p;
     *cap = n;
     return true;
+}
+
+// Prefixes p->err (a failed allocation's message) with what was being
+// allocated and the plan group it was for, so that an out-of-memory names
+// the layer.
+static void name_layer(ipg_plan_t * p, const char * what_fmt, ...) __attribute__((format(printf, 2, 3)));
+static void name_layer(ipg_plan_t * p, const char * what_fmt, ...) {
+    char what[128], cause[IPG_ERR_LEN];
+    va_list ap;
+    va_start(ap, what_fmt);
+    vsnprintf(what, sizeof what, what_fmt, ap);
+    va_end(ap);
+    snprintf(cause, sizeof cause, "%s", p->err);
+    ipg_format_error(p->err, p->err_size, "%s for %s: %s", what, p->group ? p->group : "the network", cause);
 }
 
 ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w) {
@@ -47,7 +63,10 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
     t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE,
                            ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL, p->err,
                            p->err_size);
-    if (!t->buf) return IPG_ERR_NO_MEMORY;
+    if (!t->buf) {
+        name_layer(p, "a %d x %dx%dx%d tensor", ipg_plan_batch(p), c, h, w);
+        return IPG_ERR_NO_MEMORY;
+    }
     p->buffers[p->n_buffers++] = t->buf;
     return IPG_OK;
 }
@@ -58,7 +77,10 @@ cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host) {
         return NULL;
     }
     cl_mem m = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, bytes, host, p->err, p->err_size);
-    if (m) p->buffers[p->n_buffers++] = m;
+    if (m)
+        p->buffers[p->n_buffers++] = m;
+    else
+        name_layer(p, "a buffer of %zu bytes", bytes);
     return m;
 }
 
@@ -78,6 +100,8 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
     memset(s, 0, sizeof *s);
     s->kernel = k;
     s->kernel_name = kernel_name;
+    s->batch_dim = -1;
+    s->image = -1;
     s->group = p->group;
     // The limits every local size of this step is checked against (set_range).
     rc =
@@ -87,7 +111,23 @@ ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name) {
                 kernel_name, ipg_cl_error_name(rc));
         s->kernel_wg = p->cl->max_wg_size;
     }
+    if (s->kernel_wg > p->cl->max_wg_size) s->kernel_wg = p->cl->max_wg_size;
     memcpy(s->max_items, p->cl->max_item_sizes, sizeof s->max_items);
+    return s;
+}
+
+ipg_step_t * ipg_plan_call(ipg_plan_t * p, const char * name, ipg_step_call_fn fn) {
+    if (!grow((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof *p->steps)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return NULL;
+    }
+    ipg_step_t * s = &p->steps[p->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->kernel_name = name;
+    s->group = p->group;
+    s->call = fn;
+    s->batch_dim = -1;   // a call step runs on the whole batch (plan.h)
+    s->image = -1;
     return s;
 }
 
@@ -180,6 +220,13 @@ void ipg_step_range_prefer(ipg_step_t * s, cl_uint dims, const size_t * gws, con
     set_range(s, dims, gws, ipg_forced_lws(forced) ? forced : preferred, false);
 }
 
+void ipg_step_batch_dim(ipg_step_t * s, cl_uint d, size_t extent) {
+    s->batch_dim = (int32_t) d;
+    s->batch_extent = extent;
+}
+
+void ipg_step_image(ipg_step_t * s, int32_t image) { s->image = image; }
+
 size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
     size_t wg = p->cl->max_wg_size < IPG_RADIX_BINS ? p->cl->max_wg_size : IPG_RADIX_BINS;
     size_t kernel_wg = 0;
@@ -188,6 +235,18 @@ size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s) {
         kernel_wg > 0 && kernel_wg < wg)
         wg = kernel_wg;
     return wg;
+}
+
+int32_t ipg_select_groups(const ipg_plan_t * p, int64_t n, int32_t k) {
+    if (k <= 0 || n <= k) return 1;   // nothing to select: every element is kept
+    const char * mode = getenv("IPG_SELECT");
+    const bool force_single = mode && strcmp(mode, "single") == 0;
+    const bool force_groups = mode && strcmp(mode, "groups") == 0;
+    if (force_single || (p->cl->is_cpu && !force_groups)) return 1;
+    int64_t g = (int64_t) (sqrt((double) n / k) + 0.5);
+    if (g > IPG_SELECT_MAX_GROUPS) g = IPG_SELECT_MAX_GROUPS;
+    if (g < 2) g = force_groups ? 2 : 1;
+    return (int32_t) g;
 }
 
 void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t) {
@@ -214,24 +273,40 @@ void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_
 // kernel name (a register tile that spills shows up here on GPUs).
 static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
     const ipg_step_t * s = &p->steps[i];
+    if (!s->kernel) return;   // a library call: its kernels are the library's
     for (int32_t j = 0; j < i; j++)
         if (strcmp(p->steps[j].kernel_name, s->kernel_name) == 0) return;
     cl_ulong priv = 0;
+    size_t multiple = 0;
     cl_int rc =
         clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PRIVATE_MEM_SIZE, sizeof priv, &priv, NULL);
+    // The work-group multiple the driver prefers (a GPU's warp or wavefront):
+    // logged with the rest, for choosing local sizes on a new device.
+    if (rc == CL_SUCCESS)
+        rc = clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                      sizeof multiple, &multiple, NULL);
     if (rc != CL_SUCCESS) {
-        ipg_log(IPG_LOG_DEBUG, "kernel %s: CL_KERNEL_PRIVATE_MEM_SIZE unavailable (%s)", s->kernel_name,
-                ipg_cl_error_name(rc));
+        ipg_log(IPG_LOG_DEBUG,
+                "kernel %s: CL_KERNEL_PRIVATE_MEM_SIZE or _PREFERRED_WORK_GROUP_SIZE_MULTIPLE "
+                "unavailable (%s)",
+                s->kernel_name, ipg_cl_error_name(rc));
         return;
     }
-    ipg_log(IPG_LOG_DEBUG, "kernel %s: %llu bytes of private memory per work-item, work-group at most %zu",
-            s->kernel_name, (unsigned long long) priv, s->kernel_wg);
+    ipg_log(IPG_LOG_DEBUG,
+            "kernel %s: %llu bytes of private memory per work-item, work-group at most %zu, preferred multiple %zu",
+            s->kernel_name, (unsigned long long) priv, s->kernel_wg, multiple);
 }
 
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
     if (p->scratch_bytes > 0) {
         p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
-        if (!p->scratch) return IPG_ERR_NO_MEMORY;
+        if (!p->scratch) {
+            const char * group = p->group;
+            p->group = "the convolutions' im2col scratch";
+            name_layer(p, "a buffer of %zu bytes", p->scratch_bytes);
+            p->group = group;
+            return IPG_ERR_NO_MEMORY;
+        }
     }
     for (int32_t i = 0; i < p->n_steps; i++) {
         ipg_step_t * s = &p->steps[i];
@@ -249,6 +324,21 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
                              s->kernel_wg, s->max_items[0], s->max_items[1], s->max_items[2]);
             return IPG_ERR_INVALID_ARG;
         }
+        // Local memory: the step's __local arguments plus the kernel's own
+        // __local variables, against the device's (a GPU has 32-64 KiB).
+        cl_ulong local = 0;
+        if (clGetKernelWorkGroupInfo(s->kernel, p->cl->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local, &local, NULL) !=
+            CL_SUCCESS)
+            local = 0;
+        for (int32_t a = 0; a < s->n_args; a++)
+            if (s->args[a].kind == IPG_ARG_LOCAL) local += (cl_ulong) s->args[a].i;
+        if (local > p->cl->local_mem) {
+            ipg_format_error(p->err, p->err_size,
+                             "kernel %s (in %s) needs %llu bytes of local memory; this device has %llu per work-group",
+                             s->kernel_name, s->group ? s->group : "the network", (unsigned long long) local,
+                             (unsigned long long) p->cl->local_mem);
+            return IPG_ERR_INVALID_ARG;
+        }
         for (int32_t a = 0; a < s->n_args; a++) {
             const ipg_arg_t * arg = &s->args[a];
             cl_int rc;
@@ -264,6 +354,25 @@ ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
                                  ipg_cl_error_name(rc));
                 return IPG_ERR_OPENCL;
             }
+        }
+    }
+    // A library's routines compile their kernels at first use (CLBlast): run
+    // each call step once now, so nothing is compiled after prepare. What
+    // they write is overwritten by the first run.
+    bool called = false;
+    for (int32_t i = 0; i < p->n_steps; i++) {
+        const ipg_step_t * s = &p->steps[i];
+        if (!s->call) continue;
+        ipg_status_t st = s->call(s, &p->cl->queue, NULL, p->err, p->err_size);
+        if (st != IPG_OK) return st;
+        called = true;
+    }
+    if (called) {
+        cl_int rc = clFinish(p->cl->queue);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(p->err, p->err_size, "clFinish after the library calls' first run failed: %s",
+                             ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
         }
     }
     return IPG_OK;
@@ -300,12 +409,55 @@ ipg_status_t ipg_plan_enqueue_range(ipg_plan_t * p, int32_t first, int32_t end, 
     }
     int32_t next_stage = 0;
     while (next_stage < p->n_stages && p->stages[next_stage].after_step < first - 1) next_stage++;
+    const int32_t batch = ipg_plan_batch(p);
+    // A partial batch: the first `images` of the B. (Otherwise every step
+    // runs: the letterbox steps of an unbatched detector's images, one per
+    // image of the run, are marked with images past its batch of 1.)
+    const bool partial = p->images > 0 && p->images < batch;
+    const int32_t images = partial ? p->images : batch;
     for (int32_t i = first; i < end; i++) {
         const ipg_step_t * s = &p->steps[i];
-        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, s->gws, s->has_lws ? s->lws : NULL,
-                                           0, NULL, events ? &events[i] : NULL);
+        if (partial && s->image >= images) continue;   // an image the partial batch does not hold
+        if (s->call) {
+            ipg_status_t st = s->call(s, &p->cl->queue, events ? &events[i] : NULL, p->err, p->err_size);
+            if (st != IPG_OK) {
+                clFinish(p->cl->queue);
+                return st;
+            }
+            for (; on_stage && next_stage < p->n_stages && p->stages[next_stage].after_step <= i; next_stage++) {
+                st = on_stage(&p->stages[next_stage], user_data);
+                if (st != IPG_OK) return st;
+            }
+            continue;
+        }
+        size_t gws[3] = { s->gws[0], s->gws[1], s->gws[2] };
+        if (partial && s->batch_dim >= 0) {
+            // The first images only, rounded up to the local size as at planning.
+            size_t g = s->batch_extent * (size_t) images;
+            const size_t l = s->has_lws ? s->lws[s->batch_dim] : 1;
+            g = (g + l - 1) / l * l;
+            if (g < gws[s->batch_dim]) gws[s->batch_dim] = g;
+        }
+        uint64_t items = 1;
+        for (cl_uint d = 0; d < s->dims; d++) items *= gws[d];
+        p->items_launched += items;
+        cl_int rc = clEnqueueNDRangeKernel(p->cl->queue, s->kernel, s->dims, NULL, gws, s->has_lws ? s->lws : NULL, 0,
+                                           NULL, events ? &events[i] : NULL);
         if (rc != CL_SUCCESS) {
-            ipg_format_error(p->err, p->err_size, "launching %s failed: %s", s->kernel_name, ipg_cl_error_name(rc));
+            // The layer: the step's group and the stage it leads to (the
+            // first stage at or after this step), as --dump-stages names it.
+            const char * stage = NULL;
+            for (int32_t j = 0; j < p->n_stages && !stage; j++)
+                if (p->stages[j].after_step >= i) stage = p->stages[j].name;
+            ipg_format_error(p->err, p->err_size,
+                             "launching %s (step %d of %d, in %s, towards stage %s; global %zu x %zu x %zu, local "
+                             "%s) failed: %s%s",
+                             s->kernel_name, i, p->n_steps, s->group ? s->group : "the network",
+                             stage ? stage : "(none)", s->gws[0], s->dims > 1 ? s->gws[1] : 1,
+                             s->dims > 2 ? s->gws[2] : 1, s->has_lws ? "set" : "the driver's", ipg_cl_error_name(rc),
+                             rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE
+                                 ? ": the device ran out of resources for this layer (try a smaller input or batch)"
+                                 : "");
             clFinish(p->cl->queue);
             return IPG_ERR_OPENCL;
         }
@@ -331,7 +483,8 @@ ipg_status_t ipg_plan_run(ipg_plan_t * p) {
 }
 
 void ipg_plan_free(ipg_plan_t * p) {
-    for (int32_t i = 0; i < p->n_steps; i++) clReleaseKernel(p->steps[i].kernel);
+    for (int32_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].kernel) clReleaseKernel(p->steps[i].kernel);
     for (int32_t i = 0; i < p->n_buffers; i++) clReleaseMemObject(p->buffers[i]);
     if (p->scratch) clReleaseMemObject(p->scratch);
     free(p->steps);

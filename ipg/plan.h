@@ -35,8 +35,16 @@ typedef struct {
 // One more is a plan error (ipg_plan_finalize), never a silent overwrite.
 #define IPG_MAX_ARGS 32
 
-typedef struct {
-    cl_kernel kernel;   // owned: one kernel object per step keeps its args
+struct ipg_step;
+// A step that calls a library routine enqueuing kernels of its own (CLBlast,
+// clblast-path.c) instead of launching one of ours. It enqueues on *queue,
+// sets *event (when not NULL) to the event of its last launch, and on failure
+// writes a sentence naming the routine into err.
+typedef ipg_status_t (*ipg_step_call_fn)(const struct ipg_step * s, cl_command_queue * queue, cl_event * event,
+                                         char * err, size_t err_size);
+
+typedef struct ipg_step {
+    cl_kernel kernel;   // owned: one kernel object per step keeps its args (NULL for a call step)
     const char * kernel_name;
     cl_uint dims;
     size_t gws[3];
@@ -50,6 +58,18 @@ typedef struct {
     ipg_arg_t args[IPG_MAX_ARGS];
     const char * group;   // profiling group ("stem", "layer2", "head", ...)
     double flop;          // arithmetic of this launch (convolutions only)
+    // A call step (ipg_plan_call): the routine and what it is given.
+    ipg_step_call_fn call;
+    cl_mem call_mem[4];
+    cl_mem * call_memref;   // bound when enqueued (the plan's scratch)
+    size_t call_size[16];
+    // A partial batch (ipg_plan_t.images < B) launches less: a step over the
+    // whole batch whose grid dimension batch_dim (>= 0) is [B][batch_extent]
+    // runs only the first images' part; a step of one image (image >= 0)
+    // past them is skipped. Unmarked steps run whole (always correct).
+    int32_t batch_dim;
+    size_t batch_extent;
+    int32_t image;
 } ipg_step_t;
 
 // A named tensor handed to the stage callback once step `after_step` ran.
@@ -69,9 +89,12 @@ typedef struct ipg_plan {
     int32_t n_steps, cap_steps;
     cl_mem * buffers;   // every buffer the plan allocated (owned)
     int32_t n_buffers, cap_buffers;
-    int32_t batch;         // images per pass, B (0 counts as 1): every tensor holds B images
-    cl_mem scratch;        // packed im2col operand, shared by all convs
-    bool pack_all_convs;   // no direct 3x3 path (IPG_CONV=pack; tests)
+    int32_t batch;             // images per pass, B (0 counts as 1): every tensor holds B images
+    int32_t images;            // 1..B - 1: the next enqueue runs the first images only (0: all)
+    uint64_t items_launched;   // work-items of every launch so far (tests)
+    cl_mem scratch;            // im2col operand or Winograd data, shared by all convs
+    bool pack_all_convs;       // no direct 3x3 path (IPG_CONV=pack; tests)
+    bool no_winograd;          // 3x3 convs direct even with Winograd weights (IPG_CONV=direct; tests)
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;
@@ -89,6 +112,9 @@ cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
 // returned pointer is valid until the next ipg_plan_step: keep step indices
 // (p->n_steps - 1), not pointers, across steps.
 ipg_step_t * ipg_plan_step(ipg_plan_t * p, const char * kernel_name);
+// Appends a call step (kernel NULL) named `name`; the caller fills call_mem,
+// call_memref and call_size. NULL on failure (p->err set).
+ipg_step_t * ipg_plan_call(ipg_plan_t * p, const char * name, ipg_step_call_fn fn);
 // Each appends the next argument and returns its index, to record where a
 // value that changes later lives (ipg_plan_update_float); -1 past IPG_MAX_ARGS
 // (then ipg_plan_finalize fails).
@@ -104,6 +130,10 @@ int32_t ipg_step_local(ipg_step_t * s, size_t bytes);
 // plan is refused at ipg_plan_finalize. The global size is rounded up to a
 // multiple of the local size (OpenCL 1.2).
 void ipg_step_range(ipg_step_t * s, cl_uint dims, const size_t * gws, const size_t * lws);
+// Marks grid dimension d of the step as [B][extent] (after its range is set).
+void ipg_step_batch_dim(ipg_step_t * s, cl_uint d, size_t extent);
+// Marks the step as image b's alone.
+void ipg_step_image(ipg_step_t * s, int32_t image);
 // Independent work-items with a preferred local size (the register-tile
 // kernels want 1 per group on CPUs), capped by the kernel's and device's
 // limits; IPG_FORCE_LWS overrides it.
@@ -116,6 +146,15 @@ bool ipg_forced_lws(size_t lws[3]);
 // The work-group size for a one-work-group select kernel (the radix select
 // of common.cl): the device's and the kernel's limits, at most IPG_RADIX_BINS.
 size_t ipg_step_select_wg(const ipg_plan_t * p, const ipg_step_t * s);
+// How many work-groups the top-k select of a level of at most n elements
+// should use (kernels/select-groups.cl): 1 keeps the single-group kernel.
+// GPUs: about sqrt(n / k), at most IPG_SELECT_MAX_GROUPS (the partial
+// selects cost n / G each, in parallel, the merge G * k); CPUs: 1 (PoCL runs
+// the levels' groups on its threads already; docs/PERFORMANCE.md).
+// IPG_SELECT=single or =groups forces one or the other (tests; groups: at
+// least 2 wherever n > k).
+#define IPG_SELECT_MAX_GROUPS 32
+int32_t ipg_select_groups(const ipg_plan_t * p, int64_t n, int32_t k);
 void ipg_plan_stage(ipg_plan_t * p, const char * name, const ipg_tensor_t * t);
 // A stage of which only the first *count rows (axis 1) or columns (axis 2) are valid.
 void ipg_plan_stage_counted(ipg_plan_t * p, const char * name, const ipg_tensor_t * t, cl_mem count, int32_t axis);

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 // Byte offsets of R, G, B within a packed pixel.
 static void channel_offsets(ipg_pixel_format_t f, int32_t * r, int32_t * g, int32_t * b) {
@@ -106,45 +107,95 @@ size_t ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format) {
     return (size_t) w * h * ipg_pixel_format_bpp(format);
 }
 
-// Copies one plane (rows x row bytes, host rows `stride` apart) to `offset`
-// of the frame buffer, packed. Rows are packed on the way in, so kernels see
-// one layout whatever the stride.
-static ipg_status_t upload_plane(ipg_cl_t * cl, cl_mem frame_buf, const uint8_t * data, int32_t stride, int32_t row,
-                                 int32_t rows, size_t offset, const char * what, char * err, size_t err_size) {
-    if (!data || stride < row) {
-        ipg_format_error(err, err_size, "frame %s: %s (stride %d, a row is %d bytes)", what,
-                         data ? "stride smaller than a row" : "no data", stride, row);
-        return IPG_ERR_INVALID_ARG;
-    }
-    const size_t buffer_origin[3] = { offset, 0, 0 }, host_origin[3] = { 0, 0, 0 };
-    const size_t region[3] = { (size_t) row, (size_t) rows, 1 };
-    cl_int rc = clEnqueueWriteBufferRect(cl->queue, frame_buf, CL_TRUE, buffer_origin, host_origin, region,
-                                         (size_t) row, 0, (size_t) stride, 0, data, 0, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        ipg_format_error(err, err_size, "uploading the frame's %s failed: %s", what, ipg_cl_error_name(rc));
-        return IPG_ERR_OPENCL;
-    }
-    return IPG_OK;
+cl_mem ipg_frame_buffer(ipg_cl_t * cl, size_t bytes, bool * mapped, char * err, size_t err_size) {
+    const char * mode = getenv("IPG_UPLOAD");
+    *mapped = cl->host_unified && !(mode && strcmp(mode, "copy") == 0);
+    ipg_log(IPG_LOG_INFO, "frame upload: %s",
+            *mapped            ? "mapped (zero-copy: the device shares the host's memory)"
+            : cl->host_unified ? "copied (IPG_UPLOAD=copy)"
+                               : "copied (the device has its own memory)");
+    return ipg_cl_buffer(cl, CL_MEM_READ_ONLY | (*mapped ? CL_MEM_ALLOC_HOST_PTR : 0), bytes, NULL, err, err_size);
 }
 
-ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterbox_t * lb, const ipg_frame_t * frame,
-                              char * err, size_t err_size) {
+// One plane of a frame: rows x row bytes, host rows `stride` apart, packed
+// at `offset` of the frame buffer. Rows are packed on the way in, so
+// kernels see one layout whatever the stride.
+typedef struct {
+    const uint8_t * data;
+    int32_t stride, row, rows;
+    size_t offset;
+    const char * what;
+} plane_t;
+
+// The planes of a frame in the packed layout (ipg_frame_bytes); returns
+// how many, or 0 with err set when one is missing or its stride too small.
+static int32_t frame_planes(const ipg_letterbox_t * lb, const ipg_frame_t * frame, plane_t planes[3], char * err,
+                            size_t err_size) {
     const int32_t w = lb->frame_w, h = lb->frame_h;
-    if (!ipg_pixel_format_is_planar(lb->format))
-        return upload_plane(cl, frame_buf, frame->data, frame->stride, w * ipg_pixel_format_bpp(lb->format), h, 0,
-                            "pixels", err, err_size);
-    const int32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
-    ipg_status_t st =
-        upload_plane(cl, frame_buf, frame->planes[0], frame->strides[0], w, h, 0, "Y plane", err, err_size);
-    if (st != IPG_OK) return st;
-    if (lb->format == IPG_PIXEL_NV12)
-        return upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h, "UV plane",
-                            err, err_size);
-    st = upload_plane(cl, frame_buf, frame->planes[1], frame->strides[1], cw, ch, (size_t) w * h, "U plane", err,
-                      err_size);
-    if (st != IPG_OK) return st;
-    return upload_plane(cl, frame_buf, frame->planes[2], frame->strides[2], cw, ch, (size_t) w * h + (size_t) cw * ch,
-                        "V plane", err, err_size);
+    int32_t n = 0;
+    if (!ipg_pixel_format_is_planar(lb->format)) {
+        planes[n++] = (plane_t){ frame->data, frame->stride, w * ipg_pixel_format_bpp(lb->format), h, 0, "pixels" };
+    } else {
+        const int32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
+        planes[n++] = (plane_t){ frame->planes[0], frame->strides[0], w, h, 0, "Y plane" };
+        if (lb->format == IPG_PIXEL_NV12) {
+            planes[n++] = (plane_t){ frame->planes[1], frame->strides[1], 2 * cw, ch, (size_t) w * h, "UV plane" };
+        } else {
+            planes[n++] = (plane_t){ frame->planes[1], frame->strides[1], cw, ch, (size_t) w * h, "U plane" };
+            planes[n++] =
+                (plane_t){ frame->planes[2], frame->strides[2], cw, ch, (size_t) w * h + (size_t) cw * ch, "V plane" };
+        }
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const plane_t * pl = &planes[i];
+        if (!pl->data || pl->stride < pl->row) {
+            ipg_format_error(err, err_size, "frame %s: %s (stride %d, a row is %d bytes)", pl->what,
+                             pl->data ? "stride smaller than a row" : "no data", pl->stride, pl->row);
+            return 0;
+        }
+    }
+    return n;
+}
+
+ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, bool mapped, const ipg_letterbox_t * lb,
+                              const ipg_frame_t * frame, char * err, size_t err_size) {
+    plane_t planes[3];
+    const int32_t n = frame_planes(lb, frame, planes, err, err_size);
+    if (n == 0) return IPG_ERR_INVALID_ARG;
+    cl_int rc = CL_SUCCESS;
+    if (mapped) {
+        // Zero-copy: the rows go straight into the driver's host-visible
+        // allocation; the unmap hands it to the device (in queue order).
+        const size_t bytes = ipg_frame_bytes(lb->frame_w, lb->frame_h, lb->format);
+        uint8_t * dst = clEnqueueMapBuffer(cl->queue, frame_buf, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, bytes, 0,
+                                           NULL, NULL, &rc);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(err, err_size, "mapping the frame buffer failed: %s", ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
+        }
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t y = 0; y < planes[i].rows; y++)
+                memcpy(dst + planes[i].offset + (size_t) y * planes[i].row,
+                       planes[i].data + (size_t) y * planes[i].stride, (size_t) planes[i].row);
+        rc = clEnqueueUnmapMemObject(cl->queue, frame_buf, dst, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(err, err_size, "unmapping the frame buffer failed: %s", ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
+        }
+        return IPG_OK;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const plane_t * pl = &planes[i];
+        const size_t buffer_origin[3] = { pl->offset, 0, 0 }, host_origin[3] = { 0, 0, 0 };
+        const size_t region[3] = { (size_t) pl->row, (size_t) pl->rows, 1 };
+        rc = clEnqueueWriteBufferRect(cl->queue, frame_buf, CL_TRUE, buffer_origin, host_origin, region,
+                                      (size_t) pl->row, 0, (size_t) pl->stride, 0, pl->data, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            ipg_format_error(err, err_size, "uploading the frame's %s failed: %s", pl->what, ipg_cl_error_name(rc));
+            return IPG_ERR_OPENCL;
+        }
+    }
+    return IPG_OK;
 }
 
 ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_t h, int32_t in_w, int32_t in_h) {
@@ -160,7 +211,8 @@ ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_
 }
 
 ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
-                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h) {
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t first_image,
+                                 int32_t in_w, int32_t in_h) {
     const bool planar = ipg_pixel_format_is_planar(lb->format) != 0;
     p->group = "preprocess";
     cl_mem cbuf = NULL;
@@ -217,8 +269,9 @@ ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, con
         ipg_step_mem(s, images);
         ipg_step_int(s, in_w);
         ipg_step_int(s, in_h);
-        ipg_step_int(s, b);
+        ipg_step_int(s, first_image + b);
         ipg_step_range(s, 2, (size_t[]){ (size_t) in_w, (size_t) in_h }, NULL);
+        ipg_step_image(s, first_image + b);
     }
     return IPG_OK;
 }

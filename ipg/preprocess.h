@@ -32,14 +32,25 @@ ipg_view_t ipg_view_make(int32_t tile, int32_t x0, int32_t y0, int32_t w, int32_
 // Bytes of the packed frame buffer: rows of frame_w * bpp, or the Y plane
 // then the chroma planes (I420: U, V; NV12: UV interleaved).
 size_t ipg_frame_bytes(int32_t w, int32_t h, ipg_pixel_format_t format);
+// The packed frame buffer of `bytes`. Where the device shares the host's
+// memory (CL_DEVICE_HOST_UNIFIED_MEMORY: integrated GPUs, CPU drivers) the
+// driver allocates it host-visible (CL_MEM_ALLOC_HOST_PTR) and *mapped is
+// set: uploads then write it through a map, with no copy on the device side
+// (zero-copy). IPG_UPLOAD=copy forces the plain buffer and copies (tests,
+// and drivers whose mapping is slow).
+cl_mem ipg_frame_buffer(ipg_cl_t * cl, size_t bytes, bool * mapped, char * err, size_t err_size);
 // Copies a caller's frame into the packed buffer (rows packed whatever the
-// stride). Checks every plane and stride.
-ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, const ipg_letterbox_t * lb, const ipg_frame_t * frame,
-                              char * err, size_t err_size);
-// Plans the letterbox steps: view b of frame_buf -> image b of `images`
-// ([n_views][3][H][W] floats: scaled, normalised with the config's mean and
-// std, zero padded). Views of one size share one taps table.
+// stride): through a map when `mapped`, else with clEnqueueWriteBufferRect.
+// Checks every plane and stride first. Blocking: the caller's frame may go
+// once it returns.
+ipg_status_t ipg_frame_upload(ipg_cl_t * cl, cl_mem frame_buf, bool mapped, const ipg_letterbox_t * lb,
+                              const ipg_frame_t * frame, char * err, size_t err_size);
+// Plans the letterbox steps, one per view: view b of frame_buf -> image
+// first_image + b of `images` ([n][3][H][W] floats: scaled, normalised with
+// the config's mean and std, zero padded). Views of one size share one taps
+// table. (A batch of frames calls it once per frame buffer.)
 ipg_status_t ipg_preprocess_plan(ipg_plan_t * p, const ipg_letterbox_t * lb, const ipg_config_t * cfg, cl_mem frame_buf,
-                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t in_w, int32_t in_h);
+                                 const ipg_view_t * views, int32_t n_views, cl_mem images, int32_t first_image,
+                                 int32_t in_w, int32_t in_h);
 
 #endif   // IPG_PREPROCESS_H

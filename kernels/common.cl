@@ -31,15 +31,16 @@ uint ipg_order_key(float f)
 // The k-th largest key of n elements (1 <= k <= the number of keyed
 // elements), exactly: four 8-bit radix passes, each a histogram of the keys
 // that match the prefix found so far. The key of element i is
-// ipg_order_key(vals[i]); or, when `index` is given, ~index[i] for only the
-// elements whose ipg_order_key(vals[i]) equals `tie` -- so that the k-th
-// largest is the k-th smallest index among them. Every work-item of one
-// work-group calls it (it has barriers). `hist`: IPG_RADIX_BINS uints, `state`: 4 uints
-// of local memory. Returns the key T; *n_eq = how many keys equal to T
-// belong to the top k (the other k - *n_eq are above T); *n_tied = how many
-// keys equal T in all.
-uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index, uint tie, int n, int k,
-                         __local uint * hist, __local uint * state, int * n_eq, int * n_tied)
+// ipg_order_key(vals[i]); or, when `keyed`, ~index of only the elements whose
+// ipg_order_key(vals[i]) equals `tie` -- so that the k-th largest is the k-th
+// smallest index among them; the index is index[i], or index_base + i when
+// `index` is null (the element's position). Every work-item of one
+// work-group calls it (it has barriers). `hist`: IPG_RADIX_BINS uints,
+// `state`: 4 uints of local memory. Returns the key T; *n_eq = how many keys
+// equal to T belong to the top k (the other k - *n_eq are above T); *n_tied =
+// how many keys equal T in all.
+uint ipg_radix_kth_core(__global const float * vals, __global const int * index, int index_base, int keyed, uint tie,
+                        int n, int k, __local uint * hist, __local uint * state, int * n_eq, int * n_tied)
 {
     const int lid = get_local_id(0), L = get_local_size(0);
     barrier(CLK_LOCAL_MEM_FENCE);   // a previous call's results are read before state is reset
@@ -52,9 +53,9 @@ uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index
         const uint pf = state[0], mk = state[1];
         for (int i = lid; i < n; i += L) {
             uint key = ipg_order_key(vals[i]);
-            if (index) {
+            if (keyed) {
                 if (key != tie) continue;
-                key = ~(uint) index[i];
+                key = ~(uint) (index ? index[i] : index_base + i);
             }
             if ((key & mk) == pf) atomic_inc(&hist[(key >> shift) & (IPG_RADIX_BINS - 1)]);
         }
@@ -77,6 +78,14 @@ uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index
     *n_eq = (int) state[2];
     *n_tied = (int) state[3];
     return state[0];
+}
+
+// ipg_radix_kth_core over index[i] when `index` is given (keyed on `tie`),
+// else over the keys themselves.
+uint ipg_radix_kth_keyed(__global const float * vals, __global const int * index, uint tie, int n, int k,
+                         __local uint * hist, __local uint * state, int * n_eq, int * n_tied)
+{
+    return ipg_radix_kth_core(vals, index, 0, index != 0, tie, n, k, hist, state, n_eq, n_tied);
 }
 
 // The k-th largest ipg_order_key of vals[0..n) (1 <= k <= n): see above.

@@ -10,8 +10,13 @@
 //
 // Batch: image b = get_global_id(2) reads its own [C][H][W] and writes its
 // own packed panel, ceil(N / NR) * K * NR floats after image b - 1's.
-// Work: one work-item per (row k, block of NR pixels), global (K, ceil(N / NR),
-// B = images), rounded up to the local size (every id is bounds-checked);
+// Chunks: when the whole scratch would be over the device's largest buffer
+// (ops.c), the conv runs in chunks of images image0.. (`images` of them) and
+// pixel blocks block0.. (`blocks` of them); the scratch then holds only the
+// chunk, `blocks` panels per image. Unsplit: image0 = block0 = 0, `blocks` =
+// ceil(N / NR).
+// Work: one work-item per (row k, block of NR pixels), global (K, blocks,
+// images), rounded up to the local size (every id is bounds-checked);
 // each writes its NR values contiguously. A 1x1, stride-1, unpadded conv
 // reads NR contiguous inputs (the block is a plain copy); so does any
 // stride-1 tap whose block stays inside one input row (stride 2: the even
@@ -22,18 +27,20 @@
 __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
                             int KH, int KW, int stride, int pad,
                             int OH, int OW,
-                            __global float * packed, int K, int images)
+                            __global float * packed, int K, int images,
+                            int image0, int block0, int blocks)
 {
     const int k  = get_global_id(0);   // row of the im2col matrix
-    const int nb = get_global_id(1);   // block of NR output pixels
+    const int cb = get_global_id(1);   // block of the chunk
+    const int nb = block0 + cb;        // block of NR output pixels
     const int N  = OH * OW;
     const int n0 = nb * IPG_GEMM_NR;
-    const int image = get_global_id(2);
+    const int ci = get_global_id(2);   // image of the chunk
     // The global size may be rounded up to the local size.
-    if (k >= K || n0 >= N || image >= images) return;
-    in += (size_t) image * C * H * W;
-    packed += (size_t) image * ((N + IPG_GEMM_NR - 1) / IPG_GEMM_NR) * K * IPG_GEMM_NR;
-    __global float * dst = packed + ((size_t) nb * K + k) * IPG_GEMM_NR;
+    if (k >= K || cb >= blocks || n0 >= N || ci >= images) return;
+    in += (size_t) (image0 + ci) * C * H * W;
+    packed += (size_t) ci * blocks * K * IPG_GEMM_NR;
+    __global float * dst = packed + ((size_t) cb * K + k) * IPG_GEMM_NR;
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0 && n0 + IPG_GEMM_NR <= N) {
         vstore16(vload16(0, in + (size_t) k * N + n0), 0, dst);
         return;

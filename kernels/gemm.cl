@@ -9,6 +9,8 @@
 //   out, res: [M][N] row-major, i.e. NCHW with N = H * W
 // Batch: image b = get_global_id(2) of B has its own packed panel (the
 // scratch holds B of them) and its own [M][N] output and residual.
+// Chunks (conv-pack.cl): images image0.. (`images`) and pixel blocks
+// block0.. (`blocks`, the panels per image in the scratch).
 // Each work-item owns an MR x NR register tile (MR accumulators of NR-wide
 // vectors), so the K loop is MR vector FMAs per NR-wide load. MR = 16 keeps
 // 16 independent FMA chains in flight, which AVX-512 CPUs need to hide FMA
@@ -21,7 +23,7 @@
 // picks.
 // flags: bit 0 = ReLU, bit 1 = add res.
 //
-// Work: global (ceil(M / MR), ceil(N / NR), B = images), rounded up to the
+// Work: global (ceil(M / MR), blocks, images), rounded up to the
 // local size: every id is bounds-checked. M blocks are the fastest
 // dimension so that consecutive work-items share one B panel (K x 16 floats)
 // while it is in cache; N-first streamed each panel from memory M / MR times
@@ -46,16 +48,18 @@ inline void ipg_gemm_store(const float16 * acc, int mb, int n0, __global const f
 
 __kernel void ipg_gemm_packed(__global const float * A, __global const float * B,
                               __global const float * bias, __global const float * res,
-                              __global float * out, int M, int N, int K, int flags, int images)
+                              __global float * out, int M, int N, int K, int flags, int images,
+                              int image0, int block0, int blocks)
 {
     const int mb = get_global_id(0);
-    const int nb = get_global_id(1);
-    const int image = get_global_id(2);
+    const int cb = get_global_id(1);   // block of the chunk
+    const int nb = block0 + cb;
+    const int ci = get_global_id(2);   // image of the chunk
     // A local size rounds the global size up: ids past the tiles read nothing.
-    if (mb * IPG_GEMM_MR >= M || nb * 16 >= N || image >= images) return;
-    const size_t panels = (size_t) ((N + 15) / 16) * K * 16;
+    if (mb * IPG_GEMM_MR >= M || cb >= blocks || nb * 16 >= N || ci >= images) return;
+    const int image = image0 + ci;
     __global const float * a = A + (size_t) mb * K * IPG_GEMM_MR;
-    __global const float * b = B + image * panels + (size_t) nb * K * 16;
+    __global const float * b = B + ((size_t) ci * blocks + cb) * K * 16;
     out += (size_t) image * M * N;
     if (flags & 2) res += (size_t) image * M * N;
     float16 acc[IPG_GEMM_MR];

@@ -5,7 +5,9 @@
 //   and decoded against their anchors with weights (1, 1, 1, 1), clipped,
 //   boxes under 1e-3 a side or under the score threshold invalid
 //   (ipg_rpn_sort_decode); greedy NMS inside the level (ipg_nms_mask:
-//   the IoU bit matrix, in parallel; ipg_nms_scan: the sequential pass);
+//   the IoU bit matrix, in parallel; ipg_nms_scan_group: the greedy pass, 32
+//   boxes at a time and parallel over mask words; ipg_nms_scan: the same
+//   pass in one work-item, the fallback and the tests' reference);
 //   then all levels merged by score, the first max_rois kept (ipg_rpn_merge).
 //   The merge orders by the logits' order keys, not the sigmoid scores: the
 //   same order (sigmoid is monotonic), but exact, whatever a device's exp
@@ -134,6 +136,68 @@ __kernel void ipg_nms_scan(__global const float * box, __global const float * sc
         for (int wd = i >> 5; wd < words; wd++) rm[wd] |= mi[wd];
     }
     kept_count[level] = n;
+}
+
+// The same greedy NMS, one work-group: still sequential over the boxes, but
+// 32 at a time and parallel over the mask words. For each block of 32 rows
+// (the boxes of word b), work-item 0 settles the block alone -- a box
+// survives unless valid-and-removed, and a survivor's diagonal word removes
+// later boxes of the same block -- then every work-item ORs the survivors'
+// rows into the removal words after b (one word per work-item) and copies
+// the survivors out. Two barriers per 32 boxes instead of k sequential
+// steps of `words` ORs: the result is bit for bit the serial kernel's.
+// `rm`: (k + 31) / 32 uints of local memory (the host checks the device's).
+// Work: global (L), local (L), one work-group.
+__kernel void ipg_nms_scan_group(__global const float * box, __global const float * score,
+                                 __global const int * valid, __global const uint * skey,
+                                 __global const uint * mask, int base, int k, int words, int level,
+                                 __local uint * rm,
+                                 __global float * kept_box, __global float * kept_score, __global uint * kept_key,
+                                 __global int * kept_count)
+{
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int blocks = (k + 31) / 32;
+    __local uint keep_bits;
+    __local int n_before;
+    for (int wd = lid; wd < blocks; wd += L) rm[wd] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int n = 0;   // survivors so far (work-item 0's count)
+    for (int b = 0; b < blocks; b++) {
+        const int row0 = b * 32;
+        if (lid == 0) {
+            uint cur = rm[b], keep = 0;
+            __global const uint * diag = mask + ((size_t) base + row0) * words + b;
+            const int rows = min(32, k - row0);
+            for (int j = 0; j < rows; j++) {
+                if (!valid[base + row0 + j] || ((cur >> j) & 1u)) continue;
+                keep |= 1u << j;
+                cur |= diag[(size_t) j * words];
+            }
+            keep_bits = keep;
+            n_before = n;
+            n += popcount(keep);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const uint keep = keep_bits;
+        const int first = n_before;
+        for (int wd = b + 1 + lid; wd < blocks; wd += L) {
+            uint acc = rm[wd];
+            for (uint bits = keep; bits != 0; bits &= bits - 1) {
+                const int j = 31 - clz(bits & (0u - bits));   // lowest set bit
+                acc |= mask[((size_t) base + row0 + j) * words + wd];
+            }
+            rm[wd] = acc;
+        }
+        for (int j = lid; j < 32; j += L) {
+            if (!((keep >> j) & 1u)) continue;
+            const int at = base + first + popcount(keep & ((1u << j) - 1u));
+            vstore4(vload4(base + row0 + j, box), at, kept_box);
+            kept_score[at] = score[base + row0 + j];
+            kept_key[at] = skey[base + row0 + j];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) kept_count[level] = n;
 }
 
 // How many of a[0..n) (non-increasing) are >= s (or_equal) or > s.

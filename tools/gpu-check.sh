@@ -7,13 +7,17 @@
 #
 #   tools/gpu-check.sh prepare          here, after a build: copies what the GPU
 #                                       machine lacks into .dev/ (ICD loader,
-#                                       libturbojpeg, libpng, the parity photos,
-#                                       opencv-doc's data for `ipgnet synth`)
+#                                       CLBlast, libturbojpeg, libpng, the parity
+#                                       photos, opencv-doc's data for `ipgnet synth`)
 #   tools/gpu-check.sh run devices      there: device list, the kernel tests
-#                                       (also with IPG_FORCE_LWS) and test-ctx  <= 300 s
-#   tools/gpu-check.sh run parity       the parity suite                        <= 420 s
-#   tools/gpu-check.sh run profile      device time per layer group, per model  <= 240 s
+#                                       (every kernel path; also with
+#                                       IPG_FORCE_LWS) and test-ctx per path     <= 300 s
+#   tools/gpu-check.sh run profile      device time per layer group and kernel
+#                                       path (gpu, clblast, cpu), per model      <= 240 s
 #   tools/gpu-check.sh run bench        the bench against PyTorch CUDA          <= 360 s
+#   tools/gpu-check.sh run parity       the parity suite (the device's path)    <= 420 s
+#   tools/gpu-check.sh run parity-paths a parity subset on the clblast and cpu
+#                                       paths                                   <= 400 s
 #
 # (carried: .dev build/ipg build/tools/cli build/tests/engine). Logs go to
 # $OUT (or /tmp/gpu-check), one file per step. GPU_CHECK_DEVICE (default
@@ -35,7 +39,7 @@ prepare() {
     [ -x build/tools/cli/ipgnet-detect ] || { echo "gpu-check: build first (meson setup build && ninja -C build)" >&2; exit 1; }
     mkdir -p .dev/lib .dev/opencv .dev/faces
     grep -qx "/.dev/" .git/info/exclude 2>/dev/null || { mkdir -p .git/info; echo "/.dev/" >> .git/info/exclude; }
-    for l in libOpenCL.so.1 libturbojpeg.so.0 libpng16.so.16; do cp -L "/lib/x86_64-linux-gnu/$l" .dev/lib/; done
+    for l in libOpenCL.so.1 libclblast.so.1 libturbojpeg.so.0 libpng16.so.16; do cp -L "/lib/x86_64-linux-gnu/$l" .dev/lib/; done
     cp /usr/share/pixmaps/faces/{cat,mountain,puppy,surfer}.jpg .dev/faces/
     PYTHONPATH=tools /usr/bin/python3 -c "
 import shutil, ipgnet.synth as s
@@ -72,8 +76,9 @@ setup() {
     fi
 }
 
-# Step 1 (<= 300 s): the devices, then the kernel tests as they are, with
-# forced local sizes (rounded-up ranges, IPG_FORCE_LWS) and test-ctx.
+# Step 1 (<= 300 s): the devices, then the kernel tests as they are (test-ops
+# runs its convolutions on every kernel path itself), with forced local
+# sizes (rounded-up ranges, IPG_FORCE_LWS), and test-ctx on each path.
 step_devices() {
     command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
     timeout 30 "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
@@ -84,13 +89,18 @@ step_devices() {
         OCL_ICD_DEBUG=15 $detect --list-devices 2>&1 | head -40
         return 1
     fi
-    IPG_LOG=4 timeout 20 build/tests/engine/test-ops --small 2>&1 | grep -E "device|limits|private|passed" | head -30
+    IPG_LOG=4 timeout 20 build/tests/engine/test-ops --small 2>&1 |
+        grep -E "device|limits|private|path|passed" | head -30
     local fails=0 t
     for t in "test-ops" "test-two-stage" "FORCE test-ops" "FORCE test-two-stage" \
-             "test-ctx tests/data/tiny-r18.safetensors" "test-ctx tests/data/tiny-frcnn.safetensors"; do
+             "test-ctx tests/data/tiny-r18.safetensors" "test-ctx tests/data/tiny-frcnn.safetensors" \
+             "CLBLAST test-ctx tests/data/tiny-r18.safetensors" "CLBLAST test-ctx tests/data/tiny-frcnn.safetensors" \
+             "CPU test-ctx tests/data/tiny-r18.safetensors"; do
         echo "--- $t"
         local env=()
         [ "${t%% *}" = FORCE ] && { env=(IPG_FORCE_LWS=8,8,2); t=${t#FORCE }; }
+        [ "${t%% *}" = CLBLAST ] && { env=(IPG_PATH=clblast); t=${t#CLBLAST }; }
+        [ "${t%% *}" = CPU ] && { env=(IPG_PATH=cpu); t=${t#CPU }; }
         # shellcheck disable=SC2086
         env "${env[@]}" timeout 40 build/tests/engine/$t > "$out/t.txt" 2>&1 || fails=$((fails + 1))
         grep -v "^ok" "$out/t.txt" | tail -6
@@ -100,7 +110,8 @@ step_devices() {
     [ "$fails" -eq 0 ]
 }
 
-# Step 2 (<= 420 s): the engine against the reference, stage by stage.
+# Step 4 (<= 420 s): the engine against the reference, stage by stage, on
+# the device's own kernel path (the table: gpu on GPUs).
 step_parity() {
     OMP_NUM_THREADS=8 timeout 420 "$py" tests/parity/test_parity.py $detect "$R" \
         > "$out/parity-full.txt" 2>&1
@@ -109,45 +120,67 @@ step_parity() {
     return $rc
 }
 
-# Step 3 (<= 240 s): device time per layer group on the shipped and tiny
-# models at two input sizes (--profile), and the kernels' private memory.
+# Step 2 (<= 240 s): device time per layer group and per kernel path
+# (--device-path: the GPU-tiled kernels, CLBlast, and the CPU register tiles
+# for the ratio) on the shipped model at 1280x736 and the tiny two-stage
+# model at 512x512 (--profile), and the kernels' private memory.
 step_profile() {
-    local m size rc=0
+    local m size path rc=0
     "$py" -c "
 import sys; w, h = 1280, 720
 sys.stdout.buffer.write(b'P6 %d %d 255\\n' % (w, h) + bytes((i * 7) % 256 for i in range(w * h * 3)))" > "$out/frame.ppm"
-    for m in models/*.safetensors tests/data/tiny-frcnn.safetensors; do
-        for size in 512x512 1280x736; do
-            echo "--- $m $size"
-            timeout 50 $detect -d "$dev" -m "$m" --input-size "$size" --bench 20 --profile "$out/frame.ppm" \
-                2>&1 | tail -25 || rc=1
+    for run in "models/ipgnet-demo.safetensors 1280x736 gpu clblast cpu" \
+               "tests/data/tiny-frcnn.safetensors 512x512 gpu clblast"; do
+        set -- $run
+        m=$1 size=$2
+        shift 2
+        for path in "$@"; do
+            echo "--- $m $size --device-path $path"
+            timeout 35 $detect -d "$dev" -m "$m" --device-path "$path" --input-size "$size" --bench 10 --profile \
+                "$out/frame.ppm" 2>&1 | tail -25 || rc=1
         done
     done
     IPG_LOG=4 timeout 30 $detect -d "$dev" -m tests/data/tiny-r18.safetensors "$out/frame.ppm" 2>&1 |
-        grep -E "limits|private"
+        grep -E "limits|private|path"
     return $rc
 }
 
-# Step 4 (<= 360 s): ours against PyTorch on the same models (CUDA on a GPU).
+# Step 3 (<= 360 s): ours against PyTorch on the same models (CUDA on a
+# GPU), on the device's kernel path.
 step_bench() {
     local peer=cuda
     [ "$dev" = gpu ] || peer=cpu
     timeout 360 "$py" tools/bench.py --runs 10 --device "$dev" --peer "$peer" 2>&1 | tail -40
 }
 
+# Step 5 (<= 400 s): two parity configurations (one- and two-stage) on the
+# paths the device does not choose by itself: CLBlast, and the CPU register
+# tiles run on the GPU.
+step_parity_paths() {
+    local path rc=0
+    for path in clblast cpu; do
+        echo "--- IPG_PATH=$path"
+        IPG_PATH=$path OMP_NUM_THREADS=8 timeout 200 "$py" tests/parity/test_parity.py $detect "$R" \
+            r18w05-352x288 frcnn-r18w025-128x96 > "$out/parity-$path.txt" 2>&1 || rc=1
+        grep -v "^ok" "$out/parity-$path.txt" | tail -10
+    done
+    return $rc
+}
+
 run() {
     setup
     local step=${1:-}
     case "$step" in
-        devices|parity|profile|bench) ;;
-        *) echo "usage: tools/gpu-check.sh run devices|parity|profile|bench (one command each)" >&2; return 2 ;;
+        devices|profile|bench|parity|parity-paths) ;;
+        *) echo "usage: tools/gpu-check.sh run devices|profile|bench|parity|parity-paths (one command each)" >&2
+           return 2 ;;
     esac
-    "step_$step" 2>&1 | tee "$out/$step.txt"
+    "step_${step/-/_}" 2>&1 | tee "$out/$step.txt"
     return "${PIPESTATUS[0]}"
 }
 
 case "${1:-}" in
     prepare) prepare ;;
     run) shift; run "$@" ;;
-    *) echo "usage: tools/gpu-check.sh prepare | run devices|parity|profile|bench" >&2; exit 2 ;;
+    *) echo "usage: tools/gpu-check.sh prepare | run devices|profile|bench|parity|parity-paths" >&2; exit 2 ;;
 esac

@@ -10,8 +10,13 @@ packages=(
   build-essential meson ninja-build pkg-config
   # OpenCL: headers, ICD loader, and PoCL so that every machine has a device
   ocl-icd-opencl-dev opencl-c-headers opencl-headers pocl-opencl-icd clinfo
+  # CLBlast: the clblast kernel path (ipg/clblast-path.c)
+  libclblast-dev
   # the kernel suites under the OpenCL simulator (tests suite "oclgrind")
   oclgrind
+  # the GPU path's register check (tools/check-amdgpu-registers.sh): clang's
+  # AMDGPU backend with the ROCm device libraries of the same LLVM version
+  clang-15 rocm-device-libs
   # libFuzzer targets (tests/fuzz, tools/fuzz.sh): clang and its runtime
   clang libclang-rt-14-dev
   # the C sources' formatting, checked in CI (tools/format.sh)

@@ -24,7 +24,19 @@ ipg_status_t ipg_rpn_head_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_conv_dev_t * convs = g->wd->convs;
     p->group = "rpn";
     ipg_status_t st = IPG_OK;
-    for (int32_t l = 0; l < 5 && st == IPG_OK; l++) {
+    if (convs[net->rpn_conv].path == IPG_PATH_CLBLAST) {
+        // Each layer once over all five levels (ipg_op_conv_levels: one GEMM).
+        ipg_levels_ws_t ws = { 0 };
+        ipg_levels_ws_reserve(&ws, p, &convs[net->rpn_conv], g->p, 5);
+        ipg_levels_ws_reserve(&ws, p, &convs[net->rpn_cls], g->p, 5);
+        ipg_levels_ws_reserve(&ws, p, &convs[net->rpn_box], g->p, 5);
+        ipg_tensor_t t[5] = { { 0 } };
+        st = ipg_op_conv_levels(p, &convs[net->rpn_conv], g->p, 5, true, t, &ws);
+        if (st == IPG_OK) st = ipg_op_conv_levels(p, &convs[net->rpn_cls], t, 5, false, g->head_cls, &ws);
+        if (st == IPG_OK) st = ipg_op_conv_levels(p, &convs[net->rpn_box], t, 5, false, g->head_box, &ws);
+    }
+    // The other paths keep the level-by-level order they were measured in.
+    for (int32_t l = 0; l < 5 && st == IPG_OK && convs[net->rpn_conv].path != IPG_PATH_CLBLAST; l++) {
         ipg_tensor_t t = { 0 };
         st = ipg_op_conv(p, &convs[net->rpn_conv], &g->p[l], NULL, true, &t);
         if (st == IPG_OK) st = ipg_op_conv(p, &convs[net->rpn_cls], &t, NULL, false, &g->head_cls[l]);

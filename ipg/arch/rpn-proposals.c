@@ -9,7 +9,111 @@
 #include "../arch.h"
 #include "../post.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+// The top k of one level's objectness logits into sel_key / sel_index at
+// `base`: one work-group (ipg_rpn_select), or G partial selects and a merge
+// (select-groups.cl) where the device has compute units to spare. The
+// partial buffers are made for the first level that needs them, sized for
+// the largest G (level 0's: the most anchors), and shared: the levels run
+// in queue order.
+static ipg_status_t rpn_select_plan(ipg_plan_t * p, const ipg_proposals_t * pr, const ipg_tensor_t * cls, int32_t A,
+                                    int32_t k, int32_t base, cl_mem * part_val, cl_mem * part_pos) {
+    const int64_t n = (int64_t) A * cls->h * cls->w;
+    const int32_t groups = ipg_select_groups(p, n, k);
+    ipg_step_t * s;
+    if (groups > 1) {
+        if (!*part_val) {
+            const size_t slots = (size_t) IPG_SELECT_MAX_GROUPS * pr->k_max;
+            *part_val = ipg_plan_buffer(p, slots * sizeof(float), NULL);
+            *part_pos = *part_val ? ipg_plan_buffer(p, slots * sizeof(cl_int), NULL) : NULL;
+            if (!*part_pos) return IPG_ERR_NO_MEMORY;
+        }
+        if (!(s = ipg_plan_step(p, "ipg_rpn_select_partial"))) return IPG_ERR_OPENCL;
+        size_t wg = ipg_step_select_wg(p, s);
+        ipg_step_mem(s, cls->buf);
+        ipg_step_int(s, (int32_t) n);
+        ipg_step_int(s, k);
+        ipg_step_int(s, groups);
+        ipg_step_mem(s, *part_val);
+        ipg_step_mem(s, *part_pos);
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ wg * groups }, (size_t[]){ wg });
+        if (!(s = ipg_plan_step(p, "ipg_rpn_select_merge"))) return IPG_ERR_OPENCL;
+        wg = ipg_step_select_wg(p, s);
+        ipg_step_mem(s, *part_val);
+        ipg_step_mem(s, *part_pos);
+        ipg_step_int(s, groups);
+        ipg_step_int(s, cls->h);
+        ipg_step_int(s, cls->w);
+        ipg_step_int(s, A);
+        ipg_step_int(s, k);
+        ipg_step_mem(s, pr->sel_key);
+        ipg_step_mem(s, pr->sel_index);
+        ipg_step_int(s, base);
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+        return IPG_OK;
+    }
+    if (!(s = ipg_plan_step(p, "ipg_rpn_select"))) return IPG_ERR_OPENCL;
+    const size_t wg = ipg_step_select_wg(p, s);
+    ipg_step_mem(s, cls->buf);
+    ipg_step_int(s, cls->h);
+    ipg_step_int(s, cls->w);
+    ipg_step_int(s, A);
+    ipg_step_int(s, k);
+    ipg_step_mem(s, pr->sel_key);
+    ipg_step_mem(s, pr->sel_index);
+    ipg_step_int(s, base);
+    ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+    ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+    return IPG_OK;
+}
+
+// The greedy NMS pass of level l (proposals.cl): on GPUs one work-group of
+// up to 32 work-items (one per mask word after the current block of 32
+// boxes), its removal words in local memory; on CPUs, and where those words
+// do not fit the device's local memory, the one-work-item kernel (PoCL runs
+// a work-group on one thread: the group pass measured 0.010 vs 0.005 ms for
+// five levels, docs/PERFORMANCE.md). IPG_NMS_SCAN=group or =serial forces
+// one (tests). Both give the same survivors.
+static ipg_status_t ipg_nms_scan_plan(ipg_plan_t * p, const ipg_proposals_t * pr, int32_t base, int32_t k, int32_t l) {
+    const char * mode = getenv("IPG_NMS_SCAN");
+    const size_t rm_bytes = (size_t) ((k + 31) / 32 + (k == 0)) * sizeof(cl_uint);   // never 0 bytes
+    bool group = !p->cl->is_cpu;
+    if (mode && strcmp(mode, "serial") == 0) group = false;
+    if (mode && strcmp(mode, "group") == 0) group = true;
+    if (rm_bytes + 64 > p->cl->local_mem) group = false;
+    ipg_step_t * s = ipg_plan_step(p, group ? "ipg_nms_scan_group" : "ipg_nms_scan");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, pr->box);
+    ipg_step_mem(s, pr->score);
+    ipg_step_mem(s, pr->valid);
+    ipg_step_mem(s, pr->skey);
+    ipg_step_mem(s, pr->mask);
+    ipg_step_int(s, base);
+    ipg_step_int(s, k);
+    ipg_step_int(s, pr->words);
+    ipg_step_int(s, l);
+    if (group) {
+        ipg_step_local(s, rm_bytes);
+    } else {
+        ipg_step_mem(s, pr->removed);
+    }
+    ipg_step_mem(s, pr->kept_box);
+    ipg_step_mem(s, pr->kept_score);
+    ipg_step_mem(s, pr->kept_key);
+    ipg_step_mem(s, pr->kept_count);
+    if (!group) {
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
+        return IPG_OK;
+    }
+    size_t wg = IPG_NMS_SCAN_WG;
+    if (wg > s->kernel_wg) wg = s->kernel_wg;
+    ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+    return IPG_OK;
+}
 
 ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     const ipg_config_t * cfg = &g->model->cfg;
@@ -44,6 +148,7 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
     if (st == IPG_OK) st = ipg_plan_tensor(p, &pr->roi_score, 1, 1, pr->max_rois);
     if (st != IPG_OK) return st;
 
+    cl_mem part_val = NULL, part_pos = NULL;   // the multi-group select's (shared by the levels)
     for (int32_t l = 0; l < L; l++) {
         const ipg_tensor_t * cls = &g->head_cls[l];
         const ipg_tensor_t * box = &g->head_box[l];
@@ -55,21 +160,11 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         cl_mem base_anchors = ipg_plan_buffer(p, (size_t) anchors.n_anchors * 4 * sizeof(float), anchors.base);
         if (!base_anchors) return IPG_ERR_NO_MEMORY;
 
-        ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_select");
-        if (!s) return IPG_ERR_OPENCL;
-        const size_t wg = ipg_step_select_wg(p, s);
-        ipg_step_mem(s, cls->buf);
-        ipg_step_int(s, cls->h);
-        ipg_step_int(s, cls->w);
-        ipg_step_int(s, A);
-        ipg_step_int(s, k);
-        ipg_step_mem(s, pr->sel_key);
-        ipg_step_mem(s, pr->sel_index);
-        ipg_step_int(s, base);
-        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
-        ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+        st = rpn_select_plan(p, pr, cls, A, k, base, &part_val, &part_pos);
+        if (st != IPG_OK) return st;
 
-        if (!(s = ipg_plan_step(p, "ipg_rpn_sort_decode"))) return IPG_ERR_OPENCL;
+        ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_sort_decode");
+        if (!s) return IPG_ERR_OPENCL;
         ipg_step_mem(s, pr->sel_key);
         ipg_step_mem(s, pr->sel_index);
         ipg_step_int(s, base);
@@ -102,22 +197,8 @@ ipg_status_t ipg_rpn_proposals_plan(ipg_plan_t * p, ipg_net_tensors_t * g) {
         ipg_step_mem(s, pr->mask);
         ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
 
-        if (!(s = ipg_plan_step(p, "ipg_nms_scan"))) return IPG_ERR_OPENCL;
-        ipg_step_mem(s, pr->box);
-        ipg_step_mem(s, pr->score);
-        ipg_step_mem(s, pr->valid);
-        ipg_step_mem(s, pr->skey);
-        ipg_step_mem(s, pr->mask);
-        ipg_step_int(s, base);
-        ipg_step_int(s, k);
-        ipg_step_int(s, pr->words);
-        ipg_step_int(s, l);
-        ipg_step_mem(s, pr->removed);
-        ipg_step_mem(s, pr->kept_box);
-        ipg_step_mem(s, pr->kept_score);
-        ipg_step_mem(s, pr->kept_key);
-        ipg_step_mem(s, pr->kept_count);
-        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
+        st = ipg_nms_scan_plan(p, pr, base, k, l);
+        if (st != IPG_OK) return st;
     }
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_rpn_merge");

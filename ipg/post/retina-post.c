@@ -129,23 +129,65 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_int(s, slots[l]);
         ipg_step_int(s, offsets[l]);
         ipg_step_range(s, 3, (size_t[]){ (size_t) t->w, (size_t) t->h, (size_t) (A * K) }, NULL);
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
     }
 
-    // 2. Exact top-k per level, one work-group each.
-    ipg_step_t * s = ipg_plan_step(p, "ipg_topk_select");
-    if (!s) return IPG_ERR_OPENCL;
-    const size_t wg = ipg_step_select_wg(p, s);
-    ipg_step_mem(s, post->cand_score);
-    ipg_step_mem(s, post->cand_index);
-    ipg_step_mem(s, post->count);
-    ipg_step_mem(s, post->offsets);
-    ipg_step_mem(s, post->slots);
-    ipg_step_int(s, k);
-    ipg_step_mem(s, post->top_score);
-    ipg_step_mem(s, post->top_index);
-    ipg_step_mem(s, post->top_count);
-    ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
-    ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
+    // 2. Exact top-k per level: one work-group each, or G each then a merge
+    // (select-groups.cl) where the device has compute units to spare.
+    int32_t max_slots = 0;
+    for (int32_t l = 0; l < L; l++)
+        if (slots[l] > max_slots) max_slots = slots[l];
+    const int32_t groups = ipg_select_groups(p, max_slots, k);
+    ipg_step_t * s = NULL;
+    if (groups > 1) {
+        const size_t parts = (size_t) L * groups;
+        cl_mem part_score = ipg_plan_buffer(p, parts * k * sizeof(float), NULL);
+        cl_mem part_index = part_score ? ipg_plan_buffer(p, parts * k * sizeof(int32_t), NULL) : NULL;
+        if (!part_index) return IPG_ERR_NO_MEMORY;
+        if (!(s = ipg_plan_step(p, "ipg_topk_partial"))) return IPG_ERR_OPENCL;
+        size_t wg = ipg_step_select_wg(p, s);
+        ipg_step_mem(s, post->cand_score);
+        ipg_step_mem(s, post->cand_index);
+        ipg_step_mem(s, post->count);
+        ipg_step_mem(s, post->offsets);
+        ipg_step_mem(s, post->slots);
+        ipg_step_int(s, k);
+        ipg_step_int(s, groups);
+        ipg_step_mem(s, part_score);
+        ipg_step_mem(s, part_index);
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+        ipg_step_range(s, 2, (size_t[]){ wg * groups, L }, (size_t[]){ wg, 1 });
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
+        if (!(s = ipg_plan_step(p, "ipg_topk_merge"))) return IPG_ERR_OPENCL;
+        wg = ipg_step_select_wg(p, s);
+        ipg_step_mem(s, part_score);
+        ipg_step_mem(s, part_index);
+        ipg_step_mem(s, post->count);
+        ipg_step_mem(s, post->slots);
+        ipg_step_int(s, k);
+        ipg_step_int(s, groups);
+        ipg_step_mem(s, post->top_score);
+        ipg_step_mem(s, post->top_index);
+        ipg_step_mem(s, post->top_count);
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
+        ipg_step_image(s, image);
+    } else {
+        if (!(s = ipg_plan_step(p, "ipg_topk_select"))) return IPG_ERR_OPENCL;
+        const size_t wg = ipg_step_select_wg(p, s);
+        ipg_step_mem(s, post->cand_score);
+        ipg_step_mem(s, post->cand_index);
+        ipg_step_mem(s, post->count);
+        ipg_step_mem(s, post->offsets);
+        ipg_step_mem(s, post->slots);
+        ipg_step_int(s, k);
+        ipg_step_mem(s, post->top_score);
+        ipg_step_mem(s, post->top_index);
+        ipg_step_mem(s, post->top_count);
+        ipg_step_local(s, IPG_RADIX_BINS * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ wg * L }, (size_t[]){ wg });
+        ipg_step_image(s, image);
+    }
 
     // 3. Decode the selected candidates against their anchors.
     for (int32_t l = 0; l < L; l++) {
@@ -178,6 +220,7 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         ipg_step_mem(s, post->out_score);
         ipg_step_mem(s, post->out_label);
         ipg_step_range(s, 1, (size_t[]){ (size_t) k }, NULL);
+        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
     }
     return IPG_OK;
 }

@@ -73,6 +73,12 @@ def test_usage(tool, tmp):
                        (["--max-tiles", "2.5"], "--max-tiles")]:
         rc, out, err = run(tool, "-m", "model.safetensors", *args, img)
         check(f"{' '.join(args)}: exit 2, names it", rc == 2 and word in err and out == "", f"rc {rc} {err!r}")
+    for v in ["0", "65", "x", "2.5"]:
+        rc, out, err = run(tool, "-m", "model.safetensors", "--bench", "1", "--batch-frames", v, img)
+        check(f"--batch-frames {v}: exit 2, names it", rc == 2 and "--batch-frames" in err and out == "",
+              f"rc {rc} {err!r}")
+    rc, out, err = run(tool, "-m", "model.safetensors", "--batch-frames", "2", img)
+    check("--batch-frames without --bench: exit 2", rc == 2 and "--bench" in err and out == "", f"rc {rc} {err!r}")
     rc, out, err = run(tool, "--bogus", "-m", "m", img)
     check("unknown option: exit 2", rc == 2 and "Usage" in err and "bogus" in err, f"rc {rc}")
     rc, out, err = run(tool, "-m", "m", "--dump-stages", os.path.join(tmp, "d.st"), img, img)
@@ -186,6 +192,15 @@ def test_with_model(tool, model, tmp):
 
     a = add_good("a.jpg", source_image(200, 150, 1), "JPEG", quality=90)
     b = add_good("b.png", source_image(97, 61, 2), "PNG")
+    # --bench --batch-frames 3: three copies of the image as one batch; each
+    # copy finds what the single run finds (the detection count printed).
+    rc, out1, err = run(tool, "-m", model, "--threshold", "0", "--bench", "1", b)
+    rc3, out3, err3 = run(tool, "-m", model, "--threshold", "0", "--bench", "1", "--batch-frames", "3", b)
+    single = re.findall(r"run 0: [0-9.]+ ms, (\d+) detections", out1)
+    batch = re.findall(r"run 0: [0-9.]+ ms, (\d+) detections", out3)
+    check("--bench --batch-frames 3: exit 0, batch_frames=3, same count as single", rc == 0 and rc3 == 0
+          and "batch_frames=3 median_ms_per_frame=" in out3 and "batch_frames=1" in out1 and single == batch
+          and single != ["0"], f"rc {rc}/{rc3} {single} {batch} {err3[:200]!r}")
     add_good("c.ppm", source_image(64, 64, 3), "PPM")
     add_good('we"ird \\ näme\t😀.jpg', source_image(120, 90, 4), "JPEG")
     with open(a, "rb") as f:

@@ -40,6 +40,19 @@ static bool same(const result_t * a, const result_t * b) {
     return memcmp(a->d, b->d, (size_t) a->n * sizeof a->d[0]) == 0;
 }
 
+// The same detections up to float summation order: count, labels and order
+// equal, scores within 1e-4, boxes within 1e-3 pixels.
+static bool close_to(const result_t * a, const result_t * b) {
+    if (a->n != b->n) return false;
+    for (int32_t i = 0; i < a->n; i++) {
+        const ipg_detection_t *x = &a->d[i], *y = &b->d[i];
+        if (x->label != y->label || fabsf(x->score - y->score) > 1e-4f || fabsf(x->x1 - y->x1) > 1e-3f ||
+            fabsf(x->y1 - y->y1) > 1e-3f || fabsf(x->x2 - y->x2) > 1e-3f || fabsf(x->y2 - y->y2) > 1e-3f)
+            return false;
+    }
+    return true;
+}
+
 // Writes the RGB image into `format` with `stride`.
 static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t format, int stride) {
     static const int offs[IPG_PIXEL_COUNT_][3] = {
@@ -55,6 +68,15 @@ static uint8_t * convert(const uint8_t * rgb, int w, int h, ipg_pixel_format_t f
         for (int x = 0; x < w; x++)
             for (int c = 0; c < 3; c++) out[y * stride + x * bpp + offs[format][c]] = rgb[(y * w + x) * 3 + c];
     return out;
+}
+
+// Counts the library's log lines that contain g_log_needle.
+static const char * g_log_needle = "";
+static int g_log_hits = 0;
+static void count_log(ipg_log_level_t level, const char * message, void * ud) {
+    (void) level;
+    (void) ud;
+    if (strstr(message, g_log_needle)) g_log_hits++;
 }
 
 static result_t run_frame(ipg_ctx_t * ctx, const uint8_t * data, int w, int h, ipg_pixel_format_t format, int stride) {
@@ -313,6 +335,112 @@ int main(int argc, char ** argv) {
 
     ipg_ctx_free(ctx);
 
+    // Device limits: a largest buffer (IPG_MAX_ALLOC_BYTES, read at init)
+    // under the stem's im2col scratch but over every tensor and weight splits
+    // that scratch into chunks (ops.c): the same detections, bit for bit, as
+    // the unsplit im2col path. IPG_CONV=pack (read at prepare) sends every
+    // convolution through im2col, the stem included (by default it reads its
+    // input in place: conv-direct-s2.cl).
+    {
+        setenv("IPG_CONV", "pack", 1);
+        result_t ref_pack = { 0 };
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "init with IPG_CONV=pack: %s", err);
+        if (st == IPG_OK) {
+            ref_pack = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            ipg_ctx_free(ctx);
+        }
+        setenv("IPG_MAX_ALLOC_BYTES", "262144", 1);
+        g_log_needle = "im2col scratch";
+        g_log_hits = 0;
+        ipg_log_set(count_log, NULL);
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "init with IPG_MAX_ALLOC_BYTES=262144: %s", err);
+        if (st == IPG_OK) {
+            result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            // Only the CPU path (PoCL's default) has an im2col scratch; the
+            // gpu and clblast paths (IPG_PATH, the "paths" suite) do not.
+            const char * path = getenv("IPG_PATH");
+            const bool cpu_path = !path || !*path || !strcmp(path, "cpu") || !strcmp(path, "auto");
+            CHECK(!cpu_path || g_log_hits > 0, "a 256 KiB largest buffer splits a scratch (%d convs split)",
+                  g_log_hits);
+            CHECK(ref_pack.n > 0 && same(&r, &ref_pack),
+                  "the split scratch gives the unsplit im2col path's detections (%d vs %d)", r.n, ref_pack.n);
+            ipg_ctx_free(ctx);
+        }
+        ipg_log_set(NULL, NULL);
+        unsetenv("IPG_MAX_ALLOC_BYTES");
+        unsetenv("IPG_CONV");
+    }
+
+    // The device paths a GPU takes, forced here on whatever device runs the
+    // test: the top-k over several work-groups per level (IPG_SELECT=groups)
+    // and, for the two-stage model, the work-group NMS pass
+    // (IPG_NMS_SCAN=group); then the CPU's choices forced: the same
+    // detections, bit for bit.
+    {
+        static const char * const modes[][2] = { { "IPG_SELECT", "groups" },
+                                                 { "IPG_NMS_SCAN", "group" },
+                                                 { "IPG_SELECT", "single" },
+                                                 { "IPG_NMS_SCAN", "serial" } };
+        for (int m = 0; m < 4; m++) {
+            setenv(modes[m][0], modes[m][1], 1);
+            st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+            CHECK(st == IPG_OK, "init with %s=%s: %s", modes[m][0], modes[m][1], err);
+            if (st == IPG_OK) {
+                result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+                CHECK(same(&r, &ref), "%s=%s gives the same detections (%d vs %d)", modes[m][0], modes[m][1], r.n,
+                      ref.n);
+                ipg_ctx_free(ctx);
+            }
+            unsetenv(modes[m][0]);
+        }
+    }
+
+    // The frame upload: mapped (zero-copy) where the device shares the
+    // host's memory (PoCL does), copied under IPG_UPLOAD=copy; both give the
+    // same detections, packed (padded stride) and planar.
+    {
+        const int stride = w * 4 + 3;
+        uint8_t * bgrx = convert(rgb, w, h, IPG_PIXEL_BGRX, stride);
+        uint8_t * yuv = calloc((size_t) w * h * 2, 1);
+        for (int i = 0; i < w * h * 2; i++) yuv[i] = rgb[i % (w * h * 3)];
+        const int cw = (w + 1) / 2;   // NV12: Y rows of w + 2, then (h + 1) / 2 UV rows of 2 cw + 1
+        result_t got[2][2];
+        int mapped[2] = { 0, 0 };
+        for (int mode = 0; mode < 2; mode++) {
+            if (mode == 1) setenv("IPG_UPLOAD", "copy", 1);
+            g_log_needle = "frame upload: mapped";
+            g_log_hits = 0;
+            ipg_log_set(count_log, NULL);
+            st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+            CHECK(st == IPG_OK, "init (upload mode %d): %s", mode, err);
+            if (st == IPG_OK) {
+                got[mode][0] = run_frame(ctx, bgrx, w, h, IPG_PIXEL_BGRX, stride);
+                CHECK(ipg_ctx_prepare_yuv(ctx, w, h, IPG_PIXEL_NV12, IPG_YUV_BT601, 0) == IPG_OK, "prepare NV12: %s",
+                      ipg_ctx_last_error(ctx));
+                ipg_frame_t f = { .planes = { yuv, yuv + (size_t) (w + 2) * h }, .strides = { w + 2, 2 * cw + 1 } };
+                CHECK(ipg_ctx_run(ctx, &f, got[mode][1].d, MAXD, &got[mode][1].n) == IPG_OK, "run NV12: %s",
+                      ipg_ctx_last_error(ctx));
+                ipg_ctx_free(ctx);
+            }
+            mapped[mode] = g_log_hits;
+            ipg_log_set(NULL, NULL);
+            unsetenv("IPG_UPLOAD");
+        }
+        CHECK(mapped[0] > 0 && mapped[1] == 0,
+              "the upload is mapped by default here and copied under "
+              "IPG_UPLOAD=copy (%d, %d)",
+              mapped[0], mapped[1]);
+        CHECK(same(&got[0][0], &ref), "mapped upload, BGRx with a padded stride: the RGB result");
+        CHECK(same(&got[0][0], &got[1][0]), "mapped and copied uploads agree (BGRx: %d vs %d detections)", got[0][0].n,
+              got[1][0].n);
+        CHECK(same(&got[0][1], &got[1][1]) && got[0][1].n > 0,
+              "mapped and copied uploads agree (NV12: %d vs %d detections)", got[0][1].n, got[1][1].n);
+        free(bgrx);
+        free(yuv);
+    }
+
     // Reporting threshold: exactly the reference detections with score >= 0.5,
     // whether set at init or changed later on a prepared context; and an NMS
     // threshold changed later equals one set at init.
@@ -427,6 +555,26 @@ int main(int argc, char ** argv) {
     if (st == IPG_OK) {
         result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
         CHECK(r.n == 3, "max_detections 3 gives 3 (%d)", r.n);
+        ipg_ctx_free(ctx);
+    }
+    // Kernel paths (device_path): an unknown name is refused with the name;
+    // each path reports itself and gives the reference frame's detections.
+    params = ipg_ctx_params_default();
+    params.score_threshold = 0.0f;
+    params.device_path = "fast";
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_ERR_INVALID_ARG && ctx == NULL && strstr(err, "\"fast\""), "device_path \"fast\" refused: %s", err);
+    static const char * paths[] = { "cpu", "gpu", "clblast", "auto" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        params.device_path = paths[i];
+        st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "device_path \"%s\": %s", paths[i], err);
+        if (st != IPG_OK) continue;
+        CHECK(i == 3 || strcmp(ipg_ctx_device_path(ctx), paths[i]) == 0, "device_path \"%s\" runs \"%s\"", paths[i],
+              ipg_ctx_device_path(ctx));
+        result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(close_to(&r, &ref), "device_path \"%s\" gives the reference's %d detections (got %d)", paths[i], ref.n,
+              r.n);
         ipg_ctx_free(ctx);
     }
     free(big);

@@ -3,9 +3,13 @@
 // sizes that hit the remainders of the register tiles (1x1, 3x5, 13 and 24
 // channels, strides 1 and 2), plus anchors against torchvision's numbers and
 // the host NMS on hand-made cases, and the RetinaNet top-k (ties across the
-// cut too), and the plan's argument cap. Runs on whatever OpenCL device
+// cut too), and the plan's argument cap. The convolutions run on every
+// kernel path (kernel-path.c: cpu, gpu with several work-group shapes,
+// clblast), each against the same host reference. Runs on whatever OpenCL device
 // IPG_TEST_DEVICE names (default: auto). `--small`: a CI-sized subset on
 // tiny shapes, for oclgrind (~1000x slower; the `oclgrind` suite).
+#include "clblast-path.h"
+#include "kernel-path.h"
 #include "log.h"
 #include "nms.h"
 #include "ops.h"
@@ -46,6 +50,43 @@ static void fill(float * x, size_t n) {
 
 // The batch of the plans the tests make (plan_init), and so of their tensors.
 static int g_batch = 1;
+// The GPU path's work-group in the labels of the conv tests.
+static char g_tile_label[64] = "";
+// The path ipg_cl_init chose (the table, or IPG_PATH).
+static ipg_kernel_path_t g_default_path;
+
+// Chooses the kernel path for the tests that follow, as a context's
+// device-path parameter would (each test uploads its weights for it).
+static bool use_path(ipg_kernel_path_t path) {
+    const ipg_status_t st = ipg_kernel_path_select(&g_cl, ipg_kernel_path_name(path), g_err, sizeof g_err);
+    CHECK(st == IPG_OK && g_cl.path == path, "select the %s path: %s", ipg_kernel_path_name(path), g_err);
+    g_tile_label[0] = '\0';
+    if (path == IPG_PATH_GPU)
+        snprintf(g_tile_label, sizeof g_tile_label, ", work-group %zu x %zu", g_cl.tile_lws[0], g_cl.tile_lws[1]);
+    return st == IPG_OK;
+}
+
+// IPG_TEST_SKIP_PATHS (comma-separated path names): paths the small subset
+// leaves out. oclgrind's --uninitialized plugin aborts in CLBlast's own
+// Xconvgemm kernel (an LLVM `freeze` it cannot follow), so that run skips
+// clblast (meson.build, oclgrind-ops-uninitialized).
+static bool skip_path(ipg_kernel_path_t path) {
+    const char * skip = getenv("IPG_TEST_SKIP_PATHS");
+    if (!skip) return false;
+    const char * name = ipg_kernel_path_name(path);
+    const size_t len = strlen(name);
+    for (const char * at = skip; (at = strstr(at, name)) != NULL; at += len)
+        if ((at == skip || at[-1] == ',') && (at[len] == '\0' || at[len] == ',')) return true;
+    return false;
+}
+
+// The GPU path with a work-group of lx x ly (capped by the device).
+static bool use_tile(size_t lx, size_t ly) {
+    const ipg_status_t st = ipg_kernel_path_set_tile(&g_cl, lx, ly, g_err, sizeof g_err);
+    CHECK(st == IPG_OK && g_cl.tile_lws[0] * g_cl.tile_lws[1] >= 1, "work-group %zu x %zu: %s", lx, ly, g_err);
+    snprintf(g_tile_label, sizeof g_tile_label, ", work-group %zu x %zu", g_cl.tile_lws[0], g_cl.tile_lws[1]);
+    return st == IPG_OK;
+}
 
 static void upload(const ipg_tensor_t * t, const float * host) {
     size_t bytes = (size_t) g_batch * t->c * t->h * t->w * sizeof(float);
@@ -108,6 +149,10 @@ static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_
             }
 }
 
+// When set, the largest buffer while the conv is planned (its tensors are
+// made first): the im2col scratch is then split into chunks (ops.c).
+static uint64_t g_conv_alloc_limit = 0;
+
 static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pad, bool use_res, bool relu,
                       bool pack_all) {
     ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = stride, .pad = pad };
@@ -134,18 +179,29 @@ static void test_conv(int cin, int cout, int h, int w, int k, int stride, int pa
     ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tin, cin, h, w);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, cout, OH, OW);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, cout, OH, OW);
+    const uint64_t saved_alloc = g_cl.max_alloc;
+    const int32_t steps_before = p.n_steps;
+    if (g_conv_alloc_limit) g_cl.max_alloc = g_conv_alloc_limit;
     if (st == IPG_OK) st = ipg_op_conv(&p, &dev, &tin, use_res ? &tres : NULL, relu, &tout);
+    g_cl.max_alloc = saved_alloc;
     if (st == IPG_OK) st = ipg_plan_finalize(&p);
     CHECK(st == IPG_OK, "conv setup: %s", g_err);
+    const int32_t launches = p.n_steps - steps_before;
+    if (g_conv_alloc_limit && st == IPG_OK)
+        CHECK(launches > 2 && p.scratch_bytes <= g_conv_alloc_limit,
+              "a scratch limit of %llu bytes splits the conv (%d launches, scratch %zu bytes)",
+              (unsigned long long) g_conv_alloc_limit, launches, p.scratch_bytes);
     if (st == IPG_OK) {
         upload(&tin, in);
         upload(&tres, res);
         st = ipg_plan_run(&p);
         CHECK(st == IPG_OK, "conv run: %s", g_err);
         float * got = download(&tout);
-        char what[128];
-        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d%s", cin, cout, h,
-                 w, k, stride, pad, use_res, relu, g_batch, pack_all ? " (im2col path)" : "");
+        char what[256];
+        snprintf(what, sizeof what, "conv cin=%d cout=%d %dx%d k=%d s=%d p=%d res=%d relu=%d batch %d, %s path%s%s%s",
+                 cin, cout, h, w, k, stride, pad, use_res, relu, g_batch, ipg_kernel_path_name(g_cl.path),
+                 pack_all ? " (im2col)" : "", g_tile_label, g_conv_alloc_limit ? " (scratch split)" : "");
         compare(what, got, want, g_batch * nout, 1e-5);
         free(got);
         ipg_conv_dev_free(&dev);
@@ -190,11 +246,72 @@ static void test_conv_split(void) {
         upload(&tg, gin);
         CHECK(ipg_plan_run(&p) == IPG_OK, "split run: %s", g_err);
         float * got = download(&out);
-        compare("fusion conv split into two GEMMs", got, want, sizeof want / 4, 1e-5);
+        char what[160];
+        snprintf(what, sizeof what, "fusion conv split into two GEMMs, %s path%s", ipg_kernel_path_name(g_cl.path),
+                 g_tile_label);
+        compare(what, got, want, sizeof want / 4, 1e-5);
         free(got);
         ipg_conv_dev_free(&dc);
         ipg_conv_dev_free(&dg);
     }
+    ipg_plan_free(&p);
+    free(cv.w);
+    free(cv.b);
+}
+
+// One conv over several levels (ipg_op_conv_levels, the heads): on the
+// clblast path one GEMM over every level and image, elsewhere one conv per
+// level; each level of each image against the host reference.
+static void test_conv_levels(int cin, int cout, int k, bool relu) {
+    static const int sizes[3][2] = { { 13, 11 }, { 5, 3 }, { 1, 1 } };
+    const int pad = k / 2;
+    ipg_conv_host_t cv = { .name = "head", .cout = cout, .cin = cin, .kh = k, .kw = k, .stride = 1, .pad = pad };
+    cv.w = malloc((size_t) cout * cin * k * k * sizeof(float));
+    cv.b = malloc((size_t) cout * sizeof(float));
+    fill(cv.w, (size_t) cout * cin * k * k);
+    fill(cv.b, (size_t) cout);
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_conv_dev_t dev;
+    ipg_tensor_t in[3] = { { 0 } }, out[3] = { { 0 } };
+    float * host_in[3] = { 0 };
+    ipg_levels_ws_t ws = { 0 };
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
+    for (int l = 0; l < 3 && st == IPG_OK; l++) {
+        st = ipg_plan_tensor(&p, &in[l], cin, sizes[l][0], sizes[l][1]);
+        host_in[l] = malloc((size_t) g_batch * cin * sizes[l][0] * sizes[l][1] * sizeof(float));
+        fill(host_in[l], (size_t) g_batch * cin * sizes[l][0] * sizes[l][1]);
+    }
+    if (st == IPG_OK && g_cl.path == IPG_PATH_CLBLAST) {
+        // Not reserved: refused, not overrun.
+        ipg_tensor_t tmp[3] = { { 0 } };
+        CHECK(ipg_op_conv_levels(&p, &dev, in, 3, relu, tmp, &ws) == IPG_ERR_INVALID_ARG && strstr(g_err, "reserved"),
+              "levels without a reserved workspace are refused: %s", g_err);
+    }
+    ipg_levels_ws_reserve(&ws, &p, &dev, in, 3);
+    if (st == IPG_OK) st = ipg_op_conv_levels(&p, &dev, in, 3, relu, out, &ws);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "levels setup: %s", g_err);
+    if (st == IPG_OK) {
+        for (int l = 0; l < 3; l++) upload(&in[l], host_in[l]);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "levels run: %s", g_err);
+        for (int l = 0; l < 3; l++) {
+            const int h = sizes[l][0], w = sizes[l][1];
+            const size_t nin = (size_t) cin * h * w, nout = (size_t) cout * h * w;
+            float * want = malloc(g_batch * nout * sizeof(float));
+            for (int b = 0; b < g_batch; b++)
+                conv_ref(host_in[l] + b * nin, cin, h, w, &cv, NULL, relu, want + b * nout, h, w);
+            float * got = download(&out[l]);
+            char what[160];
+            snprintf(what, sizeof what, "conv over levels, level %d (%dx%d) k=%d relu=%d batch %d, %s path%s", l, h, w,
+                     k, relu, g_batch, ipg_kernel_path_name(g_cl.path), g_tile_label);
+            compare(what, got, want, g_batch * nout, 1e-5);
+            free(got);
+            free(want);
+        }
+        ipg_conv_dev_free(&dev);
+    }
+    for (int l = 0; l < 3; l++) free(host_in[l]);
     ipg_plan_free(&p);
     free(cv.w);
     free(cv.b);
@@ -452,11 +569,55 @@ static void test_local_sizes(void) {
     ipg_plan_free(&p);
 }
 
+// A launch the device refuses (here a local size over its limit, set past
+// the plan's checks) fails with a message naming the kernel, the layer's
+// group and the stage it leads to, and the OpenCL error; a step over the
+// device's local memory is refused at finalisation, naming kernel and group.
+static void test_launch_errors(void) {
+    ipg_plan_t p;
+    plan_init(&p);
+    p.group = "layer7";
+    ipg_tensor_t t = { 0 }, out = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &t, 3, 5, 7);
+    if (st == IPG_OK) st = ipg_op_relu(&p, &t, &out);
+    if (st == IPG_OK) ipg_plan_stage(&p, "layer7.relu", &out);
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "setup: %s", g_err);
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p.steps[p.n_steps - 1];
+        s->has_lws = true;
+        s->lws[0] = g_cl.max_wg_size * 2;
+        s->gws[0] = s->lws[0];
+        st = ipg_plan_run(&p);
+        CHECK(st == IPG_ERR_OPENCL && strstr(g_err, "ipg_relu") && strstr(g_err, "layer7") &&
+                  strstr(g_err, "layer7.relu") &&
+                  (strstr(g_err, "CL_INVALID_WORK_GROUP_SIZE") || strstr(g_err, "CL_INVALID_WORK_ITEM_SIZE")),
+              "an impossible work-group size fails naming kernel, layer and stage: %s", g_err);
+    }
+    ipg_plan_free(&p);
+
+    plan_init(&p);
+    p.group = "post";
+    ipg_step_t * s = ipg_plan_step(&p, "ipg_topk_select");
+    CHECK(s != NULL, "step: %s", g_err);
+    if (!s) return;
+    for (int i = 0; i < 9; i++) ipg_step_int(s, 0);   // never set: refused before
+    ipg_step_local(s, (size_t) g_cl.local_mem + 4);
+    ipg_step_range(s, 1, (size_t[]){ 1 }, (size_t[]){ 1 });
+    CHECK(ipg_plan_finalize(&p) == IPG_ERR_INVALID_ARG && strstr(g_err, "ipg_topk_select") && strstr(g_err, "post") &&
+              strstr(g_err, "local memory"),
+          "a step over the device's local memory is refused: %s", g_err);
+    ipg_plan_free(&p);
+}
+
 // A buffer over CL_DEVICE_MAX_MEM_ALLOC_SIZE is refused before allocation,
-// naming the layer's group and the numbers: a tensor, and the im2col scratch
-// of a convolution (one buffer, not split).
+// naming the layer's group and the numbers: a tensor, and an im2col scratch
+// that cannot be split (one panel over the limit). A splittable one is split
+// (test_conv_chunked).
 static void test_max_alloc(void) {
     const uint64_t saved = g_cl.max_alloc;
+    const ipg_kernel_path_t saved_path = g_cl.path;
+    g_cl.path = IPG_PATH_CPU;   // the path with the im2col scratch
     ipg_plan_t p;
     plan_init(&p);
     p.group = "layer9";
@@ -469,18 +630,123 @@ static void test_max_alloc(void) {
     CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(ipg_plan_tensor(&p, &in, 3, 33, 31) == IPG_OK && ipg_plan_tensor(&p, &out, 13, 17, 16) == IPG_OK,
           "tensors: %s", g_err);
-    // scratch: ceil(17 * 16 / 16) blocks x K = 27 x 16 floats = 29376 bytes; out: 14208
-    g_cl.max_alloc = 16384;
+    // one panel: K = 27 taps x 16 pixels x 4 bytes = 1728 bytes
+    g_cl.max_alloc = 1700;
     CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_NO_MEMORY && strstr(g_err, "im2col scratch") &&
-              strstr(g_err, "layer9") && strstr(g_err, "29376") && strstr(g_err, "16384"),
-          "an im2col scratch over the largest buffer is refused with the layer and the numbers: %s", g_err);
+              strstr(g_err, "layer9") && strstr(g_err, "1728") && strstr(g_err, "1700"),
+          "an im2col scratch that cannot be split is refused with the layer and the numbers: %s", g_err);
+    g_cl.max_alloc = 16384;
     ipg_tensor_t big = { 0 };
     CHECK(ipg_plan_tensor(&p, &big, 64, 8, 8) == IPG_ERR_NO_MEMORY && strstr(g_err, "layer9") &&
               strstr(g_err, "MAX_MEM_ALLOC_SIZE"),
           "a tensor over the largest buffer is refused: %s", g_err);
     g_cl.max_alloc = saved;
+    g_cl.path = saved_path;
     ipg_conv_dev_free(&dev);
     ipg_plan_free(&p);
+}
+
+// The im2col scratch split into chunks (ops.c) gives the unsplit result: by
+// images (limit: two images' scratch), and by pixel blocks within an image
+// (limit: 7 or 1 panels), on odd sizes, batches of 1 and 3.
+static void test_conv_chunked(bool small) {
+    const ipg_kernel_path_t saved_path = g_cl.path;
+    g_cl.path = IPG_PATH_CPU;   // the path with the im2col scratch
+    static const int convs[][7] = { { 5, 17, 33, 31, 3, 1, 1 }, { 24, 13, 5, 3, 3, 2, 1 }, { 3, 24, 13, 11, 7, 2, 3 } };
+    static const int batches[] = { 1, 3 };
+    const size_t n_convs = small ? 1 : sizeof convs / sizeof convs[0];
+    for (size_t b = 0; b < 2; b++) {
+        g_batch = batches[b];
+        for (size_t i = 0; i < n_convs; i++) {
+            const int * c = convs[i];
+            const int OH = (c[2] + 2 * c[6] - c[4]) / c[5] + 1, OW = (c[3] + 2 * c[6] - c[4]) / c[5] + 1;
+            const uint64_t panel = (uint64_t) c[0] * c[4] * c[4] * 16 * sizeof(float);
+            const uint64_t nb = ((uint64_t) OH * OW + 15) / 16;
+            const uint64_t limits[3] = { 2 * nb * panel + 100, 7 * panel + 3, panel };
+            for (int l = 0; l < 3; l++) {
+                if (limits[l] >= g_batch * nb * panel) continue;   // would not split
+                g_conv_alloc_limit = limits[l];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            g_conv_alloc_limit = 0;
+        }
+    }
+    g_batch = 1;
+    g_cl.path = saved_path;
+}
+
+// ---- kernel paths (kernel-path.c) ---------------------------------------------
+
+// Names: the three paths and "auto" are accepted, anything else is refused
+// with the name in the message, from the parameter and from IPG_PATH alike;
+// the parameter wins over IPG_PATH.
+static void test_path_choice(void) {
+    const ipg_kernel_path_t saved = g_cl.path;
+    char * env = getenv("IPG_PATH") ? strdup(getenv("IPG_PATH")) : NULL;
+    CHECK(ipg_kernel_path_select(&g_cl, "fast", g_err, sizeof g_err) == IPG_ERR_INVALID_ARG && strstr(g_err, "fast") &&
+              strstr(g_err, "clblast"),
+          "an unknown device-path is refused: %s", g_err);
+    setenv("IPG_PATH", "turbo", 1);
+    CHECK(ipg_kernel_path_select(&g_cl, NULL, g_err, sizeof g_err) == IPG_ERR_INVALID_ARG &&
+              strstr(g_err, "IPG_PATH") && strstr(g_err, "turbo"),
+          "an unknown IPG_PATH is refused: %s", g_err);
+    setenv("IPG_PATH", "gpu", 1);
+    CHECK(ipg_kernel_path_select(&g_cl, "auto", g_err, sizeof g_err) == IPG_OK && g_cl.path == IPG_PATH_GPU,
+          "IPG_PATH=gpu chooses the gpu path: %s", g_err);
+    CHECK(ipg_kernel_path_select(&g_cl, "cpu", g_err, sizeof g_err) == IPG_OK && g_cl.path == IPG_PATH_CPU,
+          "the device-path parameter wins over IPG_PATH: %s", g_err);
+    if (env)
+        setenv("IPG_PATH", env, 1);
+    else
+        unsetenv("IPG_PATH");
+    free(env);
+    CHECK(ipg_kernel_path_set_tile(&g_cl, 0, 4, g_err, sizeof g_err) == IPG_ERR_INVALID_ARG,
+          "an empty work-group is refused");
+    g_cl.path = saved;
+}
+
+// Weights packed for one GPU tile are refused by a plan with another (the
+// tile is fixed when the weights are uploaded).
+static void test_tile_mismatch(void) {
+    if (!use_path(IPG_PATH_GPU) || !use_tile(4, 4)) return;
+    ipg_conv_host_t cv = { .name = "test", .cout = 5, .cin = 3, .kh = 1, .kw = 1, .stride = 1, .pad = 0 };
+    float w[15] = { 0 }, b[5] = { 0 };
+    cv.w = w;
+    cv.b = b;
+    ipg_conv_dev_t dev;
+    ipg_plan_t p;
+    plan_init(&p);
+    ipg_tensor_t in = { 0 }, out = { 0 };
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 3, true, &dev, g_err, sizeof g_err) == IPG_OK && dev.mr == 4 * IPG_TILE_WM,
+          "upload for a 4 x 4 work-group: %s", g_err);
+    CHECK(ipg_plan_tensor(&p, &in, 3, 3, 3) == IPG_OK, "tensor: %s", g_err);
+    use_tile(8, 8);
+    CHECK(ipg_op_conv(&p, &dev, &in, NULL, false, &out) == IPG_ERR_INVALID_ARG && strstr(g_err, "packed"),
+          "weights packed for another tile are refused: %s", g_err);
+    ipg_conv_dev_free(&dev);
+    ipg_plan_free(&p);
+}
+
+// The CLBlast tuning table's mechanism on this device: a row of CLBlast's
+// own SM 8.0 Xgemm values applied with CLBlastOverrideParameters, then GEMMs
+// large enough for CLBlast's indirect kernel stay correct; a row missing a
+// parameter is refused with CLBlast's reason.
+static void test_clblast_tuning(void) {
+    if (!use_path(IPG_PATH_CLBLAST)) return;
+    const ipg_clblast_params_t bad = { "", "Xgemm", 3, { "KWG", "KWI", "MDIMA" }, { 32, 2, 8 }, "test: incomplete" };
+    CHECK(ipg_clblast_apply(&g_cl, &bad, g_err, sizeof g_err) != IPG_OK && strstr(g_err, "Xgemm") &&
+              strstr(g_err, "missing"),
+          "a row missing parameters is refused: %s", g_err);
+    const ipg_clblast_params_t row = { "",
+                                       "Xgemm",
+                                       16,
+                                       { "GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB", "NDIMC",
+                                         "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN" },
+                                       { 0, 1, 32, 2, 8, 8, 32, 16, 16, 64, 1, 1, 0, 0, 4, 4 },
+                                       "test: CLBlast 1.5.3 SM8.0 values" };
+    CHECK(ipg_clblast_apply(&g_cl, &row, g_err, sizeof g_err) == IPG_OK, "a full Xgemm row applies: %s", g_err);
+    test_conv(300, 200, 20, 21, 1, 1, 0, true, true, false);
+    test_conv(64, 70, 1, 1000, 1, 1, 0, false, true, false);
 }
 
 // ---- RetinaNet top-k (retina-detect.cl: ipg_topk_select) --------------------------
@@ -507,7 +773,7 @@ static int int_asc(const void * pa, const void * pb) {
 // selected set per level against the host's (score desc, flat index asc)
 // top k, and that a second shuffle of the same candidates selects the same.
 static void test_topk_select(const char * name, int levels, const int * n, const int * count, int k, int values,
-                             size_t L) {
+                             size_t L, int groups) {
     int total = 0, offsets[8], slots[8];
     for (int l = 0; l < levels; l++) {
         offsets[l] = total;
@@ -524,7 +790,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
     cl_mem top_score = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(float), NULL);
     cl_mem top_index = ipg_plan_buffer(&p, (size_t) levels * k * sizeof(int32_t), NULL);
     cl_mem top_count = ipg_plan_buffer(&p, (size_t) levels * sizeof(int32_t), NULL);
-    ipg_step_t * st = top_count ? ipg_plan_step(&p, "ipg_topk_select") : NULL;
+    // groups > 0: the multi-group pair of select-groups.cl, as retina-post.c plans it
+    const size_t parts = (size_t) levels * (groups > 0 ? groups : 1) * k;
+    cl_mem part_score = ipg_plan_buffer(&p, parts * sizeof(float), NULL);
+    cl_mem part_index = ipg_plan_buffer(&p, parts * sizeof(int32_t), NULL);
+    ipg_step_t * st =
+        top_count && part_index ? ipg_plan_step(&p, groups > 0 ? "ipg_topk_partial" : "ipg_topk_select") : NULL;
     size_t kernel_wg = 0;
     if (st &&
         clGetKernelWorkGroupInfo(st->kernel, g_cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_wg, &kernel_wg,
@@ -533,7 +804,34 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         L = kernel_wg;
     if (L > g_cl.max_wg_size) L = g_cl.max_wg_size;
     ipg_status_t rc = IPG_ERR_OPENCL;
-    if (st) {
+    if (st && groups > 0) {
+        ipg_step_mem(st, score);
+        ipg_step_mem(st, index);
+        ipg_step_mem(st, cnt);
+        ipg_step_mem(st, off);
+        ipg_step_mem(st, slt);
+        ipg_step_int(st, k);
+        ipg_step_int(st, groups);
+        ipg_step_mem(st, part_score);
+        ipg_step_mem(st, part_index);
+        ipg_step_local(st, 256 * sizeof(cl_uint));
+        ipg_step_range(st, 2, (size_t[]){ L * (size_t) groups, (size_t) levels }, (size_t[]){ L, 1 });
+        st = ipg_plan_step(&p, "ipg_topk_merge");
+        if (st) {
+            ipg_step_mem(st, part_score);
+            ipg_step_mem(st, part_index);
+            ipg_step_mem(st, cnt);
+            ipg_step_mem(st, slt);
+            ipg_step_int(st, k);
+            ipg_step_int(st, groups);
+            ipg_step_mem(st, top_score);
+            ipg_step_mem(st, top_index);
+            ipg_step_mem(st, top_count);
+            ipg_step_local(st, 256 * sizeof(cl_uint));
+            ipg_step_range(st, 1, (size_t[]){ L * (size_t) levels }, (size_t[]){ L });
+            rc = ipg_plan_finalize(&p);
+        }
+    } else if (st) {
         ipg_step_mem(st, score);
         ipg_step_mem(st, index);
         ipg_step_mem(st, cnt);
@@ -603,6 +901,21 @@ static void test_topk_select(const char * name, int levels, const int * n, const
         CHECK(e == CL_SUCCESS, "%s: read back: %s", name, ipg_cl_error_name(e));
         int wrong = 0, wrong_score = 0, wrong_n = 0;
         for (int l = 0; l < levels; l++) {
+            const int m = count[l] < slots[l] ? count[l] : slots[l];
+            topk_cand_t * tmp = malloc((size_t) (m > 0 ? m : 1) * sizeof *tmp);
+            memcpy(tmp, &c[offsets[l]], (size_t) m * sizeof *tmp);
+            qsort(tmp, (size_t) m, sizeof *tmp, topk_by_score_then_flat);
+            uint32_t kk = 0;
+            if (m > k) {
+                float f = tmp[k - 1].score;
+                memcpy(&kk, &f, 4);
+                kk |= 0x80000000u;
+            }
+            printf("  %s groups %d level %d: device T %08x, host key %08x (k-1: %g, k: %g)\n", name, groups, l,
+                   (unsigned) gn[l], kk, m > k ? tmp[k - 1].score : 0, m > k ? tmp[k].score : 0);
+            free(tmp);
+        }
+        for (int l = 0; l < levels; l++) {
             if (gn[l] != want_n[l]) {
                 wrong_n++;
                 continue;
@@ -615,12 +928,15 @@ static void test_topk_select(const char * name, int levels, const int * n, const
                 wrong_score += !src || src->score != gs[(size_t) l * k + i];
             }
             qsort(&gi[(size_t) l * k], (size_t) gn[l], sizeof(int32_t), int_asc);
-            for (int i = 0; i < gn[l]; i++) wrong += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            int wrong_here = 0;
+            for (int i = 0; i < gn[l]; i++) wrong_here += gi[(size_t) l * k + i] != want[(size_t) l * k + i];
+            if (wrong_here) printf("  %s: level %d: %d of %d wrong\n", name, l, wrong_here, gn[l]);
+            wrong += wrong_here;
         }
         CHECK(wrong_n == 0 && wrong == 0 && wrong_score == 0,
-              "%s, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
+              "%s, %d groups, shuffle %d: %d levels with the wrong count, %d selected candidates not the top k "
               "(score desc, flat index asc), %d scores not their candidate's",
-              name, round + 1, wrong_n, wrong, wrong_score);
+              name, groups, round + 1, wrong_n, wrong, wrong_score);
     }
     free(c);
     free(want);
@@ -634,14 +950,28 @@ static void test_topk_select(const char * name, int levels, const int * n, const
 // The oclgrind subset: both conv paths on partial tiles (batch 1 and 2), the
 // spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
 static void run_small(void) {
-    const int convs[][7] = { { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 }, { 4, 9, 5, 3, 3, 2, 1 } };
+    const int convs[][7] = {
+        { 3, 13, 1, 1, 1, 1, 0 },
+        { 5, 7, 3, 17, 3, 1, 1 },
+        { 4, 9, 5, 3, 3, 2, 1 },
+        { 3, 5, 5, 9, 7, 2, 3 },
+    };
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
         g_batch = batches[b];
-        for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-            const int * c = convs[i];
-            test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-            if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+        // Every kernel path; the GPU path also with an odd work-group.
+        for (int path = IPG_PATH_CPU; path <= IPG_PATH_CLBLAST; path++) {
+            if (skip_path((ipg_kernel_path_t) path) || !use_path((ipg_kernel_path_t) path)) continue;
+            for (int tile = 0; tile < (path == IPG_PATH_GPU ? 2 : 1); tile++) {
+                if (tile == 1 && !use_tile(3, 5)) continue;
+                for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                    const int * c = convs[i];
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                    if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
+                        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+                }
+                test_conv_levels(3, 5, 3, true);
+            }
         }
         test_maxpool(3, 3, 5);
         test_downsample(3, 5, 7);
@@ -651,10 +981,16 @@ static void run_small(void) {
     g_batch = 1;
     test_arg_cap();
     test_local_sizes();
+    test_max_alloc();
+    // not test_launch_errors: --check-api reports its deliberate bad launch
+    test_conv_chunked(true);
+    test_path_choice();
     const int n1[2] = { 40, 300 }, c1[2] = { 40, 300 };
-    test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64);
     const int n2[1] = { 200 }, c2[1] = { 200 };
-    test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7);
+    for (int groups = 0; groups <= 3; groups += 3) {   // one work-group per level; 3 and a merge
+        test_topk_select("topk distinct", 2, n1, c1, 30, 0, 64, groups);
+        test_topk_select("topk ties, local 7", 1, n2, c2, 50, 3, 7, groups);
+    }
 }
 
 int main(int argc, char ** argv) {
@@ -664,7 +1000,8 @@ int main(int argc, char ** argv) {
         printf("FAIL: no OpenCL device: %s\n", g_err);
         return 1;
     }
-    printf("device: %s\n", g_cl.device_name);
+    printf("device: %s, kernel path %s\n", g_cl.device_name, ipg_kernel_path_name(g_cl.path));
+    g_default_path = g_cl.path;
     if (small) {
         run_small();
         ipg_cl_free(&g_cl);
@@ -689,6 +1026,10 @@ int main(int argc, char ** argv) {
         { 4, 18, 5, 96, 1, 1, 0 },
         { 7, 13, 6, 130, 1, 2, 0 },
         { 3, 16, 6, 100, 7, 2, 3 },
+        // conv-direct-s2.cl: 5x5/2 on odd sizes, a partial MR tile, rows
+        // with an interior block and a partial last block
+        { 5, 17, 9, 70, 5, 2, 2 },
+        { 3, 33, 7, 129, 7, 2, 3 },
         // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
         // block), 47, 1 row, 35 output channels (a partial MR tile)
         { 4, 16, 5, 16, 3, 1, 1 },
@@ -696,20 +1037,47 @@ int main(int argc, char ** argv) {
         { 5, 7, 3, 17, 3, 1, 1 },
         { 9, 20, 1, 47, 3, 1, 1 },
     };
-    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-        const int * c = convs[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        // 3x3 stride-1 convs default to conv-direct.cl: check the im2col path too
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+    // Every kernel path against the same references; the GPU path with the
+    // device's work-group, one of a single work-item, and odd ones (tiles
+    // of 12 x 20 and 28 x 4: nothing divides).
+    static const size_t tiles[][2] = { { 0, 0 }, { 1, 1 }, { 3, 5 }, { 7, 1 } };
+    for (int path = IPG_PATH_CPU; path <= IPG_PATH_CLBLAST; path++) {
+        const size_t n_tiles = path == IPG_PATH_GPU ? sizeof tiles / sizeof tiles[0] : 1;
+        for (size_t t = 0; t < n_tiles; t++) {
+            if (!use_path((ipg_kernel_path_t) path)) continue;
+            if (tiles[t][0] && !use_tile(tiles[t][0], tiles[t][1])) continue;
+            g_batch = 1;
+            for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                const int * c = convs[i];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false, false, false);
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                // 3x3 stride-1 and wide stride-2 convs default to conv-direct.cl
+                // and conv-direct-s2.cl on the CPU path: check the im2col path too
+                if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            // A batch of 3 odd-sized images, each its own reference.
+            g_batch = 3;
+            for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+                const int * c = convs[i];
+                test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
+                if (path == IPG_PATH_CPU && ((c[4] == 3 && c[5] == 1) || (c[4] >= 5 && c[5] == 2)))
+                    test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
+            }
+            g_batch = 1;
+            test_conv_split();
+            for (g_batch = 1; g_batch <= 2; g_batch++) {
+                test_conv_levels(7, 19, 3, true);
+                test_conv_levels(9, 5, 1, false);
+            }
+            g_batch = 1;
+        }
     }
-    // A batch of 3 odd-sized images: both paths, each image its own reference.
-    g_batch = 3;
-    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
-        const int * c = convs[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, false);
-        if (c[4] == 3 && c[5] == 1) test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true, true, true);
-    }
+    test_path_choice();
+    test_tile_mismatch();
+    test_clblast_tuning();
+    // The rest does not depend on the path: the device's own.
+    if (!use_path(g_default_path)) return 1;
     // The spatial ops, single images then batches of 3 and 2 (odd sizes).
     static const int batches[] = { 1, 3, 2 };
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
@@ -718,6 +1086,9 @@ int main(int argc, char ** argv) {
         test_maxpool(3, 3, 5);
         test_maxpool(24, 13, 7);
         test_maxpool(2, 16, 16);
+        // wide rows: the vector path of interior blocks, a partial last block
+        test_maxpool(3, 7, 100);
+        test_maxpool(5, 9, 131);
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
@@ -728,25 +1099,35 @@ int main(int argc, char ** argv) {
         test_upsample_add(24, 1, 1, 1, 1);
     }
     g_batch = 1;
-    test_conv_split();
     test_anchors();
     test_nms();
     test_arg_cap();
     test_local_sizes();
     test_max_alloc();
+    test_launch_errors();
+    test_conv_chunked(false);
     {
         // one level under k, one over with distinct scores, one whose
-        // stored candidates are fewer than counted
-        const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
-        test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256);
-        // ties across the cut: 7 score values over 5000 candidates
-        const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
-        test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256);
-        test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7);
-        test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1);
-        // every candidate tied
-        const int n3[1] = { 4097 }, c3[1] = { 4097 };
-        test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64);
+        // stored candidates are fewer than counted; each with one work-group
+        // per level (0) and with partial selects over 2, 5 and 32 groups
+        // and a merge (select-groups.cl): the same sets
+        static const int group_counts[] = { 0, 2, 5, 32 };
+        for (size_t gi = 0; gi < sizeof group_counts / sizeof group_counts[0]; gi++) {
+            const int groups = group_counts[gi];
+            const int n1[3] = { 40, 3000, 700 }, c1[3] = { 40, 3000, 900 };
+            test_topk_select("topk distinct", 3, n1, c1, 100, 0, 256, groups);
+            // ties across the cut: 7 score values over 5000 candidates
+            const int n2[2] = { 5000, 1500 }, c2[2] = { 5000, 1500 };
+            test_topk_select("topk ties", 2, n2, c2, 1000, 7, 256, groups);
+            test_topk_select("topk ties, local 7", 2, n2, c2, 1000, 7, 7, groups);
+            test_topk_select("topk ties, local 1", 2, n2, c2, 333, 3, 1, groups);
+            // every candidate tied
+            const int n3[1] = { 4097 }, c3[1] = { 4097 };
+            test_topk_select("topk all tied", 1, n3, c3, 1000, 1, 64, groups);
+            // a level just over k (slices all under k), one of 0, one of 1
+            const int n4[3] = { 101, 0, 1 }, c4[3] = { 101, 0, 1 };
+            test_topk_select("topk just over k, 0 and 1", 3, n4, c4, 100, 5, 32, groups);
+        }
     }
     ipg_cl_free(&g_cl);
     printf("%d passed, %d failed\n", g_passed, g_failed);

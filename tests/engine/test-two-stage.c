@@ -8,10 +8,13 @@
 //      the border, outside, tiny, zero-area, huge, on level boundaries; the
 //      columns past the RoI count zero.
 //   2. the proposal chain (proposals.cl): ipg_rpn_select -> ipg_rpn_sort_decode
-//      -> ipg_nms_mask -> ipg_nms_scan per level, then ipg_rpn_merge, as
+//      -> ipg_nms_mask -> ipg_nms_scan_group per level, then ipg_rpn_merge, as
 //      RegionProposalNetwork.filter_proposals at test time; each stage
 //      checked, plus hand-made NMS and merge cases (IoU exactly at the
-//      threshold, invalid boxes, suppression chains, ties across levels).
+//      threshold, invalid boxes, suppression chains, ties across levels),
+//      and random NMS (0, 1, odd and > 64 boxes, duplicates) where the
+//      serial ipg_nms_scan and the work-group pass at several local sizes
+//      keep the host's boxes in the host's order.
 //   3. ipg_rcnn_candidates (rcnn-detect.cl): RoIHeads.postprocess_detections
 //      up to the class-wise NMS, compared as sets keyed by r * K + j - 1.
 // Tie rules the kernels document and the test holds them to: the top k of a
@@ -23,6 +26,7 @@
 // cut-offs), the reference accepts either verdict (RoIAlign, candidates) or
 // refuses the data ("test data" checks: proposals), so that the comparisons
 // hold on any conforming OpenCL device. Runs on IPG_TEST_DEVICE (default: auto).
+#include "arch.h"   // IPG_NMS_SCAN_WG
 #include "log.h"
 #include "plan.h"
 #include "post.h"
@@ -680,6 +684,40 @@ static void fill_deltas(float * d, int A, int plane) {
         }
 }
 
+// The greedy NMS pass of one level: ipg_nms_scan_group with local size
+// `group_wg` (as arch/rpn-proposals.c plans it, IPG_NMS_SCAN_WG there), or
+// the one-work-item ipg_nms_scan when group_wg is 0.
+static ipg_step_t * plan_nms_scan(ipg_plan_t * p, size_t group_wg, cl_mem box, cl_mem score, cl_mem valid, cl_mem skey,
+                                  cl_mem mask, int base, int k, int words, int level, cl_mem removed, cl_mem kept_box,
+                                  cl_mem kept_score, cl_mem kept_key, cl_mem kept_count) {
+    ipg_step_t * s = ipg_plan_step(p, group_wg ? "ipg_nms_scan_group" : "ipg_nms_scan");
+    if (!s) return NULL;
+    ipg_step_mem(s, box);
+    ipg_step_mem(s, score);
+    ipg_step_mem(s, valid);
+    ipg_step_mem(s, skey);
+    ipg_step_mem(s, mask);
+    ipg_step_int(s, base);
+    ipg_step_int(s, k);
+    ipg_step_int(s, words);
+    ipg_step_int(s, level);
+    if (group_wg)
+        ipg_step_local(s, (size_t) ((k + 31) / 32 + (k == 0)) * sizeof(cl_uint));   // never 0 bytes
+    else
+        ipg_step_mem(s, removed);
+    ipg_step_mem(s, kept_box);
+    ipg_step_mem(s, kept_score);
+    ipg_step_mem(s, kept_key);
+    ipg_step_mem(s, kept_count);
+    if (group_wg) {
+        const size_t wg = group_wg < s->kernel_wg ? group_wg : s->kernel_wg;
+        ipg_step_range(s, 1, (size_t[]){ wg }, (size_t[]){ wg });
+    } else {
+        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
+    }
+    return s;
+}
+
 static void test_proposals(const rpn_case_t * pc) {
     const char * what = pc->name;
     if (pc->k_max > 1024) {   // rpn_level_t's arrays
@@ -804,25 +842,11 @@ static void test_proposals(const rpn_case_t * pc) {
         ipg_step_mem(s, mask);
         ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
 
-        if (!(s = ipg_plan_step(&p, "ipg_nms_scan"))) {
+        if (!plan_nms_scan(&p, IPG_NMS_SCAN_WG, box, score, valid, skey, mask, base, k, words, l, removed, kept_box,
+                           kept_score, kept_key, kept_count)) {
             st = IPG_ERR_OPENCL;
             break;
         }
-        ipg_step_mem(s, box);
-        ipg_step_mem(s, score);
-        ipg_step_mem(s, valid);
-        ipg_step_mem(s, skey);
-        ipg_step_mem(s, mask);
-        ipg_step_int(s, base);
-        ipg_step_int(s, k);
-        ipg_step_int(s, words);
-        ipg_step_int(s, l);
-        ipg_step_mem(s, removed);
-        ipg_step_mem(s, kept_box);
-        ipg_step_mem(s, kept_score);
-        ipg_step_mem(s, kept_key);
-        ipg_step_mem(s, kept_count);
-        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
     }
     ipg_step_t * s = st == IPG_OK ? ipg_plan_step(&p, "ipg_rpn_merge") : NULL;
     if (s) {
@@ -1029,10 +1053,13 @@ done:
 }
 
 // ipg_rpn_select alone, on many ties, with several work-group sizes: k
-// elements, the right multiset of keys, distinct anchors.
-static void test_select(int h, int w, int k, size_t L, int tie_values) {
-    char what[96];
-    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s", RPN_A, h, w, k, L, tie_values ? " (ties)" : "");
+// elements, the right multiset of keys, distinct anchors. groups > 0: the
+// multi-group pair of select-groups.cl instead (ipg_rpn_select_partial over
+// that many slices, ipg_rpn_select_merge), as arch/rpn-proposals.c plans it.
+static void test_select_groups(int h, int w, int k, size_t L, int tie_values, int groups) {
+    char what[128];
+    snprintf(what, sizeof what, "rpn_select %dx%dx%d k=%d local %zu%s%s%d", RPN_A, h, w, k, L,
+             tie_values ? " (ties)" : "", groups > 0 ? ", groups " : "", groups > 0 ? groups : 0);
     rpn_level_t * lv = calloc(1, sizeof *lv);
     lv->h = h;
     lv->w = w;
@@ -1052,9 +1079,43 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
     ipg_status_t st = ipg_plan_tensor(&p, &tcls, RPN_A, h, w);
     cl_mem sel_key = st == IPG_OK ? ipg_plan_buffer(&p, (size_t) (base + k + 1) * sizeof(cl_uint), NULL) : NULL;
     cl_mem sel_index = sel_key ? ipg_plan_buffer(&p, (size_t) (base + k + 1) * sizeof(cl_int), NULL) : NULL;
-    ipg_step_t * s = sel_index ? ipg_plan_step(&p, "ipg_rpn_select") : NULL;
+    cl_mem part_val = NULL, part_pos = NULL;
+    if (groups > 0 && sel_index) {
+        part_val = ipg_plan_buffer(&p, (size_t) groups * k * sizeof(float), NULL);
+        part_pos = part_val ? ipg_plan_buffer(&p, (size_t) groups * k * sizeof(cl_int), NULL) : NULL;
+    }
+    ipg_step_t * s = sel_index && (groups == 0 || part_pos)
+                         ? ipg_plan_step(&p, groups > 0 ? "ipg_rpn_select_partial" : "ipg_rpn_select")
+                         : NULL;
     if (s && L > select_wg(s) && L > 1) L = select_wg(s);
-    if (s) {
+    if (s && groups > 0) {
+        ipg_step_mem(s, tcls.buf);
+        ipg_step_int(s, RPN_A * h * w);
+        ipg_step_int(s, k);
+        ipg_step_int(s, groups);
+        ipg_step_mem(s, part_val);
+        ipg_step_mem(s, part_pos);
+        ipg_step_local(s, 256 * sizeof(cl_uint));
+        ipg_step_range(s, 1, (size_t[]){ L * groups }, (size_t[]){ L });
+        s = ipg_plan_step(&p, "ipg_rpn_select_merge");
+        if (s) {
+            ipg_step_mem(s, part_val);
+            ipg_step_mem(s, part_pos);
+            ipg_step_int(s, groups);
+            ipg_step_int(s, h);
+            ipg_step_int(s, w);
+            ipg_step_int(s, RPN_A);
+            ipg_step_int(s, k);
+            ipg_step_mem(s, sel_key);
+            ipg_step_mem(s, sel_index);
+            ipg_step_int(s, base);
+            ipg_step_local(s, 256 * sizeof(cl_uint));
+            ipg_step_range(s, 1, (size_t[]){ L }, (size_t[]){ L });
+            st = ipg_plan_finalize(&p);
+        } else {
+            st = IPG_ERR_OPENCL;
+        }
+    } else if (s) {
         ipg_step_mem(s, tcls.buf);
         ipg_step_int(s, h);
         ipg_step_int(s, w);
@@ -1128,10 +1189,16 @@ static void test_select(int h, int w, int k, size_t L, int tie_values) {
     free(lv);
 }
 
+// ipg_rpn_select, then the same selection over 2, 3 and 16 groups.
+static void test_select(int h, int w, int k, size_t L, int tie_values) {
+    static const int groups[] = { 0, 2, 3, 16 };
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) test_select_groups(h, w, k, L, tie_values, groups[i]);
+}
+
 // ipg_nms_mask + ipg_nms_scan on hand-made boxes (level 1 of 2, so base = k_max):
 // IoU exactly at the threshold survives, an invalid box suppresses nothing, a
 // suppressed box suppresses nothing, suppression across 32-bit words.
-static void test_nms_cases(void) {
+static void test_nms_cases(size_t group_wg) {
     const int k_max = 80, k = 70, level = 1, base = level * k_max, words = (k_max + 31) / 32;
     const float thresh = 0.75f;
     float bx[80][4];
@@ -1228,26 +1295,10 @@ static void test_nms_cases(void) {
         ipg_step_float(s, thresh);
         ipg_step_mem(s, mask);
         ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32, (size_t) k }, NULL);
-        s = ipg_plan_step(&p, "ipg_nms_scan");
+        s = plan_nms_scan(&p, group_wg, box, score, valid, skey, mask, base, k, words, level, rem, kbox, kscore, kkey,
+                          kcount);
     }
-    if (s) {
-        ipg_step_mem(s, box);
-        ipg_step_mem(s, score);
-        ipg_step_mem(s, valid);
-        ipg_step_mem(s, skey);
-        ipg_step_mem(s, mask);
-        ipg_step_int(s, base);
-        ipg_step_int(s, k);
-        ipg_step_int(s, words);
-        ipg_step_int(s, level);
-        ipg_step_mem(s, rem);
-        ipg_step_mem(s, kbox);
-        ipg_step_mem(s, kscore);
-        ipg_step_mem(s, kkey);
-        ipg_step_mem(s, kcount);
-        ipg_step_range(s, 1, (size_t[]){ 1 }, NULL);
-        st = ipg_plan_finalize(&p);
-    }
+    if (s) st = ipg_plan_finalize(&p);
     CHECK(st == IPG_OK, "NMS cases setup: %s", g_err);
     if (st == IPG_OK) {
         CHECK(ipg_plan_run(&p) == IPG_OK, "NMS cases run: %s", g_err);
@@ -1264,9 +1315,9 @@ static void test_nms_cases(void) {
                        hs[base + i] != sc[lv->kept[i]] || gk[base + i] != hk[base + lv->kept[i]];
         free(gk);
         CHECK(counts[1] == lv->n_kept && bad == 0 && counts[0] == -1,
-              "NMS cases (IoU at the threshold, invalid and suppressed boxes, across words): kept %d (want %d), "
-              "%d differ, level 0's count %d (want untouched)",
-              counts[1], lv->n_kept, bad, counts[0]);
+              "NMS cases (IoU at the threshold, invalid and suppressed boxes, across words), %s local %zu: kept %d "
+              "(want %d), %d differ, level 0's count %d (want untouched)",
+              group_wg ? "ipg_nms_scan_group" : "ipg_nms_scan", group_wg, counts[1], lv->n_kept, bad, counts[0]);
     }
     ipg_plan_free(&p);
     free(hb);
@@ -1274,6 +1325,108 @@ static void test_nms_cases(void) {
     free(hv);
     free(hk);
     free(lv);
+}
+
+// ipg_nms_mask + both NMS passes on random boxes, against the host's greedy
+// NMS: k boxes (0, 1, odd, > 64) in clusters (long suppression chains),
+// some invalid, some exact duplicates (IoU 1, ties of equal boxes), level 2
+// of 3 (base = 2 k_max). The serial kernel and the work-group kernel at
+// several local sizes must keep the same boxes in the same order, bit for bit.
+static void test_nms_random(int k, int k_max, float thresh, const size_t * group_wgs, int n_wgs) {
+    const int level = 2, base = level * k_max, words = (k_max + 31) / 32;
+    const size_t slots = 3 * (size_t) k_max;
+    float * hb = calloc(slots * 4, sizeof(float));
+    float * hs = calloc(slots, sizeof(float));
+    int32_t * hv = calloc(slots, sizeof(int32_t));
+    uint32_t * hk = calloc(slots, sizeof(uint32_t));
+    for (int i = 0; i < k; i++) {
+        float * b = hb + 4 * (base + i);
+        if (i > 0 && rnd() % 8 == 0) {
+            memcpy(b, hb + 4 * (base + (int) (rnd() % (uint32_t) i)), 4 * sizeof(float));   // duplicate
+        } else {
+            const float cx = 40.0f * (float) (rnd() % 6) + urange(-6, 6),
+                        cy = 40.0f * (float) (rnd() % 4) + urange(-6, 6);
+            const float bw = urange(8, 30), bh = urange(8, 30);
+            b[0] = cx - bw / 2;
+            b[1] = cy - bh / 2;
+            b[2] = cx + bw / 2;
+            b[3] = cy + bh / 2;
+        }
+        hs[base + i] = 1.0f - (float) i / (float) (k + 1);
+        hk[base + i] = 0xF0000000u - (uint32_t) i;
+        hv[base + i] = rnd() % 10 != 0;
+    }
+    // host greedy NMS over the slots in order
+    int n_want = 0, *want = malloc((size_t) (k > 0 ? k : 1) * sizeof(int));
+    for (int i = 0; i < k; i++) {
+        if (!hv[base + i]) continue;
+        bool gone = false;
+        for (int j = 0; j < n_want && !gone; j++)
+            gone = ref_iou(hb + 4 * (base + want[j]), hb + 4 * (base + i)) > thresh;
+        if (!gone) want[n_want++] = i;
+    }
+    for (int v = -1; v < n_wgs; v++) {
+        const size_t wg = v < 0 ? 0 : group_wgs[v];
+        ipg_plan_t p;
+        plan_init(&p);
+        cl_mem box = ipg_plan_buffer(&p, slots * 4 * sizeof(float), hb);
+        cl_mem score = ipg_plan_buffer(&p, slots * sizeof(float), hs);
+        cl_mem valid = ipg_plan_buffer(&p, slots * sizeof(cl_int), hv);
+        cl_mem skey = ipg_plan_buffer(&p, slots * sizeof(cl_uint), hk);
+        cl_mem mask = ipg_plan_buffer(&p, slots * words * sizeof(cl_uint), NULL);
+        cl_mem rem = ipg_plan_buffer(&p, 3 * (size_t) words * sizeof(cl_uint), NULL);
+        cl_mem kbox = ipg_plan_buffer(&p, slots * 4 * sizeof(float), NULL);
+        cl_mem kscore = ipg_plan_buffer(&p, slots * sizeof(float), NULL);
+        cl_mem kkey = ipg_plan_buffer(&p, slots * sizeof(cl_uint), NULL);
+        const int32_t counts0[3] = { -1, -1, -1 };
+        cl_mem kcount = ipg_plan_buffer(&p, sizeof counts0, counts0);
+        ipg_status_t st = IPG_ERR_OPENCL;
+        ipg_step_t * s = box && score && valid && skey && mask && rem && kbox && kscore && kkey && kcount
+                             ? ipg_plan_step(&p, "ipg_nms_mask")
+                             : NULL;
+        if (s) {
+            ipg_step_mem(s, box);
+            ipg_step_mem(s, valid);
+            ipg_step_int(s, base);
+            ipg_step_int(s, k);
+            ipg_step_int(s, words);
+            ipg_step_float(s, thresh);
+            ipg_step_mem(s, mask);
+            ipg_step_range(s, 2, (size_t[]){ (size_t) (k + 31) / 32 + (k == 0), (size_t) k + (k == 0) }, NULL);
+            s = plan_nms_scan(&p, wg, box, score, valid, skey, mask, base, k, words, level, rem, kbox, kscore, kkey,
+                              kcount);
+        }
+        if (s) st = ipg_plan_finalize(&p);
+        CHECK(st == IPG_OK, "NMS random k=%d setup: %s", k, g_err);
+        if (st == IPG_OK) {
+            CHECK(ipg_plan_run(&p) == IPG_OK, "NMS random k=%d run: %s", k, g_err);
+            int32_t counts[3];
+            float * gb = malloc(slots * 4 * sizeof(float));
+            float * gs = malloc(slots * sizeof(float));
+            uint32_t * gk = malloc(slots * sizeof(uint32_t));
+            read_buf(kcount, counts, sizeof counts);
+            read_buf(kbox, gb, slots * 4 * sizeof(float));
+            read_buf(kscore, gs, slots * sizeof(float));
+            read_buf(kkey, gk, slots * sizeof(uint32_t));
+            int bad = 0;
+            if (counts[2] == n_want)
+                for (int i = 0; i < n_want; i++)
+                    bad += memcmp(gb + 4 * (base + i), hb + 4 * (base + want[i]), 4 * sizeof(float)) != 0 ||
+                           gs[base + i] != hs[base + want[i]] || gk[base + i] != hk[base + want[i]];
+            CHECK(counts[2] == n_want && bad == 0 && counts[0] == -1 && counts[1] == -1,
+                  "NMS random k=%d (k_max %d, IoU > %g), %s local %zu: kept %d (host %d), %d differ", k, k_max, thresh,
+                  wg ? "ipg_nms_scan_group" : "ipg_nms_scan", wg, counts[2], n_want, bad);
+            free(gb);
+            free(gs);
+            free(gk);
+        }
+        ipg_plan_free(&p);
+    }
+    free(want);
+    free(hb);
+    free(hs);
+    free(hv);
+    free(hk);
 }
 
 // ipg_rpn_merge on hand-made survivor lists with ties inside and across levels.
@@ -1614,7 +1767,15 @@ static void run_small(void) {
     test_proposals(&rpn_case);
     test_select(7, 5, 17, 64, 0);
     test_select(13, 10, 389, 33, 2);
-    test_nms_cases();
+    test_nms_cases(0);
+    test_nms_cases(IPG_NMS_SCAN_WG);
+    test_nms_cases(3);
+    {
+        static const size_t wgs[] = { IPG_NMS_SCAN_WG, 5 };
+        test_nms_random(0, 32, 0.5f, wgs, 2);
+        test_nms_random(1, 32, 0.5f, wgs, 2);
+        test_nms_random(70, 96, 0.5f, wgs, 2);
+    }
     test_merge_cases(9);
     static const rcnn_case_t rcnn_cases[] = {
         { "rcnn_candidates K=3, 7 of 9 RoIs, score > 0.5 (one exactly 0.5)", 3, 9, 7, 0.5f, true },
@@ -1683,7 +1844,15 @@ int main(int argc, char ** argv) {
     test_select(13, 10, 1, 256, 2);
     test_select(7, 5, 17, 256, 0);
     test_select(31, 29, 1000, 256, 0);
-    test_nms_cases();
+    static const size_t scan_wgs[] = { 1, 3, IPG_NMS_SCAN_WG, 64, 256 };
+    for (size_t i = 0; i < 5; i++) test_nms_cases(scan_wgs[i]);
+    test_nms_cases(0);
+    static const int nms_ks[][2] = { { 0, 32 },  { 1, 1 },    { 31, 32 },   { 33, 50 },
+                                     { 64, 64 }, { 65, 100 }, { 333, 333 }, { 1000, 1000 } };
+    for (size_t i = 0; i < sizeof nms_ks / sizeof nms_ks[0]; i++) {
+        test_nms_random(nms_ks[i][0], nms_ks[i][1], 0.7f, scan_wgs, 5);
+        test_nms_random(nms_ks[i][0], nms_ks[i][1], 0.3f, scan_wgs + 2, 1);
+    }
     test_merge_cases(9);
     test_merge_cases(100);
     double t2 = now_s();

@@ -22,7 +22,7 @@
 set -euo pipefail
 build=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-tests=(ipgnetdetect ipgnetoverlay ipgnetjson ipgnettrack)
+tests=(ipgnetdetect ipgnetdetect-shared ipgnetoverlay ipgnetjson ipgnettrack)
 # fakesink, capsfilter (coreelements) and videotestsrc: what the tests' pipelines name.
 plugins=(coreelements videotestsrc)
 

@@ -13,7 +13,8 @@ fi
 for prop in model device threshold iou-threshold max-detections object-class \
     interval input-size post-messages tile-size tile-overlap tile-full-frame \
     tile-merge tile-match-metric tile-match-threshold max-tiles inference-mode \
-    max-latency frames-inferred frames-skipped labels latency; do
+    max-latency frames-inferred frames-skipped labels latency \
+    model-instance-id batch-size batch-timeout frames-batched; do
   if ! printf '%s\n' "$out" | grep -q "^  $prop *: "; then
     echo "property $prop is not listed" >&2
     exit 1

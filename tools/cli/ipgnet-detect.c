@@ -39,6 +39,8 @@ static void usage(FILE * f) {
                "  -m, --model FILE         model file (ipgnet .safetensors); required\n"
                "  -d, --device D           OpenCL device: auto (default), gpu, cpu, an index\n"
                "                           from --list-devices, or PLATFORM:DEVICE\n"
+               "      --device-path P      convolution kernels: auto (default: the device's),\n"
+               "                           cpu, gpu or clblast (docs/PERFORMANCE.md)\n"
                "  -t, --threshold T        report detections with score >= T, T in [0, 1]\n"
                "                           (default 0.5)\n"
                "  -j, --json               one JSON object per image (JSON Lines) on stdout\n"
@@ -63,6 +65,9 @@ static void usage(FILE * f) {
                "                           warm-up; prints startup_ms= (load, context,\n"
                "                           prepare, first frame) and, last, median_ms=<float>\n"
                "      --profile            with --bench: device time per layer group\n"
+               "      --batch-frames K     with --bench: each run is K copies of the image\n"
+               "                           as one batch (ipg_ctx_run_batch, as K streams'\n"
+               "                           frames); median_ms is per batch (1..64)\n"
                "      --max-pixels N       refuse images of more than N pixels (width x\n"
                "                           height), from their headers, before decoding;\n"
                "                           default 67108864 (8192 x 8192), or the\n"
@@ -146,7 +151,9 @@ static void print_text(const ipg_model_t * model, const char * path, const ipg_d
 enum {
     OPT_DUMP_STAGES = 0x100,
     OPT_BENCH,
+    OPT_BATCH_FRAMES,
     OPT_PROFILE,
+    OPT_DEVICE_PATH,
     OPT_INPUT_SIZE,
     OPT_MAX_PIXELS,
     OPT_TILE,
@@ -178,14 +185,20 @@ static int cmp_double(const void * a, const void * b) {
 
 // Steady-state timing: preprocessing to detections, the frame already in
 // host memory. Prints one line per run and a summary ending in median_ms.
+// With batch_frames K > 1, each run is K copies of the frame as one batch.
 static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile, ipg_detection_t * dets,
                  double startup_ms) {
     ipg_frame_t frame = { .data = img->data, .stride = img->stride };
     int32_t n = 0;
+    const int32_t k = ipg_ctx_batch_frames(ctx);
+    ipg_batch_item_t items[IPG_MAX_BATCH_FRAMES];
+    // The detections of every copy go to one array: only the count is printed.
+    for (int32_t i = 0; i < k; i++)
+        items[i] = (ipg_batch_item_t){ .frame = &frame, .dets = dets, .max_dets = MAX_DETS };
     double * ms = malloc((size_t) runs * sizeof *ms);
     if (!ms) return 2;
     double t_first = now_ms();
-    if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {   // warm-up
+    if (ipg_ctx_run_batch(ctx, items, k) != IPG_OK) {   // warm-up
         fprintf(stderr, PROG ": %s\n", ipg_ctx_last_error(ctx));
         free(ms);
         return 1;
@@ -193,12 +206,13 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
     startup_ms += now_ms() - t_first;
     for (int i = 0; i < runs; i++) {
         double t0 = now_ms();
-        if (ipg_ctx_run(ctx, &frame, dets, MAX_DETS, &n) != IPG_OK) {
+        if (ipg_ctx_run_batch(ctx, items, k) != IPG_OK) {
             fprintf(stderr, PROG ": %s\n", ipg_ctx_last_error(ctx));
             free(ms);
             return 1;
         }
         ms[i] = now_ms() - t0;
+        n = items[0].n_dets;
         printf("run %d: %.3f ms, %d detections\n", i, ms[i], (int) n);
     }
     qsort(ms, (size_t) runs, sizeof *ms, cmp_double);
@@ -210,9 +224,13 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
         fputs(report, stdout);
     }
     printf("device=%s\n", ipg_ctx_device_name(ctx));
-    printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop, gflop / (median * 1e-3), ms[0]);
+    printf("device_path=%s\n", ipg_ctx_device_path(ctx));
+    printf("conv_gflop=%.3f conv_gflops_at_median=%.2f min_ms=%.3f\n", gflop, gflop * k / (median * 1e-3), ms[0]);
     // model load + context (device, program build) + prepare + first frame
     printf("startup_ms=%.1f\n", startup_ms);
+    printf("batch_frames=%d median_ms_per_frame=%.3f\n", (int) k, median / k);
+    // The context's own device memory (tensors, scratch, frame buffers), not the weights.
+    printf("ctx_device_mb=%.1f\n", (double) ipg_ctx_device_bytes(ctx) / (1 << 20));
     printf("median_ms=%.3f\n", median);
     free(ms);
     return 0;
@@ -260,7 +278,9 @@ int main(int argc, char ** argv) {
         { "list-devices", no_argument, NULL, 'l' },
         { "dump-stages", required_argument, NULL, OPT_DUMP_STAGES },
         { "bench", required_argument, NULL, OPT_BENCH },
+        { "batch-frames", required_argument, NULL, OPT_BATCH_FRAMES },
         { "profile", no_argument, NULL, OPT_PROFILE },
+        { "device-path", required_argument, NULL, OPT_DEVICE_PATH },
         { "input-size", required_argument, NULL, OPT_INPUT_SIZE },
         { "max-pixels", required_argument, NULL, OPT_MAX_PIXELS },
         { "tile", required_argument, NULL, OPT_TILE },
@@ -275,9 +295,10 @@ int main(int argc, char ** argv) {
     };
     const char * model_path = NULL;
     const char * device = NULL;
+    const char * device_path = NULL;
     const char * dump_path = NULL;
     float threshold = 0.5f;
-    int json = 0, want_list = 0, bench_runs = 0, profile = 0;
+    int json = 0, want_list = 0, bench_runs = 0, profile = 0, batch_frames = 1;
     int in_w = 0, in_h = 0;
     ipg_tiling_t tiling = ipg_tiling_default();
     double number;
@@ -307,7 +328,18 @@ int main(int argc, char ** argv) {
                 bench_runs = (int) v;
                 break;
             }
+            case OPT_BATCH_FRAMES: {
+                char * end = NULL;
+                long v = strtol(optarg, &end, 10);
+                if (end == optarg || *end != '\0' || v < 1 || v > IPG_MAX_BATCH_FRAMES) {
+                    fprintf(stderr, PROG ": invalid --batch-frames '%s' (1..%d)\n", optarg, IPG_MAX_BATCH_FRAMES);
+                    return 2;
+                }
+                batch_frames = (int) v;
+                break;
+            }
             case OPT_PROFILE: profile = 1; break;
+            case OPT_DEVICE_PATH: device_path = optarg; break;
             case OPT_INPUT_SIZE: {
                 char why[128] = "expected WxH";
                 if (sscanf(optarg, "%dx%d", &in_w, &in_h) != 2 ||
@@ -384,6 +416,10 @@ int main(int argc, char ** argv) {
             return 2;
         }
     }
+    if (batch_frames > 1 && bench_runs == 0) {
+        fprintf(stderr, PROG ": --batch-frames is a --bench option\n");
+        return 2;
+    }
     if (!model_path) {
         fprintf(stderr, PROG ": no model given (-m MODEL)\n");
         usage(stderr);
@@ -413,11 +449,13 @@ int main(int argc, char ** argv) {
     }
     ipg_ctx_params_t params = ipg_ctx_params_default();
     params.device = device;
+    params.device_path = device_path;
     params.score_threshold = threshold;
     params.input_width = in_w;
     params.input_height = in_h;
     params.profile = profile;
     params.tiling = tiling;
+    params.batch_frames = batch_frames;
     ipg_ctx_t * ctx = NULL;
     err[0] = '\0';
     if (ipg_ctx_init(model, &params, &ctx, err, sizeof err) != IPG_OK) {

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// winograd.c: 3x3 stride-1 convolutions by Winograd F(4x4, 3x3): the weight
+// transform at upload and the plan of one convolution (kernels/winograd.cl
+// says the maths and the layouts).
+#include "winograd.h"
+
+#include "log.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+// When Winograd pays (tools/bench-conv, docs/PERFORMANCE.md). Its transforms
+// cost in proportion to C + M per tile, and it saves in proportion to C * M:
+// below 32 input or output channels the direct kernel is faster (16 -> 16 at
+// 128x128: 0.41 vs 0.93 ms). Its weights are 4x the direct kernel's, read
+// once per 16 tiles: on small maps (few tiles) that traffic and three launches
+// cost more than the saved multiplies (64 -> 64 at 8x8: 0.085 vs 0.125 ms;
+// 256 -> 256 at 8x8: 1.6 vs 0.9 ms), so a conv also needs tiles x
+// min(C, M) >= IPG_WINOGRAD_MIN_WORK.
+#define IPG_WINOGRAD_MIN_CHANNELS 32
+#define IPG_WINOGRAD_MIN_WORK     1024
+
+// Where Winograd is on. Its error is about 5x the direct kernel's (3-7e-6 of
+// the largest output vs float64 per conv, test-winograd). The neck and heads
+// hold the parity contract with it; the backbone's long chains of 3x3 convs
+// (R50: 16 blocks) do not always: a random R50 at 512x512 went from 7.7e-5
+// to 1.08e-4 at C5 (docs/PERFORMANCE.md). So the default is the neck and the
+// heads; IPG_WINOGRAD=all adds the backbone and the IPG modules, 0 is off.
+static bool in_scope(const char * name) {
+    const char * env = getenv("IPG_WINOGRAD");
+    if (env && strcmp(env, "0") == 0) return false;
+    if (env && strcmp(env, "all") == 0) return true;
+    return strncmp(name, "backbone.body.", 14) != 0 && strncmp(name, "backbone.guidance.", 18) != 0;
+}
+
+bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count) {
+    if (h->kh != 3 || h->kw != 3 || h->stride != 1 || h->pad != 1) return false;
+    if (cin_count < IPG_WINOGRAD_MIN_CHANNELS || h->cout < IPG_WINOGRAD_MIN_CHANNELS) return false;
+    return in_scope(h->name ? h->name : "");
+}
+
+// Lavin's G for F(4x4, 3x3) (points 0, +-1, +-2, infinity; 1/2 folded in).
+static const double G[6][3] = {
+    { 1.0 / 4, 0, 0 },
+    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 0, 0, 1 },
+};
+
+cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin_begin, int32_t cin_count, char * err,
+                           size_t err_size) {
+    const int32_t M = h->cout, C = cin_count;
+    const int32_t mb = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+    const size_t n = (size_t) 36 * mb * C * IPG_GEMM_MR;
+    float * u = calloc(n, sizeof(float));   // rows past M stay zero
+    if (!u) {
+        ipg_format_error(err, err_size, "out of memory transforming '%s'", h->name);
+        return NULL;
+    }
+    for (int32_t m = 0; m < M; m++)
+        for (int32_t c = 0; c < C; c++) {
+            const float * g = h->w + ((size_t) m * h->cin + cin_begin + c) * 9;
+            double gg[6][3];   // G g
+            for (int i = 0; i < 6; i++)
+                for (int b = 0; b < 3; b++)
+                    gg[i][b] = G[i][0] * g[0 * 3 + b] + G[i][1] * g[1 * 3 + b] + G[i][2] * g[2 * 3 + b];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    const double v = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
+                    const size_t xi = (size_t) i * 6 + j;
+                    u[((xi * mb + m / IPG_GEMM_MR) * C + c) * IPG_GEMM_MR + m % IPG_GEMM_MR] = (float) v;
+                }
+        }
+    cl_mem buf = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), u, err, err_size);
+    free(u);
+    return buf;
+}
+
+bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
+    const int64_t tiles = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+    return tiles * (conv->cout < in->c ? conv->cout : in->c) >= IPG_WINOGRAD_MIN_WORK;
+}
+
+ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                                  const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
+    *planned = false;
+    const int32_t B = ipg_plan_batch(p);
+    const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
+    const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
+    const int64_t T = (int64_t) B * tiles_y * tiles_x;
+    const int64_t NB = (T + 15) / 16;
+    const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+    // V then Mt in the shared scratch; Mt starts on a 64-byte boundary.
+    const int64_t v_floats = 36 * NB * C * 16;
+    const int64_t m_at = (v_floats + 15) / 16 * 16;
+    // + 16: the output transform's vector loads of a partial last block.
+    const int64_t total = m_at + 36 * (int64_t) M * T + 16;
+    const size_t bytes = (size_t) total * sizeof(float);
+    if (total > INT_MAX || bytes > p->cl->max_alloc) return IPG_OK;   // the direct path takes it
+    if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
+    const double flop = 2.0 * M * C * 9 * (double) H * W * B;   // the direct conv's, as ipg_op_conv counts
+
+    ipg_step_t * s = ipg_plan_step(p, "ipg_winograd_input");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, in->buf);
+    ipg_step_int(s, C);
+    ipg_step_int(s, H);
+    ipg_step_int(s, W);
+    ipg_step_int(s, (int32_t) tiles_y);
+    ipg_step_int(s, (int32_t) tiles_x);
+    ipg_step_int(s, (int32_t) T);
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_int(s, 0);
+    // Both transforms are written for 16 tiles per work-item in vector
+    // lanes: local (1, 1) on CPUs, so PoCL adds no work-item loop around them.
+    ipg_step_range_prefer(s, 2,
+                          (size_t[]){ (size_t) NB, ((size_t) C + IPG_WINOGRAD_CHANNELS - 1) / IPG_WINOGRAD_CHANNELS },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
+
+    s = ipg_plan_step(p, "ipg_winograd_gemm");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, conv->w_winograd);
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_int(s, 0);
+    ipg_step_int(s, (int32_t) m_at);
+    ipg_step_int(s, M);
+    ipg_step_int(s, C);
+    ipg_step_int(s, (int32_t) T);
+    s->flop = flop;
+    // Local (1, 1, 1) on CPUs, as gemm.cl: no work-item loop around the tile.
+    ipg_step_range_prefer(s, 3, (size_t[]){ (size_t) MB, (size_t) NB, 36 },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+
+    s = ipg_plan_step(p, "ipg_winograd_output");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_int(s, (int32_t) m_at);
+    ipg_step_mem(s, conv->bias);
+    ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+    ipg_step_mem(s, out->buf);
+    ipg_step_int(s, M);
+    ipg_step_int(s, H);
+    ipg_step_int(s, W);
+    ipg_step_int(s, (int32_t) tiles_y);
+    ipg_step_int(s, (int32_t) tiles_x);
+    ipg_step_int(s, (int32_t) T);
+    ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+    ipg_step_range_prefer(s, 2,
+                          (size_t[]){ (size_t) NB, ((size_t) M + IPG_WINOGRAD_CHANNELS - 1) / IPG_WINOGRAD_CHANNELS },
+                          p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
+    *planned = true;
+    return IPG_OK;
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// test-winograd.c: the Winograd F(4x4, 3x3) convolution (winograd.c,
+// kernels/winograd.cl) against a float64 host reference and against the
+// direct 3x3 kernel (the plain path), on random data: odd sizes (H, W not
+// multiples of the 4x4 tile, odd channel counts, partial MR tiles, 16-tile
+// blocks that wrap a tile row or an image, rows wider than one block), a
+// batch, residual and ReLU; then when ipg_op_conv takes it (the thresholds,
+// IPG_CONV=direct's plan flag, IPG_WINOGRAD=0 at upload). Prints the
+// measured error of both paths. `--small`: tiny shapes for oclgrind.
+#include "error.h"
+#include "ops.h"
+#include "winograd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_failed = 0, g_passed = 0;
+static ipg_cl_t g_cl;
+static char g_err[IPG_ERR_LEN];
+
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (cond) {                                     \
+            g_passed++;                                 \
+        } else {                                        \
+            g_failed++;                                 \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
+    } while (0)
+
+static uint32_t g_rng = 777;
+static float frand(void) {   // uniform in [-1, 1)
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
+    return (float) (g_rng >> 8) / (float) (1u << 23) - 1.0f;
+}
+
+// The tolerance against float64, relative to the largest output: the
+// parity contract allows 1e-4 per stage; one conv is held to a tenth of it.
+#define TOL 1e-5
+
+// out = act(conv3x3(in) + b [+ res]) in double, one image.
+static void conv_ref(const float * in, int C, int H, int W, const ipg_conv_host_t * cv, const float * res, bool relu,
+                     double * out) {
+    for (int o = 0; o < cv->cout; o++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = cv->b[o];
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int iy = y - 1 + ky, ix = x - 1 + kx;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            acc += (double) cv->w[((size_t) o * C + c) * 9 + ky * 3 + kx] *
+                                   in[((size_t) c * H + iy) * W + ix];
+                        }
+                const size_t i = ((size_t) o * H + y) * W + x;
+                if (res) acc += res[i];
+                if (relu && acc < 0) acc = 0;
+                out[i] = acc;
+            }
+}
+
+// max|got - want| / max(max|want|, 1e-3)
+static double rel_error(const float * got, const double * want, size_t n) {
+    double max_diff = 0, max_ref = 1e-3;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double) got[i] - want[i]);
+        if (!(d <= max_diff)) max_diff = d;   // NaN counts as the worst
+        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
+    }
+    return max_diff / max_ref;
+}
+
+static bool plan_has(const ipg_plan_t * p, const char * kernel) {
+    for (int32_t i = 0; i < p->n_steps; i++)
+        if (strcmp(p->steps[i].kernel_name, kernel) == 0) return true;
+    return false;
+}
+
+typedef enum { PATH_WINOGRAD, PATH_DIRECT, PATH_DISPATCH } path_t;
+
+// Runs the conv through one path; returns the output (B images) or NULL.
+static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int cin, int h, int w, const float * in,
+                        const float * res, bool relu, bool * used_winograd) {
+    ipg_plan_t p;
+    memset(&p, 0, sizeof p);
+    p.cl = &g_cl;
+    p.err = g_err;
+    p.err_size = sizeof g_err;
+    p.batch = batch;
+    p.no_winograd = path == PATH_DIRECT;
+    ipg_tensor_t tin = { 0 }, tres = { 0 }, tout = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &tin, cin, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, dev->cout, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, dev->cout, h, w);
+    if (st == IPG_OK) {
+        if (path == PATH_WINOGRAD) {
+            bool planned = false;
+            st = ipg_op_conv_winograd(&p, dev, &tin, res ? &tres : NULL, relu, &tout, &planned);
+            CHECK(st != IPG_OK || planned, "winograd not planned for %dx%d", w, h);
+        } else {
+            st = ipg_op_conv(&p, dev, &tin, res ? &tres : NULL, relu, &tout);
+        }
+    }
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "plan: %s", g_err);
+    float * got = NULL;
+    if (st == IPG_OK) {
+        const size_t nin = (size_t) batch * cin * h * w, nout = (size_t) batch * dev->cout * h * w;
+        cl_int rc = clEnqueueWriteBuffer(g_cl.queue, tin.buf, CL_TRUE, 0, nin * 4, in, 0, NULL, NULL);
+        if (rc == CL_SUCCESS && res)
+            rc = clEnqueueWriteBuffer(g_cl.queue, tres.buf, CL_TRUE, 0, nout * 4, res, 0, NULL, NULL);
+        CHECK(rc == CL_SUCCESS, "upload: %s", ipg_cl_error_name(rc));
+        st = ipg_plan_run(&p);
+        CHECK(st == IPG_OK, "run: %s", g_err);
+        got = malloc(nout * sizeof(float));
+        rc = clEnqueueReadBuffer(g_cl.queue, tout.buf, CL_TRUE, 0, nout * 4, got, 0, NULL, NULL);
+        CHECK(rc == CL_SUCCESS, "download: %s", ipg_cl_error_name(rc));
+        if (used_winograd) *used_winograd = plan_has(&p, "ipg_winograd_gemm");
+    }
+    ipg_plan_free(&p);
+    return got;
+}
+
+static double g_worst_winograd = 0, g_worst_direct = 0;
+
+// One shape: Winograd and direct against float64. `scale` multiplies the
+// input (activations after ReLU are non-negative and larger than 1: nonneg).
+static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res, bool relu, bool nonneg) {
+    ipg_conv_host_t cv = { .name = "test", .cout = cout, .cin = cin, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
+    const size_t nw = (size_t) cout * cin * 9, nin = (size_t) cin * h * w, nout = (size_t) cout * h * w;
+    cv.w = malloc(nw * sizeof(float));
+    cv.b = malloc((size_t) cout * sizeof(float));
+    float * in = malloc(batch * nin * sizeof(float));
+    float * res = malloc(batch * nout * sizeof(float));
+    double * want = malloc(batch * nout * sizeof(double));
+    // He-like weight scale, so outputs stay O(1) whatever cin is.
+    const float ws = sqrtf(2.0f / (9.0f * cin));
+    for (size_t i = 0; i < nw; i++) cv.w[i] = frand() * ws;
+    for (int i = 0; i < cout; i++) cv.b[i] = frand() * 0.1f;
+    for (size_t i = 0; i < batch * nin; i++) in[i] = nonneg ? 4.0f * fabsf(frand()) : frand();
+    for (size_t i = 0; i < batch * nout; i++) res[i] = frand();
+    for (int b = 0; b < batch; b++)
+        conv_ref(in + b * nin, cin, h, w, &cv, use_res ? res + b * nout : NULL, relu, want + b * nout);
+
+    ipg_conv_dev_t dev;
+    ipg_status_t st = ipg_conv_upload(&g_cl, &cv, 0, cin, true, &dev, g_err, sizeof g_err);
+    CHECK(st == IPG_OK, "upload: %s", g_err);
+    if (st == IPG_OK && !dev.w_winograd) {
+        // Below the upload's channel threshold: the test still checks the kernels.
+        dev.w_winograd = ipg_winograd_upload(&g_cl, &cv, 0, cin, g_err, sizeof g_err);
+        CHECK(dev.w_winograd != NULL, "winograd upload: %s", g_err);
+    }
+    if (st == IPG_OK && dev.w_winograd) {
+        char what[160];
+        snprintf(what, sizeof what, "conv3x3 %d -> %d, %dx%d, batch %d, res %d, relu %d%s", cin, cout, h, w, batch,
+                 use_res, relu, nonneg ? ", inputs in [0, 4)" : "");
+        float * gw = run_path(PATH_WINOGRAD, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
+        float * gd = run_path(PATH_DIRECT, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
+        if (gw && gd) {
+            const double ew = rel_error(gw, want, batch * nout), ed = rel_error(gd, want, batch * nout);
+            printf("%s: winograd %.2e, direct %.2e (max |error| / max |output| vs float64)\n", what, ew, ed);
+            CHECK(ew <= TOL, "%s: winograd error %.3g over %.1g", what, ew, TOL);
+            CHECK(ed <= TOL, "%s: direct error %.3g over %.1g", what, ed, TOL);
+            if (ew > g_worst_winograd) g_worst_winograd = ew;
+            if (ed > g_worst_direct) g_worst_direct = ed;
+            // The two float paths against each other, as the parity suite sees them.
+            double max_diff = 0, max_ref = 1e-3;
+            for (size_t i = 0; i < batch * nout; i++) {
+                const double d = fabs((double) gw[i] - gd[i]);
+                if (!(d <= max_diff)) max_diff = d;
+                if (fabs(gd[i]) > max_ref) max_ref = fabs(gd[i]);
+            }
+            CHECK(max_diff <= 2 * TOL * max_ref, "%s: winograd vs direct %.3g", what, max_diff / max_ref);
+        }
+        free(gw);
+        free(gd);
+    }
+    ipg_conv_dev_free(&dev);
+    free(cv.w);
+    free(cv.b);
+    free(in);
+    free(res);
+    free(want);
+}
+
+// Which convs ipg_op_conv sends to Winograd, and the two switches.
+static void test_dispatch(void) {
+    ipg_conv_host_t cv = { .name = "dispatch", .cout = 40, .cin = 36, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
+    cv.w = calloc((size_t) 40 * 36 * 9, sizeof(float));
+    cv.b = calloc(40, sizeof(float));
+    float * in = calloc((size_t) 36 * 32 * 32, sizeof(float));
+    ipg_conv_dev_t dev;
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd != NULL, "a 36 -> 40 3x3 conv gets Winograd weights");
+    bool used = false;
+    free(run_path(PATH_DISPATCH, &dev, 1, 36, 32, 32, in, NULL, false, &used));
+    CHECK(used, "36 -> 40 at 32x32 (64 tiles) goes through Winograd");
+    used = true;
+    free(run_path(PATH_DISPATCH, &dev, 1, 36, 8, 8, in, NULL, false, &used));
+    CHECK(!used, "36 -> 40 at 8x8 (4 tiles) stays direct");
+    used = true;
+    free(run_path(PATH_DIRECT, &dev, 1, 36, 32, 32, in, NULL, false, &used));
+    CHECK(!used, "no_winograd (IPG_CONV=direct) keeps the direct kernel");
+    ipg_conv_dev_free(&dev);
+
+    setenv("IPG_WINOGRAD", "0", 1);
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd == NULL, "IPG_WINOGRAD=0: no Winograd weights");
+    ipg_conv_dev_free(&dev);
+    unsetenv("IPG_WINOGRAD");
+
+    ipg_conv_host_t narrow = cv;
+    narrow.cout = 16;
+    CHECK(ipg_conv_upload(&g_cl, &narrow, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd == NULL, "16 output channels: direct only");
+    ipg_conv_dev_free(&dev);
+    ipg_conv_host_t strided = cv;
+    strided.stride = 2;
+    CHECK(ipg_conv_upload(&g_cl, &strided, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd == NULL, "stride 2: no Winograd weights");
+    ipg_conv_dev_free(&dev);
+
+    // The scope: the backbone and the IPG modules only with IPG_WINOGRAD=all.
+    static const char * const backbone[] = { "backbone.body.layer1.0.conv1", "backbone.guidance.t3.block.conv2" };
+    for (int i = 0; i < 2; i++) {
+        ipg_conv_host_t b = cv;
+        b.name = (char *) backbone[i];
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd == NULL, "%s: direct by default", backbone[i]);
+        ipg_conv_dev_free(&dev);
+        setenv("IPG_WINOGRAD", "all", 1);
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd != NULL, "%s: Winograd with IPG_WINOGRAD=all", backbone[i]);
+        ipg_conv_dev_free(&dev);
+        unsetenv("IPG_WINOGRAD");
+    }
+    static const char * const neck[] = { "backbone.fpn.layer_blocks.0.0", "head.classification_head.conv.0.0",
+                                         "rpn.head.conv.0.0" };
+    for (int i = 0; i < 3; i++) {
+        ipg_conv_host_t n = cv;
+        n.name = (char *) neck[i];
+        CHECK(ipg_conv_upload(&g_cl, &n, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(dev.w_winograd != NULL, "%s: Winograd by default", neck[i]);
+        ipg_conv_dev_free(&dev);
+    }
+    free(cv.w);
+    free(cv.b);
+    free(in);
+}
+
+int main(int argc, char ** argv) {
+    const bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
+    if (ipg_cl_init(&g_cl, getenv("IPG_TEST_DEVICE"), false, g_err, sizeof g_err) != IPG_OK) {
+        printf("FAIL: no OpenCL device: %s\n", g_err);
+        return 1;
+    }
+    printf("device: %s\n", g_cl.device_name);
+    if (small) {
+        // 1x1 and 5x6 images (one partial tile; 2x2 tiles), 3 and 17 channels,
+        // a batch of 2 whose 8 tiles share one block.
+        test_shape(3, 5, 1, 1, 1, true, true, false);
+        test_shape(17, 3, 5, 6, 2, true, false, false);
+    } else {
+        // (cin, cout, h, w, batch)
+        static const int shapes[][5] = {
+            { 32, 32, 16, 16, 1 },    // whole tiles; each 16-tile block wraps 4 tile rows
+            { 33, 35, 29, 23, 1 },    // partial tiles on both edges, odd channels, partial MR tile
+            { 40, 37, 17, 70, 1 },    // 18 tiles a row: one full block on the row, then a wrapping one
+            { 24, 48, 9, 130, 1 },    // 33 tiles a row: two full blocks, the last partial 2 columns
+            { 64, 64, 64, 64, 1 },    // the demo model's P3 head conv: one block per tile row
+            { 5, 17, 3, 3, 1 },       // one tile, mostly padding
+            { 33, 34, 13, 9, 3 },     // batch: blocks straddle images
+            { 17, 19, 1, 129, 2 },    // one output row; blocks end T mid-row
+            { 129, 21, 12, 12, 1 },   // long channel loop
+        };
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const int * s = shapes[i];
+            test_shape(s[0], s[1], s[2], s[3], s[4], false, false, false);
+            test_shape(s[0], s[1], s[2], s[3], s[4], true, true, false);
+        }
+        // Post-ReLU activations (non-negative, larger): the transforms'
+        // cancellation is at its worst when inputs share a sign.
+        test_shape(64, 64, 32, 32, 1, false, false, true);
+        test_shape(256, 256, 16, 16, 1, true, true, true);
+        test_shape(512, 64, 8, 8, 1, false, false, true);
+        test_dispatch();
+    }
+    printf("worst error vs float64: winograd %.2e, direct %.2e\n", g_worst_winograd, g_worst_direct);
+    ipg_cl_free(&g_cl);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
