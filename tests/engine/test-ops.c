@@ -20,21 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_failed = 0, g_passed = 0;
+#include "engine-check.h"
+
 static ipg_cl_t g_cl;
 static char g_err[IPG_ERR_LEN];
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            g_passed++;                                 \
-        } else {                                        \
-            g_failed++;                                 \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
 
 static uint32_t g_rng = 12345;
 static float frand(void) {   // uniform in [-1, 1)

@@ -17,19 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_passed = 0, g_failed = 0;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            g_passed++;                                 \
-        } else {                                        \
-            g_failed++;                                 \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "engine-check.h"
 
 #define MAXD 4096
 
