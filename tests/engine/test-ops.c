@@ -1020,8 +1020,10 @@ int main(int argc, char ** argv) {
         { 5, 17, 9, 70, 5, 2, 2 },
         { 3, 33, 7, 129, 7, 2, 3 },
         // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
-        // block), 47, 1 row, 35 output channels (a partial MR tile)
+        // block), 47, 1 row, 35 output channels (a partial MR tile); 2 rows
+        // of 50 (interior blocks with both padding rows, a 2-lane last block)
         { 4, 16, 5, 16, 3, 1, 1 },
+        { 6, 40, 2, 50, 3, 1, 1 },
         { 3, 35, 4, 32, 3, 1, 1 },
         { 5, 7, 3, 17, 3, 1, 1 },
         { 9, 20, 1, 47, 3, 1, 1 },
