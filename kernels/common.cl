@@ -135,6 +135,31 @@ inline void ipg_conv_epilogue(float16 v, float bias, __global const float * res,
     }
 }
 
+// One butterfly stage of the 16 x 16 transpose: rows i and i + S (i & S == 0)
+// exchange their off-diagonal S-wide blocks.
+#define IPG_TRANSPOSE_STAGE(S, LO, HI)                                                           \
+    _Pragma("unroll") for (int i = 0; i < 16; i++) {                                             \
+        if (i & S) continue;                                                                     \
+        const float16 ri = t[i], rj = t[i + S];                                                  \
+        t[i] = shuffle2(ri, rj, (uint16) LO);                                                    \
+        t[i + S] = shuffle2(ri, rj, (uint16) HI);                                                \
+    }
+
+// Transpose a 16 x 16 tile held as 16 vectors in place (t[i] lane j becomes
+// t[j] lane i): four butterfly stages of two-vector shuffles. The direct
+// convolutions accumulate output channels in the lanes and store pixels.
+inline void ipg_transpose16(float16 * t)
+{
+    IPG_TRANSPOSE_STAGE(8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                        (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+    IPG_TRANSPOSE_STAGE(4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                        (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+    IPG_TRANSPOSE_STAGE(2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                        (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+    IPG_TRANSPOSE_STAGE(1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                        (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
+}
+
 // IoU as torchvision's CPU nms kernel computes it.
 float ipg_iou(float4 a, float4 b)
 {

@@ -53,16 +53,6 @@
         }                                                                                        \
     }
 
-// One butterfly stage of the 16 x 16 transpose: rows i and i + S (i & S == 0)
-// exchange their off-diagonal S-wide blocks.
-#define IPG_TRANSPOSE_STAGE(S, LO, HI)                                                           \
-    _Pragma("unroll") for (int i = 0; i < 16; i++) {                                             \
-        if (i & S) continue;                                                                     \
-        const float16 ri = acc[i], rj = acc[i + S];                                              \
-        acc[i] = shuffle2(ri, rj, (uint16) LO);                                                  \
-        acc[i + S] = shuffle2(ri, rj, (uint16) HI);                                              \
-    }
-
 __kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
                                  __global const float * bias, __global const float * res,
                                  __global float * out, int M, int C, int H, int W, int flags, int images)
@@ -89,14 +79,7 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
         IPG_DIRECT_TAPS((ox0 - 1 + j >= 0 && ox0 - 1 + j < W) ? row[j] : 0.0f)
     }
     // acc[p] lane l is channel l at pixel p; after the transpose acc[l] lane p.
-    IPG_TRANSPOSE_STAGE(8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
-                        (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
-    IPG_TRANSPOSE_STAGE(4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
-                        (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
-    IPG_TRANSPOSE_STAGE(2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
-                        (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
-    IPG_TRANSPOSE_STAGE(1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-                        (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
+    ipg_transpose16(acc);
     const size_t plane = (size_t) H * W;
     const size_t pix = (size_t) oy * W + ox0;
     const int lanes = min(16, W - ox0);   // output pixels of this block
