@@ -1,28 +1,52 @@
 // ============================================================================
 // conv-direct-s2.cl: wide stride-2 convolutions (the stem's 7x7/2; ops.c
-// sends it KW >= 5) as a GEMM that reads its input in place, with the fused
-// epilogue of common.cl.
+// sends it KW >= 5) that read their input in place, with the fused epilogue
+// of common.cl.
 //
 // Why: through im2col a 7x7/2 stem writes K = 49 C rows per output pixel (38
 // MB for a 512x512 frame) before the GEMM reads them back. Here a work-item
-// owns MR output channels x 16 pixels of one output row; for each (c, ky) it
-// copies the 2 * 16 + KW - 2 input values those pixels need into a private
-// row (0 in the padding), and takes the KW tap vectors as its even lanes.
-// Measured (tools/bench-conv, 512x512 input): 3 -> 32 channels 6.5 vs 13.9
-// ms through im2col, 3 -> 64 14.1 vs 17.3 ms; for 3x3/2 the row copy costs
-// more than its 3 taps save, so those stay on im2col.
+// owns 16 output channels (the vector lanes) x 16 pixels of one output row,
+// as in conv-direct.cl: for each (c, ky) it loads the KW tap vectors of its
+// channels and broadcasts each input value of the row segment the 16 pixels
+// read (2 * 16 + KW - 2 values); at stride 2 each feeds the KW / 2 or so taps
+// that use it. For KW = 7 (every ResNet stem) the taps are unrolled with the
+// weights in registers (7 + 37 loads per 112 FMAs); other widths loop over
+// the taps (one weight vector and 16 broadcasts per 16 FMAs). The tile is
+// transposed in registers for the store (ipg_transpose16).
+// For 3x3/2 the row copy costs more than its 3 taps save: those stay on
+// im2col (ops.c).
 //
-// A: weights packed [ceil(M / MR)][K = C * KH * KW][MR] (the packed GEMM's
-//    upload; k = (c * KH + ky) * KW + kx).
+// A: weights packed [ceil(M / 16)][K = C * KH * KW][16] (the packed GEMM's
+//    upload; k = (c * KH + ky) * KW + kx): vload16(k, a) is tap k of the
+//    work-item's 16 output channels.
 // in: [C][H][W]; out, res: [M][OH][OW].
 // flags: bit 0 = ReLU, bit 1 = add res. KW <= IPG_S2_MAX_KW.
 // Batch: image b = get_global_id(2) reads in + b * C * H * W and writes (and
 // adds) at b * M * OH * OW.
-// Work: global (ceil(M / MR), OH * ceil(OW / 16), B = images), rounded up to
+// Work: global (ceil(M / 16), OH * ceil(OW / 16), B = images), rounded up to
 // the local size (every id is bounds-checked); local (1, 1, 1) on CPUs.
 // ============================================================================
 
-#define IPG_S2_MAX_KW 17   // the private row holds 2 * 16 + KW - 2 <= 48 values
+#if IPG_GEMM_MR != 16
+#error "conv-direct-s2.cl is written for 16 output channels per work-item"
+#endif
+
+#define IPG_S2_MAX_KW 17   // the private row holds 2 * 16 + KW - 2 <= 47 values
+
+// The 7-wide taps of one (c, ky) row into acc[p]; X(j) is input column
+// x0 + j of the row (output pixel p reads columns 2p .. 2p + 6).
+#define IPG_S2_TAPS7(X)                                                                          \
+    {                                                                                            \
+        float16 w[7];                                                                            \
+        _Pragma("unroll") for (int kx = 0; kx < 7; kx++) w[kx] = vload16(k + kx, a);             \
+        _Pragma("unroll") for (int j = 0; j < 37; j++) {                                         \
+            const float16 x = (float16) (X);                                                     \
+            _Pragma("unroll") for (int kx = 0; kx < 7; kx++) {                                   \
+                if ((j - kx) < 0 || ((j - kx) & 1) || (j - kx) / 2 >= 16) continue;              \
+                acc[(j - kx) / 2] = fma(w[kx], x, acc[(j - kx) / 2]);                            \
+            }                                                                                    \
+        }                                                                                        \
+    }
 
 __kernel void ipg_conv_direct_s2(__global const float * A, __global const float * in,
                                  __global const float * bias, __global const float * res,
@@ -35,44 +59,47 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
     const int oy = nb / bpr;
     const int ox0 = (nb - oy * bpr) * 16;
     const int image = get_global_id(2);
-    if (mb * IPG_GEMM_MR >= M || oy >= OH || image >= images || KW > IPG_S2_MAX_KW) return;
+    if (mb * 16 >= M || oy >= OH || image >= images || KW > IPG_S2_MAX_KW) return;
     in += (size_t) image * C * H * W;
     out += (size_t) image * M * OH * OW;
     if (flags & 2) res += (size_t) image * M * OH * OW;
-    const int K = C * KH * KW;
     const int lanes = min(16, OW - ox0);
-    const int x0 = 2 * ox0 - pad;        // input column of lane 0's tap kx = 0
+    const int x0 = 2 * ox0 - pad;        // input column of pixel 0's tap kx = 0
     const int span = 2 * 16 + KW - 2;    // input columns the block reads
-    const bool inside = x0 >= 0 && x0 + 48 <= W;
-    __global const float * a = A + (size_t) mb * K * IPG_GEMM_MR;
-    float16 acc[IPG_GEMM_MR];
-    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
+    const bool inside = x0 >= 0 && x0 + span <= W;
+    __global const float * a = A + (size_t) mb * C * KH * KW * 16;
+    float16 acc[16];
+    for (int p = 0; p < 16; p++) acc[p] = 0.0f;
     for (int c = 0; c < C; c++) {
         for (int ky = 0; ky < KH; ky++) {
             const int iy = 2 * oy - pad + ky;
             if (iy < 0 || iy >= H) continue;
             __global const float * row = in + ((size_t) c * H + iy) * W + x0;
-            float seg[48];
-            if (inside) {
-                vstore16(vload16(0, row), 0, seg);
-                vstore16(vload16(1, row), 0, seg + 16);
-                vstore16(vload16(2, row), 0, seg + 32);
+            const int k = (c * KH + ky) * KW;
+            if (KW == 7) {
+                if (inside) {
+                    IPG_S2_TAPS7(row[j])
+                } else {
+                    IPG_S2_TAPS7((x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
+                }
             } else {
+                float seg[48];
                 for (int j = 0; j < span; j++) seg[j] = (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f;
-            }
-            __global const float * ak = a + (size_t) (c * KH + ky) * KW * IPG_GEMM_MR;
-            for (int kx = 0; kx < KW; kx++) {
-                const float16 b = (float16) (vload16(0, seg + kx).even, vload16(1, seg + kx).even);
-                #pragma unroll
-                for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) ak[kx * IPG_GEMM_MR + i], b, acc[i]);
+                for (int kx = 0; kx < KW; kx++) {
+                    const float16 w = vload16(k + kx, a);
+                    #pragma unroll
+                    for (int p = 0; p < 16; p++) acc[p] = fma(w, (float16) seg[2 * p + kx], acc[p]);
+                }
             }
         }
     }
+    // acc[p] lane l is channel l at pixel p; after the transpose acc[l] lane p.
+    ipg_transpose16(acc);
     const size_t plane = (size_t) OH * OW;
     const size_t pix = (size_t) oy * OW + ox0;
-    for (int i = 0; i < IPG_GEMM_MR; i++) {
-        const int m = mb * IPG_GEMM_MR + i;
+    for (int l = 0; l < 16; l++) {
+        const int m = mb * 16 + l;
         if (m >= M) break;
-        ipg_conv_epilogue(acc[i], bias[m], res, out, m * plane + pix, lanes, flags);
+        ipg_conv_epilogue(acc[l], bias[m], res, out, m * plane + pix, lanes, flags);
     }
 }
