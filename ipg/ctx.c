@@ -384,8 +384,14 @@ ipg_status_t ipg_ctx_prepare_yuv(ipg_ctx_t * ctx, int32_t frame_w, int32_t frame
                                               &ctx->frame_mapped[f], ctx->err, sizeof ctx->err);
         if (!ctx->frame_bufs[f]) goto fail;
     }
+    // Tensors whose lifetimes do not overlap share buffers (plan-memory.c);
+    // IPG_SHARE_TENSORS=0 gives each its own (comparisons, tests). The input
+    // is written by the host: it keeps its own.
+    const char * share_env = getenv("IPG_SHARE_TENSORS");
+    p->share_tensors = !(share_env && strcmp(share_env, "0") == 0);
     st = ipg_plan_tensor(p, &t->input, 3, ctx->in_h, ctx->in_w);
     if (st != IPG_OK) goto fail;
+    ipg_plan_pin(p, t->input.buf);
     ctx->images = t->input.buf;
     if (ctx->batch < ctx->n_views) {
         // Every image letterboxed from the one uploaded frame; each then

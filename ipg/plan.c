@@ -68,7 +68,18 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     p->buffers[p->n_buffers++] = t->buf;
+    if (!grow((void **) &p->tensors, &p->cap_tensors, p->n_tensors + 1, sizeof *p->tensors)) {
+        ipg_format_error(p->err, p->err_size, "out of memory");
+        return IPG_ERR_NO_MEMORY;
+    }
+    p->tensors[p->n_tensors++] = (ipg_plan_tensor_info_t){ .buf = t->buf, .bytes = bytes, .pinned = false };
+    p->tensor_bytes += bytes;
     return IPG_OK;
+}
+
+void ipg_plan_pin(ipg_plan_t * p, cl_mem buf) {
+    for (int32_t i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].buf == buf) p->tensors[i].pinned = true;
 }
 
 cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host) {
@@ -298,6 +309,10 @@ static void log_kernel_resources(const ipg_plan_t * p, int32_t i) {
 }
 
 ipg_status_t ipg_plan_finalize(ipg_plan_t * p) {
+    if (p->share_tensors) {
+        ipg_status_t st = ipg_plan_share_tensors(p);
+        if (st != IPG_OK) return st;
+    }
     if (p->scratch_bytes > 0) {
         p->scratch = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, p->scratch_bytes, NULL, p->err, p->err_size);
         if (!p->scratch) {
@@ -490,6 +505,7 @@ void ipg_plan_free(ipg_plan_t * p) {
     free(p->steps);
     free(p->buffers);
     free(p->stages);
+    free(p->tensors);
     ipg_cl_t * cl = p->cl;
     char * err = p->err;
     size_t err_size = p->err_size;

@@ -83,6 +83,14 @@ typedef struct {
     int32_t count_axis;
 } ipg_stage_t;
 
+// A tensor the plan allocated (ipg_plan_tensor): its buffer's size, and
+// whether the host touches it outside the steps (ipg_plan_pin).
+typedef struct {
+    cl_mem buf;
+    size_t bytes;
+    bool pinned;
+} ipg_plan_tensor_info_t;
+
 typedef struct ipg_plan {
     ipg_cl_t * cl;
     ipg_step_t * steps;
@@ -98,7 +106,15 @@ typedef struct ipg_plan {
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;
-    const char * group;   // current profiling group
+    // Tensors whose lifetimes do not overlap share one buffer at
+    // ipg_plan_finalize (plan-memory.c) when set: the network's plan does,
+    // plans whose tensors the host reads after the run (tests) do not.
+    bool share_tensors;
+    ipg_plan_tensor_info_t * tensors;
+    int32_t n_tensors, cap_tensors;
+    size_t tensor_bytes;          // the tensors' own sizes, summed
+    size_t shared_tensor_bytes;   // what their buffers take after sharing
+    const char * group;           // current profiling group
     char * err;
     size_t err_size;
 } ipg_plan_t;
@@ -108,6 +124,16 @@ static inline int32_t ipg_plan_batch(const ipg_plan_t * p) { return p->batch > 1
 // Allocates a tensor of B images of c x h x w.
 ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_t h, int32_t w);
 cl_mem ipg_plan_buffer(ipg_plan_t * p, size_t bytes, const void * host);
+// Marks a tensor's buffer as one the host writes or reads outside the steps
+// (the network input): it keeps a buffer of its own when tensors share.
+void ipg_plan_pin(ipg_plan_t * p, cl_mem buf);
+// plan-memory.c: with share_tensors set, gives tensors whose step ranges do
+// not overlap one buffer (a stage extends its tensor's range to the step it
+// hangs on) and rewrites the steps' and stages' arguments. Called by
+// ipg_plan_finalize before any argument is set; the tensors' own buffers,
+// never used by a command, are released (PoCL and GPU drivers allocate a
+// buffer's memory at its first use, so they never took any).
+ipg_status_t ipg_plan_share_tensors(ipg_plan_t * p);
 // Appends a launch of `kernel_name`; NULL on failure (p->err set). The
 // returned pointer is valid until the next ipg_plan_step: keep step indices
 // (p->n_steps - 1), not pointers, across steps.

@@ -129,14 +129,15 @@ static int check_batch_parity(ipg_engine_t * engine, int w, int h, ipg_pixel_for
     CHECK(ipg_ctx_prepare(batch, w, h, format) == IPG_OK, "prepare batch: %s", ipg_ctx_last_error(batch));
     CHECK(ipg_ctx_images_per_frame(batch) == 1, "images per frame %d", ipg_ctx_images_per_frame(batch));
     // A batch of K holds K frames' tensors (the weights are the engine's);
-    // Faster R-CNN, one image at a time, only K frames and letterboxed images.
+    // Faster R-CNN, one image at a time, only K frames and letterboxed images
+    // more (its tensors share buffers, plan-memory.c, so that is well under K).
     const bool two_stage = strncmp(ipg_model_description(ipg_engine_model(engine)), "fasterrcnn", 10) == 0;
     const double bytes_ratio = (double) ipg_ctx_device_bytes(batch) / (double) ipg_ctx_device_bytes(single);
     printf("device bytes: single %llu, batch of %d %llu (x%.2f), engine %llu\n",
            (unsigned long long) ipg_ctx_device_bytes(single), k, (unsigned long long) ipg_ctx_device_bytes(batch),
            bytes_ratio, (unsigned long long) ipg_engine_device_bytes(engine));
-    CHECK(ipg_ctx_device_bytes(single) > 0 &&
-              (two_stage ? bytes_ratio > 1.0 && bytes_ratio < 0.5 * k : bytes_ratio > 0.9 * k && bytes_ratio < 1.1 * k),
+    CHECK(ipg_ctx_device_bytes(single) > 0 && (two_stage ? bytes_ratio > 1.0 && bytes_ratio < 0.75 * k
+                                                         : bytes_ratio > 0.9 * k && bytes_ratio < 1.1 * k),
           "a batch of %d holds %.2f x a single frame's device memory", k, bytes_ratio);
     const double g1 = ipg_ctx_gflop(single), gk = ipg_ctx_gflop(batch);
     CHECK(fabs(g1 - gk) <= 1e-9 * g1, "GFLOP per frame: single %g, batch %g", g1, gk);
