@@ -48,7 +48,7 @@ typedef struct {
 } by_first_t;
 
 static int cmp_first_use(const void * a, const void * b) {
-    const by_first_t * x = a, * y = b;
+    const by_first_t *x = a, *y = b;
     if (x->first != y->first) return x->first < y->first ? -1 : 1;
     return (x->tensor > y->tensor) - (x->tensor < y->tensor);
 }

@@ -1,7 +1,7 @@
 // ============================================================================
-// conv-direct-s2.cl: wide stride-2 convolutions (the stem's 7x7/2; ops.c
-// sends it KW >= 5) that read their input in place, with the fused epilogue
-// of common.cl.
+// conv-direct-s2.cl: stride-2 convolutions of 3 to 17 taps (the stem's 7x7/2,
+// the stages' 3x3/2) that read their input in place, with the fused
+// epilogue of common.cl.
 //
 // Why: through im2col a 7x7/2 stem writes K = 49 C rows per output pixel (38
 // MB for a 512x512 frame) before the GEMM reads them back. Here a work-item
@@ -9,12 +9,11 @@
 // as in conv-direct.cl: for each (c, ky) it loads the KW tap vectors of its
 // channels and broadcasts each input value of the row segment the 16 pixels
 // read (2 * 16 + KW - 2 values); at stride 2 each feeds the KW / 2 or so taps
-// that use it. For KW = 7 (every ResNet stem) the taps are unrolled with the
-// weights in registers (7 + 37 loads per 112 FMAs); other widths loop over
-// the taps (one weight vector and 16 broadcasts per 16 FMAs). The tile is
-// transposed in registers for the store (ipg_transpose16).
-// For 3x3/2 the row copy costs more than its 3 taps save: those stay on
-// im2col (ops.c).
+// that use it. For KW = 7 (every ResNet stem) and KW = 3 (the first conv of
+// a ResNet stage) the taps are unrolled with the weights in registers (7 +
+// 37 loads per 112 FMAs; 3 + 33 per 48); other widths loop over the taps
+// (one weight vector and 16 broadcasts per 16 FMAs). The tile is transposed
+// in registers for the store (ipg_transpose16).
 //
 // A: weights packed [ceil(M / 16)][K = C * KH * KW][16] (the packed GEMM's
 //    upload; k = (c * KH + ky) * KW + kx): vload16(k, a) is tap k of the
@@ -33,15 +32,16 @@
 
 #define IPG_S2_MAX_KW 17   // the private row holds 2 * 16 + KW - 2 <= 47 values
 
-// The 7-wide taps of one (c, ky) row into acc[p]; X(j) is input column
-// x0 + j of the row (output pixel p reads columns 2p .. 2p + 6).
-#define IPG_S2_TAPS7(X)                                                                          \
+// The KW-wide taps (KW a constant) of one (c, ky) row into acc[p]; X(j) is
+// input column x0 + j of the row (output pixel p reads columns 2p ..
+// 2p + KW - 1).
+#define IPG_S2_TAPS(KW, X)                                                                       \
     {                                                                                            \
-        float16 w[7];                                                                            \
-        _Pragma("unroll") for (int kx = 0; kx < 7; kx++) w[kx] = vload16(k + kx, a);             \
-        _Pragma("unroll") for (int j = 0; j < 37; j++) {                                         \
+        float16 w[KW];                                                                           \
+        _Pragma("unroll") for (int kx = 0; kx < KW; kx++) w[kx] = vload16(k + kx, a);            \
+        _Pragma("unroll") for (int j = 0; j < 30 + KW; j++) {                                    \
             const float16 x = (float16) (X);                                                     \
-            _Pragma("unroll") for (int kx = 0; kx < 7; kx++) {                                   \
+            _Pragma("unroll") for (int kx = 0; kx < KW; kx++) {                                  \
                 if ((j - kx) < 0 || ((j - kx) & 1) || (j - kx) / 2 >= 16) continue;              \
                 acc[(j - kx) / 2] = fma(w[kx], x, acc[(j - kx) / 2]);                            \
             }                                                                                    \
@@ -78,9 +78,15 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
             const int k = (c * KH + ky) * KW;
             if (KW == 7) {
                 if (inside) {
-                    IPG_S2_TAPS7(row[j])
+                    IPG_S2_TAPS(7, row[j])
                 } else {
-                    IPG_S2_TAPS7((x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
+                    IPG_S2_TAPS(7, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
+                }
+            } else if (KW == 3) {
+                if (inside) {
+                    IPG_S2_TAPS(3, row[j])
+                } else {
+                    IPG_S2_TAPS(3, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
                 }
             } else {
                 float seg[48];
