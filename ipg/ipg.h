@@ -193,6 +193,12 @@ ipg_status_t ipg_model_load_file(const char * path, ipg_model_t ** out, char * e
 ipg_status_t ipg_model_load_memory(const uint8_t * bytes, size_t size, const char * name, ipg_model_t ** out,
                                    char * err, size_t err_size);
 void ipg_model_free(ipg_model_t * model);
+// Frees the model's host copy of its weights (about the model file's size)
+// once the engines that need them exist: they hold their own copies on their
+// devices. The command-line tool does this after ipg_ctx_init. Labels,
+// configuration and description stay; creating another engine or context
+// from the model afterwards fails with an error saying so.
+void ipg_model_release_weights(ipg_model_t * model);
 
 int32_t ipg_model_num_labels(const ipg_model_t * model);
 const char * ipg_model_label(const ipg_model_t * model, int32_t index);   // NULL if out of range

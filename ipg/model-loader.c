@@ -7,6 +7,10 @@
 // uploads it per device.
 #include "model-loader.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "arch.h"
 #include "detector.h"
 #include "log.h"
@@ -139,6 +143,20 @@ int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t
 
 int32_t ipg_bind_linear(ipg_binder_t * b, const char * name, int32_t out_features, int32_t in_features) {
     return bind_weights(b, name, out_features, in_features, 1, 1, 0, true, NULL, true);
+}
+
+void ipg_model_release_weights(ipg_model_t * m) {
+    if (!m) return;
+    for (int32_t i = 0; i < m->n_convs; i++) {
+        free(m->convs[i].w);
+        free(m->convs[i].b);
+        m->convs[i].w = NULL;
+        m->convs[i].b = NULL;
+    }
+    m->weights_released = true;
+#ifdef __GLIBC__
+    malloc_trim(0);   // most convs' weights are small heap blocks: hand the pages back
+#endif
 }
 
 void ipg_model_free(ipg_model_t * m) {

@@ -59,6 +59,7 @@ struct ipg_model {
     int32_t cap_convs;
     ipg_conv_host_t * convs;
     ipg_net_desc_t net;
+    bool weights_released;   // ipg_model_release_weights: convs[].w and .b are NULL
 };
 
 // Binding: used by arch/*_bind while a model loads. `used` marks each tensor

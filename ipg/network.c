@@ -35,6 +35,12 @@ void ipg_weights_free(ipg_weights_dev_t * wd, int32_t n_convs) {
 ipg_status_t ipg_weights_upload(ipg_cl_t * cl, const ipg_model_t * m, ipg_weights_dev_t * wd, char * err,
                                 size_t err_size) {
     memset(wd, 0, sizeof *wd);
+    if (m->weights_released) {
+        ipg_format_error(err, err_size,
+                         "the model's weights were released (ipg_model_release_weights) after its first engine: "
+                         "load the model again to create another engine");
+        return IPG_ERR_INVALID_ARG;
+    }
     wd->convs = calloc((size_t) m->n_convs, sizeof *wd->convs);
     if (!wd->convs) {
         ipg_format_error(err, err_size, "out of memory");

@@ -565,6 +565,25 @@ int main(int argc, char ** argv) {
               r.n);
         ipg_ctx_free(ctx);
     }
+    // Released host weights: a context made before runs as before; another
+    // one is refused with a sentence saying why.
+    params = ipg_ctx_params_default();
+    params.score_threshold = 0.0f;
+    st = ipg_ctx_init(model, &params, &ctx, err, sizeof err);
+    CHECK(st == IPG_OK, "init before releasing the weights: %s", err);
+    ipg_model_release_weights(model);
+    ipg_model_release_weights(model);   // twice is harmless
+    if (st == IPG_OK) {
+        result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+        CHECK(close_to(&r, &ref), "after releasing the host weights: the reference's %d detections (got %d)", ref.n,
+              r.n);
+        ipg_ctx_free(ctx);
+    }
+    ipg_ctx_t * late = NULL;
+    st = ipg_ctx_init(model, &params, &late, err, sizeof err);
+    CHECK(st == IPG_ERR_INVALID_ARG && late == NULL && strstr(err, "weights were released"),
+          "a context after releasing the weights refused: %d %s", (int) st, err);
+    CHECK(ipg_model_num_labels(model) > 0 && ipg_model_description(model)[0], "labels and description stay");
     free(big);
     free(rgb);
     free(g_input);

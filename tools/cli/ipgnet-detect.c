@@ -463,6 +463,8 @@ int main(int argc, char ** argv) {
         ipg_model_free(model);
         return 2;
     }
+    // The engine holds the weights on its device now: the host copy goes.
+    ipg_model_release_weights(model);
     double startup_ms = now_ms() - t_start;
     stage_dump_t * dump = NULL;
     if (dump_path) {
