@@ -40,7 +40,9 @@ Prints, in order:
     ipgnetdetect ! fakesink) against the bare engine, per frame; start-up is
     cancelled by timing two buffer counts and dividing the difference.
 
-With --tiled (issue 13's tiling target), only the engine, on the demo model:
+With --tiled (issue 13's tiling target), on the demo model (and the ONNX
+peers, unless --onnx none, running the network once per image of the tiled
+frame):
 ``ipgnet-detect --bench N`` on a 1920x1080 frame with ``--tile 512x512`` (the
 full-frame pass and the tiles: 16 images), on a 512x512 frame untiled (the
 single-image time), and on the 1920x1080 frame untiled at ``--input-size
@@ -217,6 +219,8 @@ def peer_child(argv):
     ap.add_argument("tensor")
     ap.add_argument("shape")
     ap.add_argument("runs", type=int)
+    ap.add_argument("repeat", type=int, nargs="?", default=1,
+                    help="inferences per timed run (a tiled frame's images)")
     a = ap.parse_args(argv)
     import numpy as np
 
@@ -248,7 +252,8 @@ def peer_child(argv):
     times = []
     for _ in range(a.runs):
         t = time.perf_counter()
-        infer()
+        for _ in range(a.repeat):
+            infer()
         times.append((time.perf_counter() - t) * 1e3)
     print(f"{version} threads={THREADS}")
     print(f"startup_ms={startup:.1f}")
@@ -292,6 +297,15 @@ def tiled_bench(a):
         "native": [*base, "--input-size", "1920x1088", hd],
     }
     medians = {name: [] for name in cases}
+    # The ONNX peers run the same network once per image of the tiled frame
+    # (the full frame and the tiles, each letterboxed to 512x512: the
+    # network-input tensor of the 512x512 frame stands in for each; the
+    # arithmetic is the same), without the letterboxing and the cross-tile
+    # merge ours also does.
+    onnx_peers = [] if a.onnx == "none" else a.onnx.split(",")
+    if onnx_peers:
+        onnx, tensor, shape = ensure_onnx("demo", model, small)
+    peer_ms = {p: [] for p in onnx_peers}
     images = 0
     os.environ["IPG_LOG"] = "4"   # the "prepared ... -> N x" line: the images per frame
     for r in range(a.rounds):
@@ -300,7 +314,12 @@ def tiled_bench(a):
             medians[name].append(value(out, "median_ms"))
             if name == "tiled":
                 images = images_per_frame(out)
-        print(f"round {r + 1}: " + ", ".join(f"{n} {m[-1]:.1f} ms" for n, m in medians.items()), flush=True)
+        for p in onnx_peers:
+            out = run([PEER_PY, os.path.abspath(__file__), "--peer-child", p, onnx, tensor,
+                       ",".join(map(str, shape)), str(a.runs), str(images)])
+            peer_ms[p].append(value(out, "median_ms"))
+        print(f"round {r + 1}: " + ", ".join(f"{n} {m[-1]:.1f} ms" for n, m in [*medians.items(), *peer_ms.items()]),
+              flush=True)
     med = {name: statistics.median(m) for name, m in medians.items()}
     print(f"\nmedians of {a.rounds} rounds of --bench {a.runs} each (alternating):")
     for name, cmd in cases.items():
@@ -312,6 +331,12 @@ def tiled_bench(a):
     paired = [t / (images * s) for t, s in zip(medians["tiled"], medians["single"])]
     print(f"per round: tiled / ({images} x single) = {', '.join(f'{r:.3f}' for r in paired)}; "
           f"median {statistics.median(paired):.3f}")
+    if onnx_peers:
+        pm = {p: statistics.median(v) for p, v in peer_ms.items()}
+        bp = min(pm, key=pm.get)
+        print(f"peers, {images} inferences of the 512x512 network per tiled frame: " +
+              ", ".join(f"{PEERS[p]} {pm[p]:.1f} ms" for p in onnx_peers))
+        print(f"tiled ours / best peer ({PEERS[bp]}) = {med['tiled'] / pm[bp]:.3f}")
     return 0
 
 
@@ -334,6 +359,11 @@ def main():
     if not os.path.exists(DETECT):
         sys.exit("bench: build/tools/cli/ipgnet-detect is missing: build first (meson setup build && ninja -C build)")
     if a.tiled:
+        if a.onnx != "none":
+            probe = subprocess.run([PEER_PY, "-c", "import onnxruntime, openvino"], capture_output=True, text=True)
+            if probe.returncode != 0:
+                sys.exit(f"bench: {PEER_PY} cannot import the ONNX peers (run tools/setup-venv.sh, or pass "
+                         f"--onnx none):\n{probe.stderr.strip()}")
         return tiled_bench(a)
     gpu_peer = a.peer.startswith("cuda")
     if gpu_peer:
