@@ -80,6 +80,10 @@ gst_ipg_net_instance_acquire (const gchar *id, const gchar *model_path,
   if (st == IPG_OK)
     st = ipg_engine_create (inst->model, strcmp (dev, "auto") == 0 ? NULL : dev,
         NULL, &inst->engine, err, sizeof err);
+  /* The instance's one engine holds the weights on its device: the host
+   * copy goes (the instance never makes another engine from the model). */
+  if (st == IPG_OK)
+    ipg_model_release_weights (inst->model);
   if (st != IPG_OK) {
     *status = st;
     *error = g_strdup (err);
