@@ -394,7 +394,16 @@ ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_ten
 }
 
 ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
-    return spatial_op(p, "ipg_downsample2x", in, in->h / 2, in->w / 2, out);
+    ipg_status_t st = spatial_op(p, "ipg_downsample2x", in, in->h / 2, in->w / 2, out);
+    // pool.cl: one work-item per 16 outputs of a row, one per work-group on
+    // CPUs (PoCL's work-item loop does not vectorise float16 code further).
+    if (st == IPG_OK) {
+        ipg_step_t * s = &p->steps[p->n_steps - 1];
+        const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
+        ipg_step_range_prefer(s, 3, (size_t[]){ ((size_t) out->w + 15) / 16, (size_t) out->h, channels },
+                              p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
+    }
+    return st;
 }
 
 ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, const ipg_tensor_t * top,

@@ -2,7 +2,7 @@
 // pool.cl: pooling and resampling on NCHW float tensors.
 //
 // Work: one work-item per output element, global (W_out, H_out, C) (the max
-// pool: per 16 outputs of a row); a batch [B][C] is B * C channels. The global size may be rounded up to the local
+// pool and the downsample: per 16 outputs of a row); a batch [B][C] is B * C channels. The global size may be rounded up to the local
 // size: every id is bounds-checked against OW, OH and C.
 // ============================================================================
 
@@ -61,15 +61,11 @@ __kernel void ipg_subsample2x(__global const float * in, int H, int W,
     out[((size_t) c * OH + y) * OW + x] = in[((size_t) c * H + 2 * y) * W + 2 * x];
 }
 
-// Bilinear downsample by exactly 2 (align_corners = false): source pixel
-// 2x + 0.5, i.e. the mean of a 2x2 block, written in PyTorch's operation
-// order. For odd sizes the last row/column repeats (index clamped).
-__kernel void ipg_downsample2x(__global const float * in, int H, int W,
-                               __global float * out, int OH, int OW, int C)
+// Bilinear downsample by exactly 2 (align_corners = false) at output (x, y):
+// source pixel 2x + 0.5, i.e. the mean of a 2x2 block, written in PyTorch's
+// operation order. For odd sizes the last row/column repeats (index clamped).
+inline float ipg_downsample_at(__global const float * p, int H, int W, int OH, int OW, int x, int y)
 {
-    const int x = get_global_id(0), y = get_global_id(1), c = get_global_id(2);
-    if (x >= OW || y >= OH || c >= C) return;
-    __global const float * p = in + (size_t) c * H * W;
     const float sy = (float) H / (float) OH, sx = (float) W / (float) OW;
     float fy = fmax(sy * ((float) y + 0.5f) - 0.5f, 0.0f);
     float fx = fmax(sx * ((float) x + 0.5f) - 0.5f, 0.0f);
@@ -77,9 +73,35 @@ __kernel void ipg_downsample2x(__global const float * in, int H, int W,
     int y1 = y0 + (y0 < H - 1 ? 1 : 0), x1 = x0 + (x0 < W - 1 ? 1 : 0);
     float ly1 = fy - (float) y0, ly0 = 1.0f - ly1;
     float lx1 = fx - (float) x0, lx0 = 1.0f - lx1;
-    out[((size_t) c * OH + y) * OW + x] =
-        ly0 * (lx0 * p[y0 * W + x0] + lx1 * p[y0 * W + x1]) +
-        ly1 * (lx0 * p[y1 * W + x0] + lx1 * p[y1 * W + x1]);
+    return ly0 * (lx0 * p[y0 * W + x0] + lx1 * p[y0 * W + x1]) +
+           ly1 * (lx0 * p[y1 * W + x0] + lx1 * p[y1 * W + x1]);
+}
+
+// One work-item per 16 outputs of a row, global (ceil(OW / 16), OH, C). On
+// even sizes every tap is (2x, 2x + 1) x (2y, 2y + 1) with all weights 0.5 --
+// exactly what ipg_downsample_at computes there -- so a full segment reads
+// 32 inputs of two rows as vectors; odd sizes and a row's last partial
+// segment go pixel by pixel.
+__kernel void ipg_downsample2x(__global const float * in, int H, int W,
+                               __global float * out, int OH, int OW, int C)
+{
+    const int x0 = get_global_id(0) * 16, y = get_global_id(1), c = get_global_id(2);
+    if (x0 >= OW || y >= OH || c >= C) return;
+    __global const float * p = in + (size_t) c * H * W;
+    __global float * o = out + ((size_t) c * OH + y) * OW + x0;
+    const int lanes = min(16, OW - x0);
+    if (lanes == 16 && H == 2 * OH && W == 2 * OW) {
+        __global const float * row0 = p + (size_t) 2 * y * W + 2 * x0;
+        __global const float * row1 = row0 + W;
+        const float16 a0 = vload16(0, row0), a1 = vload16(1, row0);
+        const float16 b0 = vload16(0, row1), b1 = vload16(1, row1);
+        const float16 p00 = (float16) (a0.even, a1.even), p01 = (float16) (a0.odd, a1.odd);
+        const float16 p10 = (float16) (b0.even, b1.even), p11 = (float16) (b0.odd, b1.odd);
+        const float l = 0.5f;   // lx0 = lx1 = ly0 = ly1
+        vstore16(l * (l * p00 + l * p01) + l * (l * p10 + l * p11), 0, o);
+    } else {
+        for (int l = 0; l < lanes; l++) o[l] = ipg_downsample_at(p, H, W, OH, OW, x0 + l, y);
+    }
 }
 
 // out = lateral + nearest(top) resized to lateral's size (PyTorch "nearest":

@@ -964,6 +964,7 @@ static void run_small(void) {
         }
         test_maxpool(3, 3, 5);
         test_downsample(3, 5, 7);
+        test_downsample(2, 4, 40);
         test_relu(3, 3, 5);
         test_upsample_add(3, 5, 7, 3, 4);
     }
@@ -1081,6 +1082,13 @@ int main(int argc, char ** argv) {
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
+        // wide rows: 16-output vector segments (even sizes), a partial last
+        // segment (odd sizes go pixel by pixel, as 5 x 7 above; wider odd
+        // rows differ from this float64 reference by ~2e-6 of the largest
+        // value, the float source index, before and after the vector path)
+        test_downsample(3, 8, 64);
+        test_downsample(2, 6, 70);
+        test_downsample(1, 2, 34);
         test_relu(13, 3, 5);
         test_relu(1, 7, 1);
         test_upsample_add(13, 6, 10, 3, 5);

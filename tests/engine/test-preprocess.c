@@ -61,7 +61,8 @@ static void letterbox_ref(const uint8_t * frame, int frame_w, int bpp, const int
                 taps(v->h, v->new_h, y, &y0, &y1, &ly1);
                 const float lx0 = 1.0f - lx1, ly0 = 1.0f - ly1;
 #define PX(yy, xx) ((float) frame[((size_t) (v->y0 + (yy)) * frame_w + v->x0 + (xx)) * bpp + off[c]] / 255.0f)
-                const float val = ly0 * (lx0 * PX(y0, x0) + lx1 * PX(y0, x1)) + ly1 * (lx0 * PX(y1, x0) + lx1 * PX(y1, x1));
+                const float val =
+                    ly0 * (lx0 * PX(y0, x0) + lx1 * PX(y0, x1)) + ly1 * (lx0 * PX(y1, x0) + lx1 * PX(y1, x1));
 #undef PX
                 *o = (val - MEAN[c]) / STD[c];
             }
@@ -109,8 +110,8 @@ static void test_letterbox(ipg_pixel_format_t format, int frame_w, int frame_h, 
     memset(&cfg, 0, sizeof cfg);
     memcpy(cfg.mean, MEAN, sizeof MEAN);
     memcpy(cfg.std, STD, sizeof STD);
-    const ipg_view_t v = ipg_view_make(vx == 0 && vy == 0 && vw == frame_w && vh == frame_h ? -1 : 0, vx, vy, vw, vh,
-                                       W, H);
+    const ipg_view_t v =
+        ipg_view_make(vx == 0 && vy == 0 && vw == frame_w && vh == frame_h ? -1 : 0, vx, vy, vw, vh, W, H);
     cl_mem frame_buf = ipg_plan_buffer(&p, bytes, frame);
     cl_mem images = ipg_plan_buffer(&p, 3 * plane * sizeof(float), got);
     ipg_status_t st = frame_buf && images ? IPG_OK : IPG_ERR_NO_MEMORY;
