@@ -8,46 +8,42 @@
 
 // 3x3 max pool, stride 2, padding 1 (the ResNet stem). Padding never wins:
 // every window holds at least one real element. One work-item per 16
-// outputs of a row, global (ceil(OW / 16), OH, C): away from the row's ends
-// the three taps of 16 outputs are the even lanes, the odd lanes, and the odd
-// lanes one pixel left of 32 inputs (the per-element form took 5-8 ms for the
-// demo model's 32 x 256 x 256 stem output under PoCL).
+// outputs of a row, global (ceil(OW / 16), OH, C). Where the segment's 32
+// inputs 2x0 .. 2x0 + 31 lie in the row, the three rows are first reduced
+// to one (max per column), then the taps of output l are the even lane 2l,
+// the odd lane 2l + 1 and the odd lane 2l - 1: the odd lanes shifted by one,
+// column 2x0 - 1 (padding for x0 = 0) coming in at lane 0. (Per element it
+// took 5-8 ms for the demo model's 32 x 256 x 256 stem output under PoCL;
+// three taps per row and a scalar first segment 1.2 ms.) A segment that
+// reaches the row's end goes element by element.
 __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
                                __global float * out, int OH, int OW, int C)
 {
     const int x0 = get_global_id(0) * 16, y = get_global_id(1), c = get_global_id(2);
     if (x0 >= OW || y >= OH || c >= C) return;
     __global const float * p = in + (size_t) c * H * W;
-    const int lanes = min(16, OW - x0);
-    const bool inside = x0 >= 1 && 2 * x0 + 32 <= W;
-    float16 m = -INFINITY;
-    for (int dy = -1; dy <= 1; dy++) {
-        const int iy = 2 * y + dy;
-        if (iy < 0 || iy >= H) continue;
-        __global const float * row = p + (size_t) iy * W + 2 * x0;
-        if (inside) {
-            const float16 lo = vload16(0, row), hi = vload16(1, row);
-            const float16 llo = vload16(0, row - 2), lhi = vload16(0, row + 14);
-            m = fmax(m, fmax((float16) (lo.even, hi.even), (float16) (lo.odd, hi.odd)));
-            m = fmax(m, (float16) (llo.odd, lhi.odd));
-        } else {
-            float v[16];
-            vstore16(m, 0, v);
-            for (int l = 0; l < lanes; l++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    const int ix = 2 * (x0 + l) + dx;
-                    if (ix >= 0 && ix < W) v[l] = fmax(v[l], row[2 * l + dx]);
-                }
-            m = vload16(0, v);
-        }
-    }
     __global float * o = out + ((size_t) c * OH + y) * OW + x0;
-    if (lanes == 16) {
-        vstore16(m, 0, o);
-    } else {
-        float v[16];
-        vstore16(m, 0, v);
-        for (int l = 0; l < lanes; l++) o[l] = v[l];
+    const int lanes = min(16, OW - x0);
+    if (lanes == 16 && 2 * x0 + 32 <= W) {
+        float16 lo = -INFINITY, hi = -INFINITY;
+        float left = -INFINITY;   // column 2x0 - 1
+        for (int iy = max(2 * y - 1, 0); iy <= min(2 * y + 1, H - 1); iy++) {
+            __global const float * row = p + (size_t) iy * W + 2 * x0;
+            lo = fmax(lo, vload16(0, row));
+            hi = fmax(hi, vload16(1, row));
+            if (x0 > 0) left = fmax(left, row[-1]);
+        }
+        const float16 even = (float16) (lo.even, hi.even), odd = (float16) (lo.odd, hi.odd);
+        const float16 prev = (float16) (left, odd.s0123, odd.s4567, odd.s89ab, odd.scd, odd.se);
+        vstore16(fmax(fmax(even, odd), prev), 0, o);
+        return;
+    }
+    for (int l = 0; l < lanes; l++) {
+        float m = -INFINITY;
+        for (int iy = max(2 * y - 1, 0); iy <= min(2 * y + 1, H - 1); iy++)
+            for (int ix = max(2 * (x0 + l) - 1, 0); ix <= min(2 * (x0 + l) + 1, W - 1); ix++)
+                m = fmax(m, p[(size_t) iy * W + ix]);
+        o[l] = m;
     }
 }
 

@@ -963,6 +963,7 @@ static void run_small(void) {
             }
         }
         test_maxpool(3, 3, 5);
+        test_maxpool(2, 3, 63);
         test_downsample(3, 5, 7);
         test_downsample(2, 4, 40);
         test_relu(3, 3, 5);
@@ -1079,6 +1080,12 @@ int main(int argc, char ** argv) {
         // wide rows: the vector path of interior blocks, a partial last block
         test_maxpool(3, 7, 100);
         test_maxpool(5, 9, 131);
+        // all segments in the vector path (the first one's left tap is
+        // padding), one row, and an odd width whose last full segment
+        // reaches past the row (element by element)
+        test_maxpool(3, 4, 64);
+        test_maxpool(2, 1, 64);
+        test_maxpool(2, 5, 63);
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
