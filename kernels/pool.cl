@@ -33,8 +33,14 @@ __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
             hi = fmax(hi, vload16(1, row));
             if (x0 > 0) left = fmax(left, row[-1]);
         }
-        const float16 even = (float16) (lo.even, hi.even), odd = (float16) (lo.odd, hi.odd);
-        const float16 prev = (float16) (left, odd.s0123, odd.s4567, odd.s89ab, odd.scd, odd.se);
+        // shuffle2, not swizzles (.even, .odd, vector literals of them):
+        // oclgrind 21.10's --uninitialized takes every swizzle's result for
+        // uninitialised (and crashed on one such literal). PoCL compiles
+        // shuffle2 to slower code: bench-small measured the max pool and
+        // the pyramid ~0.1 ms faster with swizzles (docs/PERFORMANCE.md).
+        const uint16 evens = (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const float16 even = shuffle2(lo, hi, evens), odd = shuffle2(lo, hi, evens + 1);
+        const float16 prev = shuffle2(odd, (float16) left, (uint16) (16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14));
         vstore16(fmax(fmax(even, odd), prev), 0, o);
         return;
     }
@@ -91,8 +97,10 @@ __kernel void ipg_downsample2x(__global const float * in, int H, int W,
         __global const float * row1 = row0 + W;
         const float16 a0 = vload16(0, row0), a1 = vload16(1, row0);
         const float16 b0 = vload16(0, row1), b1 = vload16(1, row1);
-        const float16 p00 = (float16) (a0.even, a1.even), p01 = (float16) (a0.odd, a1.odd);
-        const float16 p10 = (float16) (b0.even, b1.even), p11 = (float16) (b0.odd, b1.odd);
+        // (shuffle2 for the even and odd lanes: ipg_maxpool3x3s2 says why)
+        const uint16 evens = (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const float16 p00 = shuffle2(a0, a1, evens), p01 = shuffle2(a0, a1, evens + 1);
+        const float16 p10 = shuffle2(b0, b1, evens), p11 = shuffle2(b0, b1, evens + 1);
         const float l = 0.5f;   // lx0 = lx1 = ly0 = ly1
         vstore16(l * (l * p00 + l * p01) + l * (l * p10 + l * p11), 0, o);
     } else {
