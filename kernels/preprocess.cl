@@ -47,14 +47,51 @@ inline bool ipg_letterbox_taps(int x, int y, int ox, int oy, int new_w, int new_
     return true;
 }
 
-// The 8-bit samples of one channel at 16 byte offsets of a row (a gather:
-// the column taps are arbitrary).
-inline float16 ipg_gather16(__global const uchar * row, int16 at)
+// The 16 elements p[at.s0] .. p[at.sf], for a vector literal: a gather
+// (the column taps are arbitrary).
+#define IPG_GATHER16(p, at)                                                                              \
+    (p)[(at).s0], (p)[(at).s1], (p)[(at).s2], (p)[(at).s3], (p)[(at).s4], (p)[(at).s5], (p)[(at).s6],  \
+        (p)[(at).s7], (p)[(at).s8], (p)[(at).s9], (p)[(at).sa], (p)[(at).sb], (p)[(at).sc], (p)[(at).sd], \
+        (p)[(at).se], (p)[(at).sf]
+
+// One channel (byte offset o in a pixel) of 16 letterboxed pixels: the four
+// taps of each lane gathered from the two source rows, x / 255 as a true
+// division, PyTorch's order of operations, then (v - mean) / std.
+inline float16 ipg_letterbox_channel(__global const uchar * row0, __global const uchar * row1, int16 c0, int16 c1,
+                                     int o, float16 lx0, float16 lx1, float ly0, float ly1, float mean, float std)
 {
-    return (float16) ((float) row[at.s0], (float) row[at.s1], (float) row[at.s2], (float) row[at.s3],
-                      (float) row[at.s4], (float) row[at.s5], (float) row[at.s6], (float) row[at.s7],
-                      (float) row[at.s8], (float) row[at.s9], (float) row[at.sa], (float) row[at.sb],
-                      (float) row[at.sc], (float) row[at.sd], (float) row[at.se], (float) row[at.sf]);
+    const float16 p00 = convert_float16((uchar16) (IPG_GATHER16(row0, c0 + o)));
+    const float16 p01 = convert_float16((uchar16) (IPG_GATHER16(row0, c1 + o)));
+    const float16 p10 = convert_float16((uchar16) (IPG_GATHER16(row1, c0 + o)));
+    const float16 p11 = convert_float16((uchar16) (IPG_GATHER16(row1, c1 + o)));
+    const float16 v = ly0 * (lx0 * (p00 / 255.0f) + lx1 * (p01 / 255.0f)) +
+                      ly1 * (lx0 * (p10 / 255.0f) + lx1 * (p11 / 255.0f));
+    return (v - mean) / std;
+}
+
+// The first n (1 .. 16) lanes of v to d, without private arrays (which
+// take scratch memory on GPUs).
+inline void ipg_store_lanes(float16 v, int n, __global float * d)
+{
+    if (n == 16) {
+        vstore16(v, 0, d);
+        return;
+    }
+    if (n > 0) d[0] = v.s0;
+    if (n > 1) d[1] = v.s1;
+    if (n > 2) d[2] = v.s2;
+    if (n > 3) d[3] = v.s3;
+    if (n > 4) d[4] = v.s4;
+    if (n > 5) d[5] = v.s5;
+    if (n > 6) d[6] = v.s6;
+    if (n > 7) d[7] = v.s7;
+    if (n > 8) d[8] = v.s8;
+    if (n > 9) d[9] = v.s9;
+    if (n > 10) d[10] = v.sa;
+    if (n > 11) d[11] = v.sb;
+    if (n > 12) d[12] = v.sc;
+    if (n > 13) d[13] = v.sd;
+    if (n > 14) d[14] = v.se;
 }
 
 // Work: one work-item per 16 network-input pixels of a row, global
@@ -62,8 +99,8 @@ inline float16 ipg_gather16(__global const uchar * row, int16 at)
 // vector lanes, and the divisions (x / 255, and by std) are float16 lane
 // divisions: each lane computes exactly what the per-pixel form did (the
 // per-pixel form spent most of its time in 15 scalar divisions a pixel).
-// Lanes outside the scaled view read column 0 of the view (a valid pixel)
-// and are written as 0.
+// Lanes outside the scaled view take the view's last column's taps (valid
+// pixels) and are written as 0.
 __kernel void ipg_letterbox_rgb8(
     __global const uchar * src, int stride, int bpp,
     int r_off, int g_off, int b_off,
@@ -80,7 +117,7 @@ __kernel void ipg_letterbox_rgb8(
     dst += (size_t) image * 3 * plane + (size_t) y * W + x;
     const int lanes = min(16, W - x);                               // outputs of this work-item
     const int inside = y < new_h ? clamp(new_w - x, 0, lanes) : 0;  // of those, in the scaled view
-    float16 out[3] = { (float16) 0.0f, (float16) 0.0f, (float16) 0.0f };
+    float16 r = 0.0f, g = 0.0f, b = 0.0f;
     if (inside > 0) {
         int16 tx0, tx1;
         float16 lx1;
@@ -89,45 +126,27 @@ __kernel void ipg_letterbox_rgb8(
             tx1 = vload16(0, idx + new_w + x);
             lx1 = vload16(0, lambda1 + x);
         } else {
-            int a0[16], a1[16];
-            float l1[16];
-            for (int l = 0; l < 16; l++) {
-                a0[l] = l < inside ? idx[x + l] : 0;
-                a1[l] = l < inside ? idx[new_w + x + l] : 0;
-                l1[l] = l < inside ? lambda1[x + l] : 0.0f;
-            }
-            tx0 = vload16(0, a0);
-            tx1 = vload16(0, a1);
-            lx1 = vload16(0, l1);
+            const int16 at = min((int16) (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + x, (int16) (new_w - 1));
+            tx0 = (int16) (IPG_GATHER16(idx, at));
+            tx1 = (int16) (IPG_GATHER16(idx + new_w, at));
+            lx1 = (float16) (IPG_GATHER16(lambda1, at));
         }
         const float16 lx0 = 1.0f - lx1;
         const float ly1 = lambda1[new_w + y], ly0 = 1.0f - ly1;
         __global const uchar * row0 = src + (size_t) (oy + idx[2 * new_w + y]) * stride;
         __global const uchar * row1 = src + (size_t) (oy + idx[2 * new_w + new_h + y]) * stride;
         const int16 c0 = (ox + tx0) * bpp, c1 = (ox + tx1) * bpp;
-        const int offs[3] = { r_off, g_off, b_off };
-        const float means[3] = { mean_r, mean_g, mean_b };
-        const float stds[3] = { std_r, std_g, std_b };
         const int16 in_view = (int16) (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) < inside;
-        for (int c = 0; c < 3; c++) {
-            const int o = offs[c];
-            const float16 p00 = ipg_gather16(row0, c0 + o), p01 = ipg_gather16(row0, c1 + o);
-            const float16 p10 = ipg_gather16(row1, c0 + o), p11 = ipg_gather16(row1, c1 + o);
-            // x / 255 as a true division, and PyTorch's order of operations.
-            const float16 v = ly0 * (lx0 * (p00 / 255.0f) + lx1 * (p01 / 255.0f)) +
-                              ly1 * (lx0 * (p10 / 255.0f) + lx1 * (p11 / 255.0f));
-            out[c] = select((float16) 0.0f, (v - means[c]) / stds[c], in_view);
-        }
+        r = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, r_off, lx0, lx1, ly0, ly1, mean_r, std_r),
+                   in_view);
+        g = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, g_off, lx0, lx1, ly0, ly1, mean_g, std_g),
+                   in_view);
+        b = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, b_off, lx0, lx1, ly0, ly1, mean_b, std_b),
+                   in_view);
     }
-    for (int c = 0; c < 3; c++) {
-        if (lanes == 16) {
-            vstore16(out[c], 0, dst + c * plane);
-        } else {
-            float v[16];
-            vstore16(out[c], 0, v);
-            for (int l = 0; l < lanes; l++) dst[c * plane + l] = v[l];
-        }
-    }
+    ipg_store_lanes(r, lanes, dst);
+    ipg_store_lanes(g, lanes, dst + plane);
+    ipg_store_lanes(b, lanes, dst + 2 * plane);
 }
 
 // Planar 4:2:0 frames (I420: Y, U, V planes; NV12: Y, then interleaved UV),
