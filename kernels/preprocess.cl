@@ -56,14 +56,19 @@ inline bool ipg_letterbox_taps(int x, int y, int ox, int oy, int new_w, int new_
 
 // One channel (byte offset o in a pixel) of 16 letterboxed pixels: the four
 // taps of each lane gathered from the two source rows, x / 255 as a true
-// division, PyTorch's order of operations, then (v - mean) / std.
+// division, PyTorch's order of operations, then (v - mean) / std. A tap
+// whose weight is 0 in every lane (x1 when no lane's lx1 is nonzero, row 1
+// when ly1 is 0: an unscaled axis) is not gathered but taken as 0: weight 0
+// times a finite sample is +0 either way, so the sum is the same bit for bit.
 inline float16 ipg_letterbox_channel(__global const uchar * row0, __global const uchar * row1, int16 c0, int16 c1,
-                                     int o, float16 lx0, float16 lx1, float ly0, float ly1, float mean, float std)
+                                     bool need_x1, bool need_y1, int o, float16 lx0, float16 lx1, float ly0, float ly1,
+                                     float mean, float std)
 {
+    const float16 zero = 0.0f;
     const float16 p00 = convert_float16((uchar16) (IPG_GATHER16(row0, c0 + o)));
-    const float16 p01 = convert_float16((uchar16) (IPG_GATHER16(row0, c1 + o)));
-    const float16 p10 = convert_float16((uchar16) (IPG_GATHER16(row1, c0 + o)));
-    const float16 p11 = convert_float16((uchar16) (IPG_GATHER16(row1, c1 + o)));
+    const float16 p01 = need_x1 ? convert_float16((uchar16) (IPG_GATHER16(row0, c1 + o))) : zero;
+    const float16 p10 = need_y1 ? convert_float16((uchar16) (IPG_GATHER16(row1, c0 + o))) : zero;
+    const float16 p11 = need_x1 && need_y1 ? convert_float16((uchar16) (IPG_GATHER16(row1, c1 + o))) : zero;
     const float16 v = ly0 * (lx0 * (p00 / 255.0f) + lx1 * (p01 / 255.0f)) +
                       ly1 * (lx0 * (p10 / 255.0f) + lx1 * (p11 / 255.0f));
     return (v - mean) / std;
@@ -137,11 +142,12 @@ __kernel void ipg_letterbox_rgb8(
         __global const uchar * row1 = src + (size_t) (oy + idx[2 * new_w + new_h + y]) * stride;
         const int16 c0 = (ox + tx0) * bpp, c1 = (ox + tx1) * bpp;
         const int16 in_view = (int16) (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) < inside;
-        r = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, r_off, lx0, lx1, ly0, ly1, mean_r, std_r),
+        const bool need_x1 = any(lx1 != 0.0f), need_y1 = ly1 != 0.0f;
+        r = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, need_x1, need_y1, r_off, lx0, lx1, ly0, ly1, mean_r, std_r),
                    in_view);
-        g = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, g_off, lx0, lx1, ly0, ly1, mean_g, std_g),
+        g = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, need_x1, need_y1, g_off, lx0, lx1, ly0, ly1, mean_g, std_g),
                    in_view);
-        b = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, b_off, lx0, lx1, ly0, ly1, mean_b, std_b),
+        b = select((float16) 0.0f, ipg_letterbox_channel(row0, row1, c0, c1, need_x1, need_y1, b_off, lx0, lx1, ly0, ly1, mean_b, std_b),
                    in_view);
     }
     ipg_store_lanes(r, lanes, dst);
