@@ -382,14 +382,21 @@ static ipg_status_t spatial_op(ipg_plan_t * p, const char * kernel, const ipg_te
     return IPG_OK;
 }
 
+// The last step's launch for pool.cl's kernels that give a work-item 16
+// outputs of a row: global (ceil(OW / 16), OH, channels). On CPU drivers 8
+// work-items a group (a row segment each): measured faster under PoCL than
+// both 1 a group and the driver's choice (tools/bench-small,
+// docs/PERFORMANCE.md).
+static void row_segments(ipg_plan_t * p, int32_t c, const ipg_tensor_t * out) {
+    ipg_step_t * s = &p->steps[p->n_steps - 1];
+    const size_t channels = (size_t) ipg_plan_batch(p) * c;
+    ipg_step_range_prefer(s, 3, (size_t[]){ ((size_t) out->w + 15) / 16, (size_t) out->h, channels },
+                          p->cl->is_cpu ? (size_t[]){ 8, 1, 1 } : NULL);
+}
+
 ipg_status_t ipg_op_maxpool3x3s2(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
     ipg_status_t st = spatial_op(p, "ipg_maxpool3x3s2", in, (in->h - 1) / 2 + 1, (in->w - 1) / 2 + 1, out);
-    // pool.cl: one work-item per 16 outputs of a row.
-    if (st == IPG_OK) {
-        ipg_step_t * s = &p->steps[p->n_steps - 1];
-        const size_t channels = (size_t) ipg_plan_batch(p) * in->c;
-        ipg_step_range(s, 3, (size_t[]){ ((size_t) out->w + 15) / 16, (size_t) out->h, channels }, NULL);
-    }
+    if (st == IPG_OK) row_segments(p, in->c, out);
     return st;
 }
 
@@ -398,7 +405,9 @@ ipg_status_t ipg_op_subsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_ten
 }
 
 ipg_status_t ipg_op_downsample2x(ipg_plan_t * p, const ipg_tensor_t * in, ipg_tensor_t * out) {
-    return spatial_op(p, "ipg_downsample2x", in, in->h / 2, in->w / 2, out);
+    ipg_status_t st = spatial_op(p, "ipg_downsample2x", in, in->h / 2, in->w / 2, out);
+    if (st == IPG_OK) row_segments(p, in->c, out);
+    return st;
 }
 
 ipg_status_t ipg_op_upsample_add(ipg_plan_t * p, const ipg_tensor_t * lateral, const ipg_tensor_t * top,

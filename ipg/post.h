@@ -5,6 +5,7 @@
 #define IPG_POST_H
 
 #include "config.h"
+#include "plan.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -24,5 +25,19 @@ typedef struct {
 
 void ipg_anchors_level(const ipg_config_t * cfg, int32_t level, int32_t grid_w, int32_t grid_h, int32_t image_w,
                        int32_t image_h, ipg_level_anchors_t * out);
+
+// RetinaNet's per-level candidates (post/retina-post.c,
+// kernels/retina-detect.cl ipg_retina_candidates): the step that appends
+// every sigmoid(logit) > thresh of image `image` of logits ([B][ak][h][w]) to
+// score and index (flat (y * w + x) * ak + channel) at base + the level's
+// count[level], at most `slots` of them. Returns the step's index, or -1
+// (p->err set); *thresh_arg: the threshold's argument, for
+// ipg_plan_update_float.
+typedef struct {
+    cl_mem score, index, count;
+} ipg_retina_cand_bufs_t;
+int32_t ipg_retina_candidates_plan(ipg_plan_t * p, const ipg_tensor_t * logits, int32_t ak, int32_t image, float thresh,
+                                   const ipg_retina_cand_bufs_t * bufs, int32_t level, int32_t slots, int32_t base,
+                                   int32_t * thresh_arg);
 
 #endif   // IPG_POST_H

@@ -11,24 +11,44 @@
 // flat = ((y * w + x) * A + a) * K + k.
 // ============================================================================
 
-// Work: global (w, h, A*K). `slots` candidates may be stored (the level's
-// element count, so none is ever lost). `image`: which image of the batch
-// ([B][A*K][h][w]) this step reads.
+// A logit at or below this cannot score above thresh: sigmoid is monotone
+// and sigmoid(logit(thresh) - 0.01) is below thresh by a relative
+// 0.01 (1 - thresh) at least -- over 1e-4 for thresh <= 0.99, far above the
+// few ulp of float exp, log and division. NaN (no logit skipped) outside
+// 1e-30 .. 0.99, or for a NaN thresh.
+inline float ipg_logit_floor(float thresh)
+{
+    return thresh >= 1e-30f && thresh <= 0.99f ? log(thresh / (1.0f - thresh)) - 0.01f : NAN;
+}
+
+// Work: global (ceil(h * w / 16), A*K): a work-item reads 16 logits of one
+// class-anchor plane as a vector and is done when none is above
+// ipg_logit_floor (most of them: background); otherwise each of its lanes
+// computes the score exactly as one work-item per logit did. `slots`
+// candidates may be stored (the level's element count, so none is ever
+// lost). `image`: which image of the batch ([B][A*K][h][w]) this step reads.
 __kernel void ipg_retina_candidates(__global const float * logits, int h, int w, int AK, int image,
                                     float score_thresh,
                                     __global float * cand_score, __global int * cand_index,
                                     __global int * count, int level, int slots, int base)
 {
-    const int x = get_global_id(0), y = get_global_id(1), ch = get_global_id(2);
-    if (x >= w || y >= h || ch >= AK) return;
-    logits += (size_t) image * AK * h * w;
-    const float logit = logits[((size_t) ch * h + y) * w + x];
-    const float score = 1.0f / (1.0f + exp(-logit));
-    if (score > score_thresh) {
-        const int slot = atomic_inc(&count[level]);
-        if (slot < slots) {
-            cand_score[base + slot] = score;
-            cand_index[base + slot] = (y * w + x) * AK + ch;
+    const int i0 = get_global_id(0) * 16, ch = get_global_id(1);   // first y * w + x, class-anchor channel
+    const int hw = h * w;
+    if (i0 >= hw || ch >= AK) return;
+    __global const float * plane = logits + ((size_t) image * AK + ch) * hw + i0;
+    const int lanes = min(16, hw - i0);
+    const float floor_logit = ipg_logit_floor(score_thresh);
+    if (lanes == 16 && all(vload16(0, plane) <= floor_logit)) return;
+    for (int l = 0; l < lanes; l++) {
+        const float logit = plane[l];
+        if (logit <= floor_logit) continue;
+        const float score = 1.0f / (1.0f + exp(-logit));
+        if (score > score_thresh) {
+            const int slot = atomic_inc(&count[level]);
+            if (slot < slots) {
+                cand_score[base + slot] = score;
+                cand_index[base + slot] = (i0 + l) * AK + ch;
+            }
         }
     }
 }

@@ -50,6 +50,31 @@ static void retina_free(void * state) {
     free(post);
 }
 
+int32_t ipg_retina_candidates_plan(ipg_plan_t * p, const ipg_tensor_t * logits, int32_t ak, int32_t image, float thresh,
+                                   const ipg_retina_cand_bufs_t * bufs, int32_t level, int32_t slots, int32_t base,
+                                   int32_t * thresh_arg) {
+    ipg_step_t * s = ipg_plan_step(p, "ipg_retina_candidates");
+    if (!s) return -1;
+    ipg_step_mem(s, logits->buf);
+    ipg_step_int(s, logits->h);
+    ipg_step_int(s, logits->w);
+    ipg_step_int(s, ak);
+    ipg_step_int(s, image);
+    *thresh_arg = ipg_step_float(s, thresh);
+    ipg_step_mem(s, bufs->score);
+    ipg_step_mem(s, bufs->index);
+    ipg_step_mem(s, bufs->count);
+    ipg_step_int(s, level);
+    ipg_step_int(s, slots);
+    ipg_step_int(s, base);
+    // retina-detect.cl: 16 logits of a plane per work-item; 8 a group on CPU
+    // drivers, as pool.cl's row segments (ops.c).
+    const size_t hw = (size_t) logits->h * logits->w;
+    ipg_step_range_prefer(s, 2, (size_t[]){ (hw + 15) / 16, (size_t) ak }, p->cl->is_cpu ? (size_t[]){ 8, 1 } : NULL);
+    ipg_step_image(s, image);   // a partial batch skips the images it does not hold
+    return p->n_steps - 1;
+}
+
 static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g, int32_t image, float candidate_thresh,
                                      void ** state) {
     const ipg_config_t * cfg = &g->model->cfg;
@@ -108,28 +133,14 @@ static ipg_status_t retina_post_plan(ipg_plan_t * p, const ipg_net_tensors_t * g
         return IPG_ERR_NO_MEMORY;
     }
 
-    // 1. Candidates above the threshold, per level.
+    // 1. Candidates above the threshold, per level. Each level writes at its
+    // own offset of the shared arrays (no sub-buffers: their offsets would
+    // have to meet alignment rules).
     for (int32_t l = 0; l < L; l++) {
-        const ipg_tensor_t * t = &g->head_cls[l];
-        ipg_step_t * s = ipg_plan_step(p, "ipg_retina_candidates");
-        if (!s) return IPG_ERR_OPENCL;
-        post->thresh_step[l] = p->n_steps - 1;
-        ipg_step_mem(s, t->buf);
-        ipg_step_int(s, t->h);
-        ipg_step_int(s, t->w);
-        ipg_step_int(s, A * K);
-        ipg_step_int(s, image);
-        post->thresh_arg = ipg_step_float(s, candidate_thresh);
-        // Each level writes at its own offset of the shared arrays (no
-        // sub-buffers: their offsets would have to meet alignment rules).
-        ipg_step_mem(s, post->cand_score);
-        ipg_step_mem(s, post->cand_index);
-        ipg_step_mem(s, post->count);
-        ipg_step_int(s, l);
-        ipg_step_int(s, slots[l]);
-        ipg_step_int(s, offsets[l]);
-        ipg_step_range(s, 3, (size_t[]){ (size_t) t->w, (size_t) t->h, (size_t) (A * K) }, NULL);
-        ipg_step_image(s, image);   // a partial batch skips the images it does not hold
+        const ipg_retina_cand_bufs_t bufs = { post->cand_score, post->cand_index, post->count };
+        post->thresh_step[l] = ipg_retina_candidates_plan(p, &g->head_cls[l], A * K, image, candidate_thresh, &bufs, l,
+                                                          slots[l], offsets[l], &post->thresh_arg);
+        if (post->thresh_step[l] < 0) return IPG_ERR_OPENCL;
     }
 
     // 2. Exact top-k per level: one work-group each, or G each then a merge

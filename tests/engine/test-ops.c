@@ -440,6 +440,98 @@ static void test_upsample_add(int c, int h, int w, int th, int tw) {
     free(want);
 }
 
+// ---- RetinaNet candidates (retina-detect.cl: ipg_retina_candidates) -------------
+
+static int cand_by_flat(const void * pa, const void * pb) {
+    const float * a = pa;
+    const float * b = pb;
+    return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+// Every sigmoid(logit) > thresh of image `image` of a [g_batch][ak][h][w] map,
+// appended as level 1 at offset 5, against the host: the same flat indices
+// (y * w + x) * ak + channel, the same count, scores within 1e-6. Channels
+// alternate between all background (whole 16-logit vectors skipped), mixed,
+// and mostly kept; some logits lie just above the kernel's skip floor and
+// just around the threshold's logit (moved 1e-3 away from it: host and
+// device exp may differ by an ulp there).
+static void test_retina_candidates(int ak, int h, int w, float thresh, int image) {
+    char what[96];
+    snprintf(what, sizeof what, "retina candidates %d x %d x %d thresh %g image %d of %d", ak, h, w, thresh, image,
+             g_batch);
+    const size_t plane = (size_t) ak * h * w, n = (size_t) g_batch * plane;
+    const double cut = thresh > 0 && thresh < 1 ? log(thresh / (1.0 - thresh)) : -1e30;
+    float * logits = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        const int kind = (int) (i / ((size_t) h * w) % 3);
+        float v = frand() * 2.0f + (kind == 0 ? -12.0f : kind == 1 ? (float) cut : 2.0f);
+        if (i % 7 == 3) v = (float) cut - 0.005f;   // above the skip floor, below the threshold
+        if (fabs(v - cut) < 1e-3) v = (float) (v < cut ? cut - 1e-3 : cut + 1e-3);
+        logits[i] = v;
+    }
+    int32_t kept = 0;
+    float * want = malloc(plane * 2 * sizeof(float));   // (score, flat) pairs
+    for (size_t i = 0; i < plane; i++) {
+        const float logit = logits[(size_t) image * plane + i];
+        const float score = 1.0f / (1.0f + expf(-logit));
+        if (score > thresh) {
+            const size_t ch = i / ((size_t) h * w), at = i % ((size_t) h * w);
+            want[2 * kept] = score;
+            want[2 * kept + 1] = (float) (at * ak + ch);
+            kept++;
+        }
+    }
+    ipg_plan_t p;
+    plan_init(&p);
+    const int32_t base = 5, zeros[2] = { 0, 0 };
+    ipg_tensor_t t = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &t, ak, h, w);
+    const ipg_retina_cand_bufs_t bufs = { ipg_plan_buffer(&p, (base + plane) * sizeof(float), NULL),
+                                          ipg_plan_buffer(&p, (base + plane) * sizeof(int32_t), NULL),
+                                          ipg_plan_buffer(&p, sizeof zeros, zeros) };
+    int32_t arg = -1;
+    if (st == IPG_OK && (!bufs.score || !bufs.index || !bufs.count)) st = IPG_ERR_NO_MEMORY;
+    if (st == IPG_OK &&
+        ipg_retina_candidates_plan(&p, &t, ak, image, thresh, &bufs, 1, (int32_t) plane, base, &arg) < 0)
+        st = IPG_ERR_OPENCL;
+    if (st == IPG_OK) st = ipg_plan_finalize(&p);
+    CHECK(st == IPG_OK, "%s: setup: %s", what, g_err);
+    if (st == IPG_OK) {
+        upload(&t, logits);
+        CHECK(ipg_plan_run(&p) == IPG_OK, "%s: run: %s", what, g_err);
+        int32_t count[2] = { -1, -1 };
+        cl_int rc = clEnqueueReadBuffer(g_cl.queue, bufs.count, CL_TRUE, 0, sizeof count, count, 0, NULL, NULL);
+        CHECK(rc == CL_SUCCESS && count[0] == 0 && count[1] == kept, "%s: count %d (level 0: %d), want %d", what,
+              count[1], count[0], kept);
+        if (rc == CL_SUCCESS && count[1] == kept) {
+            float * got_score = malloc((base + plane) * sizeof(float));
+            int32_t * got_index = malloc((base + plane) * sizeof(int32_t));
+            rc = clEnqueueReadBuffer(g_cl.queue, bufs.score, CL_TRUE, 0, (base + plane) * sizeof(float), got_score, 0,
+                                     NULL, NULL);
+            if (rc == CL_SUCCESS)
+                rc = clEnqueueReadBuffer(g_cl.queue, bufs.index, CL_TRUE, 0, (base + plane) * sizeof(int32_t),
+                                         got_index, 0, NULL, NULL);
+            float * got = malloc(plane * 2 * sizeof(float));
+            for (int32_t j = 0; j < kept; j++) {
+                got[2 * j] = got_score[base + j];
+                got[2 * j + 1] = (float) got_index[base + j];
+            }
+            qsort(got, (size_t) kept, 2 * sizeof(float), cand_by_flat);
+            qsort(want, (size_t) kept, 2 * sizeof(float), cand_by_flat);
+            int wrong = 0;
+            for (int32_t j = 0; j < kept; j++)
+                wrong += got[2 * j + 1] != want[2 * j + 1] || !(fabsf(got[2 * j] - want[2 * j]) <= 1e-6f * want[2 * j]);
+            CHECK(rc == CL_SUCCESS && wrong == 0, "%s: %d of %d candidates differ", what, wrong, kept);
+            free(got);
+            free(got_score);
+            free(got_index);
+        }
+    }
+    ipg_plan_free(&p);
+    free(logits);
+    free(want);
+}
+
 // ---- anchors and NMS -------------------------------------------------------------
 
 static void test_anchors(void) {
@@ -963,9 +1055,12 @@ static void run_small(void) {
             }
         }
         test_maxpool(3, 3, 5);
+        test_maxpool(2, 3, 63);
         test_downsample(3, 5, 7);
+        test_downsample(2, 4, 40);
         test_relu(3, 3, 5);
         test_upsample_add(3, 5, 7, 3, 4);
+        test_retina_candidates(9, 3, 7, 0.05f, g_batch - 1);
     }
     g_batch = 1;
     test_arg_cap();
@@ -1083,14 +1178,37 @@ int main(int argc, char ** argv) {
         // wide rows: the vector path of interior blocks, a partial last block
         test_maxpool(3, 7, 100);
         test_maxpool(5, 9, 131);
+        // all segments in the vector path (the first one's left tap is
+        // padding), one row, and an odd width whose last full segment
+        // reaches past the row (element by element)
+        test_maxpool(3, 4, 64);
+        test_maxpool(2, 1, 64);
+        test_maxpool(2, 5, 63);
         test_downsample(3, 2, 2);
         test_downsample(13, 6, 10);
         test_downsample(3, 5, 7);
+        // wide rows: 16-output vector segments (even sizes), a partial last
+        // segment (odd sizes go pixel by pixel, as 5 x 7 above; wider odd
+        // rows differ from this float64 reference by ~2e-6 of the largest
+        // value, the float source index, before and after the vector path)
+        test_downsample(3, 8, 64);
+        test_downsample(2, 6, 70);
+        test_downsample(1, 2, 34);
         test_relu(13, 3, 5);
         test_relu(1, 7, 1);
         test_upsample_add(13, 6, 10, 3, 5);
         test_upsample_add(3, 5, 7, 3, 4);
         test_upsample_add(24, 1, 1, 1, 1);
+        // the skip floor (0.05, 0.5), none (0.995, 0: every score counts),
+        // planes of 1, 21 (a partial vector) and 4096 logits
+        for (int last = 0; last < 2; last++) {
+            const int image = last ? g_batch - 1 : 0;
+            test_retina_candidates(9, 3, 7, 0.05f, image);
+            test_retina_candidates(6, 1, 1, 0.5f, image);
+            test_retina_candidates(90, 64, 64, 0.05f, image);
+            test_retina_candidates(12, 5, 17, 0.995f, image);
+            test_retina_candidates(3, 16, 3, 0.0f, image);
+        }
     }
     g_batch = 1;
     test_anchors();
