@@ -60,9 +60,7 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
                          (unsigned long long) p->cl->max_alloc);
         return IPG_ERR_NO_MEMORY;
     }
-    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE,
-                           ((size_t) ipg_plan_batch(p) * c * h * w + IPG_TENSOR_SLACK) * sizeof(float), NULL, p->err,
-                           p->err_size);
+    t->buf = ipg_cl_buffer(p->cl, CL_MEM_READ_WRITE, bytes, NULL, p->err, p->err_size);
     if (!t->buf) {
         name_layer(p, "a %d x %dx%dx%d tensor", ipg_plan_batch(p), c, h, w);
         return IPG_ERR_NO_MEMORY;
@@ -73,7 +71,6 @@ ipg_status_t ipg_plan_tensor(ipg_plan_t * p, ipg_tensor_t * t, int32_t c, int32_
         return IPG_ERR_NO_MEMORY;
     }
     p->tensors[p->n_tensors++] = (ipg_plan_tensor_info_t){ .buf = t->buf, .bytes = bytes, .pinned = false };
-    p->tensor_bytes += bytes;
     return IPG_OK;
 }
 

@@ -112,9 +112,7 @@ typedef struct ipg_plan {
     bool share_tensors;
     ipg_plan_tensor_info_t * tensors;
     int32_t n_tensors, cap_tensors;
-    size_t tensor_bytes;          // the tensors' own sizes, summed
-    size_t shared_tensor_bytes;   // what their buffers take after sharing
-    const char * group;           // current profiling group
+    const char * group;   // current profiling group
     char * err;
     size_t err_size;
 } ipg_plan_t;
@@ -131,8 +129,9 @@ void ipg_plan_pin(ipg_plan_t * p, cl_mem buf);
 // not overlap one buffer (a stage extends its tensor's range to the step it
 // hangs on) and rewrites the steps' and stages' arguments. Called by
 // ipg_plan_finalize before any argument is set; the tensors' own buffers,
-// never used by a command, are released (PoCL and GPU drivers allocate a
-// buffer's memory at its first use, so they never took any).
+// never used by a command, are released (PoCL allocates a buffer's memory at
+// its first use, so they never took any; a driver that allocates at
+// creation holds them only until then).
 ipg_status_t ipg_plan_share_tensors(ipg_plan_t * p);
 // Appends a launch of `kernel_name`; NULL on failure (p->err set). The
 // returned pointer is valid until the next ipg_plan_step: keep step indices
