@@ -6,6 +6,18 @@
 // size: every id is bounds-checked against OW, OH and C.
 // ============================================================================
 
+// The even (parity 0) or odd (1) lanes of the 32 values lo, hi, in order.
+// shuffle2, not swizzles (.even, .odd, vector literals of them): oclgrind
+// 21.10's --uninitialized takes every swizzle's result for uninitialised
+// (and crashed on one such literal). PoCL compiles shuffle2 to slower code:
+// bench-small measured the max pool and the pyramid ~0.1 ms faster with
+// swizzles (docs/PERFORMANCE.md).
+inline float16 ipg_lanes_of_parity(float16 lo, float16 hi, uint parity)
+{
+    const uint16 evens = (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return shuffle2(lo, hi, evens + parity);
+}
+
 // 3x3 max pool, stride 2, padding 1 (the ResNet stem). Padding never wins:
 // every window holds at least one real element. One work-item per 16
 // outputs of a row, global (ceil(OW / 16), OH, C). Where the segment's 32
@@ -33,13 +45,7 @@ __kernel void ipg_maxpool3x3s2(__global const float * in, int H, int W,
             hi = fmax(hi, vload16(1, row));
             if (x0 > 0) left = fmax(left, row[-1]);
         }
-        // shuffle2, not swizzles (.even, .odd, vector literals of them):
-        // oclgrind 21.10's --uninitialized takes every swizzle's result for
-        // uninitialised (and crashed on one such literal). PoCL compiles
-        // shuffle2 to slower code: bench-small measured the max pool and
-        // the pyramid ~0.1 ms faster with swizzles (docs/PERFORMANCE.md).
-        const uint16 evens = (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        const float16 even = shuffle2(lo, hi, evens), odd = shuffle2(lo, hi, evens + 1);
+        const float16 even = ipg_lanes_of_parity(lo, hi, 0), odd = ipg_lanes_of_parity(lo, hi, 1);
         const float16 prev = shuffle2(odd, (float16) left, (uint16) (16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14));
         vstore16(fmax(fmax(even, odd), prev), 0, o);
         return;
@@ -97,10 +103,8 @@ __kernel void ipg_downsample2x(__global const float * in, int H, int W,
         __global const float * row1 = row0 + W;
         const float16 a0 = vload16(0, row0), a1 = vload16(1, row0);
         const float16 b0 = vload16(0, row1), b1 = vload16(1, row1);
-        // (shuffle2 for the even and odd lanes: ipg_maxpool3x3s2 says why)
-        const uint16 evens = (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        const float16 p00 = shuffle2(a0, a1, evens), p01 = shuffle2(a0, a1, evens + 1);
-        const float16 p10 = shuffle2(b0, b1, evens), p11 = shuffle2(b0, b1, evens + 1);
+        const float16 p00 = ipg_lanes_of_parity(a0, a1, 0), p01 = ipg_lanes_of_parity(a0, a1, 1);
+        const float16 p10 = ipg_lanes_of_parity(b0, b1, 0), p11 = ipg_lanes_of_parity(b0, b1, 1);
         const float l = 0.5f;   // lx0 = lx1 = ly0 = ly1
         vstore16(l * (l * p00 + l * p01) + l * (l * p10 + l * p11), 0, o);
     } else {
