@@ -128,9 +128,10 @@ static int check_batch_parity(ipg_engine_t * engine, int w, int h, ipg_pixel_for
     CHECK(ipg_ctx_prepare(single, w, h, format) == IPG_OK, "prepare single: %s", ipg_ctx_last_error(single));
     CHECK(ipg_ctx_prepare(batch, w, h, format) == IPG_OK, "prepare batch: %s", ipg_ctx_last_error(batch));
     CHECK(ipg_ctx_images_per_frame(batch) == 1, "images per frame %d", ipg_ctx_images_per_frame(batch));
-    // A batch of K holds K frames' tensors (the weights are the engine's);
-    // Faster R-CNN, one image at a time, only K frames and letterboxed images
-    // more (its tensors share buffers, plan-memory.c, so that is well under K).
+    // A batch of K holds K frames' tensors (the weights are the engine's).
+    // Faster R-CNN runs one image at a time: its batch adds only K frames and
+    // letterboxed images, well under K times a single frame's memory (whose
+    // tensors share buffers, plan-memory.c).
     const bool two_stage = strncmp(ipg_model_description(ipg_engine_model(engine)), "fasterrcnn", 10) == 0;
     const double bytes_ratio = (double) ipg_ctx_device_bytes(batch) / (double) ipg_ctx_device_bytes(single);
     printf("device bytes: single %llu, batch of %d %llu (x%.2f), engine %llu\n",
