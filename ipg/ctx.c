@@ -739,6 +739,11 @@ void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
     double total_ms = 0, total_flop = 0;
     const char * env = getenv("IPG_PROFILE_KERNELS");
     const bool by_kernel = env && *env && strcmp(env, "0") != 0;
+    // IPG_PROFILE_KERNELS=steps lists every launch first (index, group,
+    // kernel, global size), to find the one slow launch of a kernel.
+    const bool by_step = env && strcmp(env, "steps") == 0;
+    size_t len = 0;
+    cl_ulong first_start = 0, last_end = 0;   // the span, to see the gaps between launches
     for (int32_t i = 0; i < ctx->plan.n_steps; i++) {
         const ipg_step_t * s = &ctx->plan.steps[i];
         cl_ulong t0 = 0, t1 = 0;
@@ -754,18 +759,28 @@ void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size) {
             if (n_groups == 32) continue;
             groups[n_groups++] = gname;
         }
+        if (by_step && len < size)
+            len +=
+                (size_t) snprintf(buf + len, size - len, "step %4d %-8s %-24s %6zux%zux%zu %9.3f ms %8.2f GFLOP/s\n", i,
+                                  s->group ? s->group : "other", s->kernel_name, s->gws[0], s->dims > 1 ? s->gws[1] : 1,
+                                  s->dims > 2 ? s->gws[2] : 1, (double) (t1 - t0) * 1e-6,
+                                  t1 > t0 ? s->flop / ((double) (t1 - t0) * 1e-6 * 1e6) : 0.0);
+        if (first_start == 0 || t0 < first_start) first_start = t0;
+        if (t1 > last_end) last_end = t1;
         ms[g] += (double) (t1 - t0) * 1e-6;
         flop[g] += s->flop;
         total_ms += (double) (t1 - t0) * 1e-6;
         total_flop += s->flop;
     }
-    size_t len = 0;
     for (int32_t g = 0; g < n_groups && len < size; g++)
         len += (size_t) snprintf(buf + len, size - len, "%-12s %9.3f ms %8.2f GFLOP/s\n", groups[g], ms[g],
                                  ms[g] > 0 ? flop[g] / (ms[g] * 1e6) : 0.0);
     if (len < size)
-        snprintf(buf + len, size - len, "%-12s %9.3f ms %8.2f GFLOP/s\n", "total", total_ms,
-                 total_ms > 0 ? total_flop / (total_ms * 1e6) : 0.0);
+        len += (size_t) snprintf(buf + len, size - len, "%-12s %9.3f ms %8.2f GFLOP/s\n", "total", total_ms,
+                                 total_ms > 0 ? total_flop / (total_ms * 1e6) : 0.0);
+    // First launch's start to last launch's end: what the launches' gaps add.
+    if (len < size && last_end > first_start)
+        snprintf(buf + len, size - len, "%-12s %9.3f ms\n", "span", (double) (last_end - first_start) * 1e-6);
 }
 
 uint64_t ipg_ctx_cl_objects_created(const ipg_ctx_t * ctx) { return ctx ? ctx->cl.objects_created : 0; }

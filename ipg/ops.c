@@ -209,8 +209,10 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     if (conv->path == IPG_PATH_CLBLAST) return ipg_clblast_plan_conv(p, conv, in, res, relu, out);
     if (conv->path == IPG_PATH_GPU) return plan_conv_tiled(p, conv, in, res, relu, out);
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
-        // winograd.c when the conv has its weights, it pays and the scratch fits.
-        if (conv->w_winograd && !p->no_winograd && ipg_winograd_pays(p, conv, in)) {
+        // winograd.c when the conv has its weights, it pays (or a form is
+        // forced) and the scratch fits.
+        if (conv->w_winograd && !p->no_winograd &&
+            (p->winograd_form != IPG_WINOGRAD_FORM_AUTO || ipg_winograd_pays(p, conv, in))) {
             bool planned = false;
             st = ipg_op_conv_winograd(p, conv, in, res, relu, out, &planned);
             if (st != IPG_OK || planned) return st;

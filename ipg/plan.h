@@ -103,6 +103,10 @@ typedef struct ipg_plan {
     cl_mem scratch;            // im2col operand or Winograd data, shared by all convs
     bool pack_all_convs;       // no direct 3x3 path (IPG_CONV=pack; tests)
     bool no_winograd;          // 3x3 convs direct even with Winograd weights (IPG_CONV=direct; tests)
+    // Which Winograd kernels (winograd.c): AUTO where it pays, by the number
+    // of tiles; the others force one form on every conv with Winograd
+    // weights (tests and bench-conv).
+    enum { IPG_WINOGRAD_FORM_AUTO, IPG_WINOGRAD_FORM_FUSED, IPG_WINOGRAD_FORM_SPLIT } winograd_form;
     size_t scratch_bytes;
     ipg_stage_t * stages;
     int32_t n_stages, cap_stages;

@@ -10,16 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-// When Winograd pays (tools/bench-conv, docs/PERFORMANCE.md). Its transforms
-// cost in proportion to C + M per tile, and it saves in proportion to C * M:
-// below 32 input or output channels the direct kernel is faster (16 -> 16 at
-// 128x128: 0.41 vs 0.93 ms). Its weights are 4x the direct kernel's, read
-// once per 16 tiles: on small maps (few tiles) that traffic and three launches
-// cost more than the saved multiplies (64 -> 64 at 8x8: 0.085 vs 0.125 ms;
-// 256 -> 256 at 8x8: 1.6 vs 0.9 ms), so a conv also needs tiles x
-// min(C, M) >= IPG_WINOGRAD_MIN_WORK.
-#define IPG_WINOGRAD_MIN_CHANNELS 32
-#define IPG_WINOGRAD_MIN_WORK     1024
+// When Winograd pays (tools/bench-conv, docs/PERFORMANCE.md; best of 8
+// rounds on 2 cores, ms). Its transforms cost in proportion to (C + M) per
+// tile, its GEMMs save in proportion to C * M, and its weights (4x the
+// direct kernel's) are read once per 16 tiles. With at least
+// IPG_WINOGRAD_FUSED_MIN_BLOCKS blocks of 16 tiles the fused kernel keeps
+// its data in cache and pays from 32 channels (64 -> 36 at 64x64: 0.38 vs
+// 0.60 direct; 40 -> 40: 0.31 vs 0.39; 32 -> 32 at 128x128: 0.78 vs 0.78);
+// with fewer, the three launches pay
+// only from 128 channels and 16 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
+// 128 -> 128 at 32x32: 0.69 vs 0.93; 256 -> 256 at 16x16: 0.43 vs 0.80;
+// 512 -> 512 at 8x8: 2.5 vs 1.7).
+#define IPG_WINOGRAD_MIN_CHANNELS       32
+#define IPG_WINOGRAD_SPLIT_MIN_CHANNELS 128
+#define IPG_WINOGRAD_SPLIT_MIN_TILES    16
+
+// The fused kernel (one launch, V and the products in a core's caches) wins
+// once there are enough blocks of 16 tiles to share out without splitting
+// a block's output channels over work-items, each of which then repeats its
+// input transform; below, the three launches win (bench-conv, best of
+// rounds, 2 cores: 64 -> 64 at 64x64 (16 blocks) 0.47 vs 0.57 ms, 128 -> 128
+// at 64x64 1.48 vs 1.61; at 32x32 (4 blocks) 0.70 vs 0.55, 256 -> 256 at
+// 16x16 (1 block) 1.43 vs 0.49).
+#define IPG_WINOGRAD_FUSED_MIN_BLOCKS 8
 
 // Where Winograd is on. Its error is about 5x the direct kernel's (3-7e-6 of
 // the largest output vs float64 per conv, test-winograd). The neck and heads
@@ -81,12 +94,57 @@ cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin
 
 bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
     const int64_t tiles = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
-    return tiles * (conv->cout < in->c ? conv->cout : in->c) >= IPG_WINOGRAD_MIN_WORK;
+    const int32_t channels = conv->cout < in->c ? conv->cout : in->c;
+    if ((tiles + 15) / 16 >= IPG_WINOGRAD_FUSED_MIN_BLOCKS) return channels >= IPG_WINOGRAD_MIN_CHANNELS;
+    return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= IPG_WINOGRAD_SPLIT_MIN_TILES;
 }
 
-ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
-                                  const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
-    *planned = false;
+static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
+    const int32_t B = ipg_plan_batch(p);
+    const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
+    const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
+    const int64_t T = (int64_t) B * tiles_y * tiles_x;
+    const int64_t NB = (T + 15) / 16;
+    const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+    // Output channel groups: at least 8 work-items where the blocks allow
+    // (only when forced below IPG_WINOGRAD_FUSED_MIN_BLOCKS).
+    int64_t groups = (8 + NB - 1) / NB;
+    if (groups > MB) groups = MB;
+    if (groups < 1) groups = 1;
+    // Each work-item's V: [36][C][16], xi rows IPG_WINOGRAD_V_STRIDE(1, C) apart.
+    const int64_t total = NB * groups * 36 * ((int64_t) C * 16 + 16);
+    const size_t bytes = (size_t) total * sizeof(float);
+    if (total > INT_MAX || bytes > p->cl->max_alloc) return IPG_OK;   // the direct path takes it
+    if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
+    ipg_step_t * s = ipg_plan_step(p, "ipg_winograd_fused");
+    if (!s) return IPG_ERR_OPENCL;
+    ipg_step_mem(s, in->buf);
+    ipg_step_int(s, C);
+    ipg_step_int(s, H);
+    ipg_step_int(s, W);
+    ipg_step_int(s, (int32_t) tiles_y);
+    ipg_step_int(s, (int32_t) tiles_x);
+    ipg_step_int(s, (int32_t) T);
+    ipg_step_mem(s, conv->w_winograd);
+    ipg_step_int(s, M);
+    ipg_step_int(s, (int32_t) groups);
+    ipg_step_mem(s, conv->bias);
+    ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2
+    ipg_step_mem(s, out->buf);
+    ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
+    ipg_step_memref(s, &p->scratch);
+    ipg_step_int(s, 0);
+    s->flop = 2.0 * M * C * 9 * (double) H * W * B;   // the direct conv's, as ipg_op_conv counts
+    // Written for 16 tiles per work-item in vector lanes: local (1, 1) on
+    // CPUs, so PoCL adds no work-item loop around it.
+    ipg_step_range_prefer(s, 2, (size_t[]){ (size_t) NB, (size_t) groups }, p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
+    *planned = true;
+    return IPG_OK;
+}
+
+static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
     const int32_t B = ipg_plan_batch(p);
     const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
     const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
@@ -94,10 +152,11 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
     const int64_t NB = (T + 15) / 16;
     const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     // V then Mt in the shared scratch; Mt starts on a 64-byte boundary.
-    const int64_t v_floats = 36 * NB * C * 16;
+    // xi strides padded by a cache line (winograd.cl's IPG_WINOGRAD_*_STRIDE).
+    const int64_t v_floats = 36 * (NB * C * 16 + 16);
     const int64_t m_at = (v_floats + 15) / 16 * 16;
     // + 16: the output transform's vector loads of a partial last block.
-    const int64_t total = m_at + 36 * (int64_t) M * T + 16;
+    const int64_t total = m_at + 36 * ((int64_t) M * T + 16) + 16;
     const size_t bytes = (size_t) total * sizeof(float);
     if (total > INT_MAX || bytes > p->cl->max_alloc) return IPG_OK;   // the direct path takes it
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
@@ -153,4 +212,14 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
                           p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
     *planned = true;
     return IPG_OK;
+}
+
+ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
+                                  const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
+    *planned = false;
+    const int64_t T = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+    bool fused = (T + 15) / 16 >= IPG_WINOGRAD_FUSED_MIN_BLOCKS;
+    if (p->winograd_form == IPG_WINOGRAD_FORM_FUSED) fused = true;
+    if (p->winograd_form == IPG_WINOGRAD_FORM_SPLIT) fused = false;
+    return fused ? plan_fused(p, conv, in, res, relu, out, planned) : plan_split(p, conv, in, res, relu, out, planned);
 }

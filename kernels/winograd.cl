@@ -8,19 +8,30 @@
 // GEMMs: M[xi][m][t] = sum_c U[xi][m][c] * V[xi][c][t]. That is 36 multiplies
 // per 16 outputs and input channel against 144 for the direct kernel.
 //   U = G g G^T   weights, transformed on the host in double at upload
-//   V = B^T d B   the input patches (ipg_winograd_input)
+//   V = B^T d B   the input patches (ipg_winograd_input_one)
 //   Y = A^T M A   back to 4x4 outputs, with the convolutions' epilogue
-//                 (bias, residual, ReLU; ipg_winograd_output)
+//                 (bias, residual, ReLU; ipg_winograd_output_store)
 // The points are 0, +-1, +-2 and infinity (Lavin's matrices; the scaling
 // sits in G). Measured error against float64 is in docs/PERFORMANCE.md.
+//
+// Two forms (winograd.c picks one per conv by the number of tiles):
+//   fused   ipg_winograd_fused: one launch, one work-item per 16 tiles, V
+//           and M of its tiles stay in its core's caches (many tiles);
+//   split   ipg_winograd_input, ipg_winograd_gemm, ipg_winograd_output:
+//           three launches over all tiles, V and Mt through the scratch
+//           (few tiles: more work-items than there are 16-tile blocks).
 //
 // Layouts (T = tiles of all images of the batch, tile t = (image, ty, tx)
 // row-major, ceil(H / 4) x ceil(W / 4) tiles per image; NB = ceil(T / 16)):
 //   U: [36][ceil(M / MR)][C][MR]   (each xi's weights packed as gemm.cl's A)
 //   V: [36][NB][C][16]             (each xi's input packed as gemm.cl's B;
-//                                   lanes past T hold 0)
-//   Mt: [36][M][T]                 (the GEMMs' results, row-major per xi)
-// V and Mt live in the plan's shared scratch, at float offsets v_at, m_at.
+//                                   lanes past T hold 0; fused: NB = 1 per
+//                                   work-item)
+//   Mt: [36][M][T]                 (split: the GEMMs' results, row-major
+//                                   per xi; fused: a private [36][MR] tile)
+// The xi rows of V and Mt are one cache line further apart than their size
+// (IPG_WINOGRAD_V_STRIDE, _M_STRIDE). V and Mt live in the plan's shared
+// scratch, at float offsets v_at, m_at.
 // ============================================================================
 
 // The transforms work on 16 tiles at once, one per vector lane: the tiles
@@ -59,11 +70,37 @@ inline void ipg_winograd_at(const float16 * x, float16 * o)
     o[3] = x[1] - x[2] + 8.0f * (x[3] - x[4]) + x[5];
 }
 
-// Every fourth of 64 floats from p: lane l = p[4 l].
-inline float16 ipg_winograd_every4(const float * p)
+// Patch column j of 16 tiles of one input row: lane l = row[x0 + 4 l + j - 1]
+// for j = 0..5, 0 outside the row (x0 = the first tile's first column). The
+// 64 columns x0 .. x0 + 63 are loaded as four vectors and split by column
+// within the tile (j = 1..4, every fourth lane); j = 0 and 5 are j = 4 and 1
+// shifted by one tile, with the columns x0 - 1 and x0 + 64 coming in.
+inline void ipg_winograd_patch_row(__global const float * row, int x0, int W, float16 * d)
 {
-    return (float16) (vload16(0, p).s048c, vload16(1, p).s048c, vload16(2, p).s048c, vload16(3, p).s048c);
+    float16 q[4];
+    if (x0 + 64 <= W) {
+        for (int k = 0; k < 4; k++) q[k] = vload16(k, row + x0);
+    } else {
+        float t[64];
+        for (int k = 0; k < 64; k++) t[k] = x0 + k < W ? row[x0 + k] : 0.0f;
+        for (int k = 0; k < 4; k++) q[k] = vload16(k, t);
+    }
+    const float left = x0 > 0 ? row[x0 - 1] : 0.0f;
+    const float right = x0 + 64 < W ? row[x0 + 64] : 0.0f;
+    d[1] = (float16) (q[0].s048c, q[1].s048c, q[2].s048c, q[3].s048c);
+    d[2] = (float16) (q[0].s159d, q[1].s159d, q[2].s159d, q[3].s159d);
+    d[3] = (float16) (q[0].s26ae, q[1].s26ae, q[2].s26ae, q[3].s26ae);
+    d[4] = (float16) (q[0].s37bf, q[1].s37bf, q[2].s37bf, q[3].s37bf);
+    d[0] = (float16) (left, d[4].s012, d[4].s3456789a, d[4].sbcde);
+    d[5] = (float16) (d[1].s123, d[1].s456789ab, d[1].scdef, right);
 }
+
+// The distance between two xi's rows in V and Mt: one cache line more than
+// the rows' size, which is often a power of two (16 tiles x 64 channels: 4
+// KiB) and would put the 36 rows a transform writes or reads into one
+// cache set. (winograd.c sizes the scratch with the same strides.)
+#define IPG_WINOGRAD_V_STRIDE(NB, C) ((size_t) (NB) * (C) * 16 + 16)
+#define IPG_WINOGRAD_M_STRIDE(M, T)  ((size_t) (M) * (T) + 16)
 
 // Channels per work-item of both transforms: PoCL runs each work-group as
 // one task, and one channel of 16 tiles is too little work for one.
@@ -72,7 +109,7 @@ inline float16 ipg_winograd_every4(const float * p)
 #endif
 
 inline void ipg_winograd_input_one(__global const float * in, int C, int H, int W, int tiles_y, int tiles_x,
-                                   int T, __global float * scratch, int v_at, int nb, int c);
+                                   int T, int nb, int c, __global float * v, size_t xi_stride);
 
 // One work-item per (block of 16 tiles, IPG_WINOGRAD_CHANNELS input
 // channels): global (NB, ceil(C / IPG_WINOGRAD_CHANNELS)), every id
@@ -85,13 +122,13 @@ __kernel void ipg_winograd_input(__global const float * in, int C, int H, int W,
     const int NB = (T + 15) / 16;
     if (nb >= NB || c0 >= C) return;
     for (int c = c0; c < min(C, c0 + IPG_WINOGRAD_CHANNELS); c++)
-        ipg_winograd_input_one(in, C, H, W, tiles_y, tiles_x, T, scratch, v_at, nb, c);
+        ipg_winograd_input_one(in, C, H, W, tiles_y, tiles_x, T, nb, c, scratch + v_at + ((size_t) nb * C + c) * 16,
+                               IPG_WINOGRAD_V_STRIDE(NB, C));
 }
 
 inline void ipg_winograd_input_one(__global const float * in, int C, int H, int W, int tiles_y, int tiles_x,
-                                   int T, __global float * scratch, int v_at, int nb, int c)
+                                   int T, int nb, int c, __global float * v, size_t xi_stride)
 {
-    const int NB = (T + 15) / 16;
     const int t0 = nb * 16;
     const int per_image = tiles_y * tiles_x;
     const int image = t0 / per_image;
@@ -108,16 +145,7 @@ inline void ipg_winograd_input_one(__global const float * in, int C, int H, int 
                 continue;
             }
             __global const float * row = plane + (size_t) y * W;
-            float seg[80];   // columns xs .. xs + 79 (69 used), 0 outside the row
-            for (int q = 0; q < 5; q++) {
-                const int x = xs + 16 * q;
-                if (x >= 0 && x + 16 <= W) {
-                    vstore16(vload16(0, row + x), 0, seg + 16 * q);
-                } else {
-                    for (int k = 0; k < 16; k++) seg[16 * q + k] = (x + k >= 0 && x + k < W) ? row[x + k] : 0.0f;
-                }
-            }
-            for (int j = 0; j < 6; j++) d[i][j] = ipg_winograd_every4(seg + j);
+            ipg_winograd_patch_row(row, xs + 1, W, d[i]);
         }
     } else {
         // Tile by tile: each lane's 6x6 patch, into [row][column][lane].
@@ -156,8 +184,6 @@ inline void ipg_winograd_input_one(__global const float * in, int C, int H, int 
         ipg_winograd_bt(col, o);
         for (int i = 0; i < 6; i++) e[i][j] = o[i];
     }
-    __global float * v = scratch + v_at + ((size_t) nb * C + c) * 16;
-    const size_t xi_stride = (size_t) NB * C * 16;
     for (int i = 0; i < 6; i++) {
         float16 o[6];
         ipg_winograd_bt(e[i], o);
@@ -178,7 +204,7 @@ __kernel void ipg_winograd_gemm(__global const float * U, __global float * scrat
     const int MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     if (mb >= MB || nb >= NB || xi >= 36) return;
     __global const float * a = U + ((size_t) xi * MB + mb) * C * IPG_GEMM_MR;
-    __global const float * b = scratch + v_at + ((size_t) xi * NB + nb) * C * 16;
+    __global const float * b = scratch + v_at + xi * IPG_WINOGRAD_V_STRIDE(NB, C) + (size_t) nb * C * 16;
     float16 acc[IPG_GEMM_MR];
     for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
     for (int k = 0; k < C; k++) {
@@ -188,7 +214,7 @@ __kernel void ipg_winograd_gemm(__global const float * U, __global float * scrat
     }
     const int t0 = nb * 16;
     const int lanes = min(16, T - t0);
-    __global float * out = scratch + m_at + (size_t) xi * M * T + t0;
+    __global float * out = scratch + m_at + xi * IPG_WINOGRAD_M_STRIDE(M, T) + t0;
     for (int i = 0; i < IPG_GEMM_MR; i++) {
         const int m = mb * IPG_GEMM_MR + i;
         if (m >= M) break;
@@ -233,18 +259,18 @@ __kernel void ipg_winograd_output(__global const float * scratch, int m_at, __gl
         ipg_winograd_output_one(scratch, m_at, bias, res, out, M, H, W, tiles_y, tiles_x, T, flags, nb, m);
 }
 
-inline void ipg_winograd_output_one(__global const float * scratch, int m_at, __global const float * bias,
-                                    __global const float * res, __global float * out, int M, int H, int W,
-                                    int tiles_y, int tiles_x, int T, int flags, int nb, int m)
+// Y = A^T M A of one output channel m of 16 tiles (block nb), whose 36
+// transform-domain values are mv[0], mv[stride], ... mv[35 stride]; then the
+// epilogue, stored where a tile lies inside the image.
+inline void ipg_winograd_output_store(const float16 * mv, int stride, __global const float * bias,
+                                      __global const float * res, __global float * out, int M, int H, int W,
+                                      int tiles_y, int tiles_x, int T, int flags, int nb, int m)
 {
-    const int NB = (T + 15) / 16;
     const int t0 = nb * 16;
-    __global const float * src = scratch + m_at + (size_t) m * T + t0;
-    const size_t xi_stride = (size_t) M * T;
     float16 e[4][6];   // A^T M: [output row][transform column]
     for (int j = 0; j < 6; j++) {
         float16 col[6], o[4];
-        for (int i = 0; i < 6; i++) col[i] = vload16(0, src + (i * 6 + j) * xi_stride);
+        for (int i = 0; i < 6; i++) col[i] = mv[(i * 6 + j) * stride];
         ipg_winograd_at(col, o);
         for (int i = 0; i < 4; i++) e[i][j] = o[i];
     }
@@ -291,6 +317,67 @@ inline void ipg_winograd_output_one(__global const float * scratch, int m_at, __
                 for (int j = 0; j < 4 && x0 + j < W; j++)
                     out[row + x0 + j] = ipg_winograd_act(yy[j][l], res, row + x0 + j, flags);
             }
+        }
+    }
+}
+
+inline void ipg_winograd_output_one(__global const float * scratch, int m_at, __global const float * bias,
+                                    __global const float * res, __global float * out, int M, int H, int W,
+                                    int tiles_y, int tiles_x, int T, int flags, int nb, int m)
+{
+    __global const float * src = scratch + m_at + (size_t) m * T + nb * 16;
+    const size_t xi_stride = IPG_WINOGRAD_M_STRIDE(M, T);
+    float16 mv[36];
+    for (int xi = 0; xi < 36; xi++) mv[xi] = vload16(0, src + xi * xi_stride);
+    ipg_winograd_output_store(mv, 1, bias, res, out, M, H, W, tiles_y, tiles_x, T, flags, nb, m);
+}
+
+// The whole convolution in one launch, so that neither the transformed
+// input (V) nor the products (Mt) leave a core's caches: one work-item per
+// (block of 16 tiles nb, group g of the output channel blocks), global
+// (NB, groups), every id bounds-checked. It transforms its 16 tiles' input,
+// all C channels, into its own V region of the scratch ([36][C][16] at
+// v_at + (nb * groups + g) * 36 * C * 16), then for each block of MR output
+// channels of its group runs the 36 GEMMs into a private [36][MR] tile and
+// transforms that back to the output with the epilogue. With few tiles, the
+// host splits the output channels over `groups` work-items (each then
+// transforms the same input): parallelism for the small maps. A
+// work-item reads back only what it wrote itself, so no barrier is needed.
+__kernel void ipg_winograd_fused(__global const float * in, int C, int H, int W, int tiles_y, int tiles_x, int T,
+                                 __global const float * U, int M, int groups, __global const float * bias,
+                                 __global const float * res, __global float * out, int flags,
+                                 __global float * scratch, int v_at)
+{
+    const int nb = get_global_id(0);
+    const int g = get_global_id(1);
+    const int NB = (T + 15) / 16;
+    if (nb >= NB || g >= groups) return;
+    const int MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
+    const int per_group = (MB + groups - 1) / groups;
+    const int mb0 = g * per_group, mb1 = min(MB, mb0 + per_group);
+    if (mb0 >= mb1) return;
+    const size_t xi_stride = IPG_WINOGRAD_V_STRIDE(1, C);
+    __global float * v = scratch + v_at + (size_t) (nb * groups + g) * 36 * xi_stride;
+    for (int c = 0; c < C; c++)
+        ipg_winograd_input_one(in, C, H, W, tiles_y, tiles_x, T, nb, c, v + (size_t) c * 16, xi_stride);
+    for (int mb = mb0; mb < mb1; mb++) {
+        float16 mt[36][IPG_GEMM_MR];   // [xi][row of the block], lanes = tiles
+        for (int xi = 0; xi < 36; xi++) {
+            __global const float * a = U + ((size_t) xi * MB + mb) * C * IPG_GEMM_MR;
+            __global const float * b = v + xi * xi_stride;
+            float16 acc[IPG_GEMM_MR];
+            for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
+            for (int k = 0; k < C; k++) {
+                const float16 bv = vload16(k, b);
+                #pragma unroll
+                for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) a[k * IPG_GEMM_MR + i], bv, acc[i]);
+            }
+            for (int i = 0; i < IPG_GEMM_MR; i++) mt[xi][i] = acc[i];
+        }
+        for (int i = 0; i < IPG_GEMM_MR; i++) {
+            const int m = mb * IPG_GEMM_MR + i;
+            if (m >= M) break;
+            ipg_winograd_output_store(&mt[0][i], IPG_GEMM_MR, bias, res, out, M, H, W, tiles_y, tiles_x, T, flags, nb, m);
         }
     }
 }

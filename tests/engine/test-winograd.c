@@ -72,7 +72,8 @@ static bool plan_has(const ipg_plan_t * p, const char * kernel) {
     return false;
 }
 
-typedef enum { PATH_WINOGRAD, PATH_DIRECT, PATH_DISPATCH } path_t;
+// The two Winograd forms (one fused launch; three launches), each forced.
+typedef enum { PATH_FUSED, PATH_SPLIT, PATH_DIRECT, PATH_DISPATCH } path_t;
 
 // Runs the conv through one path; returns the output (B images) or NULL.
 static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int cin, int h, int w, const float * in,
@@ -84,15 +85,20 @@ static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int 
     p.err_size = sizeof g_err;
     p.batch = batch;
     p.no_winograd = path == PATH_DIRECT;
+    p.winograd_form = path == PATH_FUSED   ? IPG_WINOGRAD_FORM_FUSED
+                      : path == PATH_SPLIT ? IPG_WINOGRAD_FORM_SPLIT
+                                           : IPG_WINOGRAD_FORM_AUTO;
     ipg_tensor_t tin = { 0 }, tres = { 0 }, tout = { 0 };
     ipg_status_t st = ipg_plan_tensor(&p, &tin, cin, h, w);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tres, dev->cout, h, w);
     if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, dev->cout, h, w);
     if (st == IPG_OK) {
-        if (path == PATH_WINOGRAD) {
+        if (path == PATH_FUSED || path == PATH_SPLIT) {
             bool planned = false;
             st = ipg_op_conv_winograd(&p, dev, &tin, res ? &tres : NULL, relu, &tout, &planned);
             CHECK(st != IPG_OK || planned, "winograd not planned for %dx%d", w, h);
+            const char * kernel = path == PATH_FUSED ? "ipg_winograd_fused" : "ipg_winograd_gemm";
+            CHECK(st != IPG_OK || plan_has(&p, kernel), "the forced form runs %s", kernel);
         } else {
             st = ipg_op_conv(&p, dev, &tin, res ? &tres : NULL, relu, &tout);
         }
@@ -111,7 +117,7 @@ static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int 
         got = malloc(nout * sizeof(float));
         rc = clEnqueueReadBuffer(g_cl.queue, tout.buf, CL_TRUE, 0, nout * 4, got, 0, NULL, NULL);
         CHECK(rc == CL_SUCCESS, "download: %s", ipg_cl_error_name(rc));
-        if (used_winograd) *used_winograd = plan_has(&p, "ipg_winograd_gemm");
+        if (used_winograd) *used_winograd = plan_has(&p, "ipg_winograd_gemm") || plan_has(&p, "ipg_winograd_fused");
     }
     ipg_plan_free(&p);
     return got;
@@ -150,25 +156,29 @@ static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res,
         char what[160];
         snprintf(what, sizeof what, "conv3x3 %d -> %d, %dx%d, batch %d, res %d, relu %d%s", cin, cout, h, w, batch,
                  use_res, relu, nonneg ? ", inputs in [0, 4)" : "");
-        float * gw = run_path(PATH_WINOGRAD, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
         float * gd = run_path(PATH_DIRECT, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
-        if (gw && gd) {
-            const double ew = rel_error(gw, want, batch * nout), ed = rel_error(gd, want, batch * nout);
-            printf("%s: winograd %.2e, direct %.2e (max |error| / max |output| vs float64)\n", what, ew, ed);
-            CHECK(ew <= TOL, "%s: winograd error %.3g over %.1g", what, ew, TOL);
-            CHECK(ed <= TOL, "%s: direct error %.3g over %.1g", what, ed, TOL);
-            if (ew > g_worst_winograd) g_worst_winograd = ew;
-            if (ed > g_worst_direct) g_worst_direct = ed;
-            // The two float paths against each other, as the parity suite sees them.
-            double max_diff = 0, max_ref = 1e-3;
-            for (size_t i = 0; i < batch * nout; i++) {
-                const double d = fabs((double) gw[i] - gd[i]);
-                if (!(d <= max_diff)) max_diff = d;
-                if (fabs(gd[i]) > max_ref) max_ref = fabs(gd[i]);
+        for (int form = 0; form < 2; form++) {
+            const path_t path = form ? PATH_SPLIT : PATH_FUSED;
+            float * gw = run_path(path, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
+            if (gw && gd) {
+                const double ew = rel_error(gw, want, batch * nout), ed = rel_error(gd, want, batch * nout);
+                printf("%s: winograd (%s) %.2e, direct %.2e (max |error| / max |output| vs float64)\n", what,
+                       form ? "three launches" : "fused", ew, ed);
+                CHECK(ew <= TOL, "%s: winograd error %.3g over %.1g", what, ew, TOL);
+                CHECK(ed <= TOL, "%s: direct error %.3g over %.1g", what, ed, TOL);
+                if (ew > g_worst_winograd) g_worst_winograd = ew;
+                if (ed > g_worst_direct) g_worst_direct = ed;
+                // The two float paths against each other, as the parity suite sees them.
+                double max_diff = 0, max_ref = 1e-3;
+                for (size_t i = 0; i < batch * nout; i++) {
+                    const double d = fabs((double) gw[i] - gd[i]);
+                    if (!(d <= max_diff)) max_diff = d;
+                    if (fabs(gd[i]) > max_ref) max_ref = fabs(gd[i]);
+                }
+                CHECK(max_diff <= 2 * TOL * max_ref, "%s: winograd vs direct %.3g", what, max_diff / max_ref);
             }
-            CHECK(max_diff <= 2 * TOL * max_ref, "%s: winograd vs direct %.3g", what, max_diff / max_ref);
+            free(gw);
         }
-        free(gw);
         free(gd);
     }
     ipg_conv_dev_free(&dev);
@@ -179,40 +189,62 @@ static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res,
     free(want);
 }
 
+// Whether ipg_op_conv runs this conv through Winograd at h x w.
+static bool dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w) {
+    float * in = calloc((size_t) cin * h * w, sizeof(float));
+    bool used = false;
+    free(run_path(PATH_DISPATCH, dev, 1, cin, h, w, in, NULL, false, &used));
+    free(in);
+    return used;
+}
+
 // Which convs ipg_op_conv sends to Winograd, and the two switches.
 static void test_dispatch(void) {
-    ipg_conv_host_t cv = { .name = "dispatch", .cout = 40, .cin = 36, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
-    cv.w = calloc((size_t) 40 * 36 * 9, sizeof(float));
-    cv.b = calloc(40, sizeof(float));
-    float * in = calloc((size_t) 36 * 32 * 32, sizeof(float));
+    ipg_conv_host_t cv = { .name = "dispatch", .cout = 72, .cin = 64, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
+    cv.w = calloc((size_t) 72 * 64 * 9, sizeof(float));
+    cv.b = calloc(72, sizeof(float));
+    float * in = calloc((size_t) 64 * 32 * 32, sizeof(float));
     ipg_conv_dev_t dev;
-    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
-    CHECK(dev.w_winograd != NULL, "a 36 -> 40 3x3 conv gets Winograd weights");
-    bool used = false;
-    free(run_path(PATH_DISPATCH, &dev, 1, 36, 32, 32, in, NULL, false, &used));
-    CHECK(used, "36 -> 40 at 32x32 (64 tiles) goes through Winograd");
-    used = true;
-    free(run_path(PATH_DISPATCH, &dev, 1, 36, 8, 8, in, NULL, false, &used));
-    CHECK(!used, "36 -> 40 at 8x8 (4 tiles) stays direct");
-    used = true;
-    free(run_path(PATH_DIRECT, &dev, 1, 36, 32, 32, in, NULL, false, &used));
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd != NULL, "a 64 -> 72 3x3 conv gets Winograd weights");
+    CHECK(dispatched(&dev, 64, 44, 44), "64 -> 72 at 44x44 (121 tiles, 8 blocks: fused) goes through Winograd");
+    CHECK(!dispatched(&dev, 64, 40, 40), "64 -> 72 at 40x40 (100 tiles, 7 blocks) stays direct");
+    bool used = true;
+    free(run_path(PATH_DIRECT, &dev, 1, 64, 44, 44, in, NULL, false, &used));
     CHECK(!used, "no_winograd (IPG_CONV=direct) keeps the direct kernel");
     ipg_conv_dev_free(&dev);
 
+    // 128 channels: the three launches from 16 tiles.
+    ipg_conv_host_t wide = { .name = "dispatch", .cout = 128, .cin = 128, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
+    wide.w = calloc((size_t) 128 * 128 * 9, sizeof(float));
+    wide.b = calloc(128, sizeof(float));
+    CHECK(ipg_conv_upload(&g_cl, &wide, 0, 128, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dispatched(&dev, 128, 16, 16), "128 -> 128 at 16x16 (16 tiles) goes through Winograd");
+    CHECK(!dispatched(&dev, 128, 12, 12), "128 -> 128 at 12x12 (9 tiles) stays direct");
+    ipg_conv_dev_free(&dev);
+    free(wide.w);
+    free(wide.b);
+
+    ipg_conv_host_t few = cv;
+    few.cin = 24;
+    CHECK(ipg_conv_upload(&g_cl, &few, 0, 24, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_winograd == NULL, "24 input channels: direct only");
+    ipg_conv_dev_free(&dev);
+
     setenv("IPG_WINOGRAD", "0", 1);
-    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(ipg_conv_upload(&g_cl, &cv, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd == NULL, "IPG_WINOGRAD=0: no Winograd weights");
     ipg_conv_dev_free(&dev);
     unsetenv("IPG_WINOGRAD");
 
     ipg_conv_host_t narrow = cv;
     narrow.cout = 16;
-    CHECK(ipg_conv_upload(&g_cl, &narrow, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(ipg_conv_upload(&g_cl, &narrow, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd == NULL, "16 output channels: direct only");
     ipg_conv_dev_free(&dev);
     ipg_conv_host_t strided = cv;
     strided.stride = 2;
-    CHECK(ipg_conv_upload(&g_cl, &strided, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(ipg_conv_upload(&g_cl, &strided, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd == NULL, "stride 2: no Winograd weights");
     ipg_conv_dev_free(&dev);
 
@@ -221,11 +253,11 @@ static void test_dispatch(void) {
     for (int i = 0; i < 2; i++) {
         ipg_conv_host_t b = cv;
         b.name = (char *) backbone[i];
-        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
         CHECK(dev.w_winograd == NULL, "%s: direct by default", backbone[i]);
         ipg_conv_dev_free(&dev);
         setenv("IPG_WINOGRAD", "all", 1);
-        CHECK(ipg_conv_upload(&g_cl, &b, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(ipg_conv_upload(&g_cl, &b, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
         CHECK(dev.w_winograd != NULL, "%s: Winograd with IPG_WINOGRAD=all", backbone[i]);
         ipg_conv_dev_free(&dev);
         unsetenv("IPG_WINOGRAD");
@@ -235,7 +267,7 @@ static void test_dispatch(void) {
     for (int i = 0; i < 3; i++) {
         ipg_conv_host_t n = cv;
         n.name = (char *) neck[i];
-        CHECK(ipg_conv_upload(&g_cl, &n, 0, 36, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+        CHECK(ipg_conv_upload(&g_cl, &n, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
         CHECK(dev.w_winograd != NULL, "%s: Winograd by default", neck[i]);
         ipg_conv_dev_free(&dev);
     }

@@ -20,7 +20,9 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static const char * const PATHS[] = { "direct", "winograd", "im2col" };
+// The winograd paths: the plan's own choice, then each form forced.
+static const char * const PATHS[] = { "direct", "winograd", "wg-fused", "wg-split", "im2col" };
+#define N_PATHS 5
 
 int main(int argc, char ** argv) {
     if (argc < 5) {
@@ -52,10 +54,10 @@ int main(int argc, char ** argv) {
         return 1;
     }
     if (winograd && !dev.w_winograd) dev.w_winograd = ipg_winograd_upload(&cl, &cv, 0, cin, err, sizeof err);
-    ipg_plan_t plans[3];
-    ipg_tensor_t in[3], out[3];
-    const int n_paths = winograd ? 3 : 2;
-    static const int path_of[2][3] = { { 0, 2, 2 }, { 0, 1, 2 } };   // index into PATHS
+    ipg_plan_t plans[N_PATHS];
+    ipg_tensor_t in[N_PATHS], out[N_PATHS];
+    const int n_paths = winograd ? 5 : 2;
+    static const int path_of[2][N_PATHS] = { { 0, 4 }, { 0, 1, 2, 3, 4 } };   // index into PATHS
     for (int q = 0; q < n_paths; q++) {
         const int k = path_of[winograd][q];
         ipg_plan_t * p = &plans[k];
@@ -64,8 +66,9 @@ int main(int argc, char ** argv) {
         p->err = err;
         p->err_size = sizeof err;
         p->batch = batch;
-        p->no_winograd = k != 1;
-        p->pack_all_convs = k == 2;
+        p->no_winograd = k == 0 || k == 4;
+        p->pack_all_convs = k == 4;
+        p->winograd_form = k == 2 ? IPG_WINOGRAD_FORM_FUSED : k == 3 ? IPG_WINOGRAD_FORM_SPLIT : IPG_WINOGRAD_FORM_AUTO;
         memset(&in[k], 0, sizeof in[k]);
         memset(&out[k], 0, sizeof out[k]);
         ipg_status_t st = ipg_plan_tensor(p, &in[k], cin, h, w);
@@ -77,8 +80,8 @@ int main(int argc, char ** argv) {
         }
         ipg_plan_run(p);   // warm: kernels compiled, pages touched
     }
-    double best[3][4], sum[3] = { 0 };
-    for (int k = 0; k < 3; k++)
+    double best[N_PATHS][4], sum[N_PATHS] = { 0 };
+    for (int k = 0; k < N_PATHS; k++)
         for (int s = 0; s < 4; s++) best[k][s] = 1e30;
     for (int r = 0; r < rounds; r++)
         for (int q = 0; q < n_paths; q++) {

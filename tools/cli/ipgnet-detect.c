@@ -219,7 +219,7 @@ static int bench(ipg_ctx_t * ctx, const cli_image_t * img, int runs, int profile
     double median = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
     double gflop = ipg_ctx_gflop(ctx);
     if (profile) {
-        char report[4096];
+        static char report[1 << 20];   // IPG_PROFILE_KERNELS=steps lists every launch
         ipg_ctx_profile_report(ctx, report, sizeof report);
         fputs(report, stdout);
     }
