@@ -13,12 +13,11 @@
 // When Winograd pays (tools/bench-conv, docs/PERFORMANCE.md; best of 8
 // rounds on 2 cores, ms). Its transforms cost in proportion to (C + M) per
 // tile, its GEMMs save in proportion to C * M, and its weights (4x the
-// direct kernel's) are read once per 16 tiles. With at least
-// IPG_WINOGRAD_FUSED_MIN_BLOCKS blocks of 16 tiles the fused kernel keeps
-// its data in cache and pays from 32 channels (64 -> 36 at 64x64: 0.38 vs
-// 0.60 direct; 40 -> 40: 0.31 vs 0.39; 32 -> 32 at 128x128: 0.78 vs 0.78);
-// with fewer, the three launches pay
-// only from 128 channels and 16 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
+// direct kernel's) are read once per 16 tiles. Where the fused form runs
+// (fused_pays, below) it keeps its data in cache and pays from 32 channels
+// (64 -> 36 at 64x64: 0.38 vs 0.60 direct; 40 -> 40: 0.31 vs 0.39; 32 -> 32
+// at 128x128: 0.78 vs 0.78); elsewhere the three launches pay only from
+// 128 channels and 16 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
 // 128 -> 128 at 32x32: 0.69 vs 0.93; 256 -> 256 at 16x16: 0.43 vs 0.80;
 // 512 -> 512 at 8x8: 2.5 vs 1.7).
 #define IPG_WINOGRAD_MIN_CHANNELS       32
@@ -28,11 +27,18 @@
 // The fused kernel (one launch, V and the products in a core's caches) wins
 // once there are enough blocks of 16 tiles to share out without splitting
 // a block's output channels over work-items, each of which then repeats its
-// input transform; below, the three launches win (bench-conv, best of
-// rounds, 2 cores: 64 -> 64 at 64x64 (16 blocks) 0.47 vs 0.57 ms, 128 -> 128
-// at 64x64 1.48 vs 1.61; at 32x32 (4 blocks) 0.70 vs 0.55, 256 -> 256 at
-// 16x16 (1 block) 1.43 vs 0.49).
+// input transform, and while the weights U (36 C M floats), which every
+// work-item reads whole, stay in a core's cache; otherwise the three
+// launches win (bench-conv, best of rounds, 2 cores, fused vs three
+// launches: 64 -> 64 at 64x64 (16 blocks) 0.47 vs 0.57 ms; at 32x32 (4
+// blocks) 0.70 vs 0.55; 128 -> 128 at 64x64 1.48 vs 1.61; 256 -> 256 at
+// 64x64 4.4-7.8 vs 5.0-6.7, at 52x40 (9 blocks) 4.0-6.0 vs 3.8-4.3).
 #define IPG_WINOGRAD_FUSED_MIN_BLOCKS 8
+#define IPG_WINOGRAD_FUSED_MAX_CM     (128 * 128)
+
+static bool fused_pays(int64_t tiles, int32_t C, int32_t M) {
+    return (tiles + 15) / 16 >= IPG_WINOGRAD_FUSED_MIN_BLOCKS && (int64_t) C * M <= IPG_WINOGRAD_FUSED_MAX_CM;
+}
 
 // Where Winograd is on. Its error is about 5x the direct kernel's (3-7e-6 of
 // the largest output vs float64 per conv, test-winograd). The neck and heads
@@ -95,7 +101,7 @@ cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin
 bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
     const int64_t tiles = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
     const int32_t channels = conv->cout < in->c ? conv->cout : in->c;
-    if ((tiles + 15) / 16 >= IPG_WINOGRAD_FUSED_MIN_BLOCKS) return channels >= IPG_WINOGRAD_MIN_CHANNELS;
+    if (fused_pays(tiles, in->c, conv->cout)) return channels >= IPG_WINOGRAD_MIN_CHANNELS;
     return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= IPG_WINOGRAD_SPLIT_MIN_TILES;
 }
 
@@ -108,7 +114,7 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     const int64_t NB = (T + 15) / 16;
     const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     // Output channel groups: at least 8 work-items where the blocks allow
-    // (only when forced below IPG_WINOGRAD_FUSED_MIN_BLOCKS).
+    // (only when forced where fused_pays says no).
     int64_t groups = (8 + NB - 1) / NB;
     if (groups > MB) groups = MB;
     if (groups < 1) groups = 1;
@@ -218,7 +224,7 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
                                   const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
     *planned = false;
     const int64_t T = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
-    bool fused = (T + 15) / 16 >= IPG_WINOGRAD_FUSED_MIN_BLOCKS;
+    bool fused = fused_pays(T, in->c, conv->cout);
     if (p->winograd_form == IPG_WINOGRAD_FORM_FUSED) fused = true;
     if (p->winograd_form == IPG_WINOGRAD_FORM_SPLIT) fused = false;
     return fused ? plan_fused(p, conv, in, res, relu, out, planned) : plan_split(p, conv, in, res, relu, out, planned);

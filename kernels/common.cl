@@ -148,7 +148,7 @@ inline void ipg_conv_epilogue(float16 v, float bias, __global const float * res,
 // Transpose a 16 x 16 tile held as 16 vectors in place (t[i] lane j becomes
 // t[j] lane i): four butterfly stages of two-vector shuffles. The direct
 // convolutions accumulate output channels in the lanes and store pixels.
-inline void ipg_transpose16(float16 * t)
+__attribute__((always_inline)) inline void ipg_transpose16(float16 * t)
 {
     IPG_TRANSPOSE_STAGE(8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
                         (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))

@@ -35,16 +35,37 @@
 // The KW-wide taps (KW a constant) of one (c, ky) row into acc[p]; X(j) is
 // input column x0 + j of the row (output pixel p reads columns 2p ..
 // 2p + KW - 1).
+// The taps run in two passes, even kx then odd kx: within a pass, input
+// column j = 2 i + parity feeds output pixel p through tap kx = 2 (i - p) +
+// parity, a stride-1 sliding window over every other column. Each pass
+// holds only its own tap vectors (4 and 3 for KW = 7): 16 accumulators, the
+// taps and the broadcast fit the 32 vector registers (all seven taps at
+// once spilled the accumulators to the stack).
 #define IPG_S2_TAPS(KW, X)                                                                       \
-    {                                                                                            \
-        float16 w[KW];                                                                           \
-        _Pragma("unroll") for (int kx = 0; kx < KW; kx++) w[kx] = vload16(k + kx, a);            \
-        _Pragma("unroll") for (int j = 0; j < 30 + KW; j++) {                                    \
+    _Pragma("unroll") for (int parity = 0; parity < 2; parity++) {                               \
+        const int nt = (KW - parity + 1) / 2;   /* taps kx = parity, parity + 2, ... */          \
+        float16 w[(KW + 1) / 2];                                                                 \
+        _Pragma("unroll") for (int t = 0; t < nt; t++) w[t] = vload16(k + parity + 2 * t, a);    \
+        _Pragma("unroll") for (int i = 0; i < 15 + nt; i++) {                                    \
+            const int j = 2 * i + parity;                                                        \
             const float16 x = (float16) (X);                                                     \
-            _Pragma("unroll") for (int kx = 0; kx < KW; kx++) {                                  \
-                if ((j - kx) < 0 || ((j - kx) & 1) || (j - kx) / 2 >= 16) continue;              \
-                acc[(j - kx) / 2] = fma(w[kx], x, acc[(j - kx) / 2]);                            \
+            _Pragma("unroll") for (int t = 0; t < nt; t++) {                                     \
+                if (i - t < 0 || i - t >= 16) continue;                                          \
+                acc[i - t] = fma(w[t], x, acc[i - t]);                                           \
             }                                                                                    \
+        }                                                                                        \
+    }
+
+// The statements for every (c, ky) whose input row iy lies in the image, with row =
+// its column x0 and k = its first tap.
+#define IPG_S2_ROWS(...)                                                                         \
+    for (int c = 0; c < C; c++) {                                                                \
+        for (int ky = 0; ky < KH; ky++) {                                                        \
+            const int iy = 2 * oy - pad + ky;                                                    \
+            if (iy < 0 || iy >= H) continue;                                                     \
+            __global const float * row = in + ((size_t) c * H + iy) * W + x0;                    \
+            const int k = (c * KH + ky) * KW;                                                    \
+            __VA_ARGS__                                                                          \
         }                                                                                        \
     }
 
@@ -70,42 +91,38 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
     __global const float * a = A + (size_t) mb * C * KH * KW * 16;
     float16 acc[16];
     for (int p = 0; p < 16; p++) acc[p] = 0.0f;
-    for (int c = 0; c < C; c++) {
-        for (int ky = 0; ky < KH; ky++) {
-            const int iy = 2 * oy - pad + ky;
-            if (iy < 0 || iy >= H) continue;
-            __global const float * row = in + ((size_t) c * H + iy) * W + x0;
-            const int k = (c * KH + ky) * KW;
-            if (KW == 7) {
-                if (inside) {
-                    IPG_S2_TAPS(7, row[j])
-                } else {
-                    IPG_S2_TAPS(7, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
-                }
-            } else if (KW == 3) {
-                if (inside) {
-                    IPG_S2_TAPS(3, row[j])
-                } else {
-                    IPG_S2_TAPS(3, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f)
-                }
-            } else {
-                float seg[48];
-                for (int j = 0; j < span; j++) seg[j] = (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f;
-                for (int kx = 0; kx < KW; kx++) {
-                    const float16 w = vload16(k + kx, a);
-                    #pragma unroll
-                    for (int p = 0; p < 16; p++) acc[p] = fma(w, (float16) seg[2 * p + kx], acc[p]);
-                }
+    // Each (KW, inside) case has its own loop over (c, ky), so that the
+    // accumulators stay in registers across it (one loop with all the cases
+    // in its body kept them on the stack).
+    if (KW == 7 && inside) {
+        IPG_S2_ROWS(IPG_S2_TAPS(7, row[j]))
+    } else if (KW == 7) {
+        IPG_S2_ROWS(IPG_S2_TAPS(7, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f))
+    } else if (KW == 3 && inside) {
+        IPG_S2_ROWS(IPG_S2_TAPS(3, row[j]))
+    } else if (KW == 3) {
+        IPG_S2_ROWS(IPG_S2_TAPS(3, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f))
+    } else {
+        IPG_S2_ROWS({
+            float seg[48];
+            for (int j = 0; j < span; j++) seg[j] = (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f;
+            for (int kx = 0; kx < KW; kx++) {
+                const float16 w = vload16(k + kx, a);
+                _Pragma("unroll") for (int p = 0; p < 16; p++) acc[p] = fma(w, (float16) seg[2 * p + kx], acc[p]);
             }
-        }
+        })
     }
-    // acc[p] lane l is channel l at pixel p; after the transpose acc[l] lane p.
-    ipg_transpose16(acc);
+    // acc[p] lane l is channel l at pixel p; after the transpose t[l] lane p.
+    // A copy: the store loop indexes t at run time, which would keep acc (an
+    // array every other access indexes by a constant) out of registers.
+    float16 t[16];
+    _Pragma("unroll") for (int p = 0; p < 16; p++) t[p] = acc[p];
+    ipg_transpose16(t);
     const size_t plane = (size_t) OH * OW;
     const size_t pix = (size_t) oy * OW + ox0;
     for (int l = 0; l < 16; l++) {
         const int m = mb * 16 + l;
         if (m >= M) break;
-        ipg_conv_epilogue(acc[l], bias[m], res, out, m * plane + pix, lanes, flags);
+        ipg_conv_epilogue(t[l], bias[m], res, out, m * plane + pix, lanes, flags);
     }
 }

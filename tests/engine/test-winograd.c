@@ -189,14 +189,27 @@ static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res,
     free(want);
 }
 
-// Whether ipg_op_conv runs this conv through Winograd at h x w.
-static bool dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w) {
-    float * in = calloc((size_t) cin * h * w, sizeof(float));
-    bool used = false;
-    free(run_path(PATH_DISPATCH, dev, 1, cin, h, w, in, NULL, false, &used));
-    free(in);
-    return used;
+// Which Winograd form ipg_op_conv runs this conv through at h x w: NULL
+// (the direct kernel), "fused" or "three launches".
+static const char * dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w) {
+    ipg_plan_t p;
+    memset(&p, 0, sizeof p);
+    p.cl = &g_cl;
+    p.err = g_err;
+    p.err_size = sizeof g_err;
+    ipg_tensor_t tin = { 0 }, tout = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &tin, cin, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, dev->cout, h, w);
+    if (st == IPG_OK) st = ipg_op_conv(&p, dev, &tin, NULL, false, &tout);
+    CHECK(st == IPG_OK, "plan: %s", g_err);
+    const char * form = plan_has(&p, "ipg_winograd_fused")  ? "fused"
+                        : plan_has(&p, "ipg_winograd_gemm") ? "three launches"
+                                                            : NULL;
+    ipg_plan_free(&p);
+    return form;
 }
+
+static bool same(const char * a, const char * b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
 // Which convs ipg_op_conv sends to Winograd, and the two switches.
 static void test_dispatch(void) {
@@ -207,8 +220,8 @@ static void test_dispatch(void) {
     ipg_conv_dev_t dev;
     CHECK(ipg_conv_upload(&g_cl, &cv, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd != NULL, "a 64 -> 72 3x3 conv gets Winograd weights");
-    CHECK(dispatched(&dev, 64, 44, 44), "64 -> 72 at 44x44 (121 tiles, 8 blocks: fused) goes through Winograd");
-    CHECK(!dispatched(&dev, 64, 40, 40), "64 -> 72 at 40x40 (100 tiles, 7 blocks) stays direct");
+    CHECK(same(dispatched(&dev, 64, 44, 44), "fused"), "64 -> 72 at 44x44 (121 tiles, 8 blocks): fused Winograd");
+    CHECK(same(dispatched(&dev, 64, 40, 40), NULL), "64 -> 72 at 40x40 (100 tiles, 7 blocks) stays direct");
     bool used = true;
     free(run_path(PATH_DIRECT, &dev, 1, 64, 44, 44, in, NULL, false, &used));
     CHECK(!used, "no_winograd (IPG_CONV=direct) keeps the direct kernel");
@@ -219,11 +232,23 @@ static void test_dispatch(void) {
     wide.w = calloc((size_t) 128 * 128 * 9, sizeof(float));
     wide.b = calloc(128, sizeof(float));
     CHECK(ipg_conv_upload(&g_cl, &wide, 0, 128, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
-    CHECK(dispatched(&dev, 128, 16, 16), "128 -> 128 at 16x16 (16 tiles) goes through Winograd");
-    CHECK(!dispatched(&dev, 128, 12, 12), "128 -> 128 at 12x12 (9 tiles) stays direct");
+    CHECK(same(dispatched(&dev, 128, 16, 16), "three launches"), "128 -> 128 at 16x16 (16 tiles): three launches");
+    CHECK(same(dispatched(&dev, 128, 12, 12), NULL), "128 -> 128 at 12x12 (9 tiles) stays direct");
+    CHECK(same(dispatched(&dev, 128, 44, 44), "fused"), "128 -> 128 at 44x44 (8 blocks): fused");
     ipg_conv_dev_free(&dev);
     free(wide.w);
     free(wide.b);
+
+    // 256 channels: the weights outgrow a core's cache, the three launches
+    // win even with many blocks.
+    ipg_conv_host_t big = { .name = "dispatch", .cout = 256, .cin = 256, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
+    big.w = calloc((size_t) 256 * 256 * 9, sizeof(float));
+    big.b = calloc(256, sizeof(float));
+    CHECK(ipg_conv_upload(&g_cl, &big, 0, 256, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(same(dispatched(&dev, 256, 64, 64), "three launches"), "256 -> 256 at 64x64: three launches");
+    ipg_conv_dev_free(&dev);
+    free(big.w);
+    free(big.b);
 
     ipg_conv_host_t few = cv;
     few.cin = 24;
