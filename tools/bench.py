@@ -15,8 +15,11 @@ normalised input, in IPGNET_PEER_PYTHON (default .venv/bin/python, see
 tools/setup-venv.sh), each in its own process: CPU, 2 threads (ONNX Runtime:
 intra_op_num_threads=2, sequential; OpenVINO: INFERENCE_NUM_THREADS=2,
 PERFORMANCE_HINT=LATENCY, INFERENCE_PRECISION_HINT=f32), two warm-up runs.
-For the two-stage model the graph stops at the RPN head, so those peers do
-less work than ours (no proposals, RoIAlign or box head).
+For the two-stage model the graph stops at the RPN head; the peers then run
+a second graph, the box head (``export-onnx --box-head``), on the RoI
+features the PyTorch reference pools for the same frame (as many RoIs as it
+proposes), in the same timed run. They still do less than ours: no proposal
+selection, RoIAlign or final NMS.
 
 On a GPU, ``--device gpu --peer cuda`` times the engine on the GPU's OpenCL
 driver against PyTorch CUDA in fp32 (TF32 off, as our kernels are fp32); the
@@ -206,6 +209,40 @@ def ensure_onnx(name, model, image):
         return onnx, tensor, [int(v) for v in f.read().split(",")]
 
 
+def ensure_box_head(name, model, image):
+    """For a two-stage config: the ONNX graph of its box head (ipgnet export-onnx
+    --box-head) for as many RoIs as the reference proposes on this frame, and
+    the reference's RoI features for them as raw float32, so that the peers run
+    the second stage on what ours runs it on. Returns (onnx path, tensor path,
+    [R, C, s, s])."""
+    stem = CONFIGS[name][0]
+    onnx = os.path.join(BENCH_DIR, stem + ".box-head.onnx")
+    tensor = os.path.join(BENCH_DIR, stem + ".roi-features.f32")
+    shape = os.path.join(BENCH_DIR, stem + ".roi-features.shape")
+    stale = lambda p: not os.path.exists(p) or os.path.getmtime(p) < os.path.getmtime(model)
+    if stale(tensor) or stale(shape):
+        run([PY, "-c", "import sys, torch\n"
+             "from ipgnet.modelfile import load_model\n"
+             "from ipgnet.preprocess import letterbox, load_image\n"
+             "m, c, _ = load_model(sys.argv[1])\n"
+             "m.eval()\n"
+             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+             "rec = {}\n"
+             "with torch.no_grad():\n"
+             "    m.forward_tensor(x[None], lambda n, t: rec.__setitem__(n, t))\n"
+             "f = rec['roi.features']\n"   # [C*s*s, 1, R]
+             "R, s = f.shape[2], c.roi_output_size\n"
+             "f = f.reshape(-1, R).t().reshape(R, c.fpn_channels, s, s).contiguous()\n"
+             "open(sys.argv[3], 'wb').write(f.numpy().astype('<f4').tobytes())\n"
+             "open(sys.argv[4], 'w').write(','.join(map(str, f.shape)))\n",
+             model, image, tensor, shape])
+    with open(shape) as f:
+        dims = [int(v) for v in f.read().split(",")]
+    if stale(onnx) or os.path.getmtime(onnx) < os.path.getmtime(shape):
+        run([PY, "-m", "ipgnet", "export-onnx", "-m", model, "-o", onnx, "--box-head", "--rois", str(dims[0])])
+    return onnx, tensor, dims
+
+
 PEERS = {"ort": "ONNX Runtime", "ov": "OpenVINO"}
 
 
@@ -221,31 +258,40 @@ def peer_child(argv):
     ap.add_argument("runs", type=int)
     ap.add_argument("repeat", type=int, nargs="?", default=1,
                     help="inferences per timed run (a tiled frame's images)")
+    ap.add_argument("--then", nargs=3, metavar=("ONNX", "TENSOR", "SHAPE"),
+                    help="a second graph run after the first in every inference (a two-stage model's box head)")
     a = ap.parse_args(argv)
     import numpy as np
 
-    x = np.fromfile(a.tensor, dtype="<f4").reshape([int(v) for v in a.shape.split(",")])
+    graphs = [(a.onnx, a.tensor, a.shape)] + ([tuple(a.then)] if a.then else [])
     t0 = time.perf_counter()
-    if a.runtime == "ort":
-        import onnxruntime as ort
+    steps = []
+    for onnx, tensor, shape in graphs:
+        x = np.fromfile(tensor, dtype="<f4").reshape([int(v) for v in shape.split(",")])
+        if a.runtime == "ort":
+            import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = THREADS
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        sess = ort.InferenceSession(a.onnx, opts, providers=["CPUExecutionProvider"])
-        name = sess.get_inputs()[0].name
-        infer = lambda: sess.run(None, {name: x})
-        version = f"onnxruntime={ort.__version__}"
-    else:
-        import openvino as ov
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = THREADS
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            sess = ort.InferenceSession(onnx, opts, providers=["CPUExecutionProvider"])
+            steps.append(lambda sess=sess, x=x, name=sess.get_inputs()[0].name: sess.run(None, {name: x}))
+            version = f"onnxruntime={ort.__version__}"
+        else:
+            import openvino as ov
 
-        compiled = ov.Core().compile_model(a.onnx, "CPU", {
-            "INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": "f32"})
-        req = compiled.create_infer_request()
-        infer = lambda: req.infer({0: x})
-        version = f"openvino={ov.get_version()}"
+            compiled = ov.Core().compile_model(onnx, "CPU", {
+                "INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32"})
+            req = compiled.create_infer_request()
+            steps.append(lambda req=req, x=x: req.infer({0: x}))
+            version = f"openvino={ov.get_version()}"
+
+    def infer():
+        for step in steps:
+            step()
+
     infer()
     startup = (time.perf_counter() - t0) * 1e3
     infer()   # a second warm-up, as PyTorch's bench
@@ -399,8 +445,12 @@ def main():
             print(f"{name}: models/ipgnet-demo.safetensors not present, skipped")
             continue
         ours, torch_ms, starts, rss_o, rss_t, ours_best, torch_best = [], [], [], [], [], [], []
+        then = []
         if onnx_peers:
             onnx, tensor, shape = ensure_onnx(name, model, image)
+            if name == "frcnn":   # the peers run the box head too, on the reference's RoIs
+                box_onnx, box_tensor, box_shape = ensure_box_head(name, model, image)
+                then = ["--then", box_onnx, box_tensor, ",".join(map(str, box_shape))]
         peer = {p: {"ms": [], "best": [], "start": [], "rss": []} for p in onnx_peers}
         for _ in range(2):   # alternate, so drift hits both alike
             o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
@@ -416,7 +466,7 @@ def main():
             rss_t.append(r)
             for p in onnx_peers:
                 t, r = run_rss([PEER_PY, os.path.abspath(__file__), "--peer-child", p, onnx, tensor,
-                                ",".join(map(str, shape)), str(a.runs)])
+                                ",".join(map(str, shape)), str(a.runs)] + then)
                 peer[p]["ms"].append(value(t, "median_ms"))
                 peer[p]["best"].append(value(t, "min_ms"))
                 peer[p]["start"].append(value(t, "startup_ms"))
@@ -461,7 +511,9 @@ def main():
             line += f" {ob / min(v[1] for v in pr.values()):14.2f}" + "".join(f" {pr[p][2]:9.0f}" for p in onnx_peers)
             print(line)
         if any(r[0] == "frcnn" for r in peer_rows):
-            print("frcnn: the peers' graph stops at the RPN head (no proposals, RoIAlign or box head)")
+            print("frcnn: the peers run the network to the RPN head, then the box head on the reference's RoI "
+                  "features for this frame (not the proposal selection, RoIAlign or the final NMS between and "
+                  "after them, which ours runs)")
     for name, (o, t) in best.items():
         print(f"{name}: best single run, ours {o:.1f} ms, PyTorch {t:.1f} ms, ratio {o / t:.2f}")
     for name, t in tf32.items():

@@ -124,3 +124,29 @@ def test_openvino_runs_the_same_graph(tmp_path, png_image, model_file):
     res = compiled(x.numpy())
     got = {o.get_any_name(): np.asarray(res[o]) for o in compiled.outputs}
     _check(head_outputs(model, x), got)
+
+
+def test_box_head_matches_reference(tmp_path, capsys):
+    """``--box-head``: the two-stage box head alone, on RoI features."""
+    from ipgnet.export_onnx import box_head_outputs
+
+    path = _random_file(tmp_path, arch="fasterrcnn", ipg_levels=[2, 3, 4, 5])
+    out = str(tmp_path / "box.onnx")
+    assert main(["export-onnx", "-m", path, "-o", out, "--box-head", "--rois", "37"]) == 0
+    model, config, _ = load_model(path)
+    model.eval()
+    s = config.roi_output_size
+    shape = [37, config.fpn_channels, s, s]
+    assert f"input roi_features {shape}" in capsys.readouterr().out
+    features = torch.from_numpy(np.random.default_rng(5).standard_normal(shape).astype(np.float32))
+    ref = box_head_outputs(model, features)
+    sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+    got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"roi_features": features.numpy()})))
+    assert list(ref) == ["class_logits", "box_regression"]
+    assert list(ref["class_logits"].shape) == [37, config.num_classes + 1]
+    _check(ref, got)
+
+
+def test_box_head_refuses_a_one_stage_model(tmp_path, model_file, capsys):
+    assert main(["export-onnx", "-m", model_file, "-o", str(tmp_path / "b.onnx"), "--box-head"]) == 1
+    assert "Faster R-CNN" in capsys.readouterr().err

@@ -106,8 +106,17 @@ def cmd_export(args):
 
 
 def cmd_export_onnx(args):
-    from .export_onnx import export_onnx, output_names
+    from .export_onnx import BOX_HEAD_OUTPUTS, export_box_head_onnx, export_onnx, output_names
 
+    if args.box_head:
+        try:
+            _, shape = export_box_head_onnx(args.model, args.output, args.rois, args.opset)
+        except ValueError as e:
+            print(f"ipgnet export-onnx: {e}", file=sys.stderr)
+            return 1
+        print(f"{args.output}: opset {args.opset}, input roi_features {shape}, "
+              f"outputs {', '.join(BOX_HEAD_OUTPUTS)}")
+        return 0
     config, size = export_onnx(args.model, args.output, args.input_size, args.opset)
     print(f"{args.output}: opset {args.opset}, input [1, 3, {size[1]}, {size[0]}], "
           f"outputs {', '.join(output_names(config))}")
@@ -198,6 +207,9 @@ def main(argv=None):
     o.add_argument("--input-size", type=_size, default=None, help="WxH (default: the model's input)")
     o.add_argument("--opset", type=int, default=17, choices=range(13, 18), metavar="13..17",
                    help="ONNX opset (default 17)")
+    o.add_argument("--box-head", action="store_true",
+                   help="Faster R-CNN: the box head alone (input roi_features [R, C, s, s])")
+    o.add_argument("--rois", type=int, default=1000, help="with --box-head: RoIs R (default 1000)")
     o.set_defaults(func=cmd_export_onnx)
 
     b = sub.add_parser("bench", help="time the PyTorch reference on one image (CPU or CUDA)")

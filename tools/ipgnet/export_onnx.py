@@ -16,6 +16,13 @@ dense head. Not covered: anchors, box decoding, NMS (RetinaNet's
 post-processing), and for Faster R-CNN everything after the RPN head
 (proposal filtering, RoIAlign, the box head and its post-processing).
 
+``--box-head`` (Faster R-CNN only) writes the second stage's box head as a
+graph of its own instead: input ``roi_features`` [R, C, s, s] (R RoIs, the
+MultiScaleRoIAlign output), outputs ``class_logits`` [R, K+1] and
+``box_regression`` [R, 4(K+1)] (torchvision's TwoMLPHead and
+FastRCNNPredictor). The proposals and RoIAlign between the two graphs are
+not covered.
+
 Exported with torch.onnx.export (TorchScript tracing); opset 17 by default,
 13..17 accepted (torch 1.13's exporter). Weights stay float32 whatever the
 model file's dtype (load_model returns a float32 model).
@@ -83,3 +90,44 @@ def export_onnx(model_path, out_path, input_size=None, opset=17):
         torch.onnx.export(net, (x,), out_path, input_names=["input"], output_names=output_names(config),
                           opset_version=opset, do_constant_folding=True)
     return config, size
+
+
+BOX_HEAD_OUTPUTS = ["class_logits", "box_regression"]
+
+
+class BoxHead(nn.Module):
+    """The two-stage box head: roi_features [R, C, s, s] -> (class_logits, box_regression)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.box_head = model.roi_heads.box_head
+        self.box_predictor = model.roi_heads.box_predictor
+
+    def forward(self, features):
+        return self.box_predictor(self.box_head(features))
+
+
+def box_head_outputs(model, features):
+    """The reference's box head outputs for features [R, C, s, s], by output name."""
+    with torch.no_grad():
+        outs = BoxHead(model).eval()(features)
+    return dict(zip(BOX_HEAD_OUTPUTS, outs))
+
+
+def export_box_head_onnx(model_path, out_path, rois=1000, opset=17):
+    """Write the ONNX graph of a Faster R-CNN model's box head for `rois` RoIs
+    to out_path.  Returns (config, [R, C, s, s])."""
+    if opset not in OPSETS:
+        raise ValueError(f"opset {opset} is outside what torch 1.13's exporter writes "
+                         f"({OPSETS.start}..{OPSETS.stop - 1})")
+    if rois < 1:
+        raise ValueError(f"--rois {rois}: at least one RoI")
+    model, config, _ = load_model(model_path)
+    if config.arch != "fasterrcnn":
+        raise ValueError(f"--box-head needs a Faster R-CNN model; {model_path} is arch {config.arch!r}")
+    model.eval()
+    shape = [rois, config.fpn_channels, config.roi_output_size, config.roi_output_size]
+    with torch.no_grad():
+        torch.onnx.export(BoxHead(model).eval(), (torch.zeros(shape),), out_path, input_names=["roi_features"],
+                          output_names=BOX_HEAD_OUTPUTS, opset_version=opset, do_constant_folding=True)
+    return config, shape
