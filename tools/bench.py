@@ -2,7 +2,7 @@
 """The performance referee: the OpenCL engine against PyTorch CPU, ONNX Runtime
 and OpenVINO on the same model file, frame and thread count, alternating them.
 
-    /usr/bin/python3 tools/bench.py [--runs N] [--device D] [--configs a,b,...]
+    /usr/bin/python3 tools/bench.py [--runs N] [--rounds R] [--device D] [--configs a,b,...]
                                     [--no-pipeline] [--peer cpu|cuda]
                                     [--onnx ort,ov|none]
                                     (after a build in build/)
@@ -19,7 +19,11 @@ For the two-stage model the graph stops at the RPN head; the peers then run
 a second graph, the box head (``export-onnx --box-head``), on the RoI
 features the PyTorch reference pools for the same frame (as many RoIs as it
 proposes), in the same timed run. They still do less than ours: no proposal
-selection, RoIAlign or final NMS.
+selection, RoIAlign or final NMS. Besides the medians, each config's row
+gives ``paired``: the median over rounds of ours / the better peer's time in
+the same round (runs next to each other in time meet the same machine state
+more often; this VM's two vCPUs sometimes deliver half their throughput for
+seconds at a time).
 
 On a GPU, ``--device gpu --peer cuda`` times the engine on the GPU's OpenCL
 driver against PyTorch CUDA in fp32 (TF32 off, as our kernels are fp32); the
@@ -32,8 +36,8 @@ Prints, in order:
     OpenBLAS (libopenblas0-pthread) at the same thread count. (Debian's
     PyTorch runs convolutions through oneDNN; its torch.mm goes to whatever
     libblas.so.3 is, netlib's reference BLAS by default, so it is no ceiling.);
-  * per config: medians of ours and PyTorch (two alternating rounds of N runs
-    each), their ratio (and, below the table, the ratio of the best single
+  * per config: medians of ours and PyTorch (R alternating rounds of N runs
+    each, --rounds, default 2), their ratio (and, below the table, the ratio of the best single
     runs: PyTorch CPU's run times spread widely on a shared VM), our convolution GFLOP/s and its fraction of the
     ceiling, our start-up (model load + context + prepare + first frame) and
     both processes' peak RSS;
@@ -396,10 +400,13 @@ def main():
     ap.add_argument("--no-pipeline", action="store_true")
     ap.add_argument("--peer", default="cpu", help="PyTorch's device: cpu (default) or cuda[:N]")
     ap.add_argument("--tiled", action="store_true", help="tiled vs single-image vs native-resolution runs only")
-    ap.add_argument("--rounds", type=int, default=3, help="with --tiled: alternations (default 3)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="alternations of the runners (default 2; with --tiled 3)")
     ap.add_argument("--onnx", default="ort,ov",
                     help="ONNX peers on the CPU: ort (ONNX Runtime), ov (OpenVINO), both (default) or none")
     a = ap.parse_args()
+    if a.rounds is None:
+        a.rounds = 3 if a.tiled else 2
     if a.runs < 1 or a.rounds < 1:
         sys.exit("bench: --runs and --rounds must be at least 1")
     if not os.path.exists(DETECT):
@@ -452,7 +459,7 @@ def main():
                 box_onnx, box_tensor, box_shape = ensure_box_head(name, model, image)
                 then = ["--then", box_onnx, box_tensor, ",".join(map(str, box_shape))]
         peer = {p: {"ms": [], "best": [], "start": [], "rss": []} for p in onnx_peers}
-        for _ in range(2):   # alternate, so drift hits both alike
+        for _ in range(a.rounds):   # alternate, so drift hits both alike
             o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
             ours.append(value(o, "median_ms"))
             ours_best.append(value(o, "min_ms"))
@@ -479,9 +486,14 @@ def main():
         rows.append((name, o_ms, t_ms, gflop, min(starts), max(rss_o), max(rss_t)))
         best[name] = (min(ours_best), min(torch_best))
         if onnx_peers:
+            # Each round's ours against the better peer of the same round:
+            # neighbours in time share the machine's state more often than
+            # medians over the whole run do (docs/PERFORMANCE.md: this
+            # device sometimes runs at half speed for seconds at a time).
+            paired = statistics.median(ours[r] / min(v["ms"][r] for v in peer.values()) for r in range(a.rounds))
             peer_rows.append((name, o_ms, t_ms, max(rss_o), max(rss_t), min(ours_best),
                               {p: (statistics.median(v["ms"]), min(v["best"]), min(v["start"]), max(v["rss"]))
-                               for p, v in peer.items()}))
+                               for p, v in peer.items()}, paired))
         prof = run([DETECT, "-m", model, "--device", a.device, "--bench", "2", "--profile", image])
         groups[name] = [(g, float(ms), float(gf)) for g, ms, gf in
                         re.findall(r"^(\S+)\s+([0-9.]+) ms\s+([0-9.]+) GFLOP/s$", prof, re.M)]
@@ -501,15 +513,17 @@ def main():
             head += f" {p + '_ms':>8}"
         head += f" {'ours/best':>9} {'best':>8}"
         head += f" {'rss_ours':>8} {'rss_torch':>9}" + "".join(f" {'rss_' + p:>8}" for p in onnx_peers)
-        head += f" {'best_runs/best':>14}" + "".join(f" {p + '_start':>9}" for p in onnx_peers)
+        head += f" {'best_runs/best':>14} {'paired':>6}" + "".join(f" {p + '_start':>9}" for p in onnx_peers)
         print(head)
-        for name, o, t, ro, rt, ob, pr in peer_rows:
+        for name, o, t, ro, rt, ob, pr, paired in peer_rows:
             winner = min(pr, key=lambda p: pr[p][0])
             line = f"{name:<8} {o:8.1f} {t:8.1f}" + "".join(f" {pr[p][0]:8.1f}" for p in onnx_peers)
             line += f" {o / pr[winner][0]:9.2f} {winner:>8}"
             line += f" {ro:8.0f} {rt:9.0f}" + "".join(f" {pr[p][3]:8.0f}" for p in onnx_peers)
-            line += f" {ob / min(v[1] for v in pr.values()):14.2f}" + "".join(f" {pr[p][2]:9.0f}" for p in onnx_peers)
+            line += f" {ob / min(v[1] for v in pr.values()):14.2f} {paired:6.2f}"
+            line += "".join(f" {pr[p][2]:9.0f}" for p in onnx_peers)
             print(line)
+        print("paired: the median over rounds of ours / the better peer in the same round")
         if any(r[0] == "frcnn" for r in peer_rows):
             print("frcnn: the peers run the network to the RPN head, then the box head on the reference's RoI "
                   "features for this frame (not the proposal selection, RoIAlign or the final NMS between and "

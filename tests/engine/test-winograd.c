@@ -310,9 +310,13 @@ int main(int argc, char ** argv) {
     printf("device: %s\n", g_cl.device_name);
     if (small) {
         // 1x1 and 5x6 images (one partial tile; 2x2 tiles), 3 and 17 channels,
-        // a batch of 2 whose 8 tiles share one block.
+        // a batch of 2 whose 8 tiles share one block; a 5x66 image (2 rows of
+        // 17 tiles): its first block lies in one tile row (the vector row
+        // loads and stores), its second wraps into the next row, its third
+        // holds the last 2 tiles.
         test_shape(3, 5, 1, 1, 1, true, true, false);
         test_shape(17, 3, 5, 6, 2, true, false, false);
+        test_shape(3, 5, 5, 66, 1, true, true, false);
     } else {
         // (cin, cout, h, w, batch)
         static const int shapes[][5] = {
