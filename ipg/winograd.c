@@ -105,12 +105,23 @@ bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const 
     return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= IPG_WINOGRAD_SPLIT_MIN_TILES;
 }
 
+// The input transform's first arguments (both forms): in, C, H, W, the
+// tiles per column and row of an image, and T, the tiles of the batch.
+static void input_args(ipg_step_t * s, const ipg_tensor_t * in, int64_t T) {
+    ipg_step_mem(s, in->buf);
+    ipg_step_int(s, in->c);
+    ipg_step_int(s, in->h);
+    ipg_step_int(s, in->w);
+    ipg_step_int(s, (in->h + 3) / 4);
+    ipg_step_int(s, (in->w + 3) / 4);
+    ipg_step_int(s, (int32_t) T);
+}
+
+// T: the tiles of the batch (both forms).
 static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
-                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
-    const int32_t B = ipg_plan_batch(p);
-    const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
-    const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
-    const int64_t T = (int64_t) B * tiles_y * tiles_x;
+                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, int64_t T,
+                               bool * planned) {
+    const int32_t M = conv->cout, C = in->c;
     const int64_t NB = (T + 15) / 16;
     const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     // Output channel groups: at least 8 work-items where the blocks allow
@@ -125,13 +136,7 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
     ipg_step_t * s = ipg_plan_step(p, "ipg_winograd_fused");
     if (!s) return IPG_ERR_OPENCL;
-    ipg_step_mem(s, in->buf);
-    ipg_step_int(s, C);
-    ipg_step_int(s, H);
-    ipg_step_int(s, W);
-    ipg_step_int(s, (int32_t) tiles_y);
-    ipg_step_int(s, (int32_t) tiles_x);
-    ipg_step_int(s, (int32_t) T);
+    input_args(s, in, T);
     ipg_step_mem(s, conv->w_winograd);
     ipg_step_int(s, M);
     ipg_step_int(s, (int32_t) groups);
@@ -141,7 +146,8 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, 0);
-    s->flop = 2.0 * M * C * 9 * (double) H * W * B;   // the direct conv's, as ipg_op_conv counts
+    s->flop =
+        2.0 * M * C * 9 * (double) in->h * in->w * ipg_plan_batch(p);   // the direct conv's, as ipg_op_conv counts
     // Written for 16 tiles per work-item in vector lanes: local (1, 1) on
     // CPUs, so PoCL adds no work-item loop around it.
     ipg_step_range_prefer(s, 2, (size_t[]){ (size_t) NB, (size_t) groups }, p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
@@ -150,11 +156,11 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
 }
 
 static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
-                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
+                               const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, int64_t T,
+                               bool * planned) {
     const int32_t B = ipg_plan_batch(p);
     const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
     const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
-    const int64_t T = (int64_t) B * tiles_y * tiles_x;
     const int64_t NB = (T + 15) / 16;
     const int64_t MB = (M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
     // V then Mt in the shared scratch; Mt starts on a 64-byte boundary.
@@ -170,13 +176,7 @@ static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_winograd_input");
     if (!s) return IPG_ERR_OPENCL;
-    ipg_step_mem(s, in->buf);
-    ipg_step_int(s, C);
-    ipg_step_int(s, H);
-    ipg_step_int(s, W);
-    ipg_step_int(s, (int32_t) tiles_y);
-    ipg_step_int(s, (int32_t) tiles_x);
-    ipg_step_int(s, (int32_t) T);
+    input_args(s, in, T);
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, 0);
     // Both transforms are written for 16 tiles per work-item in vector
@@ -227,5 +227,6 @@ ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, c
     bool fused = fused_pays(T, in->c, conv->cout);
     if (p->winograd_form == IPG_WINOGRAD_FORM_FUSED) fused = true;
     if (p->winograd_form == IPG_WINOGRAD_FORM_SPLIT) fused = false;
-    return fused ? plan_fused(p, conv, in, res, relu, out, planned) : plan_split(p, conv, in, res, relu, out, planned);
+    return fused ? plan_fused(p, conv, in, res, relu, out, T, planned)
+                 : plan_split(p, conv, in, res, relu, out, T, planned);
 }
