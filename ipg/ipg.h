@@ -367,7 +367,10 @@ double ipg_ctx_gflop(const ipg_ctx_t * ctx);
 // With params.profile set: device time of the last run per layer group
 // ("preprocess", "stem", "layer1".."layer4", "pyramid", "ipg", "fpn", "head",
 // "post"; two-stage: "rpn", "proposals", "roi", "box_head" instead of
-// "head"), one "group ms gflop/s" line each, written into buf.
+// "head"), one "group ms gflop/s" line each, then "total" and "span" (first
+// launch's start to last launch's end), written into buf (truncated to
+// size). IPG_PROFILE_KERNELS=1 groups by kernel instead; =steps first lists
+// every launch (a few hundred lines: give it 64 KiB or more).
 void ipg_ctx_profile_report(const ipg_ctx_t * ctx, char * buf, size_t size);
 
 // Changes the reporting threshold, the NMS IoU threshold and the detection
