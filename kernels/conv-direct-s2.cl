@@ -92,8 +92,9 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
     float16 acc[16];
     for (int p = 0; p < 16; p++) acc[p] = 0.0f;
     // Each (KW, inside) case has its own loop over (c, ky), so that the
-    // accumulators stay in registers across it (one loop with all the cases
-    // in its body kept them on the stack).
+    // accumulators stay in registers across it: with all the cases in one
+    // loop body, PoCL's code reloaded them from the stack on every pass (it
+    // still stores them once a pass, never reading them back).
     if (KW == 7 && inside) {
         IPG_S2_ROWS(IPG_S2_TAPS(7, row[j]))
     } else if (KW == 7) {
