@@ -98,8 +98,18 @@ cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin
     return buf;
 }
 
+// The 4x4 output tiles of all images of the plan's batch.
+static int64_t tiles_of(const ipg_plan_t * p, const ipg_tensor_t * in) {
+    return (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+}
+
+// A step's flop count: the direct conv's, as ipg_op_conv counts it.
+static double direct_flop(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
+    return 2.0 * conv->cout * in->c * 9 * (double) in->h * in->w * ipg_plan_batch(p);
+}
+
 bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in) {
-    const int64_t tiles = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+    const int64_t tiles = tiles_of(p, in);
     const int32_t channels = conv->cout < in->c ? conv->cout : in->c;
     if (fused_pays(tiles, in->c, conv->cout)) return channels >= IPG_WINOGRAD_MIN_CHANNELS;
     return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= IPG_WINOGRAD_SPLIT_MIN_TILES;
@@ -146,8 +156,7 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     ipg_step_int(s, (relu ? 1 : 0) | (res ? 2 : 0));
     ipg_step_memref(s, &p->scratch);
     ipg_step_int(s, 0);
-    s->flop =
-        2.0 * M * C * 9 * (double) in->h * in->w * ipg_plan_batch(p);   // the direct conv's, as ipg_op_conv counts
+    s->flop = direct_flop(p, conv, in);
     // Written for 16 tiles per work-item in vector lanes: local (1, 1) on
     // CPUs, so PoCL adds no work-item loop around it.
     ipg_step_range_prefer(s, 2, (size_t[]){ (size_t) NB, (size_t) groups }, p->cl->is_cpu ? (size_t[]){ 1, 1 } : NULL);
@@ -158,7 +167,6 @@ static ipg_status_t plan_fused(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
 static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
                                const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, int64_t T,
                                bool * planned) {
-    const int32_t B = ipg_plan_batch(p);
     const int32_t M = conv->cout, C = in->c, H = in->h, W = in->w;
     const int64_t tiles_y = (H + 3) / 4, tiles_x = (W + 3) / 4;
     const int64_t NB = (T + 15) / 16;
@@ -172,7 +180,6 @@ static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     const size_t bytes = (size_t) total * sizeof(float);
     if (total > INT_MAX || bytes > p->cl->max_alloc) return IPG_OK;   // the direct path takes it
     if (bytes > p->scratch_bytes) p->scratch_bytes = bytes;
-    const double flop = 2.0 * M * C * 9 * (double) H * W * B;   // the direct conv's, as ipg_op_conv counts
 
     ipg_step_t * s = ipg_plan_step(p, "ipg_winograd_input");
     if (!s) return IPG_ERR_OPENCL;
@@ -194,7 +201,7 @@ static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
     ipg_step_int(s, M);
     ipg_step_int(s, C);
     ipg_step_int(s, (int32_t) T);
-    s->flop = flop;
+    s->flop = direct_flop(p, conv, in);
     // Local (1, 1, 1) on CPUs, as gemm.cl: no work-item loop around the tile.
     ipg_step_range_prefer(s, 3, (size_t[]){ (size_t) MB, (size_t) NB, 36 },
                           p->cl->is_cpu ? (size_t[]){ 1, 1, 1 } : NULL);
@@ -223,7 +230,7 @@ static ipg_status_t plan_split(ipg_plan_t * p, const ipg_conv_dev_t * conv, cons
 ipg_status_t ipg_op_conv_winograd(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_tensor_t * in,
                                   const ipg_tensor_t * res, bool relu, const ipg_tensor_t * out, bool * planned) {
     *planned = false;
-    const int64_t T = (int64_t) ipg_plan_batch(p) * ((in->h + 3) / 4) * ((in->w + 3) / 4);
+    const int64_t T = tiles_of(p, in);
     bool fused = fused_pays(T, in->c, conv->cout);
     if (p->winograd_form == IPG_WINOGRAD_FORM_FUSED) fused = true;
     if (p->winograd_form == IPG_WINOGRAD_FORM_SPLIT) fused = false;

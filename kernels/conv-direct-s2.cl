@@ -38,9 +38,9 @@
 // The taps run in two passes, even kx then odd kx: within a pass, input
 // column j = 2 i + parity feeds output pixel p through tap kx = 2 (i - p) +
 // parity, a stride-1 sliding window over every other column. Each pass
-// holds only its own tap vectors (4 and 3 for KW = 7): 16 accumulators, the
-// taps and the broadcast fit the 32 vector registers (all seven taps at
-// once spilled the accumulators to the stack).
+// holds only its own tap vectors (4 and 3 for KW = 7): with the 16
+// accumulators and the broadcast, at most 21 of AVX-512's 32 vector
+// registers.
 #define IPG_S2_TAPS(KW, X)                                                                       \
     _Pragma("unroll") for (int parity = 0; parity < 2; parity++) {                               \
         const int nt = (KW - parity + 1) / 2;   /* taps kx = parity, parity + 2, ... */          \
@@ -113,17 +113,13 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
             }
         })
     }
-    // acc[p] lane l is channel l at pixel p; after the transpose t[l] lane p.
-    // A copy: the store loop indexes t at run time, which would keep acc (an
-    // array every other access indexes by a constant) out of registers.
-    float16 t[16];
-    _Pragma("unroll") for (int p = 0; p < 16; p++) t[p] = acc[p];
-    ipg_transpose16(t);
+    // acc[p] lane l is channel l at pixel p; after the transpose acc[l] lane p.
+    ipg_transpose16(acc);
     const size_t plane = (size_t) OH * OW;
     const size_t pix = (size_t) oy * OW + ox0;
     for (int l = 0; l < 16; l++) {
         const int m = mb * 16 + l;
         if (m >= M) break;
-        ipg_conv_epilogue(t[l], bias[m], res, out, m * plane + pix, lanes, flags);
+        ipg_conv_epilogue(acc[l], bias[m], res, out, m * plane + pix, lanes, flags);
     }
 }

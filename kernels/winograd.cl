@@ -344,8 +344,9 @@ inline void ipg_winograd_output_one(__global const float * scratch, int m_at, __
 // input (V) nor the products (Mt) leave a core's caches: one work-item per
 // (block of 16 tiles nb, group g of the output channel blocks), global
 // (NB, groups), every id bounds-checked. It transforms its 16 tiles' input,
-// all C channels, into its own V region of the scratch ([36][C][16] at
-// v_at + (nb * groups + g) * 36 * C * 16), then for each block of MR output
+// all C channels, into its own V region of the scratch ([36][C][16], xi
+// rows IPG_WINOGRAD_V_STRIDE(1, C) apart, at v_at + (nb * groups + g) * 36 *
+// that stride), then for each block of MR output
 // channels of its group runs the 36 GEMMs into a private [36][MR] tile and
 // transforms that back to the output with the epilogue. With few tiles, the
 // host splits the output channels over `groups` work-items (each then
