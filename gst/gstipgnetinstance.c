@@ -77,6 +77,10 @@ gst_ipg_net_instance_acquire (const gchar *id, const gchar *model_path,
   inst->device = g_strdup (dev);
   inst->refs = 1;
   st = ipg_model_load_file (model_path, &inst->model, err, sizeof err);
+  /* The instance makes one engine from the model: its upload frees the
+   * host weights conv by conv, so the two copies never coexist. */
+  if (st == IPG_OK)
+    ipg_model_release_weights_on_upload (inst->model);
   if (st == IPG_OK)
     st = ipg_engine_create (inst->model, strcmp (dev, "auto") == 0 ? NULL : dev,
         NULL, &inst->engine, err, sizeof err);

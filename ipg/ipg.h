@@ -199,6 +199,13 @@ void ipg_model_free(ipg_model_t * model);
 // configuration and description stay; creating another engine or context
 // from the model afterwards fails with an error saying so.
 void ipg_model_release_weights(ipg_model_t * model);
+// The same, but during the next engine's upload: each conv's host weights
+// are freed as soon as they are on that engine's device, so the host and
+// device copies never coexist in full (peak memory of the model's size
+// less). For a caller that makes one engine from the model, as the
+// command-line tool and the GStreamer elements' shared instances do. The
+// model can make no other engine or context afterwards, as above.
+void ipg_model_release_weights_on_upload(ipg_model_t * model);
 
 int32_t ipg_model_num_labels(const ipg_model_t * model);
 const char * ipg_model_label(const ipg_model_t * model, int32_t index);   // NULL if out of range

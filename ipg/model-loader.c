@@ -57,6 +57,7 @@ static bool read_tensor(ipg_binder_t * b, const char * name, int32_t n_dims, con
                          ipg_st_dtype_name(t->dtype));
         return false;
     }
+    ipg_st_release_pages(b->file, t);   // converted: the file's copy need not stay resident
     for (int64_t i = 0; i < t->numel; i++) {
         if (!isfinite(dst[i])) {
             ipg_format_error(b->err, b->err_size, "tensor '%s' holds a non-finite value at element %lld", name,
@@ -156,6 +157,29 @@ void ipg_model_release_weights(ipg_model_t * m) {
     m->weights_released = true;
 #ifdef __GLIBC__
     malloc_trim(0);   // most convs' weights are small heap blocks: hand the pages back
+#endif
+}
+
+void ipg_model_release_weights_on_upload(ipg_model_t * m) {
+    if (m) m->release_on_upload = true;
+}
+
+bool ipg_model_weights_present(const ipg_model_t * m) {
+    if (m->weights_released) return false;
+    for (int32_t i = 0; i < m->n_convs; i++)
+        if (!m->convs[i].w) return false;   // taken by an upload that released them
+    return true;
+}
+
+void ipg_model_drop_conv_weights(const ipg_model_t * m, int32_t conv) {
+    if (!m->release_on_upload) return;
+    ipg_conv_host_t * c = &m->convs[conv];   // the array, not the model, is written
+    free(c->w);
+    free(c->b);
+    c->w = NULL;
+    c->b = NULL;
+#ifdef __GLIBC__
+    malloc_trim(0);   // the freed block may sit inside the heap: hand its pages back now, not at the end
 #endif
 }
 

@@ -60,6 +60,10 @@ struct ipg_model {
     ipg_conv_host_t * convs;
     ipg_net_desc_t net;
     bool weights_released;   // ipg_model_release_weights: convs[].w and .b are NULL
+    // ipg_model_release_weights_on_upload: the next weight upload frees each
+    // conv's host copy as soon as it is on the device (convs[].w and .b go
+    // NULL one by one; the struct itself is const to the uploader).
+    bool release_on_upload;
 };
 
 // Binding: used by arch/*_bind while a model loads. `used` marks each tensor
@@ -81,5 +85,11 @@ int32_t ipg_bind_conv(ipg_binder_t * b, const char * name, int32_t cout, int32_t
 
 // A torch Linear `<name>.weight` [out, in] + `<name>.bias`, kept as a 1x1 conv.
 int32_t ipg_bind_linear(ipg_binder_t * b, const char * name, int32_t out_features, int32_t in_features);
+
+// The uploader's side of ipg_model_release_weights_on_upload: whether every
+// conv still has its host weights, and (when the model asked for it) freeing
+// one conv's once all its device copies exist.
+bool ipg_model_weights_present(const ipg_model_t * m);
+void ipg_model_drop_conv_weights(const ipg_model_t * m, int32_t conv);
 
 #endif   // IPG_MODEL_LOADER_H

@@ -35,9 +35,10 @@ void ipg_weights_free(ipg_weights_dev_t * wd, int32_t n_convs) {
 ipg_status_t ipg_weights_upload(ipg_cl_t * cl, const ipg_model_t * m, ipg_weights_dev_t * wd, char * err,
                                 size_t err_size) {
     memset(wd, 0, sizeof *wd);
-    if (m->weights_released) {
+    if (!ipg_model_weights_present(m)) {
         ipg_format_error(err, err_size,
-                         "the model's weights were released (ipg_model_release_weights) after its first engine: "
+                         "the model's weights were released after its first engine (ipg_model_release_weights or "
+                         "ipg_model_release_weights_on_upload): "
                          "load the model again to create another engine");
         return IPG_ERR_INVALID_ARG;
     }
@@ -50,6 +51,7 @@ ipg_status_t ipg_weights_upload(ipg_cl_t * cl, const ipg_model_t * m, ipg_weight
         if (is_fusion(m, i)) continue;   // uploaded split, below
         ipg_status_t st = ipg_conv_upload(cl, &m->convs[i], 0, m->convs[i].cin, true, &wd->convs[i], err, err_size);
         if (st != IPG_OK) goto fail;
+        ipg_model_drop_conv_weights(m, i);
     }
     // The fusion conv over concat(C_l, G_l) becomes two GEMMs: columns
     // [0, C) with the bias, then columns [C, C + g).
@@ -61,6 +63,7 @@ ipg_status_t ipg_weights_upload(ipg_cl_t * cl, const ipg_model_t * m, ipg_weight
         if (st == IPG_OK)
             st = ipg_conv_upload(cl, &m->convs[f], cch, m->convs[f].cin - cch, false, &wd->fusion_g[l], err, err_size);
         if (st != IPG_OK) goto fail;
+        ipg_model_drop_conv_weights(m, f);
     }
     return IPG_OK;
 fail:

@@ -3,6 +3,7 @@
 // safetensors.h). Style after gguf.cpp: every length is checked against what
 // is left, every product against INT64_MAX, and a bad file gets one sentence
 // naming the tensor, the field and the numbers.
+#define _DEFAULT_SOURCE   // madvise(MADV_DONTNEED): posix_madvise's DONTNEED is a no-op on glibc
 #include "safetensors.h"
 #include "error.h"
 #include "file-io.h"
@@ -37,6 +38,23 @@ const char * ipg_st_dtype_name(ipg_st_dtype_t dtype) {
         return "?";
     }
     return ipg_st_dtypes[dtype].name;
+}
+
+void ipg_st_release_pages(const ipg_st_file_t * f, const ipg_st_tensor_t * t) {
+    if (f == NULL || t == NULL || !f->mapped) {
+        return;
+    }
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) {
+        return;
+    }
+    // Whole pages around the tensor: a page it shares with a neighbour
+    // that is still to be read is simply read again from the file.
+    const uintptr_t begin = (uintptr_t) t->data / (uintptr_t) page * (uintptr_t) page;
+    const uintptr_t end = (uintptr_t) t->data + (uintptr_t) t->nbytes;
+    if (end > begin) {
+        madvise((void *) begin, end - begin, MADV_DONTNEED);   // advice only: a failure costs memory, not data
+    }
 }
 
 void ipg_st_free(ipg_st_file_t * f) {

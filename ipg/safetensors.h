@@ -73,6 +73,11 @@ int ipg_st_parse(const uint8_t * bytes, size_t size, ipg_st_file_t * out, char *
 void ipg_st_free(ipg_st_file_t * f);
 
 const ipg_st_tensor_t * ipg_st_find(const ipg_st_file_t * f, const char * name);
+// For a mapped file: hands back the pages of tensor t once it has been read,
+// so that a loader converting tensor by tensor keeps one tensor's pages
+// resident, not the whole file's. The tensor stays readable (the pages are
+// read again from the file). Nothing happens for a file held in memory.
+void ipg_st_release_pages(const ipg_st_file_t * f, const ipg_st_tensor_t * t);
 const char * ipg_st_meta(const ipg_st_file_t * f, const char * key);   // NULL if absent
 const char * ipg_st_dtype_name(ipg_st_dtype_t dtype);
 

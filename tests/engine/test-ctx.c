@@ -584,6 +584,32 @@ int main(int argc, char ** argv) {
     CHECK(st == IPG_ERR_INVALID_ARG && late == NULL && strstr(err, "weights were released"),
           "a context after releasing the weights refused: %d %s", (int) st, err);
     CHECK(ipg_model_num_labels(model) > 0 && ipg_model_description(model)[0], "labels and description stay");
+    // Released during the upload (ipg_model_release_weights_on_upload, as the
+    // command-line tool and the elements' instances do): a context that
+    // fails before the upload takes nothing; the one that uploads runs as
+    // before; another is refused as above.
+    ipg_model_t * once = NULL;
+    st = ipg_model_load_file(argv[1], &once, err, sizeof err);
+    CHECK(st == IPG_OK, "the model again: %s", err);
+    if (st == IPG_OK) {
+        ipg_model_release_weights_on_upload(once);
+        params.device = "no-such-device";
+        CHECK(ipg_ctx_init(once, &params, &ctx, err, sizeof err) == IPG_ERR_NO_DEVICE,
+              "release on upload: an unknown device refused first");
+        params.device = NULL;
+        st = ipg_ctx_init(once, &params, &ctx, err, sizeof err);
+        CHECK(st == IPG_OK, "release on upload: the first context: %s", err);
+        if (st == IPG_OK) {
+            result_t r = run_frame(ctx, rgb, w, h, IPG_PIXEL_RGB, w * 3);
+            CHECK(close_to(&r, &ref), "release on upload: the reference's %d detections (got %d)", ref.n, r.n);
+            ipg_ctx_free(ctx);
+        }
+        st = ipg_ctx_init(once, &params, &late, err, sizeof err);
+        CHECK(st == IPG_ERR_INVALID_ARG && late == NULL && strstr(err, "weights were released"),
+              "release on upload: a second context refused: %d %s", (int) st, err);
+        ipg_model_release_weights(once);   // after the upload: harmless
+        ipg_model_free(once);
+    }
     free(big);
     free(rgb);
     free(g_input);

@@ -458,12 +458,16 @@ int main(int argc, char ** argv) {
     params.batch_frames = batch_frames;
     ipg_ctx_t * ctx = NULL;
     err[0] = '\0';
+    // One engine from this model: its upload frees the host weights conv by
+    // conv, so the two copies never coexist.
+    ipg_model_release_weights_on_upload(model);
     if (ipg_ctx_init(model, &params, &ctx, err, sizeof err) != IPG_OK) {
         fprintf(stderr, PROG ": %s\n", err[0] ? err : "cannot create an inference context");
         ipg_model_free(model);
         return 2;
     }
-    // The engine holds the weights on its device now: the host copy goes.
+    // The engine holds the weights on its device now: what is left of the
+    // host copy (nothing, after the upload above) goes.
     ipg_model_release_weights(model);
     double startup_ms = now_ms() - t_start;
     stage_dump_t * dump = NULL;
