@@ -1032,10 +1032,10 @@ static void test_topk_select(const char * name, int levels, const int * n, const
 // spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
 static void run_small(void) {
     const int convs[][7] = {
-        { 3, 13, 1, 1, 1, 1, 0 },
-        { 5, 7, 3, 17, 3, 1, 1 },
-        { 4, 9, 5, 3, 3, 2, 1 },
-        { 3, 5, 5, 9, 7, 2, 3 },
+        { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 },
+        { 2, 5, 2, 16, 3, 1, 1 },   // direct 3x3: one block a row (both ends' variant)
+        { 3, 6, 2, 32, 3, 1, 1 },   // direct 3x3: a first and a full last block
+        { 4, 9, 5, 3, 3, 2, 1 },  { 3, 5, 5, 9, 7, 2, 3 },
     };
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
@@ -1117,9 +1117,10 @@ int main(int argc, char ** argv) {
         // 3x3/2 through conv-direct-s2.cl (32 and 33 output columns)
         { 5, 20, 7, 64, 3, 2, 1 },
         { 4, 17, 6, 65, 3, 2, 1 },
-        // direct 3x3: widths 16 and 32 (all blocks full), 17 (one-lane last
-        // block), 47, 1 row, 35 output channels (a partial MR tile); 2 rows
-        // of 50 (interior blocks with both padding rows, a 2-lane last block)
+        // direct 3x3: widths 16 and 32 (all blocks full: the row-end
+        // variants of conv-direct.cl), 17 (one-lane last block), 47, 1 row,
+        // 35 output channels (a partial MR tile); 2 rows of 50 (interior
+        // blocks with both padding rows, a 2-lane last block)
         { 4, 16, 5, 16, 3, 1, 1 },
         { 6, 40, 2, 50, 3, 1, 1 },
         { 3, 35, 4, 32, 3, 1, 1 },
