@@ -178,9 +178,10 @@ void ipg_model_drop_conv_weights(const ipg_model_t * m, int32_t conv) {
     free(c->b);
     c->w = NULL;
     c->b = NULL;
-#ifdef __GLIBC__
-    malloc_trim(0);   // the freed block may sit inside the heap: hand its pages back now, not at the end
-#endif
+    // No malloc_trim per conv: the large blocks are mapped and go back at
+    // free, and ipg_model_release_weights trims once. Trimming after every
+    // conv cost R50 100 ms of start-up; it lowered R18's peak by 4 MB and
+    // R34's and R50's not at all (docs/PERFORMANCE.md).
 }
 
 void ipg_model_free(ipg_model_t * m) {
