@@ -1433,6 +1433,11 @@ gst_ipg_net_detect_start (GstBaseTransform *trans)
     }
   } else {
     st = ipg_model_load_file (model_path, &self->model, err, sizeof err);
+    /* The element's own model makes one engine, in create_context below
+     * (start loads the model again): its upload frees the host weights
+     * conv by conv, so the two copies never coexist. */
+    if (st == IPG_OK)
+      ipg_model_release_weights_on_upload (self->model);
   }
   if (st != IPG_OK) {
     if (st == IPG_ERR_IO && !g_file_test (model_path, G_FILE_TEST_EXISTS))
@@ -1471,6 +1476,8 @@ gst_ipg_net_detect_start (GstBaseTransform *trans)
 
   if (!create_context (self))
     goto done;
+  if (self->instance == NULL)
+    ipg_model_release_weights (self->model); /* what is left: nothing */
 
   ret = TRUE;
 

@@ -203,8 +203,9 @@ void ipg_model_release_weights(ipg_model_t * model);
 // are freed as soon as they are on that engine's device, so the host and
 // device copies never coexist in full (peak memory of the model's size
 // less). For a caller that makes one engine from the model, as the
-// command-line tool and the GStreamer elements' shared instances do. The
-// model can make no other engine or context afterwards, as above.
+// command-line tool and the GStreamer element (its own model, and the shared
+// instances) do. The model can make no other engine or context afterwards,
+// as above.
 void ipg_model_release_weights_on_upload(ipg_model_t * model);
 
 int32_t ipg_model_num_labels(const ipg_model_t * model);
