@@ -34,6 +34,20 @@
 #error "gemm.cl is written for an 8 x 16 or 16 x 16 register tile"
 #endif
 
+// One MR x 16 register tile: acc[i] = sum_k a[k MR + i] b[k], with a packed
+// [K][MR] (the weights of MR output channels) and b a [K][16] panel. Also
+// the 36 GEMMs of winograd.cl.
+__attribute__((always_inline)) inline void ipg_gemm_tile(__global const float * a, __global const float * b, int K,
+                                                         float16 * acc)
+{
+    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
+    for (int k = 0; k < K; k++) {
+        const float16 bv = vload16(k, b);
+        #pragma unroll
+        for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) a[k * IPG_GEMM_MR + i], bv, acc[i]);
+    }
+}
+
 // The epilogue (common.cl) and the store of one MR x 16 tile.
 inline void ipg_gemm_store(const float16 * acc, int mb, int n0, __global const float * bias,
                            __global const float * res, __global float * out, int M, int N, int flags)
@@ -63,11 +77,6 @@ __kernel void ipg_gemm_packed(__global const float * A, __global const float * B
     out += (size_t) image * M * N;
     if (flags & 2) res += (size_t) image * M * N;
     float16 acc[IPG_GEMM_MR];
-    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
-    for (int k = 0; k < K; k++) {
-        const float16 bv = vload16(k, b);
-        #pragma unroll
-        for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) a[k * IPG_GEMM_MR + i], bv, acc[i]);
-    }
+    ipg_gemm_tile(a, b, K, acc);
     ipg_gemm_store(acc, mb, nb * 16, bias, res, out, M, N, flags);
 }

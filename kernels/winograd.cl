@@ -191,19 +191,6 @@ inline void ipg_winograd_input_one(__global const float * in, int C, int H, int 
     }
 }
 
-// One MR x 16 register tile of one xi's GEMM: acc[i] = sum_k a[k MR + i] b[k]
-// (a: the packed weights of MR output channels, b: a V panel of 16 tiles).
-__attribute__((always_inline)) inline void ipg_winograd_tile(__global const float * a, __global const float * b, int C,
-                                                             float16 * acc)
-{
-    for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = 0.0f;
-    for (int k = 0; k < C; k++) {
-        const float16 bv = vload16(k, b);
-        #pragma unroll
-        for (int i = 0; i < IPG_GEMM_MR; i++) acc[i] = fma((float16) a[k * IPG_GEMM_MR + i], bv, acc[i]);
-    }
-}
-
 // The 36 GEMMs, one work-item per MR x 16 register tile of one xi: global
 // (ceil(M / MR), NB, 36), M blocks fastest (they share one V panel in cache,
 // as in gemm.cl); local (1, 1, 1) on CPUs. Every id bounds-checked.
@@ -219,7 +206,7 @@ __kernel void ipg_winograd_gemm(__global const float * U, __global float * scrat
     __global const float * a = U + ((size_t) xi * MB + mb) * C * IPG_GEMM_MR;
     __global const float * b = scratch + v_at + xi * IPG_WINOGRAD_V_STRIDE(NB, C) + (size_t) nb * C * 16;
     float16 acc[IPG_GEMM_MR];
-    ipg_winograd_tile(a, b, C, acc);
+    ipg_gemm_tile(a, b, C, acc);   // gemm.cl
     const int t0 = nb * 16;
     const int lanes = min(16, T - t0);
     __global float * out = scratch + m_at + xi * IPG_WINOGRAD_M_STRIDE(M, T) + t0;
@@ -374,7 +361,7 @@ __kernel void ipg_winograd_fused(__global const float * in, int C, int H, int W,
         for (int xi = 0; xi < 36; xi++) {
             __global const float * a = U + ((size_t) xi * MB + mb) * C * IPG_GEMM_MR;
             float16 acc[IPG_GEMM_MR];
-            ipg_winograd_tile(a, v + xi * xi_stride, C, acc);
+            ipg_gemm_tile(a, v + xi * xi_stride, C, acc);
             for (int i = 0; i < IPG_GEMM_MR; i++) mt[xi][i] = acc[i];
         }
         for (int i = 0; i < IPG_GEMM_MR; i++) {
