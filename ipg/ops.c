@@ -40,16 +40,17 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
             packed[at] = h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
         }
     if (with_bias) memcpy(bias, h->b, (size_t) M * sizeof(float));
-    out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
-    out->bias =
-        out->w_packed ? ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size) : NULL;
+    // Winograd (winograd.c) is a cpu-path kernel: the other paths never read
+    // its transform, so they do not upload it. The large ones keep only it.
+    const bool winograd = cl->path == IPG_PATH_CPU && ipg_winograd_wanted(h, cin_count);
+    const bool packed_too = !(winograd && ipg_winograd_only(h, cin_count));
+    if (packed_too) out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
+    if (out->w_packed || !packed_too)
+        out->bias = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size);
     free(packed);
     free(bias);
-    // Winograd (winograd.c) is a cpu-path kernel: the other paths never read
-    // its transform, so they do not upload it.
-    const bool winograd = cl->path == IPG_PATH_CPU && ipg_winograd_wanted(h, cin_count);
     if (out->bias && winograd) out->w_winograd = ipg_winograd_upload(cl, h, cin_begin, cin_count, err, err_size);
-    if (!out->w_packed || !out->bias || (winograd && !out->w_winograd)) {
+    if ((packed_too && !out->w_packed) || !out->bias || (winograd && !out->w_winograd)) {
         ipg_conv_dev_free(out);
         return IPG_ERR_NO_MEMORY;
     }
@@ -208,7 +209,11 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
     const size_t B = (size_t) ipg_plan_batch(p);
     if (conv->path == IPG_PATH_CLBLAST) return ipg_clblast_plan_conv(p, conv, in, res, relu, out);
     if (conv->path == IPG_PATH_GPU) return plan_conv_tiled(p, conv, in, res, relu, out);
-    if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 && !p->pack_all_convs) {
+    // A conv with only Winograd weights (ipg_winograd_only) has no packed
+    // copy for the im2col path: IPG_CONV=pack set after its upload leaves it
+    // on these kernels.
+    if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1 &&
+        (!p->pack_all_convs || !conv->w_packed)) {
         // winograd.c when the conv has its weights, it pays (or a form is
         // forced) and the scratch fits.
         if (conv->w_winograd && !p->no_winograd &&
@@ -217,12 +222,13 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
             st = ipg_op_conv_winograd(p, conv, in, res, relu, out, &planned);
             if (st != IPG_OK || planned) return st;
         }
-        // conv-direct.cl: the input read in place, no im2col copy.
-        ipg_step_t * s = ipg_plan_step(p, "ipg_conv3x3_direct");
+        // conv-direct.cl: the input read in place, no im2col copy; from the
+        // Winograd weights when they are the only ones.
+        ipg_step_t * s = ipg_plan_step(p, conv->w_packed ? "ipg_conv3x3_direct" : "ipg_conv3x3_direct_u");
         if (!s) return IPG_ERR_OPENCL;
         const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
         const size_t nb = (size_t) OH * (((size_t) OW + IPG_GEMM_NR - 1) / IPG_GEMM_NR);
-        ipg_step_mem(s, conv->w_packed);
+        ipg_step_mem(s, conv->w_packed ? conv->w_packed : conv->w_winograd);
         ipg_step_mem(s, in->buf);
         ipg_step_mem(s, conv->bias);
         ipg_step_mem(s, res ? res->buf : conv->bias);   // not read without flag 2

@@ -17,12 +17,19 @@
 // (fused_pays, below) it keeps its data in cache and pays from 32 channels
 // (64 -> 36 at 64x64: 0.38 vs 0.60 direct; 40 -> 40: 0.31 vs 0.39; 32 -> 32
 // at 128x128: 0.78 vs 0.78); elsewhere the three launches pay only from
-// 128 channels and 16 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
+// 128 channels and 8 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
 // 128 -> 128 at 32x32: 0.69 vs 0.93; 256 -> 256 at 16x16: 0.43 vs 0.80;
-// 512 -> 512 at 8x8: 2.5 vs 1.7).
+// 512 -> 512 at 8x8 (4 tiles): 2.5 vs 1.7; 2026-12-04, 7 rounds, the
+// machine loaded: 128 -> 128 at 11x9 (9 tiles) 0.19 vs 0.22, 256 -> 256
+// at 15x8 (8 tiles) 0.57 vs 1.18, at 13x10 (12) 0.38 vs 0.55, at 8x8 (4)
+// 0.56 vs 0.63 but at 7x5 (4) 0.30 vs 0.28 and at 3x3 (1) 0.32 vs 0.13).
+// A conv with U only (ipg_winograd_only) has the direct kernel from U
+// (twice the direct one's time) as its other path: the three launches from
+// 4 tiles then.
 #define IPG_WINOGRAD_MIN_CHANNELS       32
 #define IPG_WINOGRAD_SPLIT_MIN_CHANNELS 128
-#define IPG_WINOGRAD_SPLIT_MIN_TILES    16
+#define IPG_WINOGRAD_SPLIT_MIN_TILES    8
+#define IPG_WINOGRAD_ONLY_MIN_TILES     4
 
 // The fused kernel (one launch, V and the products in a core's caches) wins
 // once there are enough blocks of 16 tiles to share out without splitting
@@ -57,6 +64,20 @@ bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count) {
     if (h->kh != 3 || h->kw != 3 || h->stride != 1 || h->pad != 1) return false;
     if (cin_count < IPG_WINOGRAD_MIN_CHANNELS || h->cout < IPG_WINOGRAD_MIN_CHANNELS) return false;
     return in_scope(h->name ? h->name : "");
+}
+
+// A conv keeps only U (not its packed copy, a quarter of U's size) when
+// both its channel counts reach IPG_WINOGRAD_SPLIT_MIN_CHANNELS: the
+// 256-channel necks and heads of R18-R50 (2.4 MB each at 256 -> 256), where
+// the three launches pay from IPG_WINOGRAD_ONLY_MIN_TILES tiles; below that
+// (a level of one tile, P7 at 416x320) the direct kernel reads U
+// (conv-direct.cl, ipg_conv3x3_direct_u, about twice the packed direct
+// kernel's time). The demo model's 64-channel neck and heads keep both.
+bool ipg_winograd_only(const ipg_conv_host_t * h, int32_t cin_count) {
+    const char * conv = getenv("IPG_CONV");
+    if (conv && strcmp(conv, "pack") == 0) return false;
+    return ipg_winograd_wanted(h, cin_count) && cin_count >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS &&
+           h->cout >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS;
 }
 
 // Lavin's G for F(4x4, 3x3) (points 0, +-1, +-2, infinity; 1/2 folded in).
@@ -112,7 +133,8 @@ bool ipg_winograd_pays(const ipg_plan_t * p, const ipg_conv_dev_t * conv, const 
     const int64_t tiles = tiles_of(p, in);
     const int32_t channels = conv->cout < in->c ? conv->cout : in->c;
     if (fused_pays(tiles, in->c, conv->cout)) return channels >= IPG_WINOGRAD_MIN_CHANNELS;
-    return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= IPG_WINOGRAD_SPLIT_MIN_TILES;
+    const int64_t min_tiles = conv->w_packed ? IPG_WINOGRAD_SPLIT_MIN_TILES : IPG_WINOGRAD_ONLY_MIN_TILES;
+    return channels >= IPG_WINOGRAD_SPLIT_MIN_CHANNELS && tiles >= min_tiles;
 }
 
 // The input transform's first arguments (both forms): in, C, H, W, the

@@ -14,6 +14,14 @@
 // adds those; "0" is off.
 bool ipg_winograd_wanted(const ipg_conv_host_t * h, int32_t cin_count);
 
+// Whether such a conv keeps only its Winograd weights, not the packed ones:
+// both channel counts 128 or more (the 256-channel necks and heads, where
+// U, 4x the packed copy, is most of the model's memory). Where Winograd
+// does not pay (levels of under 4 tiles, or IPG_CONV=direct) their direct
+// kernel reads U (conv-direct.cl, ipg_conv3x3_direct_u). IPG_CONV=pack at
+// upload keeps the packed weights for its im2col path.
+bool ipg_winograd_only(const ipg_conv_host_t * h, int32_t cin_count);
+
 // U = G g G^T of every (output, input) channel pair, computed in double,
 // uploaded as float packed [36][ceil(M / MR)][cin_count][MR].
 cl_mem ipg_winograd_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t cin_begin, int32_t cin_count, char * err,

@@ -29,6 +29,18 @@
 // blocks, narrow images) test each pixel and read nothing outside the row.
 // flags: bit 0 = ReLU, bit 1 = add res.
 //
+// ipg_conv3x3_direct_u is the same kernel reading the weights from their
+// Winograd transform U = G g G^T (winograd.cl's layout, [36][ceil(M / 16)]
+// [C][16]) for the convs that keep only U (the 256-channel necks and heads:
+// ipg/winograd.c, IPG_WINOGRAD_ONLY_MIN_CM). Rows 0, 1, 2 and 5 of Lavin's
+// G give g back: g0 = 4 u0, g1 = 3 (u2 - u1), g2 = u5, so each (c, ky) reads
+// 4 or 8 vectors of U, in as many streams, for its three taps instead of 3
+// contiguous ones. It takes about twice the packed kernel's time
+// (bench-conv: 256 -> 256 at 13x10 1.17 vs 0.55 ms; rebuilding 8 channels'
+// taps at a time into a private buffer, or all nine of a channel's, was no
+// faster), so it runs only where the three Winograd launches do not pay
+// either: levels of under 4 tiles (P7).
+//
 // Batch: image b = get_global_id(2) reads in + b * C * H * W and writes (and
 // adds) at b * M * H * W.
 // Work: global (ceil(M / 16), H * ceil(W / 16), B = images), rounded up to the
@@ -47,8 +59,15 @@
     for (int c = 0; c < C; c++) {                                                                \
         for (int ky = ky0; ky < ky1; ky++) {                                                     \
             __global const float * row = in + ((size_t) c * H + oy + ky - 1) * W + ox0 - 1;      \
-            const int k = c * 9 + ky * 3;                                                        \
-            const float16 w0 = vload16(k, a), w1 = vload16(k + 1, a), w2 = vload16(k + 2, a);    \
+            float16 w0, w1, w2;                                                                  \
+            if (from_u) {                                                                        \
+                ipg_direct_taps_from_u(a, u_stride, c, ky, &w0, &w1, &w2);                       \
+            } else {                                                                             \
+                const int k = c * 9 + ky * 3;                                                    \
+                w0 = vload16(k, a);                                                              \
+                w1 = vload16(k + 1, a);                                                          \
+                w2 = vload16(k + 2, a);                                                          \
+            }                                                                                    \
             _Pragma("unroll") for (int j = 0; j < 18; j++) {                                     \
                 const float16 x = (float16) (X);                                                 \
                 if (j < 16) acc[j] = fma(w0, x, acc[j]);                                         \
@@ -58,9 +77,41 @@
         }                                                                                        \
     }
 
-__kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
-                                 __global const float * bias, __global const float * res,
-                                 __global float * out, int M, int C, int H, int W, int flags, int images)
+// Kernel row ky's three taps (16 output channels each) at input channel c,
+// from U: row ky of L U L^T over U's rows and columns 0, 1, 2, 5, where L
+// (the left inverse of G above) is (4 0 0 0 0 0; 0 -3 3 0 0 0; 0 0 0 0 0 1).
+// u: the work-item's channel block of U's first xi; xi rows u_stride apart.
+static inline void ipg_direct_taps_from_u(__global const float * u, size_t u_stride, int c, int ky, float16 * w0,
+                                          float16 * w1, float16 * w2)
+{
+    __global const float * uc = u + (size_t) c * 16;
+    float16 r0, r1, r2, r5;   // sum_i L[ky][i] U[i][j] for j = 0, 1, 2, 5
+    if (ky == 1) {
+        __global const float * p1 = uc + 6 * u_stride;
+        __global const float * p2 = uc + 12 * u_stride;
+        r0 = 3.0f * (vload16(0, p2) - vload16(0, p1));
+        r1 = 3.0f * (vload16(0, p2 + u_stride) - vload16(0, p1 + u_stride));
+        r2 = 3.0f * (vload16(0, p2 + 2 * u_stride) - vload16(0, p1 + 2 * u_stride));
+        r5 = 3.0f * (vload16(0, p2 + 5 * u_stride) - vload16(0, p1 + 5 * u_stride));
+    } else {
+        __global const float * pi = uc + (ky == 0 ? 0 : 30 * u_stride);
+        const float s = ky == 0 ? 4.0f : 1.0f;
+        r0 = s * vload16(0, pi);
+        r1 = s * vload16(0, pi + u_stride);
+        r2 = s * vload16(0, pi + 2 * u_stride);
+        r5 = s * vload16(0, pi + 5 * u_stride);
+    }
+    *w0 = 4.0f * r0;
+    *w1 = 3.0f * (r2 - r1);
+    *w2 = r5;
+}
+
+// The kernels' body: A is the packed weights, or U when from_u (a
+// compile-time constant once inlined into each kernel).
+static inline __attribute__((always_inline)) void
+ipg_conv3x3_direct_body(__global const float * A, bool from_u, __global const float * in,
+                        __global const float * bias, __global const float * res, __global float * out, int M,
+                        int C, int H, int W, int flags, int images)
 {
     const int mb = get_global_id(0);
     const int nb = get_global_id(1);
@@ -73,7 +124,9 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
     in += (size_t) image * C * H * W;
     out += (size_t) image * M * H * W;
     if (flags & 2) res += (size_t) image * M * H * W;
-    __global const float * a = A + (size_t) mb * C * 9 * 16;
+    // U: [36][ceil(M / 16)][C][16]; packed: [ceil(M / 16)][C * 9][16].
+    const size_t u_stride = (size_t) ((M + 15) / 16) * C * 16;
+    __global const float * a = A + (size_t) mb * C * (from_u ? 1 : 9) * 16;
     float16 acc[16];
     for (int p = 0; p < 16; p++) acc[p] = 0.0f;
     // The padding rows contribute nothing: skip their taps.
@@ -99,4 +152,18 @@ __kernel void ipg_conv3x3_direct(__global const float * A, __global const float 
         if (m >= M) break;
         ipg_conv_epilogue(acc[l], bias[m], res, out, m * plane + pix, lanes, flags);
     }
+}
+
+__kernel void ipg_conv3x3_direct(__global const float * A, __global const float * in,
+                                 __global const float * bias, __global const float * res,
+                                 __global float * out, int M, int C, int H, int W, int flags, int images)
+{
+    ipg_conv3x3_direct_body(A, false, in, bias, res, out, M, C, H, W, flags, images);
+}
+
+__kernel void ipg_conv3x3_direct_u(__global const float * U, __global const float * in,
+                                   __global const float * bias, __global const float * res,
+                                   __global float * out, int M, int C, int H, int W, int flags, int images)
+{
+    ipg_conv3x3_direct_body(U, true, in, bias, res, out, M, C, H, W, flags, images);
 }

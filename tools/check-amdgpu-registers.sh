@@ -6,7 +6,7 @@
 # (CDNA2) and gfx1030 (RDNA2), and reads each kernel's VGPRs, spills and
 # private (scratch) segment from the code object metadata.
 # Fails when a kernel the GPU path runs spills or needs scratch. The CPU
-# path's register-tile kernels (ipg_gemm_packed, ipg_conv3x3_direct,
+# path's register-tile kernels (ipg_gemm_packed, ipg_conv3x3_direct[_u],
 # ipg_conv_direct_s2, the four ipg_winograd_*) are
 # printed for the record and expected to spill: they are not run on GPUs.
 # Needs a clang with the amdgcn target whose LLVM version matches the ROCm
@@ -19,7 +19,7 @@ shift || true
 cpus=("$@")
 [ ${#cpus[@]} -eq 0 ] && cpus=(gfx90a gfx1030)
 libs=${ROCM_DEVICE_LIB_PATH:-/usr/lib/x86_64-linux-gnu/amdgcn/bitcode}
-cpu_path_kernels=" ipg_gemm_packed ipg_conv3x3_direct ipg_conv_direct_s2 ipg_winograd_input ipg_winograd_gemm ipg_winograd_output ipg_winograd_fused "
+cpu_path_kernels=" ipg_gemm_packed ipg_conv3x3_direct ipg_conv3x3_direct_u ipg_conv_direct_s2 ipg_winograd_input ipg_winograd_gemm ipg_winograd_output ipg_winograd_fused "
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -123,7 +123,7 @@ static float * run_path(path_t path, const ipg_conv_dev_t * dev, int batch, int 
     return got;
 }
 
-static double g_worst_winograd = 0, g_worst_direct = 0;
+static double g_worst_winograd = 0, g_worst_direct = 0, g_worst_u = 0;
 
 // One shape: Winograd and direct against float64. `scale` multiplies the
 // input (activations after ReLU are non-negative and larger than 1: nonneg).
@@ -156,7 +156,42 @@ static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res,
         char what[160];
         snprintf(what, sizeof what, "conv3x3 %d -> %d, %dx%d, batch %d, res %d, relu %d%s", cin, cout, h, w, batch,
                  use_res, relu, nonneg ? ", inputs in [0, 4)" : "");
-        float * gd = run_path(PATH_DIRECT, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
+        // A conv that keeps only U (ipg_winograd_only) gets a second upload
+        // with its packed weights (IPG_CONV=pack) for the plain direct kernel.
+        ipg_conv_dev_t plain = { 0 };
+        if (!dev.w_packed) {
+            setenv("IPG_CONV", "pack", 1);
+            CHECK(ipg_conv_upload(&g_cl, &cv, 0, cin, true, &plain, g_err, sizeof g_err) == IPG_OK, "upload: %s",
+                  g_err);
+            unsetenv("IPG_CONV");
+        }
+        const ipg_conv_dev_t * with_packed = dev.w_packed ? &dev : &plain;
+        float * gd = with_packed->w_packed
+                         ? run_path(PATH_DIRECT, with_packed, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL)
+                         : NULL;
+        // The direct kernel from U (ipg_conv3x3_direct_u) against float64
+        // and the plain direct kernel.
+        {
+            ipg_conv_dev_t u_only = *with_packed;
+            u_only.w_packed = NULL;
+            float * gu = run_path(PATH_DIRECT, &u_only, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
+            if (gu && gd) {
+                const double eu = rel_error(gu, want, batch * nout);
+                double max_diff = 0, max_ref = 1e-3;
+                for (size_t i = 0; i < batch * nout; i++) {
+                    const double d = fabs((double) gu[i] - gd[i]);
+                    if (!(d <= max_diff)) max_diff = d;
+                    if (fabs(gd[i]) > max_ref) max_ref = fabs(gd[i]);
+                }
+                printf("%s: direct from U %.2e (vs float64), %.2e vs the direct kernel\n", what, eu,
+                       max_diff / max_ref);
+                CHECK(eu <= TOL, "%s: direct-from-U error %.3g over %.1g", what, eu, TOL);
+                CHECK(max_diff <= 2 * TOL * max_ref, "%s: direct from U vs direct %.3g", what, max_diff / max_ref);
+                if (eu > g_worst_u) g_worst_u = eu;
+            }
+            free(gu);
+        }
+        ipg_conv_dev_free(&plain);
         for (int form = 0; form < 2; form++) {
             const path_t path = form ? PATH_SPLIT : PATH_FUSED;
             float * gw = run_path(path, &dev, batch, cin, h, w, in, use_res ? res : NULL, relu, NULL);
@@ -209,6 +244,23 @@ static const char * dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w
     return form;
 }
 
+// Whether ipg_op_conv plans this conv at h x w with `kernel`.
+static bool dispatched_kernel(const ipg_conv_dev_t * dev, int cin, int h, int w, const char * kernel) {
+    ipg_plan_t p;
+    memset(&p, 0, sizeof p);
+    p.cl = &g_cl;
+    p.err = g_err;
+    p.err_size = sizeof g_err;
+    ipg_tensor_t tin = { 0 }, tout = { 0 };
+    ipg_status_t st = ipg_plan_tensor(&p, &tin, cin, h, w);
+    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, dev->cout, h, w);
+    if (st == IPG_OK) st = ipg_op_conv(&p, dev, &tin, NULL, false, &tout);
+    CHECK(st == IPG_OK, "plan: %s", g_err);
+    const bool has = st == IPG_OK && plan_has(&p, kernel);
+    ipg_plan_free(&p);
+    return has;
+}
+
 static bool same(const char * a, const char * b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
 // Which convs ipg_op_conv sends to Winograd, and the two switches.
@@ -220,6 +272,7 @@ static void test_dispatch(void) {
     ipg_conv_dev_t dev;
     CHECK(ipg_conv_upload(&g_cl, &cv, 0, 64, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(dev.w_winograd != NULL, "a 64 -> 72 3x3 conv gets Winograd weights");
+    CHECK(dev.w_packed != NULL, "64 -> 72 (C * M under 8192) keeps its packed weights too");
     CHECK(same(dispatched(&dev, 64, 44, 44), "fused"), "64 -> 72 at 44x44 (121 tiles, 8 blocks): fused Winograd");
     CHECK(same(dispatched(&dev, 64, 40, 40), NULL), "64 -> 72 at 40x40 (100 tiles, 7 blocks) stays direct");
     bool used = true;
@@ -227,14 +280,26 @@ static void test_dispatch(void) {
     CHECK(!used, "no_winograd (IPG_CONV=direct) keeps the direct kernel");
     ipg_conv_dev_free(&dev);
 
-    // 128 channels: the three launches from 16 tiles.
+    // 128 channels: the three launches from 8 tiles with the packed weights
+    // as well (IPG_CONV=pack at upload), from 4 with U only.
     ipg_conv_host_t wide = { .name = "dispatch", .cout = 128, .cin = 128, .kh = 3, .kw = 3, .stride = 1, .pad = 1 };
     wide.w = calloc((size_t) 128 * 128 * 9, sizeof(float));
     wide.b = calloc(128, sizeof(float));
+    setenv("IPG_CONV", "pack", 1);
     CHECK(ipg_conv_upload(&g_cl, &wide, 0, 128, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    unsetenv("IPG_CONV");
+    CHECK(dev.w_packed != NULL, "IPG_CONV=pack: packed weights");
     CHECK(same(dispatched(&dev, 128, 16, 16), "three launches"), "128 -> 128 at 16x16 (16 tiles): three launches");
-    CHECK(same(dispatched(&dev, 128, 12, 12), NULL), "128 -> 128 at 12x12 (9 tiles) stays direct");
+    CHECK(same(dispatched(&dev, 128, 12, 12), "three launches"), "128 -> 128 at 12x12 (9 tiles): three launches");
+    CHECK(same(dispatched(&dev, 128, 8, 8), NULL) && dispatched_kernel(&dev, 128, 8, 8, "ipg_conv3x3_direct"),
+          "128 -> 128 at 8x8 (4 tiles) with packed weights: the direct kernel");
     CHECK(same(dispatched(&dev, 128, 44, 44), "fused"), "128 -> 128 at 44x44 (8 blocks): fused");
+    ipg_conv_dev_free(&dev);
+    CHECK(ipg_conv_upload(&g_cl, &wide, 0, 128, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_packed == NULL, "128 -> 128: Winograd weights only");
+    CHECK(same(dispatched(&dev, 128, 8, 8), "three launches"), "128 -> 128 at 8x8 (4 tiles), U only: three launches");
+    CHECK(same(dispatched(&dev, 128, 3, 7), NULL) && dispatched_kernel(&dev, 128, 3, 7, "ipg_conv3x3_direct_u"),
+          "128 -> 128 at 3x7 (2 tiles), U only: the direct kernel from U");
     ipg_conv_dev_free(&dev);
     free(wide.w);
     free(wide.b);
@@ -246,7 +311,18 @@ static void test_dispatch(void) {
     big.b = calloc(256, sizeof(float));
     CHECK(ipg_conv_upload(&g_cl, &big, 0, 256, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
     CHECK(same(dispatched(&dev, 256, 64, 64), "three launches"), "256 -> 256 at 64x64: three launches");
+    // It keeps only U (ipg_winograd_only): a small level runs the direct
+    // kernel from U; IPG_CONV=pack at upload keeps the packed weights.
+    CHECK(dev.w_packed == NULL && dev.w_winograd != NULL, "256 -> 256: Winograd weights only");
+    CHECK(same(dispatched(&dev, 256, 8, 8), "three launches"), "256 -> 256 at 8x8 (4 tiles): three launches");
+    CHECK(same(dispatched(&dev, 256, 3, 4), NULL) && dispatched_kernel(&dev, 256, 3, 4, "ipg_conv3x3_direct_u"),
+          "256 -> 256 at 3x4 (1 tile): the direct kernel from U");
     ipg_conv_dev_free(&dev);
+    setenv("IPG_CONV", "pack", 1);
+    CHECK(ipg_conv_upload(&g_cl, &big, 0, 256, true, &dev, g_err, sizeof g_err) == IPG_OK, "upload: %s", g_err);
+    CHECK(dev.w_packed != NULL && dev.w_winograd != NULL, "IPG_CONV=pack: 256 -> 256 keeps its packed weights");
+    ipg_conv_dev_free(&dev);
+    unsetenv("IPG_CONV");
     free(big.w);
     free(big.b);
 
@@ -342,7 +418,8 @@ int main(int argc, char ** argv) {
         test_shape(512, 64, 8, 8, 1, false, false, true);
         test_dispatch();
     }
-    printf("worst error vs float64: winograd %.2e, direct %.2e\n", g_worst_winograd, g_worst_direct);
+    printf("worst error vs float64: winograd %.2e, direct %.2e, direct from U %.2e\n", g_worst_winograd, g_worst_direct,
+           g_worst_u);
     ipg_cl_free(&g_cl);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // bench-conv: device time of one convolution's launches, each path in turn
 // (direct: conv-direct.cl for 3x3/1, conv-direct-s2.cl for stride 2;
-// Winograd, 3x3/1 only; im2col + GEMM), alternating over rounds so that a
+// Winograd, 3x3/1 only, and the direct kernel reading its weights U;
+// im2col + GEMM), alternating over rounds so that a
 // shared machine's load falls on all of them. A benchmark, not a test: it
 // prints milliseconds per launch and per conv.
 //   bench-conv CIN COUT H W [ROUNDS] [BATCH] [K STRIDE]   (default 3 1; pad K / 2)
@@ -21,8 +22,8 @@ static double now_ms(void) {
 }
 
 // The winograd paths: the plan's own choice, then each form forced.
-static const char * const PATHS[] = { "direct", "winograd", "wg-fused", "wg-split", "im2col" };
-#define N_PATHS 5
+static const char * const PATHS[] = { "direct", "winograd", "wg-fused", "wg-split", "im2col", "direct-u" };
+#define N_PATHS 6
 
 int main(int argc, char ** argv) {
     if (argc < 5) {
@@ -49,15 +50,21 @@ int main(int argc, char ** argv) {
     cv.b = calloc((size_t) cout, sizeof(float));
     for (size_t i = 0; i < (size_t) cout * cin * ksize * ksize; i++) cv.w[i] = (float) ((i * 7919) % 1000) / 1000.0f - 0.5f;
     ipg_conv_dev_t dev;
-    if (ipg_conv_upload(&cl, &cv, 0, cin, true, &dev, err, sizeof err) != IPG_OK) {
+    // Both weight copies, whatever ipg_winograd_only says (IPG_CONV=pack).
+    setenv("IPG_CONV", "pack", 1);
+    const ipg_status_t up = ipg_conv_upload(&cl, &cv, 0, cin, true, &dev, err, sizeof err);
+    unsetenv("IPG_CONV");
+    if (up != IPG_OK) {
         fprintf(stderr, "bench-conv: %s\n", err);
         return 1;
     }
     if (winograd && !dev.w_winograd) dev.w_winograd = ipg_winograd_upload(&cl, &cv, 0, cin, err, sizeof err);
     ipg_plan_t plans[N_PATHS];
     ipg_tensor_t in[N_PATHS], out[N_PATHS];
-    const int n_paths = winograd ? 5 : 2;
-    static const int path_of[2][N_PATHS] = { { 0, 4 }, { 0, 1, 2, 3, 4 } };   // index into PATHS
+    const int n_paths = winograd ? 6 : 2;
+    static const int path_of[2][N_PATHS] = { { 0, 4 }, { 0, 5, 1, 2, 3, 4 } };   // index into PATHS
+    ipg_conv_dev_t u_only = dev;   // direct-u: the weights U only
+    u_only.w_packed = NULL;
     for (int q = 0; q < n_paths; q++) {
         const int k = path_of[winograd][q];
         ipg_plan_t * p = &plans[k];
@@ -66,13 +73,13 @@ int main(int argc, char ** argv) {
         p->err = err;
         p->err_size = sizeof err;
         p->batch = batch;
-        p->no_winograd = k == 0 || k == 4;
+        p->no_winograd = k == 0 || k == 4 || k == 5;
         p->pack_all_convs = k == 4;
         p->winograd_form = k == 2 ? IPG_WINOGRAD_FORM_FUSED : k == 3 ? IPG_WINOGRAD_FORM_SPLIT : IPG_WINOGRAD_FORM_AUTO;
         memset(&in[k], 0, sizeof in[k]);
         memset(&out[k], 0, sizeof out[k]);
         ipg_status_t st = ipg_plan_tensor(p, &in[k], cin, h, w);
-        if (st == IPG_OK) st = ipg_op_conv(p, &dev, &in[k], NULL, true, &out[k]);
+        if (st == IPG_OK) st = ipg_op_conv(p, k == 5 ? &u_only : &dev, &in[k], NULL, true, &out[k]);
         if (st == IPG_OK) st = ipg_plan_finalize(p);
         if (st != IPG_OK) {
             fprintf(stderr, "bench-conv: %s: %s\n", PATHS[k], err);
