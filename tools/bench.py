@@ -4,7 +4,7 @@ and OpenVINO on the same model file, frame and thread count, alternating them.
 
     /usr/bin/python3 tools/bench.py [--runs N] [--rounds R] [--device D] [--configs a,b,...]
                                     [--no-pipeline] [--peer cpu|cuda]
-                                    [--onnx ort,ov|none]
+                                    [--onnx ort,ov|none] [--frcnn-peers full|split]
                                     (after a build in build/)
     /usr/bin/python3 tools/bench.py --tiled [--runs N] [--rounds R] [--device D]
 
@@ -15,11 +15,23 @@ normalised input, in IPGNET_PEER_PYTHON (default .venv/bin/python, see
 tools/setup-venv.sh), each in its own process: CPU, 2 threads (ONNX Runtime:
 intra_op_num_threads=2, sequential; OpenVINO: INFERENCE_NUM_THREADS=2,
 PERFORMANCE_HINT=LATENCY, INFERENCE_PRECISION_HINT=f32), two warm-up runs.
-For the two-stage model the graph stops at the RPN head; the peers then run
-a second graph, the box head (``export-onnx --box-head``), on the RoI
-features the PyTorch reference pools for the same frame (as many RoIs as it
-proposes), in the same timed run. They still do less than ours: no proposal
-selection, RoIAlign or final NMS. Besides the medians, each config's row
+For the two-stage model (frcnn), ``--frcnn-peers`` says what the peers run:
+  full (default)  one graph, ``export-onnx --two-stage-full``: the network,
+                  the RPN's proposal selection (anchors, decode, top-k per
+                  level, clipping, small-box removal, score threshold, NMS),
+                  MultiScaleRoIAlign and the box head, to the raw
+                  class_logits and box_regression of the R proposals it
+                  selects itself (R printed below the table, beside the
+                  reference's). Not the second stage's post-processing
+                  (softmax, per-class decode, score threshold, final NMS),
+                  which ours and PyTorch time, as the one-stage graphs stop
+                  at the raw head outputs.
+  split           the earlier two graphs: the network to the RPN head, then
+                  the box head (``export-onnx --box-head``) on the RoI
+                  features the PyTorch reference pools for the same frame
+                  (as many RoIs as it proposes), in the same timed run; no
+                  proposal selection, RoIAlign or final NMS on their side.
+Besides the medians, each config's row
 gives ``paired``: the median over rounds of ours / the better peer's time in
 the same round (runs next to each other in time meet the same machine state
 more often; this VM's two vCPUs sometimes deliver half their throughput for
@@ -189,17 +201,20 @@ def ensure_frame(w, h):
     return image
 
 
-def ensure_onnx(name, model, image):
-    """The ONNX graph of model (ipgnet export-onnx) and the frame's normalised
-    input tensor as raw float32, both in build/bench/ and remade when older
-    than the model file. Returns (onnx path, tensor path, [1, 3, H, W])."""
+def ensure_onnx(name, model, image, two_stage_full=False):
+    """The ONNX graph of model (ipgnet export-onnx; with two_stage_full, a
+    Faster R-CNN's whole inference to its box predictor, export-onnx
+    --two-stage-full) and the frame's normalised input tensor as raw float32,
+    both in build/bench/ and remade when older than the model file. Returns
+    (onnx path, tensor path, [1, 3, H, W])."""
     stem = CONFIGS[name][0]
-    onnx = os.path.join(BENCH_DIR, stem + ".onnx")
+    onnx = os.path.join(BENCH_DIR, stem + (".full.onnx" if two_stage_full else ".onnx"))
     tensor = os.path.join(BENCH_DIR, stem + ".input.f32")
     shape = os.path.join(BENCH_DIR, stem + ".input.shape")
     stale = lambda p: not os.path.exists(p) or os.path.getmtime(p) < os.path.getmtime(model)
     if stale(onnx):
-        run([PY, "-m", "ipgnet", "export-onnx", "-m", model, "-o", onnx])
+        run([PY, "-m", "ipgnet", "export-onnx", "-m", model, "-o", onnx]
+            + (["--two-stage-full"] if two_stage_full else []))
     if stale(tensor) or stale(shape):
         run([PY, "-c", "import sys\n"
              "from ipgnet.modelfile import load_model\n"
@@ -247,13 +262,34 @@ def ensure_box_head(name, model, image):
     return onnx, tensor, dims
 
 
+def reference_rois(name, model, image):
+    """For a two-stage config: how many proposals (RoIs) the PyTorch reference
+    selects on this frame, kept in build/bench/STEM.rois (remade when older
+    than the model file)."""
+    path = os.path.join(BENCH_DIR, CONFIGS[name][0] + ".rois")
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(model):
+        run([PY, "-c", "import sys, torch\n"
+             "from ipgnet.modelfile import load_model\n"
+             "from ipgnet.preprocess import letterbox, load_image\n"
+             "m, c, _ = load_model(sys.argv[1])\n"
+             "m.eval()\n"
+             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+             "heads, _ = m.forward_tensor(x[None])\n"
+             "open(sys.argv[3], 'w').write(str(heads['proposals'].shape[0]))\n",
+             model, image, path])
+    with open(path) as f:
+        return int(f.read())
+
+
 PEERS = {"ort": "ONNX Runtime", "ov": "OpenVINO"}
 
 
 def peer_child(argv):
     """Times one peer on one graph (run in PEER_PY by main: only numpy and the
     runtime are imported, so its peak RSS is the runtime's own). Prints
-    startup_ms (session / compile), min_ms, median_ms."""
+    startup_ms (session / compile), min_ms, median_ms, and the last graph's
+    output shapes of the last run (out_shapes=AxB,...: a graph's outputs may
+    have dynamic sizes, the two-stage graph's R proposals)."""
     ap = argparse.ArgumentParser(prog="bench.py --peer-child")
     ap.add_argument("runtime", choices=list(PEERS))
     ap.add_argument("onnx")
@@ -280,7 +316,7 @@ def peer_child(argv):
             opts.inter_op_num_threads = 1
             opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             sess = ort.InferenceSession(onnx, opts, providers=["CPUExecutionProvider"])
-            steps.append(lambda sess=sess, x=x, name=sess.get_inputs()[0].name: sess.run(None, {name: x}))
+            steps.append(lambda sess=sess, x=x, name=sess.get_inputs()[0].name: list(sess.run(None, {name: x})))
             version = f"onnxruntime={ort.__version__}"
         else:
             import openvino as ov
@@ -289,23 +325,25 @@ def peer_child(argv):
                 "INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY",
                 "INFERENCE_PRECISION_HINT": "f32"})
             req = compiled.create_infer_request()
-            steps.append(lambda req=req, x=x: req.infer({0: x}))
+            steps.append(lambda req=req, x=x: list(req.infer({0: x}).values()))
             version = f"openvino={ov.get_version()}"
 
     def infer():
         for step in steps:
-            step()
+            outs = step()
+        return outs
 
     infer()
     startup = (time.perf_counter() - t0) * 1e3
-    infer()   # a second warm-up, as PyTorch's bench
+    outs = infer()   # a second warm-up, as PyTorch's bench
     times = []
     for _ in range(a.runs):
         t = time.perf_counter()
         for _ in range(a.repeat):
-            infer()
+            outs = infer()
         times.append((time.perf_counter() - t) * 1e3)
     print(f"{version} threads={THREADS}")
+    print("out_shapes=" + ",".join("x".join(map(str, np.shape(o))) for o in outs))
     print(f"startup_ms={startup:.1f}")
     print(f"min_ms={min(times):.3f}")
     print(f"median_ms={statistics.median(times):.3f}")
@@ -404,6 +442,10 @@ def main():
                     help="alternations of the runners (default 2; with --tiled 3)")
     ap.add_argument("--onnx", default="ort,ov",
                     help="ONNX peers on the CPU: ort (ONNX Runtime), ov (OpenVINO), both (default) or none")
+    ap.add_argument("--frcnn-peers", choices=["full", "split"], default="full",
+                    help="what the ONNX peers run for frcnn: full (default), one graph to the box predictor "
+                         "with the proposal selection and RoIAlign (export-onnx --two-stage-full); split, the "
+                         "network to the RPN head, then the box head on the reference's RoI features")
     a = ap.parse_args()
     if a.rounds is None:
         a.rounds = 3 if a.tiled else 2
@@ -454,10 +496,14 @@ def main():
         ours, torch_ms, starts, rss_o, rss_t, ours_best, torch_best = [], [], [], [], [], [], []
         then = []
         if onnx_peers:
-            onnx, tensor, shape = ensure_onnx(name, model, image)
-            if name == "frcnn":   # the peers run the box head too, on the reference's RoIs
+            full = name == "frcnn" and a.frcnn_peers == "full"
+            onnx, tensor, shape = ensure_onnx(name, model, image, two_stage_full=full)
+            if full:   # one graph with the proposal selection and RoIAlign: R is the graph's own
+                frcnn_rois = {"reference": reference_rois(name, model, image)}
+            elif name == "frcnn":   # the peers run the box head too, on the reference's RoIs
                 box_onnx, box_tensor, box_shape = ensure_box_head(name, model, image)
                 then = ["--then", box_onnx, box_tensor, ",".join(map(str, box_shape))]
+                frcnn_rois = {"reference": box_shape[0]}
         peer = {p: {"ms": [], "best": [], "start": [], "rss": []} for p in onnx_peers}
         for _ in range(a.rounds):   # alternate, so drift hits both alike
             o, r = run_rss([DETECT, "-m", model, "--device", a.device, "--bench", str(a.runs), image])
@@ -478,6 +524,9 @@ def main():
                 peer[p]["best"].append(value(t, "min_ms"))
                 peer[p]["start"].append(value(t, "startup_ms"))
                 peer[p]["rss"].append(r)
+                if name == "frcnn" and a.frcnn_peers == "full":   # proposals [R, 4] is the first output
+                    rois = re.search(r"^out_shapes=(\d+)x4,", t, re.M)
+                    frcnn_rois[PEERS[p]] = int(rois.group(1)) if rois else "? (no out_shapes=)"
         if gpu_peer:   # PyTorch's own default on CUDA: convolutions in TF32
             t, _ = run_rss([PY, "-m", "ipgnet", "bench", "-m", model, image, "--runs", str(a.runs),
                             "--device", a.peer, "--tf32"])
@@ -506,8 +555,8 @@ def main():
         print(f"{name:<8} {o:8.1f} {t:8.1f} {o / t:6.2f} {gf:7.2f} {gf / (o * 1e-3):8.1f} "
               f"{gf / (o * 1e-3) / ceil:7.2f} {st:8.0f} {ro:7.0f} {rt:8.0f} {ro / rt:9.2f}")
     if peer_rows:
-        print(f"\nagainst the ONNX peers (network only on their side; median ms, peak RSS MB, "
-              f"best single runs; {THREADS} threads)")
+        print(f"\nagainst the ONNX peers (no letterbox or post-processing on their side; median ms, "
+              f"peak RSS MB, best single runs; {THREADS} threads)")
         head = f"{'config':<8} {'ours_ms':>8} {'torch_ms':>8}"
         for p in onnx_peers:
             head += f" {p + '_ms':>8}"
@@ -524,10 +573,17 @@ def main():
             line += "".join(f" {pr[p][2]:9.0f}" for p in onnx_peers)
             print(line)
         print("paired: the median over rounds of ours / the better peer in the same round")
-        if any(r[0] == "frcnn" for r in peer_rows):
-            print("frcnn: the peers run the network to the RPN head, then the box head on the reference's RoI "
-                  "features for this frame (not the proposal selection, RoIAlign or the final NMS between and "
-                  "after them, which ours runs)")
+        if any(r[0] == "frcnn" for r in peer_rows) and a.frcnn_peers == "full":
+            print("frcnn (--frcnn-peers full): the peers run one graph (export-onnx --two-stage-full): the network, "
+                  "the RPN's proposal selection (decode, top-k per level, clip, small-box removal, score threshold, "
+                  "NMS), MultiScaleRoIAlign and the box head, to the raw class_logits and box_regression; not the "
+                  "second stage's post-processing (softmax, per-class decode, score threshold, final NMS), which "
+                  "ours runs. Proposals R on this frame: "
+                  + ", ".join(f"{k} {v}" for k, v in frcnn_rois.items()))
+        elif any(r[0] == "frcnn" for r in peer_rows):
+            print("frcnn (--frcnn-peers split): the peers run the network to the RPN head, then the box head on "
+                  f"the reference's RoI features for this frame (R = {frcnn_rois['reference']}); not the proposal "
+                  "selection, RoIAlign or the final NMS between and after them, which ours runs")
     for name, (o, t) in best.items():
         print(f"{name}: best single run, ours {o:.1f} ms, PyTorch {t:.1f} ms, ratio {o / t:.2f}")
     for name, t in tf32.items():

@@ -106,8 +106,21 @@ def cmd_export(args):
 
 
 def cmd_export_onnx(args):
-    from .export_onnx import BOX_HEAD_OUTPUTS, export_box_head_onnx, export_onnx, output_names
+    from .export_onnx import (BOX_HEAD_OUTPUTS, TWO_STAGE_OUTPUTS, export_box_head_onnx, export_onnx,
+                              export_two_stage_onnx, output_names)
 
+    if args.box_head and args.two_stage_full:
+        print("ipgnet export-onnx: --box-head and --two-stage-full exclude each other", file=sys.stderr)
+        return 1
+    if args.two_stage_full:
+        try:
+            _, size = export_two_stage_onnx(args.model, args.output, args.input_size, args.opset)
+        except ValueError as e:
+            print(f"ipgnet export-onnx: {e}", file=sys.stderr)
+            return 1
+        print(f"{args.output}: opset {args.opset}, input [1, 3, {size[1]}, {size[0]}], "
+              f"outputs {', '.join(TWO_STAGE_OUTPUTS)} (R dynamic)")
+        return 0
     if args.box_head:
         try:
             _, shape = export_box_head_onnx(args.model, args.output, args.rois, args.opset)
@@ -210,6 +223,9 @@ def main(argv=None):
     o.add_argument("--box-head", action="store_true",
                    help="Faster R-CNN: the box head alone (input roi_features [R, C, s, s])")
     o.add_argument("--rois", type=int, default=1000, help="with --box-head: RoIs R (default 1000)")
+    o.add_argument("--two-stage-full", action="store_true",
+                   help="Faster R-CNN: one graph from the input to the box predictor (proposal selection and "
+                        "RoIAlign included); outputs proposals [R, 4], class_logits, box_regression")
     o.set_defaults(func=cmd_export_onnx)
 
     b = sub.add_parser("bench", help="time the PyTorch reference on one image (CPU or CUDA)")
