@@ -244,18 +244,23 @@ ipg_status_t ipg_op_conv(ipg_plan_t * p, const ipg_conv_dev_t * conv, const ipg_
         ipg_step_batch_dim(s, 2, 1);
         return IPG_OK;
     }
-    if (conv->stride == 2 && conv->kw <= 17 && !p->pack_all_convs && (conv->kw >= 5 || (conv->kw == 3 && OW >= 32))) {
+    // A 3x3/2 conv of 32 or more output channels takes conv-direct-s2.cl's
+    // 32-channel x 8-pixel blocks (ipg_conv_direct_s2_c32: half the
+    // broadcasts per FMA), from 16 output columns (an interior block).
+    const bool c32 = conv->stride == 2 && conv->kh == 3 && conv->kw == 3 && M >= 32 && OW >= 16;
+    if (conv->stride == 2 && conv->kw <= 17 && !p->pack_all_convs &&
+        (c32 || conv->kw >= 5 || (conv->kw == 3 && OW >= 32))) {
         // conv-direct-s2.cl (the stem, and the stages' 3x3/2 on wide maps):
-        // the input read in place, no im2col copy. A 3x3/2 conv with fewer
-        // than 32 output columns has no interior 16-pixel block (every
-        // block tests its pixels) and stays on im2col: tools/bench-conv,
-        // best of 7, shared machine: 64 -> 128 from 64x64 0.63 vs 0.71 ms,
-        // 64 -> 64 from 128x128 1.96 vs 2.68, but 256 -> 512 from 16x16
-        // 1.56 vs 0.65.
-        ipg_step_t * s = ipg_plan_step(p, "ipg_conv_direct_s2");
+        // the input read in place, no im2col copy. With 16-pixel blocks a
+        // 3x3/2 conv with fewer than 32 output columns has no interior
+        // block (every block tests its pixels) and stays on im2col:
+        // tools/bench-conv, best of 7, shared machine: 64 -> 128 from 64x64
+        // 0.63 vs 0.71 ms, 64 -> 64 from 128x128 1.96 vs 2.68, but
+        // 256 -> 512 from 16x16 1.56 vs 0.65.
+        ipg_step_t * s = ipg_plan_step(p, c32 ? "ipg_conv_direct_s2_c32" : "ipg_conv_direct_s2");
         if (!s) return IPG_ERR_OPENCL;
-        const size_t mb = ((size_t) M + IPG_GEMM_MR - 1) / IPG_GEMM_MR;
-        const size_t nb = (size_t) OH * (((size_t) OW + 15) / 16);
+        const size_t mb = ((size_t) M + (c32 ? 31 : 15)) / (c32 ? 32 : 16);
+        const size_t nb = (size_t) OH * (((size_t) OW + (c32 ? 7 : 15)) / (c32 ? 8 : 16));
         ipg_step_mem(s, conv->w_packed);
         ipg_step_mem(s, in->buf);
         ipg_step_mem(s, conv->bias);

@@ -19,7 +19,7 @@
 // at 128x128: 0.78 vs 0.78); elsewhere the three launches pay only from
 // 128 channels and 8 tiles (64 -> 64 at 32x32: 0.37 vs 0.25;
 // 128 -> 128 at 32x32: 0.69 vs 0.93; 256 -> 256 at 16x16: 0.43 vs 0.80;
-// 512 -> 512 at 8x8 (4 tiles): 2.5 vs 1.7; 2026-12-04, 7 rounds, the
+// 512 -> 512 at 8x8 (4 tiles): 2.5 vs 1.7; 2026-12-03, 7 rounds, the
 // machine loaded: 128 -> 128 at 11x9 (9 tiles) 0.19 vs 0.22, 256 -> 256
 // at 15x8 (8 tiles) 0.57 vs 1.18, at 13x10 (12) 0.38 vs 0.55, at 8x8 (4)
 // 0.56 vs 0.63 but at 7x5 (4) 0.30 vs 0.28 and at 3x3 (1) 0.32 vs 0.13).

@@ -123,3 +123,107 @@ __kernel void ipg_conv_direct_s2(__global const float * A, __global const float 
         ipg_conv_epilogue(acc[l], bias[m], res, out, m * plane + pix, lanes, flags);
     }
 }
+
+// ---- 32 output channels x 8 pixels ------------------------------------------
+// ipg_conv_direct_s2_c32: the same convolution with a work-item owning two
+// 16-channel blocks (mb0 = 2 * get_global_id(0) and mb0 + 1) of 8 pixels of
+// one output row. Each broadcast input value then feeds both blocks' taps:
+// for KW = 3, 17 broadcasts per 48 FMAs instead of 33 (the 16 x 16 tile's
+// 3 x 3/2 convs ran at a third of the stride-1 kernel's rate, bound by the
+// broadcasts), and 8-pixel blocks leave rows of 16 to 31 pixels (ResNet's
+// last stage) an interior block (bench-conv, best of 5: 32 -> 64 from
+// 128x128 1.12 -> 0.67 ms, 64 -> 128 from 64x64 0.91 -> 0.66, 128 -> 256
+// from 32x32 0.75 against im2col's 0.79-0.91; the 7x7/2 stem, 3 -> 32 from
+// 512x512, 2.08 -> 2.17: its 37 broadcasts already feed 112 FMAs). KW = 3
+// only. Registers: 16 accumulators, 2 x 2 tap vectors, a broadcast.
+// Past M the second block repeats the first's weights and is not stored.
+// Work: global (ceil(M / 32), OH * ceil(OW / 8), B = images), rounded up to
+// the local size (every id is bounds-checked); local (1, 1, 1) on CPUs.
+
+// As IPG_S2_TAPS, into acc0[p] (block mb0) and acc1[p] (mb1), p < 8.
+#define IPG_S2_TAPS_C32(KW, X)                                                                   \
+    _Pragma("unroll") for (int parity = 0; parity < 2; parity++) {                               \
+        const int nt = (KW - parity + 1) / 2;   /* taps kx = parity, parity + 2, ... */          \
+        float16 w0[(KW + 1) / 2], w1[(KW + 1) / 2];                                              \
+        _Pragma("unroll") for (int t = 0; t < nt; t++) {                                         \
+            w0[t] = vload16(k + parity + 2 * t, a0);                                             \
+            w1[t] = vload16(k + parity + 2 * t, a1);                                             \
+        }                                                                                        \
+        _Pragma("unroll") for (int i = 0; i < 7 + nt; i++) {                                     \
+            const int j = 2 * i + parity;                                                        \
+            const float16 x = (float16) (X);                                                     \
+            _Pragma("unroll") for (int t = 0; t < nt; t++) {                                     \
+                if (i - t < 0 || i - t >= 8) continue;                                           \
+                acc0[i - t] = fma(w0[t], x, acc0[i - t]);                                        \
+                acc1[i - t] = fma(w1[t], x, acc1[i - t]);                                        \
+            }                                                                                    \
+        }                                                                                        \
+    }
+
+// Channels mb * 16.. of acc[p] (lane l = channel mb * 16 + l at pixel p < 8)
+// stored as 8-pixel rows with the epilogue, through the 16 x 16 transpose
+// (pixels 8..15 zero).
+inline void ipg_s2_store8(const float16 * acc, int mb, int M, __global const float * bias,
+                          __global const float * res, __global float * out, size_t plane, size_t pix, int lanes,
+                          int flags)
+{
+    float16 t[16];
+    for (int p = 0; p < 8; p++) t[p] = acc[p];
+    for (int p = 8; p < 16; p++) t[p] = 0.0f;
+    ipg_transpose16(t);
+    for (int l = 0; l < 16; l++) {
+        const int m = mb * 16 + l;
+        if (m >= M) break;
+        const size_t at = m * plane + pix;
+        float8 v = t[l].lo + bias[m];
+        if (lanes == 8) {
+            if (flags & 2) v += vload8(0, res + at);
+            if (flags & 1) v = fmax(v, 0.0f);
+            vstore8(v, 0, out + at);
+        } else {
+            float e[8];
+            vstore8(v, 0, e);
+            for (int j = 0; j < lanes; j++) {
+                float r = e[j];
+                if (flags & 2) r += res[at + j];
+                if (flags & 1) r = fmax(r, 0.0f);
+                out[at + j] = r;
+            }
+        }
+    }
+}
+
+__kernel void ipg_conv_direct_s2_c32(__global const float * A, __global const float * in,
+                                     __global const float * bias, __global const float * res,
+                                     __global float * out, int M, int C, int H, int W, int KH, int KW, int pad,
+                                     int OH, int OW, int flags, int images)
+{
+    const int mp = get_global_id(0);
+    const int nb = get_global_id(1);
+    const int bpr = (OW + 7) / 8;
+    const int oy = nb / bpr;
+    const int ox0 = (nb - oy * bpr) * 8;
+    const int image = get_global_id(2);
+    if (mp * 32 >= M || oy >= OH || image >= images || KW != 3) return;
+    in += (size_t) image * C * H * W;
+    out += (size_t) image * M * OH * OW;
+    if (flags & 2) res += (size_t) image * M * OH * OW;
+    const int mb0 = 2 * mp, mb1 = min(mb0 + 1, (M + 15) / 16 - 1);
+    const int lanes = min(8, OW - ox0);
+    const int x0 = 2 * ox0 - pad;       // input column of pixel 0's tap kx = 0
+    const int span = 2 * 8 + KW - 2;    // input columns the block reads
+    const bool inside = x0 >= 0 && x0 + span <= W;
+    __global const float * a0 = A + (size_t) mb0 * C * KH * KW * 16;
+    __global const float * a1 = A + (size_t) mb1 * C * KH * KW * 16;
+    float16 acc0[8], acc1[8];
+    for (int p = 0; p < 8; p++) acc0[p] = acc1[p] = 0.0f;
+    if (inside) {
+        IPG_S2_ROWS(IPG_S2_TAPS_C32(3, row[j]))
+    } else {
+        IPG_S2_ROWS(IPG_S2_TAPS_C32(3, (x0 + j >= 0 && x0 + j < W) ? row[j] : 0.0f))
+    }
+    const size_t plane = (size_t) OH * OW;
+    const size_t pix = (size_t) oy * OW + ox0;
+    ipg_s2_store8(acc0, mb0, M, bias, res, out, plane, pix, lanes, flags);
+    if (mb1 != mb0) ipg_s2_store8(acc1, mb1, M, bias, res, out, plane, pix, lanes, flags);
+}

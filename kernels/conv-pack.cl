@@ -61,8 +61,11 @@ __kernel void ipg_conv_pack(__global const float * in, int C, int H, int W,
             return;
         }
         if (stride == 2 && ix0 + 2 * IPG_GEMM_NR <= W) {
+            // One shuffle2, not (float16) (lo.even, hi.even): oclgrind 21.10's
+            // uninitialised-value tracking reports that concatenation of two
+            // fully written vectors as uninitialised (tests/engine/run-oclgrind.sh).
             const float16 lo = vload16(0, src), hi = vload16(0, src + 16);
-            vstore16((float16) (lo.even, hi.even), 0, dst);
+            vstore16(shuffle2(lo, hi, (uint16) (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)), 0, dst);
             return;
         }
     }

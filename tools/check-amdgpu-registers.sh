@@ -19,7 +19,7 @@ shift || true
 cpus=("$@")
 [ ${#cpus[@]} -eq 0 ] && cpus=(gfx90a gfx1030)
 libs=${ROCM_DEVICE_LIB_PATH:-/usr/lib/x86_64-linux-gnu/amdgcn/bitcode}
-cpu_path_kernels=" ipg_gemm_packed ipg_conv3x3_direct ipg_conv3x3_direct_u ipg_conv_direct_s2 ipg_winograd_input ipg_winograd_gemm ipg_winograd_output ipg_winograd_fused "
+cpu_path_kernels=" ipg_gemm_packed ipg_conv3x3_direct ipg_conv3x3_direct_u ipg_conv_direct_s2 ipg_conv_direct_s2_c32 ipg_winograd_input ipg_winograd_gemm ipg_winograd_output ipg_winograd_fused "
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

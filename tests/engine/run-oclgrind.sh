@@ -28,6 +28,10 @@
 #   ipg_nms_scan_group) is reported; and it reports the partial selections'
 #   positions read by ipg_rpn_select_merge (select-groups.cl), which every
 #   partial writes in full (not yet explained).
+# - a vector built by concatenating two swizzles, (float16) (lo.even,
+#   hi.even), is reported uninitialised even when both halves were written
+#   (a one-kernel oclgrind-kernel case with a filled input reproduces it);
+#   conv-pack.cl's stride-2 copy uses one shuffle2 instead, which is clean.
 # - data uploaded with clEnqueueWriteBufferRect is not marked initialised:
 #   the kernel suites here upload with clEnqueueWriteBuffer; the context's
 #   frame upload maps the buffer where the device shares host memory

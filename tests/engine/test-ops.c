@@ -1032,10 +1032,12 @@ static void test_topk_select(const char * name, int levels, const int * n, const
 // spatial ops, relu, the top-k on a few hundred candidates, the plan checks.
 static void run_small(void) {
     const int convs[][7] = {
-        { 3, 13, 1, 1, 1, 1, 0 }, { 5, 7, 3, 17, 3, 1, 1 },
+        { 3, 13, 1, 1, 1, 1, 0 },  { 5, 7, 3, 17, 3, 1, 1 },
         { 2, 5, 2, 16, 3, 1, 1 },   // direct 3x3: one block a row (both ends' variant)
         { 3, 6, 2, 32, 3, 1, 1 },   // direct 3x3: a first and a full last block
-        { 4, 9, 5, 3, 3, 2, 1 },  { 3, 5, 5, 9, 7, 2, 3 },
+        { 4, 9, 5, 3, 3, 2, 1 },   { 3, 5, 5, 9, 7, 2, 3 },
+        { 3, 33, 3, 34, 3, 2, 1 },   // direct 3x3/2, 32 channels x 8 pixels (and the
+                                     // im2col's stride-2 vector copy)
     };
     static const int batches[] = { 1, 2 };
     for (size_t b = 0; b < 2; b++) {
@@ -1117,6 +1119,13 @@ int main(int argc, char ** argv) {
         // 3x3/2 through conv-direct-s2.cl (32 and 33 output columns)
         { 5, 20, 7, 64, 3, 2, 1 },
         { 4, 17, 6, 65, 3, 2, 1 },
+        // ... its 32-channel x 8-pixel blocks (ipg_conv_direct_s2_c32): 33
+        // channels (a pair with one block past M), 17 output columns (a
+        // padded first block, an interior one, one lane), 40 channels and 20
+        // columns (a partial MR tile, 4 lanes)
+        { 5, 33, 7, 64, 3, 2, 1 },
+        { 6, 48, 9, 33, 3, 2, 1 },
+        { 7, 40, 4, 40, 3, 2, 1 },
         // direct 3x3: widths 16 and 32 (all blocks full: the row-end
         // variants of conv-direct.cl), 17 (one-lane last block), 47, 1 row,
         // 35 output channels (a partial MR tile); 2 rows of 50 (interior
