@@ -224,26 +224,6 @@ static void test_shape(int cin, int cout, int h, int w, int batch, bool use_res,
     free(want);
 }
 
-// Which Winograd form ipg_op_conv runs this conv through at h x w: NULL
-// (the direct kernel), "fused" or "three launches".
-static const char * dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w) {
-    ipg_plan_t p;
-    memset(&p, 0, sizeof p);
-    p.cl = &g_cl;
-    p.err = g_err;
-    p.err_size = sizeof g_err;
-    ipg_tensor_t tin = { 0 }, tout = { 0 };
-    ipg_status_t st = ipg_plan_tensor(&p, &tin, cin, h, w);
-    if (st == IPG_OK) st = ipg_plan_tensor(&p, &tout, dev->cout, h, w);
-    if (st == IPG_OK) st = ipg_op_conv(&p, dev, &tin, NULL, false, &tout);
-    CHECK(st == IPG_OK, "plan: %s", g_err);
-    const char * form = plan_has(&p, "ipg_winograd_fused")  ? "fused"
-                        : plan_has(&p, "ipg_winograd_gemm") ? "three launches"
-                                                            : NULL;
-    ipg_plan_free(&p);
-    return form;
-}
-
 // Whether ipg_op_conv plans this conv at h x w with `kernel`.
 static bool dispatched_kernel(const ipg_conv_dev_t * dev, int cin, int h, int w, const char * kernel) {
     ipg_plan_t p;
@@ -259,6 +239,14 @@ static bool dispatched_kernel(const ipg_conv_dev_t * dev, int cin, int h, int w,
     const bool has = st == IPG_OK && plan_has(&p, kernel);
     ipg_plan_free(&p);
     return has;
+}
+
+// Which Winograd form ipg_op_conv runs this conv through at h x w: NULL
+// (a direct kernel), "fused" or "three launches".
+static const char * dispatched(const ipg_conv_dev_t * dev, int cin, int h, int w) {
+    if (dispatched_kernel(dev, cin, h, w, "ipg_winograd_fused")) return "fused";
+    if (dispatched_kernel(dev, cin, h, w, "ipg_winograd_gemm")) return "three launches";
+    return NULL;
 }
 
 static bool same(const char * a, const char * b) { return a == b || (a && b && strcmp(a, b) == 0); }
