@@ -24,9 +24,14 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
     if (cl->path == IPG_PATH_CLBLAST) mr = 0;
     const int32_t mb = mr ? (M + mr - 1) / mr : 1;
     const size_t n = mr ? (size_t) mb * K * mr : (size_t) M * K;
-    float * packed = calloc(n, sizeof(float));
+    // Winograd (winograd.c) is a cpu-path kernel: the other paths never read
+    // its transform, so they do not upload it. The large ones keep only it:
+    // no packed copy is made at all.
+    const bool winograd = cl->path == IPG_PATH_CPU && ipg_winograd_wanted(h, cin_count);
+    const bool packed_too = !(winograd && ipg_winograd_only(h, cin_count));
+    float * packed = packed_too ? calloc(n, sizeof(float)) : NULL;
     float * bias = calloc((size_t) M, sizeof(float));
-    if (!packed || !bias) {
+    if ((packed_too && !packed) || !bias) {
         free(packed);
         free(bias);
         ipg_format_error(err, err_size, "out of memory packing '%s'", h->name);
@@ -34,17 +39,14 @@ ipg_status_t ipg_conv_upload(ipg_cl_t * cl, const ipg_conv_host_t * h, int32_t c
     }
     // [M][K] row-major -> [M / mr][K][mr], rows past M left zero; or the
     // columns [cin_begin, cin_begin + cin_count) of [M][K] as they are.
-    for (int32_t m = 0; m < M; m++)
-        for (int32_t k = 0; k < K; k++) {
-            const size_t at = mr ? ((size_t) (m / mr) * K + k) * mr + m % mr : (size_t) m * K + k;
-            packed[at] = h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
-        }
+    if (packed)
+        for (int32_t m = 0; m < M; m++)
+            for (int32_t k = 0; k < K; k++) {
+                const size_t at = mr ? ((size_t) (m / mr) * K + k) * mr + m % mr : (size_t) m * K + k;
+                packed[at] = h->w[(size_t) m * full_k + (size_t) cin_begin * kk + k];
+            }
     if (with_bias) memcpy(bias, h->b, (size_t) M * sizeof(float));
-    // Winograd (winograd.c) is a cpu-path kernel: the other paths never read
-    // its transform, so they do not upload it. The large ones keep only it.
-    const bool winograd = cl->path == IPG_PATH_CPU && ipg_winograd_wanted(h, cin_count);
-    const bool packed_too = !(winograd && ipg_winograd_only(h, cin_count));
-    if (packed_too) out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
+    if (packed) out->w_packed = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, n * sizeof(float), packed, err, err_size);
     if (out->w_packed || !packed_too)
         out->bias = ipg_cl_buffer(cl, CL_MEM_READ_ONLY, (size_t) M * sizeof(float), bias, err, err_size);
     free(packed);

@@ -32,7 +32,7 @@
 // ipg_conv3x3_direct_u is the same kernel reading the weights from their
 // Winograd transform U = G g G^T (winograd.cl's layout, [36][ceil(M / 16)]
 // [C][16]) for the convs that keep only U (the 256-channel necks and heads:
-// ipg/winograd.c, IPG_WINOGRAD_ONLY_MIN_CM). Rows 0, 1, 2 and 5 of Lavin's
+// ipg/winograd.c, ipg_winograd_only). Rows 0, 1, 2 and 5 of Lavin's
 // G give g back: g0 = 4 u0, g1 = 3 (u2 - u1), g2 = u5, so each (c, ky) reads
 // 4 or 8 vectors of U, in as many streams, for its three taps instead of 3
 // contiguous ones. It takes about twice the packed kernel's time

@@ -201,6 +201,17 @@ def ensure_frame(w, h):
     return image
 
 
+# The start of the Python snippets that run the PyTorch reference (in PY) on
+# a config's frame: argv[1] the model file, argv[2] the image; m the model
+# (eval), c its config, x the normalised, letterboxed input [3, H, W].
+REFERENCE_INPUT = ("import sys, torch\n"
+                   "from ipgnet.modelfile import load_model\n"
+                   "from ipgnet.preprocess import letterbox, load_image\n"
+                   "m, c, _ = load_model(sys.argv[1])\n"
+                   "m.eval()\n"
+                   "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n")
+
+
 def ensure_onnx(name, model, image, two_stage_full=False):
     """The ONNX graph of model (ipgnet export-onnx; with two_stage_full, a
     Faster R-CNN's whole inference to its box predictor, export-onnx
@@ -216,11 +227,7 @@ def ensure_onnx(name, model, image, two_stage_full=False):
         run([PY, "-m", "ipgnet", "export-onnx", "-m", model, "-o", onnx]
             + (["--two-stage-full"] if two_stage_full else []))
     if stale(tensor) or stale(shape):
-        run([PY, "-c", "import sys\n"
-             "from ipgnet.modelfile import load_model\n"
-             "from ipgnet.preprocess import letterbox, load_image\n"
-             "_, c, _ = load_model(sys.argv[1])\n"
-             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+        run([PY, "-c", REFERENCE_INPUT +
              "open(sys.argv[3], 'wb').write(x.numpy().astype('<f4').tobytes())\n"
              "open(sys.argv[4], 'w').write(f'1,3,{x.shape[1]},{x.shape[2]}')\n",
              model, image, tensor, shape])
@@ -240,12 +247,7 @@ def ensure_box_head(name, model, image):
     shape = os.path.join(BENCH_DIR, stem + ".roi-features.shape")
     stale = lambda p: not os.path.exists(p) or os.path.getmtime(p) < os.path.getmtime(model)
     if stale(tensor) or stale(shape):
-        run([PY, "-c", "import sys, torch\n"
-             "from ipgnet.modelfile import load_model\n"
-             "from ipgnet.preprocess import letterbox, load_image\n"
-             "m, c, _ = load_model(sys.argv[1])\n"
-             "m.eval()\n"
-             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+        run([PY, "-c", REFERENCE_INPUT +
              "rec = {}\n"
              "with torch.no_grad():\n"
              "    m.forward_tensor(x[None], lambda n, t: rec.__setitem__(n, t))\n"
@@ -268,12 +270,7 @@ def reference_rois(name, model, image):
     than the model file)."""
     path = os.path.join(BENCH_DIR, CONFIGS[name][0] + ".rois")
     if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(model):
-        run([PY, "-c", "import sys, torch\n"
-             "from ipgnet.modelfile import load_model\n"
-             "from ipgnet.preprocess import letterbox, load_image\n"
-             "m, c, _ = load_model(sys.argv[1])\n"
-             "m.eval()\n"
-             "x, _ = letterbox(load_image(sys.argv[2]), c.input, c.mean, c.std)\n"
+        run([PY, "-c", REFERENCE_INPUT +
              "heads, _ = m.forward_tensor(x[None])\n"
              "open(sys.argv[3], 'w').write(str(heads['proposals'].shape[0]))\n",
              model, image, path])
